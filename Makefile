@@ -1,0 +1,114 @@
+# gantry — build, test, bench.
+#
+#   make            the release binary ./gantry
+#   make demo       install what is missing, build, backtest an example strategy
+#   make test       install what is missing, build under ASan+UBSan, run every suite
+#   make bench      build optimised, print the figures (nothing here fails on time)
+#   make lint       clang-tidy and cppcheck over host/ and bindings/
+#   make VM=luajit  the LuaJIT backend (see host/vm.h)
+#
+# Sources are found by wildcard: a new host/x.c, bindings/x.c, spec/c/test_x.c,
+# bench/bench_x.c or scripts/x.c is built without touching this file.
+# Extra targets live in mk/*.mk.
+
+VM        ?= lua54
+CC        ?= cc
+BUILD     ?= build
+PKGS_LUA  := $(if $(filter luajit,$(VM)),luajit,lua5.4)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) -Ihost -Ibindings \
+             $(shell pkg-config --cflags $(PKGS_LUA) libevent 2>/dev/null) \
+             -DGANTRY_ROOT='"$(CURDIR)"' -DGANTRY_VM_$(VM)=1
+LIBS      := $(shell pkg-config --libs $(PKGS_LUA) libevent 2>/dev/null) -lz -lm
+
+REL_CFLAGS  := $(BASEFLAGS) -O2 -g -march=x86-64-v2 -fno-plt
+SAN_CFLAGS  := $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
+
+HOST_SRC  := $(filter-out host/main.c host/vm_%.c,$(wildcard host/*.c)) host/vm_$(VM).c \
+             $(wildcard bindings/*.c)
+TESTS_C   := $(wildcard spec/c/test_*.c)
+BENCH_C   := $(wildcard bench/*.c)
+TOOLS_C   := $(wildcard scripts/*.c)
+
+REL_OBJ   := $(HOST_SRC:%.c=$(BUILD)/rel/%.o)
+SAN_OBJ   := $(HOST_SRC:%.c=$(BUILD)/san/%.o)
+
+.PHONY: all deps demo test test-c test-lua bench lint clean tools format
+.DEFAULT_GOAL := all
+
+all: gantry tools
+
+gantry: $(BUILD)/rel/libgantry.a $(BUILD)/rel/host/main.o
+	$(CC) -o $@ $(BUILD)/rel/host/main.o $(BUILD)/rel/libgantry.a $(LIBS) -rdynamic
+
+$(BUILD)/san/gantry: $(BUILD)/san/libgantry.a $(BUILD)/san/host/main.o
+	$(CC) $(SAN_LDFLAGS) -o $@ $(BUILD)/san/host/main.o $(BUILD)/san/libgantry.a $(LIBS)
+
+$(BUILD)/rel/libgantry.a: $(REL_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/san/libgantry.a: $(SAN_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(BUILD)/rel/%.o: %.c $(wildcard host/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+$(BUILD)/san/%.o: %.c $(wildcard host/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+# C unit tests: spec/c/test_x.c -> build/san/test_x (sanitized)
+$(BUILD)/san/spec/c/%: spec/c/%.c spec/c/check.h $(BUILD)/san/libgantry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Ispec/c -o $@ $< $(BUILD)/san/libgantry.a $(LIBS) $(SAN_LDFLAGS)
+
+# benchmarks and tools: optimised
+$(BUILD)/rel/bench/%: bench/%.c $(BUILD)/rel/libgantry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(BUILD)/rel/libgantry.a $(LIBS)
+$(BUILD)/tools/%: scripts/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
+
+tools: $(TOOLS_C:scripts/%.c=$(BUILD)/tools/%)
+
+# ---------------------------------------------------------------- deps
+DEB_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 libevent-dev libssl-dev \
+            zlib1g-dev lua-busted clang
+deps:
+	@scripts/deps.sh $(DEB_PKGS)
+
+# ---------------------------------------------------------------- demo
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+# ---------------------------------------------------------------- test
+SAN_TESTS := $(TESTS_C:spec/c/%.c=$(BUILD)/san/spec/c/%)
+test: deps
+	@$(MAKE) --no-print-directory gantry tools $(BUILD)/san/gantry $(SAN_TESTS)
+	@GANTRY_BIN=$(CURDIR)/$(BUILD)/san/gantry GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools \
+	  spec/run_all.sh $(SAN_TESTS)
+
+# ---------------------------------------------------------------- bench
+BENCH_BIN := $(BENCH_C:bench/%.c=$(BUILD)/rel/bench/%)
+bench: deps
+	@$(MAKE) --no-print-directory gantry tools $(BENCH_BIN)
+	@GANTRY_BIN=$(CURDIR)/gantry GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools \
+	  GANTRY_BENCH=$(CURDIR)/$(BUILD)/rel/bench bench/run.sh
+
+# ---------------------------------------------------------------- lint
+lint:
+	clang-tidy --quiet $(wildcard host/*.c bindings/*.c) -- $(BASEFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr -Ihost -Ibindings host bindings
+
+format:
+	clang-format -i $(wildcard host/*.[ch] bindings/*.[ch] spec/c/*.[ch] bench/*.c scripts/*.c)
+
+clean:
+	rm -rf $(BUILD) gantry
+
+-include mk/*.mk

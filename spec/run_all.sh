@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Run every suite and print one closing line: "N passed, N failed".
+#   C unit tests (arguments): each ends with a line "N passed, N failed".
+#   busted specs under spec/ (unit and end-to-end), in TAP form.
+# Needs GANTRY_BIN (the binary under test) and GANTRY_TOOLS in the environment.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+pass=0; fail=0
+log=$(mktemp -d "${TMPDIR:-/tmp}/gantry-test.XXXXXX")
+trap 'rm -rf "$log"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+add() { pass=$((pass + $1)); fail=$((fail + $2)); }
+
+for t in "$@"; do
+  name=$(basename "$t")
+  if "$t" >"$log/$name.out" 2>&1; then rc=0; else rc=$?; fi
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/$name.out" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "FAIL $name: exited $rc without a summary line"; tail -n 30 "$log/$name.out"
+    add 0 1; continue
+  fi
+  p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  [ "$f" -ne 0 ] && { echo "FAIL $name"; grep -E 'FAIL|ERROR|runtime error|Sanitizer' "$log/$name.out" | head -n 40; }
+  echo "c: $name: $p passed, $f failed"
+  add "$p" "$f"
+done
+
+# busted: every *_spec.lua under spec/, TAP output parsed line by line
+specs=$(find spec -name '*_spec.lua' | sort)
+if [ -n "$specs" ]; then
+  busted --lpath='./stdlib/?.lua;./stdlib/?/init.lua;./spec/?.lua' -o TAP $specs >"$log/busted.out" 2>&1
+  rc=$?
+  p=$(grep -cE '^ok ' "$log/busted.out"); f=$(grep -cE '^not ok ' "$log/busted.out")
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; tail -n 40 "$log/busted.out"; }
+  if [ "$f" -ne 0 ]; then
+    awk '/^not ok /{show=1} /^ok /{show=0} show' "$log/busted.out" | head -n 200
+  fi
+  echo "busted: $p passed, $f failed"
+  add "$p" "$f"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
