@@ -27,7 +27,7 @@ SAN_CFLAGS  := $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,un
                -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 
-HOST_SRC  := $(filter-out host/main.c host/vm_%.c,$(wildcard host/*.c)) host/vm_$(VM).c \
+HOST_SRC  := $(filter-out host/main.c host/vm_%.c,$(wildcard host/*.c)) $(wildcard host/vm_$(VM).c) \
              $(wildcard bindings/*.c)
 TESTS_C   := $(wildcard spec/c/test_*.c)
 BENCH_C   := $(wildcard bench/*.c)

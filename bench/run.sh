@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make bench: run every bench/*.bench.sh in name order. Each prints its figures.
+# Environment: GANTRY_BIN (optimised binary), GANTRY_TOOLS, GANTRY_BENCH (bench programs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export BENCH_TMP=${BENCH_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/gantry-bench.XXXXXX")}
+trap 'rm -rf "$BENCH_TMP"' EXIT
+for b in bench/*.bench.sh; do
+  [ -e "$b" ] || continue
+  echo "== $(basename "$b" .bench.sh)"
+  bash "$b"
+done
