@@ -16,7 +16,8 @@ CC        ?= cc
 BUILD     ?= build
 PKGS_LUA  := $(if $(filter luajit,$(VM)),luajit,lua5.4)
 
-WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-format-truncation
 BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) -Ihost -Ibindings \
              $(shell pkg-config --cflags $(PKGS_LUA) libevent 2>/dev/null) \
              -DGANTRY_ROOT='"$(CURDIR)"' -DGANTRY_VM_$(VM)=1

@@ -1,0 +1,269 @@
+/*
+ * ctx — luaopen_gantry_ctx builds the table a strategy receives as `ctx`.
+ * Methods are closures over the strategy pointer; they live in a metatable
+ * whose __metatable field hides it, so a strategy cannot swap them for
+ * another strategy's or change what `ctx:buy` does in the core.
+ * Every order goes through engine_submit (sanity and risk in C).
+ */
+#include "ctx.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+
+static struct strategy *host(lua_State *L)
+{
+	struct strategy *s = lua_touserdata(L, lua_upvalueindex(1));
+	if (!s)
+		luaL_error(L, "ctx is not connected to a running host (gantry check loads only)");
+	return s;
+}
+
+static int symbol_arg(lua_State *L, struct strategy *s, int arg)
+{
+	size_t len;
+	const char *sym = luaL_checklstring(L, arg, &len);
+	return symtab_find(engine_symtab(s->eng), sym, len);
+}
+
+static int tif_arg(lua_State *L, int idx)
+{
+	static const char *const names[] = {"day", "ioc", "gtc", NULL};
+	static const int values[] = {TIF_DAY, TIF_IOC, TIF_GTC};
+	return values[luaL_checkoption(L, idx, "day", names)];
+}
+
+static int order(lua_State *L, int side)
+{
+	struct strategy *s = host(L);
+	struct order_request req = {.side = side, .limit = NAN, .tif = TIF_DAY};
+	const char *reason = NULL;
+	req.sym = symbol_arg(L, s, 2);
+	req.qty = luaL_checknumber(L, 3);
+	if (!lua_isnoneornil(L, 4)) {
+		luaL_checktype(L, 4, LUA_TTABLE);
+		if (lua_getfield(L, 4, "limit") != LUA_TNIL) {
+			int ok;
+			req.limit = lua_tonumberx(L, -1, &ok);
+			if (!ok)
+				return luaL_error(L, "ctx:%s: limit must be a number",
+						  side == SIDE_BUY ? "buy" : "sell");
+		}
+		lua_getfield(L, 4, "tif");
+		req.tif = tif_arg(L, -1);
+		lua_pop(L, 2);
+	}
+	int64_t id = req.sym < 0 ? 0 : engine_submit(s, &req, &reason);
+	if (id > 0) {
+		lua_pushinteger(L, (lua_Integer)id);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, req.sym < 0 ? "unknown_symbol" : reason);
+	return 2;
+}
+
+static int ctx_buy(lua_State *L)
+{
+	return order(L, SIDE_BUY);
+}
+
+static int ctx_sell(lua_State *L)
+{
+	return order(L, SIDE_SELL);
+}
+
+static int ctx_cancel(lua_State *L)
+{
+	struct strategy *s = host(L);
+	const char *reason = NULL;
+	if (engine_cancel(s, (int64_t)luaL_checkinteger(L, 2), &reason) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, reason);
+	return 2;
+}
+
+static int ctx_cancel_all(lua_State *L)
+{
+	struct strategy *s = host(L);
+	int sym = -1;
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, s, 2)) < 0) {
+		lua_pushinteger(L, 0);
+		return 1;
+	}
+	lua_pushinteger(L, engine_cancel_all(s, sym));
+	return 1;
+}
+
+static int ctx_position(lua_State *L)
+{
+	struct strategy *s = host(L);
+	int sym = symbol_arg(L, s, 2);
+	double q = sym < 0 ? 0 : oms_position(engine_oms(s->eng), s->id, sym)->qty;
+	lua_pushinteger(L, (lua_Integer)q);
+	return 1;
+}
+
+static int ctx_cash(lua_State *L)
+{
+	struct strategy *s = host(L);
+	lua_pushnumber(L, oms_account(engine_oms(s->eng), s->id)->cash);
+	return 1;
+}
+
+static int ctx_equity(lua_State *L)
+{
+	struct strategy *s = host(L);
+	lua_pushnumber(L, oms_equity(engine_oms(s->eng), s->id));
+	return 1;
+}
+
+static int ctx_pnl(lua_State *L)
+{
+	struct strategy *s = host(L);
+	int sym = -1;
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, s, 2)) < 0) {
+		lua_pushnumber(L, 0);
+		return 1;
+	}
+	lua_pushnumber(L, oms_pnl(engine_oms(s->eng), s->id, sym));
+	return 1;
+}
+
+static void push_order(lua_State *L, struct strategy *s, const struct order *o)
+{
+	lua_createtable(L, 0, 10);
+	lua_pushinteger(L, (lua_Integer)o->id);
+	lua_setfield(L, -2, "id");
+	lua_pushstring(L, symtab_name(engine_symtab(s->eng), o->sym));
+	lua_setfield(L, -2, "symbol");
+	lua_pushstring(L, oms_side_name(o->side));
+	lua_setfield(L, -2, "side");
+	lua_pushinteger(L, (lua_Integer)o->qty);
+	lua_setfield(L, -2, "qty");
+	lua_pushinteger(L, (lua_Integer)o->filled);
+	lua_setfield(L, -2, "filled");
+	if (o->type == ORD_LIMIT) {
+		lua_pushnumber(L, o->price);
+		lua_setfield(L, -2, "price");
+	}
+	lua_pushstring(L, oms_status_name(o->status));
+	lua_setfield(L, -2, "status");
+	lua_pushstring(L, oms_tif_name(o->tif));
+	lua_setfield(L, -2, "tif");
+}
+
+static int ctx_orders(lua_State *L)
+{
+	struct strategy *s = host(L);
+	struct oms *oms = engine_oms(s->eng);
+	int sym = -1, n = 0;
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, s, 2)) < 0) {
+		lua_newtable(L);
+		return 1;
+	}
+	lua_newtable(L);
+	int count = oms_open_count(oms, s->id);
+	/* by id, so the list reads in the order the orders were sent */
+	for (int64_t id = 1, seen = 0; seen < count && id <= oms_count(oms); id++) {
+		const struct order *o = oms_get(oms, id);
+		if (o->strat != s->id || !oms_is_open(o))
+			continue;
+		seen++;
+		if (sym >= 0 && o->sym != sym)
+			continue;
+		push_order(L, s, o);
+		lua_rawseti(L, -2, ++n);
+	}
+	return 1;
+}
+
+static int ctx_book(lua_State *L)
+{
+	struct strategy *s = host(L);
+	struct book_top t;
+	int sym = symbol_arg(L, s, 2);
+	if (sym < 0 || engine_top(s->eng, sym, &t) != 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_createtable(L, 0, 6);
+	lua_pushstring(L, symtab_name(engine_symtab(s->eng), sym));
+	lua_setfield(L, -2, "symbol");
+	lua_pushinteger(L, (lua_Integer)t.time);
+	lua_setfield(L, -2, "time");
+	lua_pushnumber(L, t.bid);
+	lua_setfield(L, -2, "bid");
+	lua_pushnumber(L, t.bid_qty);
+	lua_setfield(L, -2, "bid_qty");
+	lua_pushnumber(L, t.ask);
+	lua_setfield(L, -2, "ask");
+	lua_pushnumber(L, t.ask_qty);
+	lua_setfield(L, -2, "ask_qty");
+	return 1;
+}
+
+static int ctx_now(lua_State *L)
+{
+	struct strategy *s = host(L);
+	lua_pushinteger(L, (lua_Integer)engine_now(s->eng));
+	return 1;
+}
+
+static int ctx_timer(lua_State *L)
+{
+	struct strategy *s = host(L);
+	const char *name = luaL_checkstring(L, 2);
+	double ms = luaL_optnumber(L, 3, 0);
+	if (!(ms >= 0) || strlen(name) >= sizeof s->timers[0].name)
+		return luaL_error(L, "ctx:timer: a name under 32 bytes and ms >= 0 expected");
+	if (engine_timer(s, name, ms) != 0)
+		return luaL_error(L, "ctx:timer: at most %d timers", STRAT_MAX_TIMERS);
+	return 0;
+}
+
+static int ctx_log(lua_State *L)
+{
+	struct strategy *s = host(L);
+	static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+	int level = luaL_checkoption(L, 2, "info", levels);
+	int n = lua_gettop(L);
+	if (n > 3) {
+		/* string.format, the one captured before the strategy ran */
+		lua_getfield(L, LUA_REGISTRYINDEX, "gantry.format");
+		lua_insert(L, 3);
+		lua_call(L, n - 2, 1);
+	} else {
+		luaL_checkstring(L, 3);
+	}
+	engine_log(s, level, lua_tostring(L, -1));
+	return 0;
+}
+
+static const luaL_Reg ctx_methods[] = {
+	{"buy", ctx_buy},	  {"sell", ctx_sell},	  {"cancel", ctx_cancel},
+	{"cancel_all", ctx_cancel_all}, {"position", ctx_position}, {"cash", ctx_cash},
+	{"equity", ctx_equity},	  {"pnl", ctx_pnl},	  {"orders", ctx_orders},
+	{"book", ctx_book},	  {"now", ctx_now},	  {"timer", ctx_timer},
+	{"log", ctx_log},	  {NULL, NULL}};
+
+int luaopen_gantry_ctx(lua_State *L)
+{
+	void *s = lua_touserdata(L, 1);
+	lua_createtable(L, 0, 2); /* ctx */
+	lua_createtable(L, 0, 3); /* its metatable */
+	lua_createtable(L, 0, sizeof ctx_methods / sizeof ctx_methods[0]);
+	lua_pushlightuserdata(L, s);
+	luaL_setfuncs(L, ctx_methods, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	return 1;
+}

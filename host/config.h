@@ -1,0 +1,27 @@
+/*
+ * config — the deploy config: a Lua file that returns a table, run as data
+ * in a sandbox with no globals, a memory cap and an instruction budget.
+ * Unknown keys and wrong types are errors naming the key.
+ */
+#ifndef GANTRY_CONFIG_H
+#define GANTRY_CONFIG_H
+
+#include <lua.h>
+
+#include "vm.h"
+
+struct deploy_config {
+	const char *path;
+	struct param *params; /* key "k" for every strategy, "name.k" for one */
+	int nparams;
+	double memory_mb, callback_ms;	       /* < 0: unset */
+	double fee_bps, fee_per_share, slippage_bps; /* < 0: unset */
+	double cash;			       /* < 0: unset */
+	lua_State *L;			       /* holds the table, for the risk section */
+	int has_risk;			       /* the table is at index 1 of L; risk at 2 */
+};
+
+int config_load(struct deploy_config *c, const char *path, char *err, size_t errlen);
+void config_free(struct deploy_config *c);
+
+#endif

@@ -1,0 +1,640 @@
+/*
+ * engine — the run loop and the order path.
+ *
+ * Events for a strategy (fills, order updates) are queued while the venue
+ * or a callback is running and delivered at the next safe point, so no
+ * callback ever runs inside another and the venue never sees its lists
+ * change under it. Per event the loop does: timers due, venue matching,
+ * delivery, marks, the strategies' callback, delivery; when event time moves
+ * on, one equity point.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "timefmt.h"
+
+enum { NOTIF_ORDER, NOTIF_FILL };
+
+struct notif {
+	int kind;
+	int strat;
+	struct order order; /* a snapshot: the state when it happened */
+	struct fill fill;
+};
+
+static const struct vm_ops *const vm = &vm_backend;
+
+int64_t engine_now(const struct engine *e)
+{
+	return e->now;
+}
+
+struct oms *engine_oms(struct engine *e)
+{
+	return e->oms;
+}
+
+struct symtab *engine_symtab(struct engine *e)
+{
+	return e->symtab;
+}
+
+const char *engine_failure(const struct engine *e)
+{
+	for (int i = 0; i < e->nstrat; i++)
+		if (e->strats[i].state != STRAT_RUNNING)
+			return e->strats[i].reason;
+	return "";
+}
+
+void engine_log(struct strategy *s, int level, const char *msg)
+{
+	log_msg((enum log_level)level, s->name, "%s", msg);
+}
+
+/* ------------------------------------------------------------ queue */
+
+static struct notif *enqueue(struct engine *e)
+{
+	if (e->qn == e->qcap) {
+		int cap = e->qcap ? e->qcap * 2 : 256;
+		struct notif *q = realloc(e->q, (size_t)cap * sizeof *q);
+		if (!q)
+			return NULL;
+		e->q = q;
+		e->qcap = cap;
+	}
+	return &e->q[e->qn++];
+}
+
+static void write_fill_row(struct engine *e, const struct fill *f)
+{
+	if (!e->fills_csv)
+		return;
+	char t[TIME_ISO_LEN + 1];
+	time_format_iso(f->time, t);
+	fprintf(e->fills_csv, "%s,%s,%s,%.0f,%.10g,%lld,%.10g\n", t, symtab_name(e->symtab, f->sym),
+		oms_side_name(f->side), f->qty, f->price, (long long)f->order_id, f->fee);
+}
+
+static void on_oms_event(void *ud, const struct oms_event *ev)
+{
+	struct engine *e = ud;
+	struct strategy *s = &e->strats[ev->order->strat];
+	if (ev->kind == OMS_EV_FILL) {
+		write_fill_row(e, ev->fill);
+		if (e->nfills < ENGINE_REPORT_FILLS)
+			e->fills[e->nfills++] = *ev->fill;
+		if (!(s->info.callbacks & VM_ON_FILL))
+			return;
+	} else if (!(s->info.callbacks & VM_ON_ORDER)) {
+		return;
+	}
+	struct notif *n = enqueue(e);
+	if (!n) {
+		log_msg(LOG_ERROR, "engine", "out of memory queueing an event for %s", s->name);
+		return;
+	}
+	n->kind = ev->kind == OMS_EV_FILL ? NOTIF_FILL : NOTIF_ORDER;
+	n->strat = s->id;
+	n->order = *ev->order;
+	if (ev->fill)
+		n->fill = *ev->fill;
+}
+
+static void strategy_failed(struct engine *e, struct strategy *s, int status)
+{
+	const char *msg = vm->error(s->vm);
+	s->state = STRAT_QUARANTINED;
+	snprintf(s->reason, sizeof s->reason, "%s", msg);
+	log_msg(LOG_ERROR, "strategy", "%s halted (%s): %s", s->name,
+		status == VM_ERRCPU ? "cpu" : status == VM_ERRMEM ? "memory" : "error", msg);
+	engine_cancel_all(s, -1);
+	e->failed = 1;
+}
+
+static void deliver(struct engine *e)
+{
+	/* callbacks may queue more: walk by index, the array may move */
+	for (int i = 0; i < e->qn; i++) {
+		struct notif *n = &e->q[i];
+		struct strategy *s = &e->strats[n->strat];
+		if (s->state != STRAT_RUNNING)
+			continue;
+		int rc = n->kind == NOTIF_FILL ? vm->on_fill(s->vm, &e->q[i].fill)
+					       : vm->on_order(s->vm, &e->q[i].order);
+		if (rc != VM_OK)
+			strategy_failed(e, s, rc);
+	}
+	e->qn = 0;
+}
+
+/* ------------------------------------------------------------ order path */
+
+int64_t engine_submit(struct strategy *s, const struct order_request *req, const char **reason)
+{
+	struct engine *e = s->eng;
+	const char *why = NULL;
+	if (s->state != STRAT_RUNNING)
+		why = "halted";
+	else if (!(req->qty > 0) || req->qty != floor(req->qty) || req->qty > 1e9)
+		why = "bad_qty";
+	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
+		why = "bad_price";
+	int type = isnan(req->limit) ? ORD_MARKET : ORD_LIMIT;
+	struct order *o = oms_create(e->oms, s->id, req->sym, req->side, type, req->tif,
+				     req->qty > 0 && req->qty <= 1e9 ? req->qty : 0,
+				     type == ORD_LIMIT ? req->limit : 0, e->now, s->version);
+	if (!o) {
+		*reason = "out_of_memory";
+		return 0;
+	}
+	if (why) {
+		oms_reject(e->oms, o, why, -1);
+		log_msg(LOG_DEBUG, "risk", "%s rejected %s %.0f %s: %s", s->name,
+			oms_side_name(req->side), req->qty, symtab_name(e->symtab, req->sym), why);
+		*reason = why;
+		return 0;
+	}
+	if (e->venue->submit(e->venue_self, o, e->now) != 0) {
+		oms_reject(e->oms, o, "venue", -1);
+		*reason = "venue";
+		return 0;
+	}
+	return o->id;
+}
+
+int engine_cancel(struct strategy *s, int64_t id, const char **reason)
+{
+	struct engine *e = s->eng;
+	struct order *o = oms_get(e->oms, id);
+	if (!o) {
+		*reason = "unknown_order";
+		return -1;
+	}
+	if (o->strat != s->id) {
+		*reason = "not_owner";
+		return -1;
+	}
+	if (!oms_is_open(o)) {
+		*reason = "not_open";
+		return -1;
+	}
+	if (e->venue->cancel(e->venue_self, o, e->now) != 0) {
+		*reason = "not_open";
+		return -1;
+	}
+	return 0;
+}
+
+int engine_cancel_all(struct strategy *s, int sym)
+{
+	struct engine *e = s->eng;
+	int n = 0;
+	for (int i = oms_open_count(e->oms, s->id) - 1; i >= 0; i--) {
+		if (i >= oms_open_count(e->oms, s->id))
+			continue;
+		struct order *o = oms_open_at(e->oms, s->id, i);
+		if (sym >= 0 && o->sym != sym)
+			continue;
+		if (e->venue->cancel(e->venue_self, o, e->now) == 0)
+			n++;
+	}
+	return n;
+}
+
+int engine_top(struct engine *e, int sym, struct book_top *out)
+{
+	if (sym < 0 || sym >= e->nlast || e->last[sym].time == 0)
+		return -1;
+	const struct bar *b = &e->last[sym];
+	out->time = b->time;
+	out->sym = sym;
+	out->bid = out->ask = b->close;
+	out->bid_qty = out->ask_qty = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------ timers */
+
+static void recompute_next_timer(struct engine *e)
+{
+	e->next_timer = INT64_MAX;
+	for (int i = 0; i < e->nstrat; i++)
+		for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
+			int64_t d = e->strats[i].timers[j].deadline;
+			if (d && d < e->next_timer)
+				e->next_timer = d;
+		}
+}
+
+int engine_timer(struct strategy *s, const char *name, double ms)
+{
+	struct strat_timer *slot = NULL, *free_slot = NULL;
+	for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
+		struct strat_timer *t = &s->timers[j];
+		if (t->deadline && strcmp(t->name, name) == 0)
+			slot = t;
+		else if (!t->deadline && !free_slot)
+			free_slot = t;
+	}
+	if (ms <= 0) {
+		if (slot)
+			slot->deadline = 0;
+		recompute_next_timer(s->eng);
+		return 0;
+	}
+	if (!slot)
+		slot = free_slot;
+	if (!slot)
+		return -1;
+	snprintf(slot->name, sizeof slot->name, "%s", name);
+	slot->deadline = s->eng->now + (int64_t)(ms * 1e6);
+	if (slot->deadline <= s->eng->now)
+		slot->deadline = s->eng->now + 1;
+	recompute_next_timer(s->eng);
+	return 0;
+}
+
+/* Fires every timer due at or before t, in deadline order, at its deadline. */
+static void fire_timers(struct engine *e, int64_t t)
+{
+	while (e->next_timer <= t && !e->failed) {
+		struct strategy *best = NULL;
+		struct strat_timer *bt = NULL;
+		for (int i = 0; i < e->nstrat; i++)
+			for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
+				struct strat_timer *tm = &e->strats[i].timers[j];
+				if (tm->deadline && tm->deadline <= t &&
+				    (!bt || tm->deadline < bt->deadline)) {
+					bt = tm;
+					best = &e->strats[i];
+				}
+			}
+		if (!bt)
+			break;
+		char name[sizeof bt->name];
+		memcpy(name, bt->name, sizeof name);
+		e->now = bt->deadline;
+		bt->deadline = 0;
+		recompute_next_timer(e);
+		if (best->state == STRAT_RUNNING && (best->info.callbacks & VM_ON_TIMER)) {
+			int rc = vm->on_timer(best->vm, name);
+			if (rc != VM_OK)
+				strategy_failed(e, best, rc);
+			deliver(e);
+		}
+	}
+	e->now = t;
+}
+
+/* ------------------------------------------------------------ set-up */
+
+struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
+{
+	struct engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	e->symtab = st;
+	e->next_timer = INT64_MAX;
+	e->fills = malloc(ENGINE_REPORT_FILLS * sizeof *e->fills);
+	e->strats = calloc(ENGINE_MAX_STRATEGIES, sizeof *e->strats);
+	if (!e->fills || !e->strats) {
+		free(e->fills);
+		free(e->strats);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void series_free(struct series *s)
+{
+	free(s->t);
+	free(s->v);
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; i < e->nstrat; i++) {
+		vm->close(e->strats[i].vm);
+		free(e->strats[i].subscribed);
+	}
+	free(e->strats);
+	sim_free(e->sim);
+	oms_free(e->oms);
+	free(e->q);
+	free(e->last);
+	if (e->fills_csv)
+		fclose(e->fills_csv);
+	if (e->equity_csv)
+		fclose(e->equity_csv);
+	series_free(&e->equity);
+	for (int i = 0; i < e->nprices; i++)
+		series_free(&e->prices[i]);
+	free(e->prices);
+	free(e->fills);
+	free(e);
+}
+
+int engine_add_strategy(struct engine *e, const char *path, const struct param *params,
+			int nparams, char *err, size_t errlen)
+{
+	if (e->nstrat == ENGINE_MAX_STRATEGIES) {
+		errf(err, errlen, "%s: at most %d strategies in one host", path,
+		     ENGINE_MAX_STRATEGIES);
+		return -1;
+	}
+	/* the array never moves: each vm keeps its strategy's address */
+	struct strategy *s = &e->strats[e->nstrat];
+	memset(s, 0, sizeof *s);
+	s->id = e->nstrat;
+	s->path = path;
+	s->eng = e;
+	s->version = 1;
+	struct vm_config vc = {.path = path,
+			       .params = params,
+			       .nparams = nparams,
+			       .memory_limit = e->cfg.memory_limit,
+			       .callback_ms = e->cfg.callback_ms,
+			       .seed = e->cfg.seed + (uint64_t)e->nstrat,
+			       .host = s};
+	s->vm = vm->open(&vc, err, errlen);
+	if (!s->vm)
+		return -1;
+	vm->info(s->vm, &s->info);
+	snprintf(s->name, sizeof s->name, "%s", s->info.name);
+	for (int i = 0; i < e->nstrat; i++)
+		if (strcmp(e->strats[i].name, s->name) == 0) {
+			errf(err, errlen, "%s: two strategies are named '%s' (set `name` in one of them)",
+			     path, s->name);
+			vm->close(s->vm);
+			return -1;
+		}
+	e->nstrat++;
+	return 0;
+}
+
+int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/fills.csv", dir);
+	e->fills_csv = fopen(path, "w");
+	snprintf(path, sizeof path, "%s/equity.csv", dir);
+	e->equity_csv = fopen(path, "w");
+	if (!e->fills_csv || !e->equity_csv) {
+		errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		return -1;
+	}
+	setvbuf(e->equity_csv, NULL, _IOFBF, 1 << 20);
+	fputs("time,symbol,side,qty,price,order_id,fee\n", e->fills_csv);
+	fputs("time,equity,cash,position_value\n", e->equity_csv);
+	return 0;
+}
+
+static int series_push(struct series *s, int64_t t, double v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		int64_t *nt = realloc(s->t, cap * sizeof *nt);
+		if (!nt)
+			return -1;
+		s->t = nt;
+		double *nv = realloc(s->v, cap * sizeof *nv);
+		if (!nv)
+			return -1;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->t[s->n] = t;
+	s->v[s->n++] = v;
+	return 0;
+}
+
+/* Fixed-point with 4 decimals, exact for |v| < 9e14; else %.17g. */
+static char *put_num(char *p, double v)
+{
+	if (!(fabs(v) < 9e14)) {
+		return p + sprintf(p, "%.17g", v);
+	}
+	long long x = llround(v * 1e4);
+	if (x < 0) {
+		*p++ = '-';
+		x = -x;
+	}
+	char tmp[24];
+	int n = 0;
+	long long ip = x / 10000, fp = x % 10000;
+	do
+		tmp[n++] = (char)('0' + ip % 10);
+	while ((ip /= 10) > 0);
+	while (n)
+		*p++ = tmp[--n];
+	if (fp) {
+		*p++ = '.';
+		for (int d = 1000; d > 0 && fp; d /= 10) {
+			*p++ = (char)('0' + fp / d);
+			fp %= d;
+		}
+	}
+	return p;
+}
+
+static void record_equity(struct engine *e, int64_t t)
+{
+	double eq = 0, cash = 0;
+	for (int i = 0; i < e->nstrat; i++) {
+		eq += oms_equity(e->oms, i);
+		cash += oms_account(e->oms, i)->cash;
+	}
+	series_push(&e->equity, t, eq);
+	e->last_cash = cash;
+	e->last_posval = eq - cash;
+	if (e->equity_csv) {
+		char line[160], *p = line;
+		p += time_format_iso(t, p);
+		*p++ = ',';
+		p = put_num(p, eq);
+		*p++ = ',';
+		p = put_num(p, cash);
+		*p++ = ',';
+		p = put_num(p, eq - cash);
+		*p++ = '\n';
+		fwrite(line, 1, (size_t)(p - line), e->equity_csv);
+	}
+}
+
+static int want_prices(struct engine *e, int sym)
+{
+	int any_all = 0;
+	for (int i = 0; i < e->nstrat; i++) {
+		if (!e->strats[i].subscribed)
+			any_all = 1;
+		else if (e->strats[i].subscribed[sym])
+			return 1;
+	}
+	return any_all && sym < 8; /* every symbol subscribed: chart the first few */
+}
+
+int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *err, size_t errlen)
+{
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->info.nsymbols == 0)
+			continue;
+		s->subscribed = calloc(SYMTAB_MAX, 1);
+		if (!s->subscribed) {
+			errf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (int k = 0; k < s->info.nsymbols; k++) {
+			const char *name = s->info.symbols[k];
+			int id = symtab_intern(e->symtab, name, strlen(name));
+			if (id < 0) {
+				errf(err, errlen, "%s: bad symbol '%s'", s->path, name);
+				return -1;
+			}
+			int found = ndata < 0;
+			for (int d = 0; d < ndata; d++)
+				found |= data_syms[d] == id;
+			if (!found) {
+				char have[256] = "";
+				size_t n = 0;
+				for (int d = 0; d < ndata && n < sizeof have - 40; d++)
+					n += (size_t)snprintf(have + n, sizeof have - n, "%s%s",
+							      d ? ", " : "",
+							      symtab_name(e->symtab, data_syms[d]));
+				errf(err, errlen, "strategy %s trades %s, which no --data file has "
+						  "(the data has %s); try --param symbol=%s",
+				     s->name, name, have, ndata ? symtab_name(e->symtab, data_syms[0]) : "SYM");
+				return -1;
+			}
+			s->subscribed[id] = 1;
+		}
+	}
+	return 0;
+}
+
+static int grow_per_symbol(struct engine *e, int sym)
+{
+	if (sym < e->nlast)
+		return 0;
+	int n = e->nlast ? e->nlast : 16;
+	while (n <= sym)
+		n *= 2;
+	struct bar *l = realloc(e->last, (size_t)n * sizeof *l);
+	if (!l)
+		return -1;
+	memset(l + e->nlast, 0, (size_t)(n - e->nlast) * sizeof *l);
+	e->last = l;
+	struct series *p = realloc(e->prices, (size_t)n * sizeof *p);
+	if (!p)
+		return -1;
+	memset(p + e->nprices, 0, (size_t)(n - e->nprices) * sizeof *p);
+	e->prices = p;
+	e->nlast = e->nprices = n;
+	return 0;
+}
+
+static void run_start(struct engine *e)
+{
+	if (!e->oms) {
+		e->oms = oms_new(e->nstrat, e->cfg.cash);
+		e->sim = sim_new(e->oms, &e->cfg.sim);
+		e->venue = &sim_venue;
+		e->venue_self = e->sim;
+		oms_set_listener(e->oms, on_oms_event, e);
+	}
+	for (int i = 0; i < e->nstrat && !e->failed; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->info.callbacks & VM_ON_START) {
+			int rc = vm->on_start(s->vm);
+			if (rc != VM_OK)
+				strategy_failed(e, s, rc);
+			deliver(e);
+		}
+	}
+}
+
+static void run_stop(struct engine *e, int64_t t)
+{
+	e->now = t;
+	sim_cancel_all(e->sim, "end_of_data", t);
+	deliver(e);
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->state == STRAT_RUNNING && (s->info.callbacks & VM_ON_STOP)) {
+			int rc = vm->on_stop(s->vm);
+			if (rc != VM_OK)
+				strategy_failed(e, s, rc);
+			deliver(e);
+		}
+	}
+	sim_cancel_all(e->sim, "end_of_data", t); /* what on_stop may have sent */
+	deliver(e);
+}
+
+int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t errlen)
+{
+	struct bar b;
+	int64_t cur = INT64_MIN;
+	int r;
+	run_start(e);
+	while (!e->failed && (r = bars_feed_next(feed, &b, err, errlen)) > 0) {
+		if (b.time != cur) {
+			if (cur != INT64_MIN)
+				record_equity(e, cur);
+			cur = b.time;
+		}
+		if (grow_per_symbol(e, b.sym) != 0) {
+			errf(err, errlen, "out of memory");
+			return 2;
+		}
+		if (e->last[b.sym].time >= b.time && e->last[b.sym].time != 0) {
+			errf(err, errlen, "%s appears in more than one --data file with overlapping "
+					  "times", symtab_name(e->symtab, b.sym));
+			return 2;
+		}
+		if (b.time >= e->next_timer)
+			fire_timers(e, b.time);
+		e->now = b.time;
+		sim_on_bar(e->sim, &b);
+		if (e->qn)
+			deliver(e);
+		oms_mark(e->oms, b.sym, b.close);
+		e->last[b.sym] = b;
+		if (want_prices(e, b.sym))
+			series_push(&e->prices[b.sym], b.time, b.close);
+		for (int i = 0; i < e->nstrat; i++) {
+			struct strategy *s = &e->strats[i];
+			if (s->state != STRAT_RUNNING || !(s->info.callbacks & VM_ON_BAR) ||
+			    (s->subscribed && !s->subscribed[b.sym]))
+				continue;
+			int rc = vm->on_bar(s->vm, &b);
+			if (rc != VM_OK)
+				strategy_failed(e, s, rc);
+			if (e->qn)
+				deliver(e);
+		}
+		e->events++;
+	}
+	if (r < 0 && !e->failed)
+		return 2;
+	if (cur != INT64_MIN) {
+		run_stop(e, cur);
+		record_equity(e, cur);
+	}
+	if (e->fills_csv)
+		fflush(e->fills_csv);
+	if (e->equity_csv)
+		fflush(e->equity_csv);
+	return e->failed ? 1 : 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * engine — one run of one or more strategies: the clock, the feed, the
+ * venue, the order book of record, and the order path every strategy order
+ * takes (sanity and risk in C, then the venue). The strategy bindings
+ * (bindings/ctx.c) talk only to the functions below.
+ */
+#ifndef GANTRY_ENGINE_H
+#define GANTRY_ENGINE_H
+
+#include <stdint.h>
+
+#include "oms.h"
+#include "symtab.h"
+#include "vm.h"
+
+struct engine;
+
+enum strat_state { STRAT_RUNNING, STRAT_HALTED, STRAT_QUARANTINED };
+
+#define STRAT_MAX_TIMERS 16
+
+struct strat_timer {
+	char name[32];
+	int64_t deadline; /* 0 = unused */
+};
+
+struct strategy {
+	int id;
+	char name[64];
+	const char *path;
+	struct vm *vm;
+	struct engine *eng;
+	struct vm_info info;
+	int state;
+	char reason[256];
+	int version;
+	unsigned char *subscribed; /* per symbol id; NULL = every symbol */
+	int nsubscribed;
+	struct strat_timer timers[STRAT_MAX_TIMERS];
+};
+
+struct order_request {
+	int sym;
+	int side;
+	double qty;
+	double limit; /* NAN = market */
+	int tif;
+};
+
+/* The order path. Returns the order id (> 0), or 0 with *reason a stable word. */
+int64_t engine_submit(struct strategy *s, const struct order_request *req, const char **reason);
+/* 0 done, or -1 with *reason ("unknown_order", "not_open", "not_owner"). */
+int engine_cancel(struct strategy *s, int64_t id, const char **reason);
+int engine_cancel_all(struct strategy *s, int sym); /* sym < 0: all; returns the count */
+
+int64_t engine_now(const struct engine *e);
+struct oms *engine_oms(struct engine *e);
+struct symtab *engine_symtab(struct engine *e);
+/* Top of book (bars: the last close on both sides, zero quantities). 0 or -1 when none. */
+int engine_top(struct engine *e, int sym, struct book_top *out);
+int engine_timer(struct strategy *s, const char *name, double ms);
+void engine_log(struct strategy *s, int level, const char *msg);
+
+#endif
+
+/* ------------------------------------------------------------ running */
+
+#include <stdio.h>
+
+#include "bars.h"
+#include "sim.h"
+
+struct engine_config {
+	double cash;
+	struct sim_config sim;
+	uint64_t seed;
+	size_t memory_limit;
+	double callback_ms;
+};
+
+struct series {
+	int64_t *t;
+	double *v;
+	size_t n, cap;
+};
+
+struct engine {
+	struct engine_config cfg;
+	struct symtab *symtab; /* borrowed */
+	struct oms *oms;
+	struct sim *sim;
+	const struct venue_ops *venue;
+	void *venue_self;
+	struct strategy *strats;
+	int nstrat;
+	int64_t now;
+	struct notif *q;
+	int qn, qcap;
+	struct bar *last; /* per symbol: the last bar, for ctx:book and references */
+	int nlast;
+	int64_t next_timer;
+	long events;
+	int failed;
+	/* outputs, written as the run goes */
+	FILE *fills_csv, *equity_csv;
+	struct series equity;
+	struct series *prices; /* per symbol id, only for symbols in the report */
+	int nprices;
+	struct fill *fills; /* the first ENGINE_REPORT_FILLS, for the report */
+	size_t nfills;
+	double last_cash, last_posval;
+};
+
+#define ENGINE_REPORT_FILLS 5000
+#define ENGINE_MAX_STRATEGIES 64
+
+struct engine *engine_new(const struct engine_config *cfg, struct symtab *st);
+void engine_free(struct engine *e);
+/* Loads one more strategy. 0, or -1 with err (bad file, bad params). */
+int engine_add_strategy(struct engine *e, const char *path, const struct param *params,
+			int nparams, char *err, size_t errlen);
+/* Opens fills.csv and equity.csv in dir. 0 or -1 with err. */
+int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t errlen);
+/* Subscriptions against the symbols the data is known to hold (-1 = unknown
+ * yet). 0, or -1 with err naming the missing symbol. */
+int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *err, size_t errlen);
+/* Runs bars to the end: 0 done, 1 a strategy failed (message logged), 2 bad data (err). */
+int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t errlen);
+const char *engine_failure(const struct engine *e);

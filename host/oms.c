@@ -1,0 +1,432 @@
+/*
+ * oms — orders in one growing array (id = index + 1), per-strategy accounts
+ * with per-symbol positions (flat arrays indexed by symbol id), the open
+ * orders of each strategy in an unordered array (swap-remove, O(1)).
+ *
+ * Position arithmetic: adding to a position moves the average price;
+ * reducing realises (price - avg) * closed * sign; a flip realises the whole
+ * old position and opens the rest at the fill price. A round trip runs from
+ * flat to flat; a flip closes one and opens the next.
+ */
+#include "oms.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct open_list {
+	struct order **v;
+	int n, cap;
+};
+
+struct oms {
+	struct order *orders;
+	int64_t n, cap;
+	struct account *acct;
+	struct open_list *open;
+	int nstrat;
+	double *marks;
+	int nmarks;
+	oms_listener listener;
+	void *listener_ud;
+};
+
+static const char *const status_names[ST__COUNT] = {
+	"new",	    "pending",	     "accepted", "partially_filled", "filled",  "cancel_pending",
+	"canceled", "replace_pending", "replaced", "rejected",	      "expired"};
+
+const char *oms_status_name(int status)
+{
+	return (unsigned)status < ST__COUNT ? status_names[status] : "?";
+}
+
+const char *oms_side_name(int side)
+{
+	return side == SIDE_BUY ? "buy" : "sell";
+}
+
+const char *oms_tif_name(int tif)
+{
+	return tif == TIF_IOC ? "ioc" : tif == TIF_GTC ? "gtc" : "day";
+}
+
+struct oms *oms_new(int nstrat, double start_cash)
+{
+	struct oms *o = calloc(1, sizeof *o);
+	if (!o)
+		return NULL;
+	o->nstrat = nstrat;
+	o->cap = 1024;
+	o->orders = malloc((size_t)o->cap * sizeof *o->orders);
+	o->acct = calloc((size_t)nstrat, sizeof *o->acct);
+	o->open = calloc((size_t)nstrat, sizeof *o->open);
+	if (!o->orders || !o->acct || !o->open) {
+		oms_free(o);
+		return NULL;
+	}
+	for (int i = 0; i < nstrat; i++)
+		o->acct[i].start_cash = o->acct[i].cash = start_cash;
+	return o;
+}
+
+void oms_free(struct oms *o)
+{
+	if (!o)
+		return;
+	for (int i = 0; o->acct && i < o->nstrat; i++) {
+		free(o->acct[i].pos);
+		free(o->acct[i].held);
+	}
+	for (int i = 0; o->open && i < o->nstrat; i++)
+		free(o->open[i].v);
+	free(o->acct);
+	free(o->open);
+	free(o->orders);
+	free(o->marks);
+	free(o);
+}
+
+void oms_set_listener(struct oms *o, oms_listener fn, void *ud)
+{
+	o->listener = fn;
+	o->listener_ud = ud;
+}
+
+static void emit(struct oms *o, int kind, const struct order *ord, const struct fill *f)
+{
+	if (o->listener) {
+		struct oms_event ev = {kind, ord, f};
+		o->listener(o->listener_ud, &ev);
+	}
+}
+
+int oms_nstrat(const struct oms *o)
+{
+	return o->nstrat;
+}
+
+struct account *oms_account(struct oms *o, int strat)
+{
+	return &o->acct[strat];
+}
+
+/* Grows a strategy's position array to cover sym. */
+static struct position *position_slot(struct oms *o, int strat, int sym)
+{
+	struct account *a = &o->acct[strat];
+	if (sym >= a->npos) {
+		int n = a->npos ? a->npos : 16;
+		while (n <= sym)
+			n *= 2;
+		struct position *p = realloc(a->pos, (size_t)n * sizeof *p);
+		int *h = realloc(a->held, (size_t)n * sizeof *h);
+		if (!p || !h) {
+			/* keep whichever grew; report failure */
+			if (p)
+				a->pos = p;
+			if (h)
+				a->held = h;
+			return NULL;
+		}
+		memset(p + a->npos, 0, (size_t)(n - a->npos) * sizeof *p);
+		a->pos = p;
+		a->held = h;
+		a->npos = n;
+	}
+	return &a->pos[sym];
+}
+
+struct position *oms_position(struct oms *o, int strat, int sym)
+{
+	static struct position flat;
+	struct account *a = &o->acct[strat];
+	if (sym < 0 || sym >= a->npos) {
+		memset(&flat, 0, sizeof flat);
+		return &flat;
+	}
+	return &a->pos[sym];
+}
+
+struct order *oms_create(struct oms *o, int strat, int sym, int side, int type, int tif,
+			 double qty, double price, int64_t now, int version)
+{
+	if (!position_slot(o, strat, sym))
+		return NULL;
+	if (o->n == o->cap) {
+		struct order *n = realloc(o->orders, (size_t)o->cap * 2 * sizeof *n);
+		if (!n)
+			return NULL;
+		/* open lists hold pointers into the array: rebase them */
+		for (int s = 0; s < o->nstrat; s++)
+			for (int i = 0; i < o->open[s].n; i++)
+				o->open[s].v[i] = n + (o->open[s].v[i] - o->orders);
+		o->orders = n;
+		o->cap *= 2;
+	}
+	struct order *ord = &o->orders[o->n++];
+	memset(ord, 0, sizeof *ord);
+	ord->id = o->n;
+	ord->strat = strat;
+	ord->sym = sym;
+	ord->side = side;
+	ord->type = type;
+	ord->tif = tif;
+	ord->status = ST_NEW;
+	ord->qty = qty;
+	ord->price = price;
+	ord->created = ord->updated = now;
+	ord->version = version;
+	ord->open_index = -1;
+	ord->reason = "";
+	o->acct[strat].orders++;
+	return ord;
+}
+
+struct order *oms_get(struct oms *o, int64_t id)
+{
+	return (id >= 1 && id <= o->n) ? &o->orders[id - 1] : NULL;
+}
+
+int64_t oms_count(const struct oms *o)
+{
+	return o->n;
+}
+
+int oms_is_open(const struct order *ord)
+{
+	switch (ord->status) {
+	case ST_PENDING:
+	case ST_ACCEPTED:
+	case ST_PARTIAL:
+	case ST_CANCEL_PENDING:
+	case ST_REPLACE_PENDING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void open_add(struct oms *o, struct order *ord)
+{
+	struct open_list *l = &o->open[ord->strat];
+	if (ord->open_index >= 0)
+		return;
+	if (l->n == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 64;
+		struct order **v = realloc(l->v, (size_t)cap * sizeof *v);
+		if (!v)
+			return; /* the order stays out of the list; oms_create reserved its slot */
+		l->v = v;
+		l->cap = cap;
+	}
+	ord->open_index = l->n;
+	l->v[l->n++] = ord;
+}
+
+static void open_remove(struct oms *o, struct order *ord)
+{
+	struct open_list *l = &o->open[ord->strat];
+	int i = ord->open_index;
+	if (i < 0)
+		return;
+	l->v[i] = l->v[--l->n];
+	l->v[i]->open_index = i;
+	ord->open_index = -1;
+}
+
+int oms_open_count(const struct oms *o, int strat)
+{
+	return o->open[strat].n;
+}
+
+struct order *oms_open_at(struct oms *o, int strat, int i)
+{
+	return o->open[strat].v[i];
+}
+
+void oms_working(const struct oms *o, int strat, int sym, double *buy, double *sell)
+{
+	const struct open_list *l = &o->open[strat];
+	double b = 0, s = 0;
+	for (int i = 0; i < l->n; i++) {
+		const struct order *ord = l->v[i];
+		if (ord->sym != sym)
+			continue;
+		if (ord->side == SIDE_BUY)
+			b += ord->qty - ord->filled;
+		else
+			s += ord->qty - ord->filled;
+	}
+	*buy = b;
+	*sell = s;
+}
+
+void oms_reject(struct oms *o, struct order *ord, const char *reason, int reason_code)
+{
+	struct account *a = &o->acct[ord->strat];
+	ord->status = ST_REJECTED;
+	ord->reason = reason;
+	a->rejects++;
+	if (reason_code >= 0 && reason_code < 32)
+		a->rejects_by_reason[reason_code]++;
+	emit(o, OMS_EV_ORDER, ord, NULL);
+}
+
+void oms_accept(struct oms *o, struct order *ord, int64_t now)
+{
+	ord->status = ST_ACCEPTED;
+	ord->updated = now;
+	open_add(o, ord);
+	emit(o, OMS_EV_ORDER, ord, NULL);
+}
+
+static void finish(struct oms *o, struct order *ord, int status, const char *reason, int64_t now)
+{
+	ord->status = status;
+	ord->reason = reason;
+	ord->updated = now;
+	open_remove(o, ord);
+	emit(o, OMS_EV_ORDER, ord, NULL);
+}
+
+void oms_cancel(struct oms *o, struct order *ord, const char *reason, int64_t now)
+{
+	finish(o, ord, ST_CANCELED, reason, now);
+}
+
+void oms_expire(struct oms *o, struct order *ord, const char *reason, int64_t now)
+{
+	finish(o, ord, ST_EXPIRED, reason, now);
+}
+
+static void held_update(struct account *a, int sym, double before, double after)
+{
+	if (before == 0 && after != 0) {
+		a->held[a->nheld++] = sym;
+	} else if (before != 0 && after == 0) {
+		for (int i = 0; i < a->nheld; i++)
+			if (a->held[i] == sym) {
+				a->held[i] = a->held[--a->nheld];
+				break;
+			}
+	}
+}
+
+/* Applies a signed quantity at price to a position; returns realised P&L. */
+static double position_apply(struct position *p, double dq, double price)
+{
+	double realized = 0;
+	if (p->qty == 0 || (p->qty > 0) == (dq > 0)) {
+		double nq = p->qty + dq;
+		p->avg_price = (p->avg_price * fabs(p->qty) + price * fabs(dq)) / fabs(nq);
+		p->qty = nq;
+		return 0;
+	}
+	double closing = fmin(fabs(dq), fabs(p->qty));
+	double dir = p->qty > 0 ? 1.0 : -1.0;
+	realized = (price - p->avg_price) * closing * dir;
+	p->qty += dq;
+	if (p->qty == 0)
+		p->avg_price = 0;
+	else if ((p->qty > 0) != (dir > 0))
+		p->avg_price = price; /* flipped: the rest opens at this price */
+	return realized;
+}
+
+void oms_fill(struct oms *o, struct order *ord, double qty, double price, double fee, int64_t now)
+{
+	struct account *a = &o->acct[ord->strat];
+	struct position *p = position_slot(o, ord->strat, ord->sym);
+	double before = p->qty, dq = qty * ord->side;
+	double realized = position_apply(p, dq, price);
+
+	p->realized += realized;
+	p->fees += fee;
+	a->fees += fee;
+	a->cash -= dq * price + fee;
+	a->fills++;
+
+	/* round trips: flat -> flat; a flip closes one trip and starts the next */
+	p->trip_pnl += realized - fee;
+	int closed = before != 0 && (p->qty == 0 || (p->qty > 0) != (before > 0));
+	if (closed) {
+		/* on a flip the whole fee is charged to the closing trip */
+		double trip = p->trip_pnl;
+		p->trip_pnl = 0;
+		a->round_trips++;
+		a->wins += trip > 0;
+	}
+	held_update(a, ord->sym, before, p->qty);
+
+	ord->avg_price = (ord->avg_price * ord->filled + price * qty) / (ord->filled + qty);
+	ord->filled += qty;
+	ord->fees += fee;
+	ord->updated = now;
+	struct fill f = {ord->id, ord->strat, ord->sym, ord->side, qty, price, fee, now};
+	emit(o, OMS_EV_FILL, ord, &f);
+	if (ord->filled >= ord->qty)
+		finish(o, ord, ST_FILLED, "", now);
+	else {
+		ord->status = ST_PARTIAL;
+		emit(o, OMS_EV_ORDER, ord, NULL);
+	}
+}
+
+void oms_mark(struct oms *o, int sym, double price)
+{
+	if (sym >= o->nmarks) {
+		int n = o->nmarks ? o->nmarks : 16;
+		while (n <= sym)
+			n *= 2;
+		double *m = realloc(o->marks, (size_t)n * sizeof *m);
+		if (!m)
+			return;
+		for (int i = o->nmarks; i < n; i++)
+			m[i] = NAN;
+		o->marks = m;
+		o->nmarks = n;
+	}
+	o->marks[sym] = price;
+}
+
+double oms_mark_of(const struct oms *o, int sym)
+{
+	return (sym >= 0 && sym < o->nmarks) ? o->marks[sym] : NAN;
+}
+
+static double mark_or_avg(const struct oms *o, const struct position *p, int sym)
+{
+	double m = oms_mark_of(o, sym);
+	return isnan(m) ? p->avg_price : m;
+}
+
+double oms_equity(const struct oms *o, int strat)
+{
+	const struct account *a = &o->acct[strat];
+	double eq = a->cash;
+	for (int i = 0; i < a->nheld; i++) {
+		int s = a->held[i];
+		eq += a->pos[s].qty * mark_or_avg(o, &a->pos[s], s);
+	}
+	return eq;
+}
+
+double oms_unrealized(const struct oms *o, int strat, int sym)
+{
+	const struct account *a = &o->acct[strat];
+	if (sym < 0 || sym >= a->npos || a->pos[sym].qty == 0)
+		return 0;
+	const struct position *p = &a->pos[sym];
+	return p->qty * (mark_or_avg(o, p, sym) - p->avg_price);
+}
+
+double oms_pnl(const struct oms *o, int strat, int sym)
+{
+	const struct account *a = &o->acct[strat];
+	if (sym >= 0) {
+		if (sym >= a->npos)
+			return 0;
+		return a->pos[sym].realized - a->pos[sym].fees + oms_unrealized(o, strat, sym);
+	}
+	return oms_equity(o, strat) - a->start_cash;
+}

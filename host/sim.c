@@ -1,0 +1,159 @@
+/*
+ * sim — working orders kept per symbol as arrays of order ids (ids stay
+ * valid when the oms grows its order array). Matching walks only the
+ * symbol of the bar; done orders are swap-removed.
+ */
+#include "sim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct id_list {
+	int64_t *v;
+	int n, cap;
+};
+
+struct sim {
+	struct oms *oms;
+	struct sim_config cfg;
+	struct id_list *by_sym;
+	int nsym;
+};
+
+struct sim *sim_new(struct oms *oms, const struct sim_config *cfg)
+{
+	struct sim *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->oms = oms;
+	s->cfg = *cfg;
+	return s;
+}
+
+void sim_free(struct sim *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nsym; i++)
+		free(s->by_sym[i].v);
+	free(s->by_sym);
+	free(s);
+}
+
+static struct id_list *list_for(struct sim *s, int sym)
+{
+	if (sym >= s->nsym) {
+		int n = s->nsym ? s->nsym : 16;
+		while (n <= sym)
+			n *= 2;
+		struct id_list *l = realloc(s->by_sym, (size_t)n * sizeof *l);
+		if (!l)
+			return NULL;
+		memset(l + s->nsym, 0, (size_t)(n - s->nsym) * sizeof *l);
+		s->by_sym = l;
+		s->nsym = n;
+	}
+	return &s->by_sym[sym];
+}
+
+double sim_fee(const struct sim *s, double qty, double price)
+{
+	return qty * s->cfg.fee_per_share + qty * price * s->cfg.fee_bps / 1e4;
+}
+
+static int sim_submit(void *self, struct order *o, int64_t now)
+{
+	struct sim *s = self;
+	struct id_list *l = list_for(s, o->sym);
+	if (!l)
+		return -1;
+	if (l->n == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 16;
+		int64_t *v = realloc(l->v, (size_t)cap * sizeof *v);
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = o->id;
+	oms_accept(s->oms, o, now);
+	return 0;
+}
+
+static void list_remove(struct id_list *l, int64_t id)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->v[i] == id) {
+			l->v[i] = l->v[--l->n];
+			return;
+		}
+}
+
+static int sim_cancel(void *self, struct order *o, int64_t now)
+{
+	struct sim *s = self;
+	if (!oms_is_open(o))
+		return -1;
+	if (o->sym < s->nsym)
+		list_remove(&s->by_sym[o->sym], o->id);
+	oms_cancel(s->oms, o, "canceled", now);
+	return 0;
+}
+
+const struct venue_ops sim_venue = {"sim", sim_submit, sim_cancel};
+
+/* The fill price of o on bar b, or NAN when it does not trade. */
+static double fill_price(const struct sim *s, const struct order *o, const struct bar *b)
+{
+	if (o->type == ORD_MARKET) {
+		double slip = 1 + o->side * s->cfg.slippage_bps / 1e4;
+		return b->open * slip;
+	}
+	if (o->side == SIDE_BUY)
+		return b->low <= o->price ? fmin(b->open, o->price) : NAN;
+	return b->high >= o->price ? fmax(b->open, o->price) : NAN;
+}
+
+void sim_on_bar(struct sim *s, const struct bar *b)
+{
+	if (b->sym >= s->nsym)
+		return;
+	struct id_list *l = &s->by_sym[b->sym];
+	for (int i = 0; i < l->n;) {
+		struct order *o = oms_get(s->oms, l->v[i]);
+		if (o->created >= b->time || !oms_is_open(o)) {
+			i++;
+			continue;
+		}
+		double px = fill_price(s, o, b);
+		if (!isnan(px)) {
+			double qty = o->qty - o->filled;
+			l->v[i] = l->v[--l->n];
+			oms_fill(s->oms, o, qty, px, sim_fee(s, qty, px), b->time);
+		} else if (o->tif == TIF_IOC) {
+			l->v[i] = l->v[--l->n];
+			oms_expire(s->oms, o, "ioc", b->time);
+		} else {
+			i++;
+		}
+	}
+}
+
+void sim_cancel_all(struct sim *s, const char *reason, int64_t now)
+{
+	for (int sym = 0; sym < s->nsym; sym++) {
+		struct id_list *l = &s->by_sym[sym];
+		/* cancel in id order so the output reads in the order orders were sent */
+		while (l->n > 0) {
+			int min = 0;
+			for (int i = 1; i < l->n; i++)
+				if (l->v[i] < l->v[min])
+					min = i;
+			struct order *o = oms_get(s->oms, l->v[min]);
+			l->v[min] = l->v[--l->n];
+			if (oms_is_open(o))
+				oms_cancel(s->oms, o, reason, now);
+		}
+	}
+}

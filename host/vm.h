@@ -1,0 +1,108 @@
+/*
+ * vm — one sandboxed interpreter per strategy, behind a small table of
+ * operations so that the engine never sees the interpreter.
+ *
+ * Backends: host/vm_lua54.c (Lua 5.4, the default) and, for `make VM=luajit`,
+ * host/vm_luajit.c. Each exports `const struct vm_ops vm_backend`.
+ *
+ * Every callback goes through one protected-call path with a traceback
+ * naming the strategy file and line. A callback that fails returns
+ * VM_ERROR (or VM_ERRMEM / VM_ERRCPU) with the message in vm_error(); the
+ * caller decides the policy (halt, quarantine).
+ */
+#ifndef GANTRY_VM_H
+#define GANTRY_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bars.h"
+#include "oms.h"
+
+struct strategy; /* engine.h: the host object a strategy's ctx talks to */
+struct vm;
+
+enum vm_status { VM_OK = 0, VM_ERROR = 1, VM_ERRMEM = 2, VM_ERRCPU = 3 };
+
+enum vm_callback {
+	VM_ON_START = 1 << 0,
+	VM_ON_BAR = 1 << 1,
+	VM_ON_BOOK = 1 << 2,
+	VM_ON_TRADE = 1 << 3,
+	VM_ON_ORDER = 1 << 4,
+	VM_ON_FILL = 1 << 5,
+	VM_ON_TIMER = 1 << 6,
+	VM_ON_RELOAD = 1 << 7,
+	VM_ON_STOP = 1 << 8,
+};
+
+/* A parameter override: from --param (text, converted to the default's type)
+ * or from the deploy config (already typed). */
+enum param_kind { PARAM_TEXT, PARAM_NUMBER, PARAM_INTEGER, PARAM_BOOLEAN, PARAM_STRING };
+
+struct param {
+	char key[64];
+	int kind;
+	double num;
+	long long integer;
+	int boolean;
+	const char *str; /* borrowed: text or string value */
+	const char *origin; /* "--param" or the config file, for messages */
+};
+
+struct vm_config {
+	const char *path;       /* the strategy file */
+	const struct param *params;
+	int nparams;
+	size_t memory_limit;    /* bytes; 0 = none */
+	double callback_ms;     /* CPU budget per callback; 0 = none */
+	uint64_t seed;          /* math.random seed */
+	struct strategy *host;  /* what ctx talks to; may be NULL for `gantry check` */
+};
+
+/* What a loaded strategy declares, for `gantry check` and subscriptions. */
+struct vm_info {
+	char name[64];
+	int callbacks; /* enum vm_callback bits */
+	char symbols[64][32];
+	int nsymbols;
+};
+
+struct book_top {
+	int64_t time;
+	int sym;
+	double bid, bid_qty, ask, ask_qty;
+};
+
+struct trade_event {
+	int64_t time;
+	int sym;
+	double price, qty;
+	int side; /* SIDE_BUY aggressor, SIDE_SELL, 0 unknown */
+};
+
+struct vm_ops {
+	const char *name;
+	/* Creates the sandbox and loads the strategy file; NULL with err on failure. */
+	struct vm *(*open)(const struct vm_config *cfg, char *err, size_t errlen);
+	void (*close)(struct vm *vm);
+	void (*info)(struct vm *vm, struct vm_info *out);
+	/* Writes `key = value (type)` lines describing the merged params. */
+	void (*describe_params)(struct vm *vm, char *buf, size_t len);
+
+	int (*on_start)(struct vm *vm);
+	int (*on_bar)(struct vm *vm, const struct bar *b);
+	int (*on_book)(struct vm *vm, const struct book_top *t);
+	int (*on_trade)(struct vm *vm, const struct trade_event *t);
+	int (*on_order)(struct vm *vm, const struct order *o);
+	int (*on_fill)(struct vm *vm, const struct fill *f);
+	int (*on_timer)(struct vm *vm, const char *name);
+	int (*on_stop)(struct vm *vm);
+
+	const char *(*error)(struct vm *vm);
+	size_t (*memory)(struct vm *vm);
+};
+
+extern const struct vm_ops vm_backend;
+
+#endif

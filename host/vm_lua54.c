@@ -1,0 +1,937 @@
+/*
+ * vm_lua54 — the Lua 5.4 backend of host/vm.h: one lua_State per strategy.
+ *
+ * The sandbox (linit.c's advice: pick the libraries) holds base without
+ * dofile/loadfile (load takes text chunks only, in the strategy's
+ * environment; collectgarbage answers "count" only; print goes to the log;
+ * setmetatable refuses __gc), string without dump (its metatable hidden),
+ * table, math (random seeded per run), utf8 and coroutine (resume tracks the
+ * running coroutine so the CPU budget reaches it). require loads gantry.*
+ * from the stdlib and modules beside the strategy, as text, in the sandbox.
+ *
+ * Memory: a counting allocator refuses growth past the cap and flags it, so
+ * a strategy that catches the error with pcall is still halted.
+ * CPU: host/watchdog.c interrupts a callback past its budget by arming a
+ * count hook that raises an error at every instruction until the callback
+ * returns; the flag makes the halt stick even through pcall.
+ *
+ * Persistent stack slots (absolute indices) hold what every event needs, so
+ * the hot path pushes values and calls, nothing else.
+ */
+#include <errno.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "engine.h"
+#include "log.h"
+#include "vm.h"
+#include "watchdog.h"
+
+enum {
+	SLOT_MSGH = 1,
+	SLOT_MODULE,
+	SLOT_CTX,
+	SLOT_BAR,
+	SLOT_ORDER,
+	SLOT_FILL,
+	SLOT_BOOK,
+	SLOT_TRADE,
+	SLOT_SYMS,
+	SLOT_CB0, /* one slot per callback, in the order of cb_names */
+};
+
+static const char *const cb_names[] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
+				       "on_fill",  "on_timer",  "on_reload", "on_stop"};
+#define NCB ((int)(sizeof cb_names / sizeof cb_names[0]))
+#define SLOT_TOP (SLOT_CB0 + NCB)
+
+#define MEM_SLACK (1u << 20) /* room to report the error once the cap is hit */
+#define LOAD_BUDGET_NS (500LL * 1000000)
+
+struct vm {
+	lua_State *L;
+	size_t mem_used, mem_limit;
+	int mem_exceeded;
+	int64_t budget_ns;
+	volatile sig_atomic_t interrupted;
+	lua_State *volatile running; /* the coroutine being resumed, if any */
+	struct strategy *host;
+	char path[PATH_MAX];
+	char dir[PATH_MAX];
+	char stdlib[PATH_MAX];
+	struct vm_info info;
+	char err[2048];
+};
+
+/* ------------------------------------------------------------ memory */
+
+static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct vm *vm = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		vm->mem_used -= old;
+		return NULL;
+	}
+	if (vm->mem_limit && nsize > old) {
+		size_t cap = vm->mem_limit + (vm->mem_exceeded ? MEM_SLACK : 0);
+		if (vm->mem_used + (nsize - old) > cap) {
+			vm->mem_exceeded = 1;
+			return NULL;
+		}
+	}
+	void *p = realloc(ptr, nsize);
+	if (p)
+		vm->mem_used = vm->mem_used - old + nsize;
+	return p;
+}
+
+/* ------------------------------------------------------------ CPU budget */
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	void *ud;
+	lua_getallocf(L, &ud);
+	struct vm *vm = ud;
+	luaL_error(L, "cpu budget of %.3g ms exceeded", (double)vm->budget_ns / 1e6);
+}
+
+/* Runs in a signal handler: lua_sethook is safe to call asynchronously. */
+static void vm_interrupt(void *target)
+{
+	struct vm *vm = target;
+	vm->interrupted = 1;
+	lua_sethook(vm->L, budget_hook, LUA_MASKCOUNT, 1);
+	lua_State *co = vm->running;
+	if (co)
+		lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1);
+}
+
+static void disarm(struct vm *vm)
+{
+	lua_sethook(vm->L, NULL, 0, 0);
+	if (vm->running)
+		lua_sethook(vm->running, NULL, 0, 0);
+	vm->running = NULL;
+}
+
+static int msgh(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (!msg) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			return 1;
+		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+/* The one protected-call path: function and arguments are on the stack. */
+static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, int64_t budget)
+{
+	lua_State *L = vm->L;
+	if (budget > 0)
+		watchdog_enter(vm_interrupt, vm, budget);
+	int rc = lua_pcall(L, nargs, nresults, SLOT_MSGH);
+	if (budget > 0)
+		watchdog_leave();
+	if (rc == LUA_OK && !vm->interrupted && !vm->mem_exceeded)
+		return VM_OK;
+
+	const char *msg = rc == LUA_OK ? "" : lua_tostring(L, -1);
+	int status = VM_ERROR;
+	if (vm->interrupted) {
+		disarm(vm);
+		status = VM_ERRCPU;
+		snprintf(vm->err, sizeof vm->err, "%s: %s: cpu budget of %.3g ms exceeded%s%s",
+			 vm->path, what, (double)budget / 1e6, msg && *msg ? "\n" : "",
+			 msg ? msg : "");
+		vm->interrupted = 0;
+	} else if (vm->mem_exceeded) {
+		status = VM_ERRMEM;
+		snprintf(vm->err, sizeof vm->err, "%s: %s: memory cap of %.4g MB exceeded", vm->path,
+			 what, (double)vm->mem_limit / (1 << 20));
+	} else {
+		snprintf(vm->err, sizeof vm->err, "%s (in %s)", msg ? msg : "error", what);
+	}
+	lua_settop(L, SLOT_TOP);
+	return status;
+}
+
+/* ------------------------------------------------------------ sandbox */
+
+static int sb_print(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	struct vm *vm = ud;
+	luaL_Buffer b;
+	int n = lua_gettop(L);
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	if (vm->host)
+		engine_log(vm->host, LOG_INFO, lua_tostring(L, -1));
+	else
+		fprintf(stderr, "%s\n", lua_tostring(L, -1));
+	return 0;
+}
+
+static int sb_load(lua_State *L)
+{
+	size_t len;
+	const char *chunk = lua_tolstring(L, 1, &len);
+	if (!chunk || lua_type(L, 1) != LUA_TSTRING)
+		return luaL_error(L, "load: only text chunks (strings) are allowed in the sandbox");
+	const char *name = luaL_optstring(L, 2, "=(load)");
+	const char *mode = luaL_optstring(L, 3, "t");
+	if (strcmp(mode, "t") != 0)
+		return luaL_error(L, "load: binary chunks are not allowed (mode must be \"t\")");
+	int has_env = !lua_isnone(L, 4);
+	if (luaL_loadbufferx(L, chunk, len, name, "t") != LUA_OK) {
+		lua_pushnil(L);
+		lua_insert(L, -2);
+		return 2;
+	}
+	if (has_env) {
+		lua_pushvalue(L, 4);
+		if (!lua_setupvalue(L, -2, 1))
+			lua_pop(L, 1);
+	}
+	return 1;
+}
+
+static int sb_collectgarbage(lua_State *L)
+{
+	const char *opt = luaL_optstring(L, 1, "count");
+	if (strcmp(opt, "count") != 0)
+		return luaL_error(L, "collectgarbage: only \"count\" is allowed in the sandbox");
+	int kb = lua_gc(L, LUA_GCCOUNT, 0), b = lua_gc(L, LUA_GCCOUNTB, 0);
+	lua_pushnumber(L, (lua_Number)kb + (lua_Number)b / 1024);
+	return 1;
+}
+
+static int sb_setmetatable(lua_State *L)
+{
+	if (lua_istable(L, 2) && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+		return luaL_error(L, "setmetatable: __gc metamethods are not allowed in the sandbox");
+	lua_settop(L, 2);
+	lua_getfield(L, LUA_REGISTRYINDEX, "gantry.setmetatable");
+	lua_insert(L, 1);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
+/* coroutine.resume that records the running coroutine for the watchdog. */
+static int sb_resume(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	struct vm *vm = ud;
+	lua_State *co = lua_tothread(L, 1);
+	luaL_argexpected(L, co, 1, "coroutine");
+	lua_State *prev = vm->running;
+	vm->running = co;
+	if (vm->interrupted)
+		lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "gantry.resume");
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	vm->running = prev;
+	return lua_gettop(L);
+}
+
+/* coroutine.wrap in terms of the resume above. */
+static const char wrap_src[] =
+	"local create, resume, error, pack, unpack = ...\n"
+	"return function(f)\n"
+	"  local co = create(f)\n"
+	"  return function(...)\n"
+	"    local r = pack(resume(co, ...))\n"
+	"    if r[1] then return unpack(r, 2, r.n) end\n"
+	"    error(r[2], 0)\n"
+	"  end\n"
+	"end\n";
+
+static int valid_module_name(const char *s)
+{
+	if (!*s || *s == '.')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || (*s == '.' && s[1] != '.' && s[1])))
+			return 0;
+	return 1;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (n < cap)
+			break;
+		char *nb = realloc(buf, cap *= 2);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf = nb;
+		}
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (!buf || err) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int sb_require(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	struct vm *vm = ud;
+	const char *name = luaL_checkstring(L, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "gantry.loaded");
+	if (lua_getfield(L, -1, name) != LUA_TNIL)
+		return 1;
+	lua_pop(L, 1);
+	if (!valid_module_name(name))
+		return luaL_error(L, "require: bad module name '%s'", name);
+	char path[PATH_MAX * 2], rel[256];
+	int n = snprintf(rel, sizeof rel, "%s", strncmp(name, "gantry.", 7) == 0 ? name + 7 : name);
+	if (n < 0 || (size_t)n >= sizeof rel)
+		return luaL_error(L, "require: module name too long");
+	for (char *p = rel; *p; p++)
+		if (*p == '.')
+			*p = '/';
+	if (strncmp(name, "gantry.", 7) == 0)
+		snprintf(path, sizeof path, "%s/gantry/%s.lua", vm->stdlib, rel);
+	else
+		snprintf(path, sizeof path, "%s/%s.lua", vm->dir, rel);
+	char *src;
+	size_t len;
+	if (read_file(path, &src, &len) != 0)
+		return luaL_error(L, "require: module '%s' not found (looked for %s)", name, path);
+	lua_pushfstring(L, "@%s", path);
+	int rc = luaL_loadbufferx(L, src, len, lua_tostring(L, -1), "t");
+	free(src);
+	if (rc != LUA_OK)
+		return lua_error(L);
+	lua_pushstring(L, name);
+	lua_call(L, 1, 1);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushboolean(L, 1);
+	}
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -4, name); /* gantry.loaded[name] */
+	return 1;
+}
+
+static void open_lib(lua_State *L, const char *name, lua_CFunction open)
+{
+	luaL_requiref(L, name, open, 1);
+	lua_pop(L, 1);
+}
+
+static void set_global_fn(lua_State *L, const char *name, lua_CFunction fn)
+{
+	lua_pushcfunction(L, fn);
+	lua_setglobal(L, name);
+}
+
+static void open_sandbox(struct vm *vm, uint64_t seed)
+{
+	lua_State *L = vm->L;
+	open_lib(L, LUA_GNAME, luaopen_base);
+	open_lib(L, LUA_STRLIBNAME, luaopen_string);
+	open_lib(L, LUA_TABLIBNAME, luaopen_table);
+	open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+	open_lib(L, LUA_UTF8LIBNAME, luaopen_utf8);
+	open_lib(L, LUA_COLIBNAME, luaopen_coroutine);
+
+	/* keep the originals the sandbox wraps */
+	lua_getglobal(L, "setmetatable");
+	lua_setfield(L, LUA_REGISTRYINDEX, "gantry.setmetatable");
+	lua_getglobal(L, "string");
+	lua_getfield(L, -1, "format");
+	lua_setfield(L, LUA_REGISTRYINDEX, "gantry.format");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+
+	static const char *const removed[] = {"dofile", "loadfile", "require", "package",
+					      "io",     "os",	    "debug",   NULL};
+	for (int i = 0; removed[i]; i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, removed[i]);
+	}
+	set_global_fn(L, "print", sb_print);
+	set_global_fn(L, "load", sb_load);
+	set_global_fn(L, "collectgarbage", sb_collectgarbage);
+	set_global_fn(L, "setmetatable", sb_setmetatable);
+	set_global_fn(L, "require", sb_require);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gantry.loaded");
+
+	/* the string metatable: hidden, so no strategy can change it */
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
+
+	/* coroutine.resume/wrap through the watchdog-aware resume */
+	lua_getglobal(L, "coroutine");
+	lua_getfield(L, -1, "resume");
+	lua_setfield(L, LUA_REGISTRYINDEX, "gantry.resume");
+	lua_pushcfunction(L, sb_resume);
+	lua_setfield(L, -2, "resume");
+	luaL_loadbufferx(L, wrap_src, sizeof wrap_src - 1, "=coroutine.wrap", "t");
+	lua_getfield(L, -2, "create");
+	lua_pushcfunction(L, sb_resume);
+	lua_getglobal(L, "error");
+	lua_getglobal(L, "table");
+	lua_getfield(L, -1, "pack");
+	lua_getfield(L, -2, "unpack");
+	lua_remove(L, -3);
+	lua_call(L, 5, 1);
+	lua_setfield(L, -2, "wrap");
+	lua_pop(L, 1);
+
+	/* math.random, seeded per run so a backtest replays identically */
+	lua_getglobal(L, "math");
+	lua_getfield(L, -1, "randomseed");
+	lua_pushinteger(L, (lua_Integer)seed);
+	lua_call(L, 1, 0);
+	lua_pop(L, 1);
+}
+
+/* ------------------------------------------------------------ loading */
+
+static void split_path(struct vm *vm, const char *path)
+{
+	snprintf(vm->path, sizeof vm->path, "%s", path);
+	snprintf(vm->dir, sizeof vm->dir, "%s", path);
+	char *slash = strrchr(vm->dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(vm->dir, sizeof vm->dir, ".");
+	const char *env = getenv("GANTRY_STDLIB");
+	snprintf(vm->stdlib, sizeof vm->stdlib, "%s", env && *env ? env : GANTRY_ROOT "/stdlib");
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	snprintf(vm->info.name, sizeof vm->info.name, "%.*s", (int)strcspn(base, "."), base);
+}
+
+static int fail(struct vm *vm, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct vm *vm, char *err, size_t errlen, const char *fmt, ...)
+{
+	(void)vm;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Converts an override to the type of the default at -1; pushes the value. */
+static int convert_param(lua_State *L, const struct param *p, const char *strat, char *err,
+			 size_t errlen)
+{
+	int t = lua_type(L, -1);
+	char *end;
+	if (p->kind == PARAM_TEXT) {
+		const char *v = p->str;
+		if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+			errno = 0;
+			long long x = strtoll(v, &end, 10);
+			if (*v && !*end && errno == 0) {
+				lua_pushinteger(L, x);
+				return 0;
+			}
+			return fail(NULL, err, errlen, "%s %s=%s: expected an integer for %s.%s",
+				    p->origin, p->key, v, strat, p->key);
+		}
+		if (t == LUA_TNUMBER) {
+			double x = strtod(v, &end);
+			if (*v && !*end && isfinite(x)) {
+				lua_pushnumber(L, x);
+				return 0;
+			}
+			return fail(NULL, err, errlen, "%s %s=%s: expected a number for %s.%s",
+				    p->origin, p->key, v, strat, p->key);
+		}
+		if (t == LUA_TBOOLEAN) {
+			if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+				lua_pushboolean(L, 1);
+			else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+				lua_pushboolean(L, 0);
+			else
+				return fail(NULL, err, errlen,
+					    "%s %s=%s: expected true or false for %s.%s", p->origin,
+					    p->key, v, strat, p->key);
+			return 0;
+		}
+		lua_pushstring(L, v);
+		return 0;
+	}
+	int ok = (t == LUA_TNUMBER && lua_isinteger(L, -1)) ? p->kind == PARAM_INTEGER
+		 : t == LUA_TNUMBER ? (p->kind == PARAM_NUMBER || p->kind == PARAM_INTEGER)
+		 : t == LUA_TBOOLEAN ? p->kind == PARAM_BOOLEAN
+				     : p->kind == PARAM_STRING;
+	if (!ok)
+		return fail(NULL, err, errlen, "%s: params.%s: expected a %s for %s.%s like its "
+					       "default", p->origin, p->key,
+			    (t == LUA_TNUMBER && lua_isinteger(L, -1)) ? "integer" : lua_typename(L, t),
+			    strat, p->key);
+	switch (p->kind) {
+	case PARAM_INTEGER:
+		if (t == LUA_TNUMBER && !lua_isinteger(L, -1))
+			lua_pushnumber(L, (lua_Number)p->integer);
+		else
+			lua_pushinteger(L, p->integer);
+		break;
+	case PARAM_NUMBER: lua_pushnumber(L, p->num); break;
+	case PARAM_BOOLEAN: lua_pushboolean(L, p->boolean); break;
+	default: lua_pushstring(L, p->str); break;
+	}
+	return 0;
+}
+
+static void known_keys(lua_State *L, int tbl, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	lua_pushnil(L);
+	while (lua_next(L, tbl) != 0) {
+		if (lua_type(L, -2) == LUA_TSTRING && n < len) {
+			int w = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", lua_tostring(L, -2));
+			n += w > 0 ? (size_t)w : 0;
+		}
+		lua_pop(L, 1);
+	}
+	if (!n)
+		snprintf(buf, len, "none");
+}
+
+/* Builds ctx.params from the module's defaults and the overrides; at -1. */
+static int merge_params(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	lua_State *L = vm->L;
+	lua_newtable(L);
+	int merged = lua_gettop(L);
+	int t = lua_getfield(L, SLOT_MODULE, "params");
+	if (t != LUA_TNIL && t != LUA_TTABLE)
+		return fail(vm, err, errlen, "%s: params must be a table", vm->path);
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+	}
+	int defaults = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, defaults) != 0) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, merged);
+	}
+	for (int i = 0; i < cfg->nparams; i++) {
+		const struct param *p = &cfg->params[i];
+		if (lua_getfield(L, defaults, p->key) == LUA_TNIL) {
+			char known[512];
+			known_keys(L, defaults, known, sizeof known);
+			return fail(vm, err, errlen, "%s: unknown parameter '%s' for strategy %s "
+						     "(known: %s)", p->origin, p->key, vm->info.name,
+				    known);
+		}
+		if (convert_param(L, p, vm->info.name, err, errlen) != 0)
+			return -1;
+		lua_setfield(L, merged, p->key);
+		lua_pop(L, 1);
+	}
+	lua_settop(L, merged);
+	return 0;
+}
+
+static int read_symbols(struct vm *vm, int params, char *err, size_t errlen)
+{
+	lua_State *L = vm->L;
+	int t = lua_getfield(L, SLOT_MODULE, "symbols");
+	if (t == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, -1);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, -1, i);
+			if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) >= 32 ||
+			    vm->info.nsymbols >= 64)
+				return fail(vm, err, errlen, "%s: symbols must be a list of at most "
+							     "64 names", vm->path);
+			snprintf(vm->info.symbols[vm->info.nsymbols++], 32, "%s", lua_tostring(L, -1));
+			lua_pop(L, 1);
+		}
+	} else if (t != LUA_TNIL) {
+		return fail(vm, err, errlen, "%s: symbols must be a list of names", vm->path);
+	} else if (lua_getfield(L, params, "symbol") == LUA_TSTRING && lua_rawlen(L, -1) < 32) {
+		snprintf(vm->info.symbols[vm->info.nsymbols++], 32, "%s", lua_tostring(L, -1));
+	}
+	lua_settop(L, params);
+	return 0;
+}
+
+static int find_callbacks(struct vm *vm, char *err, size_t errlen)
+{
+	lua_State *L = vm->L;
+	for (int i = 0; i < NCB; i++) {
+		int t = lua_getfield(L, SLOT_MODULE, cb_names[i]);
+		if (t != LUA_TNIL && t != LUA_TFUNCTION)
+			return fail(vm, err, errlen, "%s: %s must be a function, got a %s", vm->path,
+				    cb_names[i], lua_typename(L, t));
+		if (t == LUA_TFUNCTION)
+			vm->info.callbacks |= 1 << i;
+		lua_replace(L, SLOT_CB0 + i);
+	}
+	/* a misspelt callback would silently never run: name it */
+	lua_pushnil(L);
+	while (lua_next(L, SLOT_MODULE) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING || strncmp(lua_tostring(L, -1), "on_", 3) != 0)
+			continue;
+		int known = 0;
+		for (int i = 0; i < NCB; i++)
+			known |= strcmp(lua_tostring(L, -1), cb_names[i]) == 0;
+		if (!known)
+			return fail(vm, err, errlen, "%s: unknown callback '%s' (callbacks: on_start, "
+						     "on_bar, on_book, on_trade, on_order, on_fill, "
+						     "on_timer, on_reload, on_stop)", vm->path,
+				    lua_tostring(L, -1));
+	}
+	return 0;
+}
+
+static int load_module(struct vm *vm, char *err, size_t errlen)
+{
+	lua_State *L = vm->L;
+	char *src;
+	size_t len;
+	if (read_file(vm->path, &src, &len) != 0)
+		return fail(vm, err, errlen, "%s: cannot read: %s", vm->path, strerror(errno));
+	if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
+		free(src);
+		return fail(vm, err, errlen, "%s: binary chunks are not allowed (a strategy is Lua "
+					     "source text)", vm->path);
+	}
+	lua_pushfstring(L, "@%s", vm->path);
+	int rc = luaL_loadbufferx(L, src, len, lua_tostring(L, -1), "t");
+	free(src);
+	lua_remove(L, -2);
+	if (rc != LUA_OK)
+		return fail(vm, err, errlen, "%s", rc == LUA_ERRMEM ? "out of memory" : lua_tostring(L, -1));
+	if (vm_pcall(vm, 0, 1, "load", LOAD_BUDGET_NS) != VM_OK)
+		return fail(vm, err, errlen, "%s", vm->err);
+	if (!lua_istable(L, -1))
+		return fail(vm, err, errlen, "%s: a strategy must return a table (got %s)",
+			    vm->path, luaL_typename(L, -1));
+	lua_replace(L, SLOT_MODULE);
+	if (lua_getfield(L, SLOT_MODULE, "name") == LUA_TSTRING)
+		snprintf(vm->info.name, sizeof vm->info.name, "%s", lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return 0;
+}
+
+static void new_event_table(lua_State *L, int slot, int nfields)
+{
+	lua_createtable(L, 0, nfields);
+	lua_replace(L, slot);
+}
+
+static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm *vm = calloc(1, sizeof *vm);
+	if (!vm) {
+		fail(NULL, err, errlen, "out of memory");
+		return NULL;
+	}
+	vm->mem_limit = cfg->memory_limit;
+	vm->budget_ns = (int64_t)(cfg->callback_ms * 1e6);
+	vm->host = cfg->host;
+	split_path(vm, cfg->path);
+	vm->L = lua_newstate(vm_alloc, vm);
+	if (!vm->L) {
+		fail(vm, err, errlen, "%s: cannot create a Lua state", cfg->path);
+		free(vm);
+		return NULL;
+	}
+	lua_State *L = vm->L;
+	lua_pushcfunction(L, msgh);
+	lua_settop(L, SLOT_TOP);
+	lua_pushcfunction(L, msgh);
+	lua_replace(L, SLOT_MSGH);
+	open_sandbox(vm, cfg->seed);
+	if (vm->budget_ns > 0 && watchdog_start() != 0)
+		log_msg(LOG_WARN, "vm", "cannot start the watchdog: no CPU budget enforcement");
+
+	if (load_module(vm, err, errlen) != 0 || find_callbacks(vm, err, errlen) != 0 ||
+	    merge_params(vm, cfg, err, errlen) != 0 || read_symbols(vm, lua_gettop(L), err, errlen))
+		goto failed;
+
+	/* ctx with its params and an empty state */
+	int params = lua_gettop(L);
+	lua_pushcfunction(L, luaopen_gantry_ctx);
+	lua_pushlightuserdata(L, cfg->host);
+	lua_call(L, 1, 1);
+	lua_pushvalue(L, params);
+	lua_setfield(L, -2, "params");
+	lua_newtable(L);
+	lua_setfield(L, -2, "state");
+	lua_replace(L, SLOT_CTX);
+	lua_settop(L, SLOT_TOP);
+
+	new_event_table(L, SLOT_BAR, 7);
+	new_event_table(L, SLOT_ORDER, 10);
+	new_event_table(L, SLOT_FILL, 7);
+	new_event_table(L, SLOT_BOOK, 6);
+	new_event_table(L, SLOT_TRADE, 5);
+	new_event_table(L, SLOT_SYMS, 0);
+	return vm;
+
+failed:
+	lua_close(L);
+	free(vm);
+	return NULL;
+}
+
+static void vm54_close(struct vm *vm)
+{
+	if (!vm)
+		return;
+	lua_close(vm->L);
+	free(vm);
+}
+
+static void vm54_info(struct vm *vm, struct vm_info *out)
+{
+	*out = vm->info;
+}
+
+static void vm54_describe_params(struct vm *vm, char *buf, size_t len)
+{
+	lua_State *L = vm->L;
+	size_t n = 0;
+	buf[0] = '\0';
+	lua_getfield(L, SLOT_CTX, "params");
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0 && n < len) {
+		const char *k = lua_tostring(L, -2);
+		const char *type = lua_isinteger(L, -1) ? "integer" : luaL_typename(L, -1);
+		const char *q = lua_type(L, -1) == LUA_TSTRING ? "\"" : "";
+		const char *v = luaL_tolstring(L, -1, NULL);
+		int w = snprintf(buf + n, len - n, "  %s = %s%s%s (%s)\n", k ? k : "?", q, v, q, type);
+		n += w > 0 ? (size_t)w : 0;
+		lua_pop(L, 2);
+	}
+	lua_settop(L, SLOT_TOP);
+}
+
+/* ------------------------------------------------------------ events */
+
+static inline void push_symbol(struct vm *vm, int sym)
+{
+	lua_State *L = vm->L;
+	if (lua_rawgeti(L, SLOT_SYMS, sym + 1) == LUA_TSTRING)
+		return;
+	lua_pop(L, 1);
+	lua_pushstring(L, symtab_name(engine_symtab(vm->host->eng), sym));
+	lua_pushvalue(L, -1);
+	lua_rawseti(L, SLOT_SYMS, sym + 1);
+}
+
+static inline void setnum(lua_State *L, int slot, const char *k, double v)
+{
+	lua_pushnumber(L, v);
+	lua_setfield(L, slot, k);
+}
+
+static inline void setint(lua_State *L, int slot, const char *k, long long v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, slot, k);
+}
+
+static inline int call_event(struct vm *vm, int cb, int slot, const char *what)
+{
+	lua_State *L = vm->L;
+	lua_pushvalue(L, SLOT_CB0 + cb);
+	lua_pushvalue(L, SLOT_CTX);
+	lua_pushvalue(L, slot);
+	return vm_pcall(vm, 2, 0, what, vm->budget_ns);
+}
+
+static int vm54_on_bar(struct vm *vm, const struct bar *b)
+{
+	lua_State *L = vm->L;
+	push_symbol(vm, b->sym);
+	lua_setfield(L, SLOT_BAR, "symbol");
+	setint(L, SLOT_BAR, "time", b->time);
+	setnum(L, SLOT_BAR, "open", b->open);
+	setnum(L, SLOT_BAR, "high", b->high);
+	setnum(L, SLOT_BAR, "low", b->low);
+	setnum(L, SLOT_BAR, "close", b->close);
+	setnum(L, SLOT_BAR, "volume", b->volume);
+	return call_event(vm, 1, SLOT_BAR, "on_bar");
+}
+
+static int vm54_on_book(struct vm *vm, const struct book_top *t)
+{
+	lua_State *L = vm->L;
+	push_symbol(vm, t->sym);
+	lua_setfield(L, SLOT_BOOK, "symbol");
+	setint(L, SLOT_BOOK, "time", t->time);
+	setnum(L, SLOT_BOOK, "bid", t->bid);
+	setnum(L, SLOT_BOOK, "bid_qty", t->bid_qty);
+	setnum(L, SLOT_BOOK, "ask", t->ask);
+	setnum(L, SLOT_BOOK, "ask_qty", t->ask_qty);
+	return call_event(vm, 2, SLOT_BOOK, "on_book");
+}
+
+static int vm54_on_trade(struct vm *vm, const struct trade_event *t)
+{
+	lua_State *L = vm->L;
+	push_symbol(vm, t->sym);
+	lua_setfield(L, SLOT_TRADE, "symbol");
+	setint(L, SLOT_TRADE, "time", t->time);
+	setnum(L, SLOT_TRADE, "price", t->price);
+	setnum(L, SLOT_TRADE, "qty", t->qty);
+	if (t->side)
+		lua_pushstring(L, oms_side_name(t->side));
+	else
+		lua_pushnil(L);
+	lua_setfield(L, SLOT_TRADE, "side");
+	return call_event(vm, 3, SLOT_TRADE, "on_trade");
+}
+
+static int vm54_on_order(struct vm *vm, const struct order *o)
+{
+	lua_State *L = vm->L;
+	setint(L, SLOT_ORDER, "id", o->id);
+	push_symbol(vm, o->sym);
+	lua_setfield(L, SLOT_ORDER, "symbol");
+	lua_pushstring(L, oms_side_name(o->side));
+	lua_setfield(L, SLOT_ORDER, "side");
+	setint(L, SLOT_ORDER, "qty", (long long)o->qty);
+	setint(L, SLOT_ORDER, "filled", (long long)o->filled);
+	if (o->type == ORD_LIMIT)
+		lua_pushnumber(L, o->price);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, SLOT_ORDER, "price");
+	if (o->filled > 0)
+		lua_pushnumber(L, o->avg_price);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, SLOT_ORDER, "avg_price");
+	lua_pushstring(L, oms_status_name(o->status));
+	lua_setfield(L, SLOT_ORDER, "status");
+	if (o->reason && *o->reason)
+		lua_pushstring(L, o->reason);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, SLOT_ORDER, "reason");
+	return call_event(vm, 4, SLOT_ORDER, "on_order");
+}
+
+static int vm54_on_fill(struct vm *vm, const struct fill *f)
+{
+	lua_State *L = vm->L;
+	setint(L, SLOT_FILL, "order_id", f->order_id);
+	push_symbol(vm, f->sym);
+	lua_setfield(L, SLOT_FILL, "symbol");
+	lua_pushstring(L, oms_side_name(f->side));
+	lua_setfield(L, SLOT_FILL, "side");
+	setint(L, SLOT_FILL, "qty", (long long)f->qty);
+	setnum(L, SLOT_FILL, "price", f->price);
+	setnum(L, SLOT_FILL, "fee", f->fee);
+	setint(L, SLOT_FILL, "time", f->time);
+	return call_event(vm, 5, SLOT_FILL, "on_fill");
+}
+
+static int vm54_on_timer(struct vm *vm, const char *name)
+{
+	lua_State *L = vm->L;
+	lua_pushvalue(L, SLOT_CB0 + 6);
+	lua_pushvalue(L, SLOT_CTX);
+	lua_pushstring(L, name);
+	return vm_pcall(vm, 2, 0, "on_timer", vm->budget_ns);
+}
+
+static int call_plain(struct vm *vm, int cb, const char *what)
+{
+	lua_State *L = vm->L;
+	lua_pushvalue(L, SLOT_CB0 + cb);
+	lua_pushvalue(L, SLOT_CTX);
+	return vm_pcall(vm, 1, 0, what, vm->budget_ns);
+}
+
+static int vm54_on_start(struct vm *vm)
+{
+	return call_plain(vm, 0, "on_start");
+}
+
+static int vm54_on_stop(struct vm *vm)
+{
+	return call_plain(vm, 8, "on_stop");
+}
+
+static const char *vm54_error(struct vm *vm)
+{
+	return vm->err;
+}
+
+static size_t vm54_memory(struct vm *vm)
+{
+	return vm->mem_used;
+}
+
+const struct vm_ops vm_backend = {
+	.name = "Lua 5.4",
+	.open = vm54_open,
+	.close = vm54_close,
+	.info = vm54_info,
+	.describe_params = vm54_describe_params,
+	.on_start = vm54_on_start,
+	.on_bar = vm54_on_bar,
+	.on_book = vm54_on_book,
+	.on_trade = vm54_on_trade,
+	.on_order = vm54_on_order,
+	.on_fill = vm54_on_fill,
+	.on_timer = vm54_on_timer,
+	.on_stop = vm54_on_stop,
+	.error = vm54_error,
+	.memory = vm54_memory,
+};

@@ -1,0 +1,129 @@
+/*
+ * watchdog — one thread, one signal (SIGRTMIN), one callback at a time
+ * (the engine runs callbacks on one thread).
+ */
+#include "watchdog.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+static struct {
+	pthread_t main, thread;
+	int started;
+	atomic_int stop;
+	atomic_uint_fast64_t seq;      /* odd while inside a callback */
+	atomic_uint_fast64_t fire_seq; /* the seq the thread decided to interrupt */
+	_Atomic(watchdog_interrupt) fn;
+	_Atomic(void *) target;
+	atomic_int_fast64_t budget;
+	atomic_uint_fast64_t fired;
+} wd;
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	uint64_t s = atomic_load_explicit(&wd.seq, memory_order_acquire);
+	if ((s & 1) == 0 || s != atomic_load_explicit(&wd.fire_seq, memory_order_acquire))
+		return;
+	watchdog_interrupt fn = atomic_load_explicit(&wd.fn, memory_order_relaxed);
+	void *target = atomic_load_explicit(&wd.target, memory_order_relaxed);
+	if (fn && target) {
+		fn(target);
+		atomic_fetch_add_explicit(&wd.fired, 1, memory_order_relaxed);
+	}
+}
+
+static void *watch(void *arg)
+{
+	(void)arg;
+	uint64_t seen = 0, fired_for = 0;
+	int64_t since = mono_ns();
+	while (!atomic_load(&wd.stop)) {
+		int64_t budget = atomic_load_explicit(&wd.budget, memory_order_relaxed);
+		int64_t period = budget / 4;
+		if (period <= 0 || period > 1000000)
+			period = 1000000;
+		if (period < 100000)
+			period = 100000;
+		struct timespec ts = {0, (long)period};
+		nanosleep(&ts, NULL);
+		uint64_t s = atomic_load_explicit(&wd.seq, memory_order_acquire);
+		int64_t now = mono_ns();
+		if (s != seen) {
+			seen = s;
+			since = now;
+			continue;
+		}
+		if ((s & 1) && budget > 0 && now - since >= budget && fired_for != s) {
+			fired_for = s;
+			atomic_store_explicit(&wd.fire_seq, s, memory_order_release);
+			pthread_kill(wd.main, SIGRTMIN);
+		}
+	}
+	return NULL;
+}
+
+int watchdog_start(void)
+{
+	if (wd.started)
+		return 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGRTMIN, &sa, NULL) != 0)
+		return -1;
+	wd.main = pthread_self();
+	atomic_store(&wd.stop, 0);
+	/* the watcher must never take the signal itself */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGRTMIN);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rc = pthread_create(&wd.thread, NULL, watch, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -1;
+	wd.started = 1;
+	return 0;
+}
+
+void watchdog_stop(void)
+{
+	if (!wd.started)
+		return;
+	atomic_store(&wd.stop, 1);
+	pthread_join(wd.thread, NULL);
+	wd.started = 0;
+}
+
+void watchdog_enter(watchdog_interrupt fn, void *target, int64_t budget_ns)
+{
+	atomic_store_explicit(&wd.fn, fn, memory_order_relaxed);
+	atomic_store_explicit(&wd.target, target, memory_order_relaxed);
+	atomic_store_explicit(&wd.budget, budget_ns, memory_order_relaxed);
+	uint64_t s = atomic_load_explicit(&wd.seq, memory_order_relaxed);
+	atomic_store_explicit(&wd.seq, s + 1, memory_order_release);
+}
+
+void watchdog_leave(void)
+{
+	uint64_t s = atomic_load_explicit(&wd.seq, memory_order_relaxed);
+	atomic_store_explicit(&wd.seq, s + 1, memory_order_release);
+}
+
+uint64_t watchdog_fired(void)
+{
+	return atomic_load(&wd.fired);
+}
