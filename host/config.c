@@ -217,13 +217,18 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 	return 0;
 }
 
+void config_init(struct deploy_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->memory_mb = c->callback_ms = c->fee_bps = c->fee_per_share = c->slippage_bps = -1;
+	c->cash = -1;
+}
+
 int config_load(struct deploy_config *c, const char *path, char *err, size_t errlen)
 {
 	static size_t used;
-	memset(c, 0, sizeof *c);
+	config_init(c);
 	c->path = path;
-	c->memory_mb = c->callback_ms = c->fee_bps = c->fee_per_share = c->slippage_bps = -1;
-	c->cash = -1;
 	used = 0;
 	lua_State *L = c->L = lua_newstate(config_alloc, &used);
 	if (!L) {
@@ -266,5 +271,5 @@ void config_free(struct deploy_config *c)
 	free(c->params);
 	if (c->L)
 		lua_close(c->L);
-	memset(c, 0, sizeof *c);
+	config_init(c);
 }

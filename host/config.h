@@ -21,6 +21,8 @@ struct deploy_config {
 	int has_risk;			       /* the table is at index 1 of L; risk at 2 */
 };
 
+/* Every field unset: what a run without --config uses. */
+void config_init(struct deploy_config *c);
 int config_load(struct deploy_config *c, const char *path, char *err, size_t errlen);
 void config_free(struct deploy_config *c);
 

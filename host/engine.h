@@ -61,8 +61,6 @@ int engine_top(struct engine *e, int sym, struct book_top *out);
 int engine_timer(struct strategy *s, const char *name, double ms);
 void engine_log(struct strategy *s, int level, const char *msg);
 
-#endif
-
 /* ------------------------------------------------------------ running */
 
 #include <stdio.h>
@@ -127,3 +125,5 @@ int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *er
 /* Runs bars to the end: 0 done, 1 a strategy failed (message logged), 2 bad data (err). */
 int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t errlen);
 const char *engine_failure(const struct engine *e);
+
+#endif

@@ -19,7 +19,6 @@ struct command {
 static const struct command commands[] = {
 	{"backtest", cmd_backtest, "run a strategy over historical bars or ITCH data"},
 	{"check", cmd_check, "compile a strategy in the sandbox, list callbacks and params"},
-	{"itch", cmd_itch, "decode NASDAQ TotalView-ITCH 5.0: --stats, --dump, --book SYM"},
 };
 
 static void usage(FILE *out)

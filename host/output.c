@@ -273,7 +273,6 @@ static int report_data(lua_State *L)
 		}
 	lua_setfield(L, -2, "prices");
 	push_fills(L, e);
-	lua_setfield(L, -2, "fills");
 	return 1;
 }
 

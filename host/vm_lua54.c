@@ -585,6 +585,12 @@ static int read_symbols(struct vm *vm, int params, char *err, size_t errlen)
 {
 	lua_State *L = vm->L;
 	int t = lua_getfield(L, SLOT_MODULE, "symbols");
+	if (t == LUA_TFUNCTION) { /* symbols(params) -> list, for symbols that are params */
+		lua_pushvalue(L, params);
+		if (vm_pcall(vm, 1, 1, "symbols", LOAD_BUDGET_NS) != VM_OK)
+			return fail(vm, err, errlen, "%s", vm->err);
+		t = lua_type(L, -1);
+	}
 	if (t == LUA_TTABLE) {
 		lua_Integer n = luaL_len(L, -1);
 		for (lua_Integer i = 1; i <= n; i++) {
@@ -745,16 +751,34 @@ static void vm54_describe_params(struct vm *vm, char *buf, size_t len)
 	lua_State *L = vm->L;
 	size_t n = 0;
 	buf[0] = '\0';
+	/* keys sorted, so the listing reads the same every time */
 	lua_getfield(L, SLOT_CTX, "params");
+	int params = lua_gettop(L);
+	lua_newtable(L);
+	int keys = lua_gettop(L), nkeys = 0;
 	lua_pushnil(L);
-	while (lua_next(L, -2) != 0 && n < len) {
-		const char *k = lua_tostring(L, -2);
+	while (lua_next(L, params) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, keys, ++nkeys);
+		}
+	}
+	lua_getglobal(L, "table");
+	lua_getfield(L, -1, "sort");
+	lua_pushvalue(L, keys);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+		lua_pop(L, 1);
+	for (int i = 1; i <= nkeys && n < len; i++) {
+		lua_rawgeti(L, keys, i);
+		const char *k = lua_tostring(L, -1);
+		lua_getfield(L, params, k);
 		const char *type = lua_isinteger(L, -1) ? "integer" : luaL_typename(L, -1);
 		const char *q = lua_type(L, -1) == LUA_TSTRING ? "\"" : "";
 		const char *v = luaL_tolstring(L, -1, NULL);
-		int w = snprintf(buf + n, len - n, "  %s = %s%s%s (%s)\n", k ? k : "?", q, v, q, type);
+		int w = snprintf(buf + n, len - n, "  %s = %s%s%s (%s)\n", k, q, v, q, type);
 		n += w > 0 ? (size_t)w : 0;
-		lua_pop(L, 2);
+		lua_pop(L, 3);
 	}
 	lua_settop(L, SLOT_TOP);
 }

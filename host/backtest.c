@@ -1,0 +1,452 @@
+/*
+ * backtest — `gantry backtest` and `gantry check`: options, the deploy
+ * config, the strategies, the data, the run and its files.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bars.h"
+#include "cli.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "output.h"
+#include "timefmt.h"
+#include "vm.h"
+
+#define MAX_ARGS 256
+
+struct bt_opts {
+	const char *strategies[ENGINE_MAX_STRATEGIES];
+	int nstrat;
+	const char *data[MAX_ARGS];
+	int ndata;
+	struct param params[MAX_ARGS];
+	int nparams;
+	const char *config, *out, *symbol;
+	double cash, fee_bps, fee_share, slippage_bps, memory_mb, callback_ms;
+	unsigned long long seed;
+	int no_report, quiet;
+};
+
+static const char backtest_usage[] =
+	"usage: gantry backtest STRATEGY [STRATEGY...] --data FILE [--data FILE...]\n"
+	"                       [--param [NAME.]K=V ...] [--config DEPLOY.lua] [--out DIR]\n"
+	"                       [--cash N] [--symbol SYM] [--fee-bps N] [--fee-per-share N]\n"
+	"                       [--slippage-bps N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
+	"                       [--no-report] [--quiet]\n"
+	"\n"
+	"Runs each strategy in its own sandbox over CSV bars (several --data files are\n"
+	"merged by time) and writes summary.json, fills.csv, orders.csv, equity.csv and\n"
+	"report.html into --out DIR (default ./out/<strategy>-<UTC time>).\n"
+	"Exit status: 0 done, 1 a strategy failed at run time, 2 bad usage or input.\n";
+
+static const char check_usage[] =
+	"usage: gantry check STRATEGY [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
+	"\n"
+	"Compiles the strategy in the sandbox and lists its name, callbacks, parameters\n"
+	"(defaults merged with the overrides) and symbols. Exit 2 with FILE:LINE on error.\n";
+
+/* The value of an option given as `--opt V` or `--opt=V`; NULL when absent. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+	if (strncmp(a, name, n) != 0)
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		log_user_error("%s needs a value", name);
+		*bad = 1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int parse_double(const char *opt, const char *v, double min, double *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (!*v || *end || errno || !isfinite(x) || x < min || (min > 0 && x == 0)) {
+		log_user_error("%s %s: expected a %s number", opt, v,
+			       min > 0 ? "positive" : "non-negative");
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int add_param(struct bt_opts *o, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv) {
+		log_user_error("--param %s: expected KEY=VALUE or NAME.KEY=VALUE", kv);
+		return -1;
+	}
+	if (o->nparams == MAX_ARGS || (size_t)(eq - kv) >= sizeof o->params[0].key) {
+		log_user_error("--param %s: too many parameters or name too long", kv);
+		return -1;
+	}
+	struct param *p = &o->params[o->nparams++];
+	memset(p, 0, sizeof *p);
+	memcpy(p->key, kv, (size_t)(eq - kv));
+	p->kind = PARAM_TEXT;
+	p->str = eq + 1;
+	p->origin = "--param";
+	return 0;
+}
+
+/* 0 parsed, 1 --help printed, -1 error (printed). */
+static int parse_opts(int argc, char **argv, struct bt_opts *o, int check)
+{
+	memset(o, 0, sizeof *o);
+	o->cash = o->fee_bps = o->fee_share = o->slippage_bps = o->memory_mb = o->callback_ms = -1;
+	o->seed = 1;
+	for (int i = 1; i < argc; i++) {
+		int bad = 0;
+		const char *v, *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(check ? check_usage : backtest_usage, stdout);
+			return 1;
+		} else if ((v = opt_value(argc, argv, &i, "--param", &bad))) {
+			if (add_param(o, v))
+				return -1;
+		} else if ((v = opt_value(argc, argv, &i, "--config", &bad))) {
+			o->config = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--data", &bad))) {
+			if (o->ndata == MAX_ARGS)
+				return log_user_error("too many --data files"), -1;
+			o->data[o->ndata++] = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--out", &bad))) {
+			o->out = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--symbol", &bad))) {
+			o->symbol = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--cash", &bad))) {
+			if (parse_double("--cash", v, 1e-300, &o->cash))
+				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--fee-bps", &bad))) {
+			if (parse_double("--fee-bps", v, 0, &o->fee_bps))
+				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--fee-per-share", &bad))) {
+			if (parse_double("--fee-per-share", v, 0, &o->fee_share))
+				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--slippage-bps", &bad))) {
+			if (parse_double("--slippage-bps", v, 0, &o->slippage_bps))
+				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--memory-mb", &bad))) {
+			if (parse_double("--memory-mb", v, 1e-300, &o->memory_mb))
+				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--callback-ms", &bad))) {
+			if (parse_double("--callback-ms", v, 1e-300, &o->callback_ms))
+				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--seed", &bad))) {
+			char *end;
+			errno = 0;
+			o->seed = strtoull(v, &end, 10);
+			if (!*v || *end || errno || *v == '-')
+				return log_user_error("--seed %s: expected a whole number", v), -1;
+		} else if (!check && !strcmp(a, "--no-report")) {
+			o->no_report = 1;
+		} else if (!check && !strcmp(a, "--quiet")) {
+			o->quiet = 1;
+		} else if (bad) {
+			return -1;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			log_user_error("%s: unknown option (try 'gantry %s --help')", a,
+				       check ? "check" : "backtest");
+			return -1;
+		} else {
+			if (o->nstrat == ENGINE_MAX_STRATEGIES)
+				return log_user_error("too many strategies"), -1;
+			o->strategies[o->nstrat++] = a;
+		}
+		if (bad)
+			return -1;
+	}
+	if (o->nstrat == 0) {
+		log_user_error("no strategy file given (try 'gantry %s --help')",
+			       check ? "check" : "backtest");
+		return -1;
+	}
+	if (!check && o->ndata == 0) {
+		log_user_error("no --data file given (CSV bars: datetime,open,high,low,close,volume)");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *base_name(const char *path, char *buf, size_t len)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	snprintf(buf, len, "%.*s", (int)strcspn(b, "."), b);
+	return buf;
+}
+
+/* The overrides that apply to one strategy: config first, then the command
+ * line; `NAME.K` only for strategy NAME, `K` for all. */
+static int params_for(const char *name, const struct param *all, int n, struct param *out)
+{
+	int k = 0;
+	size_t len = strlen(name);
+	for (int i = 0; i < n; i++) {
+		const char *key = all[i].key, *dot = strchr(key, '.');
+		if (dot && ((size_t)(dot - key) != len || strncmp(key, name, len) != 0))
+			continue;
+		out[k] = all[i];
+		if (dot)
+			memmove(out[k].key, dot + 1, strlen(dot + 1) + 1);
+		k++;
+	}
+	return k;
+}
+
+static int check_scopes(const struct param *all, int n, char names[][64], int nstrat)
+{
+	for (int i = 0; i < n; i++) {
+		const char *dot = strchr(all[i].key, '.');
+		if (!dot)
+			continue;
+		int found = 0;
+		for (int s = 0; s < nstrat; s++)
+			found |= (size_t)(dot - all[i].key) == strlen(names[s]) &&
+				 strncmp(all[i].key, names[s], strlen(names[s])) == 0;
+		if (!found) {
+			log_user_error("%s %s: no strategy named '%.*s' in this run", all[i].origin,
+				       all[i].key, (int)(dot - all[i].key), all[i].key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static double pick(double cli, double cfg, double def)
+{
+	return cli >= 0 ? cli : cfg >= 0 ? cfg : def;
+}
+
+struct run {
+	struct bt_opts o;
+	struct deploy_config cfg;
+	struct param *all;
+	int nall;
+	struct symtab *st;
+	struct engine *e;
+	struct bars_feed feed;
+	int feed_open;
+};
+
+static void run_free(struct run *r)
+{
+	if (r->feed_open)
+		bars_feed_close(&r->feed);
+	engine_free(r->e);
+	symtab_free(r->st);
+	config_free(&r->cfg);
+	free(r->all);
+}
+
+/* Config and command-line params in one list, the command line last. */
+static int gather_params(struct run *r)
+{
+	r->all = calloc((size_t)(r->cfg.nparams + r->o.nparams + 1), sizeof *r->all);
+	if (!r->all)
+		return -1;
+	memcpy(r->all, r->cfg.params, (size_t)r->cfg.nparams * sizeof *r->all);
+	memcpy(r->all + r->cfg.nparams, r->o.params, (size_t)r->o.nparams * sizeof *r->all);
+	r->nall = r->cfg.nparams + r->o.nparams;
+	return 0;
+}
+
+static int load_strategies(struct run *r)
+{
+	char err[2048];
+	char names[ENGINE_MAX_STRATEGIES][64];
+	struct param *mine = calloc((size_t)r->nall + 1, sizeof *mine);
+	if (!mine)
+		return EXIT_USAGE;
+	for (int i = 0; i < r->o.nstrat; i++) {
+		base_name(r->o.strategies[i], names[i], sizeof names[i]);
+		int n = params_for(names[i], r->all, r->nall, mine);
+		if (engine_add_strategy(r->e, r->o.strategies[i], mine, n, err, sizeof err) != 0) {
+			log_user_error("%s", err);
+			free(mine);
+			return EXIT_USAGE;
+		}
+		snprintf(names[i], sizeof names[i], "%s", r->e->strats[i].name);
+	}
+	free(mine);
+	return check_scopes(r->all, r->nall, names, r->o.nstrat) ? EXIT_USAGE : EXIT_OK;
+}
+
+static void default_out(char *buf, size_t len, const char *name)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, len, "out/%s-%s", name, stamp);
+}
+
+static double wall_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int data_symbols(struct run *r, int *syms, int max)
+{
+	int n = 0;
+	for (int i = 0; i < r->feed.n; i++) {
+		const struct bars_file *f = &r->feed.files[i];
+		if (f->col[6] >= 0)
+			return -1; /* a symbol column: not known before reading */
+		if (n < max)
+			syms[n++] = f->default_sym;
+	}
+	return n;
+}
+
+static int run_backtest(struct run *r)
+{
+	char err[2048], outdir[4096];
+	double t0 = wall_seconds();
+	struct bt_opts *o = &r->o;
+	if (o->config && config_load(&r->cfg, o->config, err, sizeof err) != 0)
+		return log_user_error("%s", err), EXIT_USAGE;
+	if (gather_params(r) != 0 || !(r->st = symtab_new()))
+		return log_user_error("out of memory"), EXIT_USAGE;
+	struct engine_config ec = {
+		.cash = pick(o->cash, r->cfg.cash, 100000),
+		.sim = {.fee_per_share = pick(o->fee_share, r->cfg.fee_per_share, 0),
+			.fee_bps = pick(o->fee_bps, r->cfg.fee_bps, 0),
+			.slippage_bps = pick(o->slippage_bps, r->cfg.slippage_bps, 0)},
+		.seed = o->seed,
+		.memory_limit = (size_t)(pick(o->memory_mb, r->cfg.memory_mb, 64) * 1048576.0),
+		.callback_ms = pick(o->callback_ms, r->cfg.callback_ms, 5),
+	};
+	if (!(r->e = engine_new(&ec, r->st)))
+		return log_user_error("out of memory"), EXIT_USAGE;
+	int rc = load_strategies(r);
+	if (rc != EXIT_OK)
+		return rc;
+	if (bars_feed_open(&r->feed, o->data, o->ndata, r->st, o->symbol, err, sizeof err) != 0)
+		return log_user_error("%s", err), EXIT_USAGE;
+	r->feed_open = 1;
+	int syms[MAX_ARGS];
+	int nsyms = data_symbols(r, syms, MAX_ARGS);
+	if (engine_subscribe(r->e, syms, nsyms, err, sizeof err) != 0)
+		return log_user_error("%s", err), EXIT_USAGE;
+
+	if (o->out)
+		snprintf(outdir, sizeof outdir, "%s", o->out);
+	else
+		default_out(outdir, sizeof outdir, r->e->strats[0].name);
+	if (output_mkdirs(outdir, err, sizeof err) != 0 ||
+	    engine_open_outputs(r->e, outdir, err, sizeof err) != 0)
+		return log_user_error("%s", err), EXIT_USAGE;
+
+	int status = engine_run_bars(r->e, &r->feed, err, sizeof err);
+	if (status == 2) {
+		log_user_error("%s", err);
+		return EXIT_USAGE;
+	}
+	struct run_summary sum;
+	output_summarize(r->e, wall_seconds() - t0, &sum);
+	if (output_summary_json(outdir, &sum, err, sizeof err) != 0 ||
+	    output_orders_csv(outdir, r->e, err, sizeof err) != 0 ||
+	    (!o->no_report && output_report(outdir, r->e, &sum, err, sizeof err) != 0)) {
+		log_user_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	if (!o->quiet)
+		output_print(stdout, &sum, o->no_report ? NULL : outdir);
+	if (status == 1) {
+		log_user_error("%s", engine_failure(r->e));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cmd_backtest(int argc, char **argv)
+{
+	struct run r;
+	memset(&r, 0, sizeof r);
+	config_init(&r.cfg);
+	int p = parse_opts(argc, argv, &r.o, 0);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	int rc = run_backtest(&r);
+	run_free(&r);
+	return rc;
+}
+
+static void print_check(const struct vm_info *info, struct vm *v, const char *path)
+{
+	static const char *const cbs[] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
+					  "on_fill",  "on_timer",  "on_reload", "on_stop"};
+	char params[8192];
+	printf("%s: ok\nname: %s\ncallbacks:", path, info->name);
+	for (int i = 0; i < 9; i++)
+		if (info->callbacks & (1 << i))
+			printf(" %s", cbs[i]);
+	printf("\nsymbols:");
+	for (int i = 0; i < info->nsymbols; i++)
+		printf(" %s", info->symbols[i]);
+	if (info->nsymbols == 0)
+		printf(" (every symbol in the data)");
+	vm_backend.describe_params(v, params, sizeof params);
+	printf("\nparams:\n%s", params);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct run r;
+	char err[2048];
+	memset(&r, 0, sizeof r);
+	config_init(&r.cfg);
+	int p = parse_opts(argc, argv, &r.o, 1);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	int rc = EXIT_OK;
+	if (r.o.config && config_load(&r.cfg, r.o.config, err, sizeof err) != 0) {
+		log_user_error("%s", err);
+		rc = EXIT_USAGE;
+	}
+	if (rc == EXIT_OK && gather_params(&r) != 0)
+		rc = EXIT_USAGE;
+	struct param *mine = calloc((size_t)r.nall + 1, sizeof *mine);
+	for (int i = 0; rc == EXIT_OK && i < r.o.nstrat && mine; i++) {
+		char name[64];
+		base_name(r.o.strategies[i], name, sizeof name);
+		struct vm_config vc = {.path = r.o.strategies[i],
+				       .params = mine,
+				       .nparams = params_for(name, r.all, r.nall, mine),
+				       .memory_limit = 64u << 20,
+				       .callback_ms = 0,
+				       .seed = 1};
+		struct vm *v = vm_backend.open(&vc, err, sizeof err);
+		if (!v) {
+			log_user_error("%s", err);
+			rc = EXIT_USAGE;
+			break;
+		}
+		struct vm_info info;
+		vm_backend.info(v, &info);
+		print_check(&info, v, r.o.strategies[i]);
+		vm_backend.close(v);
+	}
+	free(mine);
+	run_free(&r);
+	return rc;
+}
