@@ -213,7 +213,7 @@ int bars_open(struct bars_file *bf, const char *path, struct symtab *st,
 	}
 	bf->size = (size_t)sb.st_size;
 	if (bf->size > 0) {
-		void *m = mmap(NULL, bf->size, PROT_READ, MAP_PRIVATE, fd, 0);
+		void *m = mmap(NULL, bf->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (m == MAP_FAILED) {
 			errf(err, errlen, "%s: cannot map: %s", path, strerror(errno));
 			close(fd);

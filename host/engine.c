@@ -314,12 +314,6 @@ struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
 	return e;
 }
 
-static void series_free(struct series *s)
-{
-	free(s->t);
-	free(s->v);
-}
-
 void engine_free(struct engine *e)
 {
 	if (!e)
@@ -338,6 +332,7 @@ void engine_free(struct engine *e)
 	if (e->equity_csv)
 		fclose(e->equity_csv);
 	series_free(&e->equity);
+	metrics_free(&e->perf);
 	for (int i = 0; i < e->nprices; i++)
 		series_free(&e->prices[i]);
 	free(e->prices);
@@ -400,25 +395,6 @@ int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t err
 	return 0;
 }
 
-static int series_push(struct series *s, int64_t t, double v)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		int64_t *nt = realloc(s->t, cap * sizeof *nt);
-		if (!nt)
-			return -1;
-		s->t = nt;
-		double *nv = realloc(s->v, cap * sizeof *nv);
-		if (!nv)
-			return -1;
-		s->v = nv;
-		s->cap = cap;
-	}
-	s->t[s->n] = t;
-	s->v[s->n++] = v;
-	return 0;
-}
-
 /* Fixed-point with 4 decimals, exact for |v| < 9e14; else %.17g. */
 static char *put_num(char *p, double v)
 {
@@ -455,6 +431,14 @@ static void record_equity(struct engine *e, int64_t t)
 		eq += oms_equity(e->oms, i);
 		cash += oms_account(e->oms, i)->cash;
 	}
+	if (!e->perf_started) {
+		double start = 0;
+		for (int i = 0; i < e->nstrat; i++)
+			start += oms_account(e->oms, i)->start_cash;
+		metrics_init(&e->perf, start);
+		e->perf_started = 1;
+	}
+	metrics_add(&e->perf, t, eq);
 	series_push(&e->equity, t, eq);
 	e->last_cash = cash;
 	e->last_posval = eq - cash;

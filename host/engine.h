@@ -66,6 +66,8 @@ void engine_log(struct strategy *s, int level, const char *msg);
 #include <stdio.h>
 
 #include "bars.h"
+#include "metrics.h"
+#include "series.h"
 #include "sim.h"
 
 struct engine_config {
@@ -76,11 +78,6 @@ struct engine_config {
 	double callback_ms;
 };
 
-struct series {
-	int64_t *t;
-	double *v;
-	size_t n, cap;
-};
 
 struct engine {
 	struct engine_config cfg;
@@ -102,6 +99,8 @@ struct engine {
 	/* outputs, written as the run goes */
 	FILE *fills_csv, *equity_csv;
 	struct series equity;
+	struct metrics_acc perf;
+	int perf_started;
 	struct series *prices; /* per symbol id, only for symbols in the report */
 	int nprices;
 	struct fill *fills; /* the first ENGINE_REPORT_FILLS, for the report */

@@ -1,35 +1,71 @@
 /*
  * metrics — simple per-period returns r_i = e_i / e_(i-1) - 1 of the equity
- * series (one point per distinct event time, the start equity first).
- * Sharpe = mean(r) / sd(r) * sqrt(P), sd with n - 1; Sortino = mean(r) /
- * sqrt(sum(min(r, 0)^2) / n) * sqrt(P); both 0 when the denominator is 0.
- * Max drawdown = max over t of (peak_t - e_t) / peak_t, a fraction.
+ * stream (one point per distinct event time; e_0 is the start equity).
+ * Sharpe = mean(r) / sd(r) * sqrt(P), sd with n - 1 (Welford, stable over
+ * millions of tiny returns); Sortino = mean(r) / sqrt(sum(min(r, 0)^2) / n)
+ * * sqrt(P); both 0 when the denominator is 0. Max drawdown = max over t of
+ * (peak_t - e_t) / peak_t, a fraction. P comes from the median time step,
+ * taken over an evenly strided sample of at most METRICS_SPACINGS steps.
  */
 #include "metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-static int cmp_i64(const void *a, const void *b)
+void metrics_init(struct metrics_acc *a, double start)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
+	memset(a, 0, sizeof *a);
+	a->start = a->prev = a->peak = start;
+	a->last_t = INT64_MIN;
+	a->stride = 1;
 }
 
-double metrics_periods_per_year(const int64_t *t, size_t n, double *median_spacing_s)
+static void add_spacing(struct metrics_acc *a, int64_t d)
 {
-	*median_spacing_s = 0;
-	if (n < 2)
-		return 252;
-	int64_t *d = malloc((n - 1) * sizeof *d);
-	if (!d)
-		return 252;
-	for (size_t i = 1; i < n; i++)
-		d[i - 1] = t[i] - t[i - 1];
-	qsort(d, n - 1, sizeof *d, cmp_i64);
-	double med = (double)d[(n - 1) / 2] / 1e9;
-	free(d);
-	*median_spacing_s = med;
+	if (!a->spacing && !(a->spacing = malloc(METRICS_SPACINGS * sizeof *a->spacing)))
+		return;
+	uint64_t i = a->steps++;
+	if (i % a->stride != 0)
+		return;
+	if (a->nspacing == METRICS_SPACINGS) {
+		for (size_t k = 0; k < METRICS_SPACINGS / 2; k++)
+			a->spacing[k] = a->spacing[2 * k];
+		a->nspacing = METRICS_SPACINGS / 2;
+		a->stride *= 2;
+		if (i % a->stride != 0)
+			return;
+	}
+	a->spacing[a->nspacing++] = d;
+}
+
+void metrics_add(struct metrics_acc *a, int64_t t, double e)
+{
+	double r = a->prev != 0 ? e / a->prev - 1 : 0;
+	a->prev = e;
+	a->n++;
+	double delta = r - a->mean;
+	a->mean += delta / (double)a->n;
+	a->m2 += delta * (r - a->mean);
+	if (r < 0)
+		a->down += r * r;
+	if (e > a->peak)
+		a->peak = e;
+	if (a->peak > 0 && (a->peak - e) / a->peak > a->mdd)
+		a->mdd = (a->peak - e) / a->peak;
+	if (a->last_t != INT64_MIN)
+		add_spacing(a, t - a->last_t);
+	a->last_t = t;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
+	return (p > q) - (p < q);
+}
+
+double metrics_periods_per_year(double med)
+{
 	if (med <= 0)
 		return 252;
 	if (med >= 25 * 86400.0)
@@ -41,32 +77,32 @@ double metrics_periods_per_year(const int64_t *t, size_t n, double *median_spaci
 	return 252.0 * 23400.0 / med;
 }
 
-void metrics_compute(const int64_t *t, const double *e, size_t n, double start, struct metrics *m)
+void metrics_finish(const struct metrics_acc *a, struct metrics *m)
 {
-	m->start_equity = start;
-	m->final_equity = n ? e[n - 1] : start;
-	m->total_return = start != 0 ? m->final_equity / start - 1 : 0;
-	m->periods_per_year = metrics_periods_per_year(t, n, &m->median_spacing_s);
-	double down = 0, prev = start, peak = start, mdd = 0;
-	/* Welford for the variance: stable over millions of tiny returns */
-	double mean = 0, m2 = 0;
-	for (size_t i = 0; i < n; i++) {
-		double r = prev != 0 ? e[i] / prev - 1 : 0;
-		prev = e[i];
-		double delta = r - mean;
-		mean += delta / (double)(i + 1);
-		m2 += delta * (r - mean);
-		if (r < 0)
-			down += r * r;
-		if (e[i] > peak)
-			peak = e[i];
-		if (peak > 0 && (peak - e[i]) / peak > mdd)
-			mdd = (peak - e[i]) / peak;
+	memset(m, 0, sizeof *m);
+	m->start_equity = a->start;
+	m->final_equity = a->n ? a->prev : a->start;
+	m->total_return = a->start != 0 ? m->final_equity / a->start - 1 : 0;
+	if (a->nspacing > 0) {
+		int64_t *d = malloc(a->nspacing * sizeof *d);
+		if (d) {
+			memcpy(d, a->spacing, a->nspacing * sizeof *d);
+			qsort(d, a->nspacing, sizeof *d, cmp_i64);
+			m->median_spacing_s = (double)d[(a->nspacing - 1) / 2] / 1e9;
+			free(d);
+		}
 	}
-	double sd = n > 1 ? sqrt(m2 / (double)(n - 1)) : 0;
-	double dd = n > 0 ? sqrt(down / (double)n) : 0;
+	m->periods_per_year = metrics_periods_per_year(m->median_spacing_s);
+	double sd = a->n > 1 ? sqrt(a->m2 / (double)(a->n - 1)) : 0;
+	double dd = a->n > 0 ? sqrt(a->down / (double)a->n) : 0;
 	double ann = sqrt(m->periods_per_year);
-	m->sharpe = sd > 0 ? mean / sd * ann : 0;
-	m->sortino = dd > 0 ? mean / dd * ann : 0;
-	m->max_drawdown = mdd;
+	m->sharpe = sd > 0 ? a->mean / sd * ann : 0;
+	m->sortino = dd > 0 ? a->mean / dd * ann : 0;
+	m->max_drawdown = a->mdd;
+}
+
+void metrics_free(struct metrics_acc *a)
+{
+	free(a->spacing);
+	a->spacing = NULL;
 }

@@ -64,7 +64,13 @@ void output_summarize(struct engine *e, double elapsed_s, struct run_summary *s)
 		s->rejects += a->rejects;
 	}
 	s->events = e->events;
-	metrics_compute(e->equity.t, e->equity.v, e->equity.n, start, &s->m);
+	if (e->perf_started) {
+		metrics_finish(&e->perf, &s->m);
+	} else {
+		struct metrics_acc a;
+		metrics_init(&a, start);
+		metrics_finish(&a, &s->m);
+	}
 	s->win_rate = s->round_trips ? (double)s->wins / (double)s->round_trips : 0;
 	s->elapsed_s = elapsed_s;
 	s->events_per_s = elapsed_s > 0 ? (double)s->events / elapsed_s : 0;
@@ -171,9 +177,11 @@ void output_print(FILE *f, const struct run_summary *s, const char *dir)
 
 #define REPORT_POINTS 2000
 
-static void push_series(lua_State *L, const int64_t *t, const double *v, size_t n,
-			const char *vname)
+static void push_series(lua_State *L, const struct series *ser, const char *vname)
 {
+	static int64_t t[SERIES_CAP + 1];
+	static double v[SERIES_CAP + 1];
+	size_t n = series_points(ser, t, v);
 	size_t step = n > REPORT_POINTS ? (n + REPORT_POINTS - 1) / REPORT_POINTS : 1;
 	lua_createtable(L, 0, 2);
 	lua_createtable(L, (int)(n / step + 2), 0);
@@ -263,12 +271,12 @@ static int report_data(lua_State *L)
 		}
 	}
 	lua_setfield(L, -2, "params");
-	push_series(L, e->equity.t, e->equity.v, e->equity.n, "equity");
+	push_series(L, &e->equity, "equity");
 	lua_setfield(L, -2, "equity");
 	lua_newtable(L);
 	for (int sym = 0; sym < e->nprices; sym++)
-		if (e->prices[sym].n > 0) {
-			push_series(L, e->prices[sym].t, e->prices[sym].v, e->prices[sym].n, "close");
+		if (e->prices[sym].count > 0) {
+			push_series(L, &e->prices[sym], "close");
 			lua_setfield(L, -2, symtab_name(e->symtab, sym));
 		}
 	lua_setfield(L, -2, "prices");

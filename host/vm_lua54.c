@@ -45,8 +45,14 @@ enum {
 	SLOT_BOOK,
 	SLOT_TRADE,
 	SLOT_SYMS,
-	SLOT_CB0, /* one slot per callback, in the order of cb_names */
+	SLOT_KEYS, /* the event field names, one slot each (see key_names) */
+	SLOT_CB0 = SLOT_KEYS + 20, /* one slot per callback, in the order of cb_names */
 };
+
+/* Field names pushed from stack slots: a TValue copy, no string lookup. */
+enum { K_SYMBOL, K_TIME, K_OPEN, K_HIGH, K_LOW, K_CLOSE, K_VOLUME, K__COUNT };
+static const char *const key_names[K__COUNT] = {"symbol", "time", "open", "high",
+						"low",	  "close", "volume"};
 
 static const char *const cb_names[] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
 				       "on_fill",  "on_timer",  "on_reload", "on_stop"};
@@ -725,6 +731,10 @@ static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errle
 	new_event_table(L, SLOT_BOOK, 6);
 	new_event_table(L, SLOT_TRADE, 5);
 	new_event_table(L, SLOT_SYMS, 0);
+	for (int k = 0; k < K__COUNT; k++) {
+		lua_pushstring(L, key_names[k]);
+		lua_replace(L, SLOT_KEYS + k);
+	}
 	return vm;
 
 failed:
@@ -817,17 +827,27 @@ static inline int call_event(struct vm *vm, int cb, int slot, const char *what)
 	return vm_pcall(vm, 2, 0, what, vm->budget_ns);
 }
 
+static inline void rawnum(lua_State *L, int slot, int key, double v)
+{
+	lua_pushvalue(L, SLOT_KEYS + key);
+	lua_pushnumber(L, v);
+	lua_rawset(L, slot);
+}
+
 static int vm54_on_bar(struct vm *vm, const struct bar *b)
 {
 	lua_State *L = vm->L;
+	lua_pushvalue(L, SLOT_KEYS + K_SYMBOL);
 	push_symbol(vm, b->sym);
-	lua_setfield(L, SLOT_BAR, "symbol");
-	setint(L, SLOT_BAR, "time", b->time);
-	setnum(L, SLOT_BAR, "open", b->open);
-	setnum(L, SLOT_BAR, "high", b->high);
-	setnum(L, SLOT_BAR, "low", b->low);
-	setnum(L, SLOT_BAR, "close", b->close);
-	setnum(L, SLOT_BAR, "volume", b->volume);
+	lua_rawset(L, SLOT_BAR);
+	lua_pushvalue(L, SLOT_KEYS + K_TIME);
+	lua_pushinteger(L, (lua_Integer)b->time);
+	lua_rawset(L, SLOT_BAR);
+	rawnum(L, SLOT_BAR, K_OPEN, b->open);
+	rawnum(L, SLOT_BAR, K_HIGH, b->high);
+	rawnum(L, SLOT_BAR, K_LOW, b->low);
+	rawnum(L, SLOT_BAR, K_CLOSE, b->close);
+	rawnum(L, SLOT_BAR, K_VOLUME, b->volume);
 	return call_event(vm, 1, SLOT_BAR, "on_bar");
 }
 
