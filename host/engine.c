@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bar_reader.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -331,8 +332,7 @@ void engine_free(struct engine *e)
 		fclose(e->fills_csv);
 	if (e->equity_csv)
 		fclose(e->equity_csv);
-	series_free(&e->equity);
-	metrics_free(&e->perf);
+	equity_log_free(&e->eqlog);
 	for (int i = 0; i < e->nprices; i++)
 		series_free(&e->prices[i]);
 	free(e->prices);
@@ -391,37 +391,7 @@ int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t err
 	}
 	setvbuf(e->equity_csv, NULL, _IOFBF, 1 << 20);
 	fputs("time,symbol,side,qty,price,order_id,fee\n", e->fills_csv);
-	fputs("time,equity,cash,position_value\n", e->equity_csv);
 	return 0;
-}
-
-/* Fixed-point with 4 decimals, exact for |v| < 9e14; else %.17g. */
-static char *put_num(char *p, double v)
-{
-	if (!(fabs(v) < 9e14)) {
-		return p + sprintf(p, "%.17g", v);
-	}
-	long long x = llround(v * 1e4);
-	if (x < 0) {
-		*p++ = '-';
-		x = -x;
-	}
-	char tmp[24];
-	int n = 0;
-	long long ip = x / 10000, fp = x % 10000;
-	do
-		tmp[n++] = (char)('0' + ip % 10);
-	while ((ip /= 10) > 0);
-	while (n)
-		*p++ = tmp[--n];
-	if (fp) {
-		*p++ = '.';
-		for (int d = 1000; d > 0 && fp; d /= 10) {
-			*p++ = (char)('0' + fp / d);
-			fp %= d;
-		}
-	}
-	return p;
 }
 
 static void record_equity(struct engine *e, int64_t t)
@@ -431,29 +401,7 @@ static void record_equity(struct engine *e, int64_t t)
 		eq += oms_equity(e->oms, i);
 		cash += oms_account(e->oms, i)->cash;
 	}
-	if (!e->perf_started) {
-		double start = 0;
-		for (int i = 0; i < e->nstrat; i++)
-			start += oms_account(e->oms, i)->start_cash;
-		metrics_init(&e->perf, start);
-		e->perf_started = 1;
-	}
-	metrics_add(&e->perf, t, eq);
-	series_push(&e->equity, t, eq);
-	e->last_cash = cash;
-	e->last_posval = eq - cash;
-	if (e->equity_csv) {
-		char line[160], *p = line;
-		p += time_format_iso(t, p);
-		*p++ = ',';
-		p = put_num(p, eq);
-		*p++ = ',';
-		p = put_num(p, cash);
-		*p++ = ',';
-		p = put_num(p, eq - cash);
-		*p++ = '\n';
-		fwrite(line, 1, (size_t)(p - line), e->equity_csv);
-	}
+	equity_log_push(&e->eqlog, t, eq, cash);
 }
 
 static int want_prices(struct engine *e, int sym)
@@ -536,6 +484,8 @@ static void run_start(struct engine *e)
 		e->venue = &sim_venue;
 		e->venue_self = e->sim;
 		oms_set_listener(e->oms, on_oms_event, e);
+		equity_log_start(&e->eqlog, e->equity_csv, e->cfg.cash * e->nstrat);
+		e->equity_csv = NULL; /* the log owns it now */
 	}
 	for (int i = 0; i < e->nstrat && !e->failed; i++) {
 		struct strategy *s = &e->strats[i];
@@ -569,10 +519,12 @@ static void run_stop(struct engine *e, int64_t t)
 int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t errlen)
 {
 	struct bar b;
+	struct bar_reader rd;
 	int64_t cur = INT64_MIN;
-	int r;
+	int r = 0;
 	run_start(e);
-	while (!e->failed && (r = bars_feed_next(feed, &b, err, errlen)) > 0) {
+	bar_reader_start(&rd, feed);
+	while (!e->failed && (r = bar_reader_next(&rd, &b, err, errlen)) > 0) {
 		if (b.time != cur) {
 			if (cur != INT64_MIN)
 				record_equity(e, cur);
@@ -580,12 +532,14 @@ int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t 
 		}
 		if (grow_per_symbol(e, b.sym) != 0) {
 			errf(err, errlen, "out of memory");
-			return 2;
+			r = -1;
+			break;
 		}
 		if (e->last[b.sym].time >= b.time && e->last[b.sym].time != 0) {
 			errf(err, errlen, "%s appears in more than one --data file with overlapping "
 					  "times", symtab_name(e->symtab, b.sym));
-			return 2;
+			r = -1;
+			break;
 		}
 		if (b.time >= e->next_timer)
 			fire_timers(e, b.time);
@@ -610,15 +564,21 @@ int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t 
 		}
 		e->events++;
 	}
-	if (r < 0 && !e->failed)
+	bar_reader_stop(&rd);
+	if (r < 0 && !e->failed) {
+		equity_log_finish(&e->eqlog);
 		return 2;
+	}
 	if (cur != INT64_MIN) {
 		run_stop(e, cur);
 		record_equity(e, cur);
 	}
-	if (e->fills_csv)
-		fflush(e->fills_csv);
-	if (e->equity_csv)
-		fflush(e->equity_csv);
+	int werr = equity_log_finish(&e->eqlog);
+	if (e->fills_csv && fflush(e->fills_csv) != 0)
+		werr = -1;
+	if (werr) {
+		errf(err, errlen, "cannot write the output files: %s", strerror(errno));
+		return 2;
+	}
 	return e->failed ? 1 : 0;
 }

@@ -66,6 +66,7 @@ void engine_log(struct strategy *s, int level, const char *msg);
 #include <stdio.h>
 
 #include "bars.h"
+#include "equity_log.h"
 #include "metrics.h"
 #include "series.h"
 #include "sim.h"
@@ -97,10 +98,8 @@ struct engine {
 	long events;
 	int failed;
 	/* outputs, written as the run goes */
-	FILE *fills_csv, *equity_csv;
-	struct series equity;
-	struct metrics_acc perf;
-	int perf_started;
+	FILE *fills_csv, *equity_csv; /* equity_csv passes to eqlog at the start */
+	struct equity_log eqlog;
 	struct series *prices; /* per symbol id, only for symbols in the report */
 	int nprices;
 	struct fill *fills; /* the first ENGINE_REPORT_FILLS, for the report */

@@ -64,8 +64,8 @@ void output_summarize(struct engine *e, double elapsed_s, struct run_summary *s)
 		s->rejects += a->rejects;
 	}
 	s->events = e->events;
-	if (e->perf_started) {
-		metrics_finish(&e->perf, &s->m);
+	if (e->oms) {
+		metrics_finish(&e->eqlog.perf, &s->m);
 	} else {
 		struct metrics_acc a;
 		metrics_init(&a, start);
@@ -271,7 +271,7 @@ static int report_data(lua_State *L)
 		}
 	}
 	lua_setfield(L, -2, "params");
-	push_series(L, &e->equity, "equity");
+	push_series(L, &e->eqlog.chart, "equity");
 	lua_setfield(L, -2, "equity");
 	lua_newtable(L);
 	for (int sym = 0; sym < e->nprices; sym++)

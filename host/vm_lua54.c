@@ -109,7 +109,9 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	void *ud;
 	lua_getallocf(L, &ud);
 	struct vm *vm = ud;
-	luaL_error(L, "cpu budget of %.3g ms exceeded", (double)vm->budget_ns / 1e6);
+	char msg[64];
+	snprintf(msg, sizeof msg, "cpu budget of %.3g ms exceeded", (double)vm->budget_ns / 1e6);
+	luaL_error(L, "%s", msg);
 }
 
 /* Runs in a signal handler: lua_sethook is safe to call asynchronously. */

@@ -3,8 +3,8 @@
  *
  * A callback brackets itself with watchdog_enter/watchdog_leave: two plain
  * stores and a sequence bump, no syscall. A thread wakes every
- * budget/4 (at most 1 ms); when the same callback has been running for its
- * budget it signals the main thread, whose handler calls the interrupt
+ * budget/4 (at most 1 ms); when the same callback has used its budget of
+ * the main thread's CPU time it signals the main thread, whose handler calls the interrupt
  * function given at enter (for Lua: arm a hook that raises an error). The
  * handler acts only if that same callback is still running.
  */

@@ -1,0 +1,141 @@
+#include "equity_log.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+#define BATCH 4096
+
+/* Fixed point with up to 4 decimals, exact for |v| < 9e14; else %.17g. */
+static char *put_num(char *p, double v)
+{
+	if (!(fabs(v) < 9e14))
+		return p + sprintf(p, "%.17g", v);
+	long long x = llround(v * 1e4);
+	if (x < 0) {
+		*p++ = '-';
+		x = -x;
+	}
+	char tmp[24];
+	int n = 0;
+	long long ip = x / 10000, fp = x % 10000;
+	do
+		tmp[n++] = (char)('0' + ip % 10);
+	while ((ip /= 10) > 0);
+	while (n)
+		*p++ = tmp[--n];
+	if (fp) {
+		*p++ = '.';
+		for (int d = 1000; d > 0 && fp; d /= 10) {
+			*p++ = (char)('0' + fp / d);
+			fp %= d;
+		}
+	}
+	return p;
+}
+
+static void consume(struct equity_log *l, const struct equity_row *rows, size_t n)
+{
+	char buf[BATCH * 96 + 256], *p = buf;
+	for (size_t i = 0; i < n; i++) {
+		const struct equity_row *r = &rows[i];
+		metrics_add(&l->perf, r->t, r->equity);
+		series_push(&l->chart, r->t, r->equity);
+		if (!l->csv)
+			continue;
+		p += time_format_iso(r->t, p);
+		*p++ = ',';
+		p = put_num(p, r->equity);
+		*p++ = ',';
+		p = put_num(p, r->cash);
+		*p++ = ',';
+		p = put_num(p, r->equity - r->cash);
+		*p++ = '\n';
+	}
+	if (l->csv && p > buf)
+		fwrite(buf, 1, (size_t)(p - buf), l->csv);
+}
+
+static void *write_behind(void *arg)
+{
+	struct equity_log *l = arg;
+	size_t n;
+	struct equity_row *rows;
+	while ((rows = pipe_read_begin(&l->pipe, &n))) {
+		consume(l, rows, n);
+		pipe_read_done(&l->pipe);
+	}
+	return NULL;
+}
+
+void equity_log_start(struct equity_log *l, FILE *csv, double start_equity)
+{
+	memset(l, 0, sizeof *l);
+	l->csv = csv;
+	metrics_init(&l->perf, start_equity);
+	l->started = 1;
+	if (csv)
+		fputs("time,equity,cash,position_value\n", csv);
+	if (pipe_init(&l->pipe, sizeof(struct equity_row), BATCH) != 0)
+		return;
+	if (pthread_create(&l->thread, NULL, write_behind, l) != 0) {
+		pipe_destroy(&l->pipe);
+		return;
+	}
+	l->threaded = 1;
+}
+
+static void flush_batch(struct equity_log *l)
+{
+	if (l->batch && l->n > 0)
+		pipe_write_commit(&l->pipe, l->n);
+	l->batch = NULL;
+	l->n = 0;
+}
+
+void equity_log_push(struct equity_log *l, int64_t t, double equity, double cash)
+{
+	struct equity_row row = {t, equity, cash};
+	l->rows++;
+	if (!l->threaded) {
+		consume(l, &row, 1);
+		return;
+	}
+	if (!l->batch && !(l->batch = pipe_write_begin(&l->pipe))) {
+		consume(l, &row, 1); /* cannot happen: nobody cancels this pipe */
+		return;
+	}
+	l->batch[l->n++] = row;
+	if (l->n == BATCH)
+		flush_batch(l);
+}
+
+int equity_log_finish(struct equity_log *l)
+{
+	if (!l->started)
+		return 0;
+	if (l->threaded) {
+		flush_batch(l);
+		pipe_close(&l->pipe);
+		pthread_join(l->thread, NULL);
+		pipe_destroy(&l->pipe);
+		l->threaded = 0;
+	}
+	int rc = 0;
+	if (l->csv) {
+		rc = (fflush(l->csv) != 0 || ferror(l->csv)) ? -1 : 0;
+		if (fclose(l->csv) != 0)
+			rc = -1;
+		l->csv = NULL;
+	}
+	l->started = 0;
+	return rc;
+}
+
+void equity_log_free(struct equity_log *l)
+{
+	equity_log_finish(l);
+	metrics_free(&l->perf);
+	series_free(&l->chart);
+}
