@@ -1,0 +1,97 @@
+-- Helpers shared by the end-to-end specs: temporary directories, running the
+-- binary with its exit status, stdout and stderr, small file utilities.
+local M = {}
+
+M.root = os.getenv("PWD")
+M.bin = os.getenv("GANTRY_BIN") or (M.root .. "/gantry")
+M.tools = os.getenv("GANTRY_TOOLS") or (M.root .. "/build/tools")
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+M.quote = q
+
+function M.tmpdir()
+  local base = os.getenv("TMPDIR") or "/tmp"
+  local p = io.popen("mktemp -d " .. q(base .. "/gantry-spec.XXXXXX"))
+  local dir = p:read("l")
+  p:close()
+  assert(dir and #dir > 0, "mktemp failed")
+  return dir
+end
+
+function M.rmdir(dir)
+  if dir and dir:match("gantry%-spec%.") then os.execute("rm -rf " .. q(dir)) end
+end
+
+function M.write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  return path
+end
+
+function M.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function M.lines(path)
+  local t = {}
+  for l in io.lines(path) do t[#t + 1] = l end
+  return t
+end
+
+-- Runs a shell command line; returns exit code, stdout, stderr.
+function M.sh(cmd, dir)
+  dir = dir or M.tmpdir()
+  local out, err = dir .. "/.stdout", dir .. "/.stderr"
+  local ok, how, code = os.execute(cmd .. " >" .. q(out) .. " 2>" .. q(err))
+  if how == "signal" then code = 128 + code end
+  local o, e = M.read(out) or "", M.read(err) or ""
+  os.remove(out); os.remove(err)
+  return code, o, e
+end
+
+-- Runs gantry with the given arguments (a list); returns code, stdout, stderr.
+function M.gantry(args, dir)
+  local parts = { q(M.bin) }
+  for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
+  return M.sh(table.concat(parts, " "), dir)
+end
+
+function M.gen_bars(dir, args)
+  local cmd = "lua5.4 " .. q(M.root .. "/scripts/gen_bars") .. " " .. args .. " --out " .. q(dir)
+  local code, _, err = M.sh(cmd, dir)
+  assert(code == 0, "gen_bars failed: " .. err)
+end
+
+-- A minimal JSON object reader for our own flat outputs (numbers, strings).
+function M.json(text)
+  local t = {}
+  for k, v in text:gmatch('"([%w_]+)"%s*:%s*"([^"]*)"') do t[k] = v end
+  for k, v in text:gmatch('"([%w_]+)"%s*:%s*([-%d.eE+]+)') do t[k] = tonumber(v) end
+  return t
+end
+
+-- CSV rows as tables keyed by the header.
+function M.csv(path)
+  local rows, header = {}, nil
+  for line in io.lines(path) do
+    local f = {}
+    for v in (line .. ","):gmatch("([^,]*),") do f[#f + 1] = v end
+    if not header then header = f else
+      local r = {}
+      for i, h in ipairs(header) do r[h] = f[i] end
+      rows[#rows + 1] = r
+    end
+  end
+  return rows, header
+end
+
+function M.shared()
+  return M.root .. "/../shared"
+end
+
+return M
