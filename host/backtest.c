@@ -260,8 +260,10 @@ static int gather_params(struct run *r)
 	r->all = calloc((size_t)(r->cfg.nparams + r->o.nparams + 1), sizeof *r->all);
 	if (!r->all)
 		return -1;
-	memcpy(r->all, r->cfg.params, (size_t)r->cfg.nparams * sizeof *r->all);
-	memcpy(r->all + r->cfg.nparams, r->o.params, (size_t)r->o.nparams * sizeof *r->all);
+	if (r->cfg.nparams > 0)
+		memcpy(r->all, r->cfg.params, (size_t)r->cfg.nparams * sizeof *r->all);
+	if (r->o.nparams > 0)
+		memcpy(r->all + r->cfg.nparams, r->o.params, (size_t)r->o.nparams * sizeof *r->all);
 	r->nall = r->cfg.nparams + r->o.nparams;
 	return 0;
 }

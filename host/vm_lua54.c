@@ -517,9 +517,12 @@ static int convert_param(lua_State *L, const struct param *p, const char *strat,
 		 : t == LUA_TBOOLEAN ? p->kind == PARAM_BOOLEAN
 				     : p->kind == PARAM_STRING;
 	if (!ok)
-		return fail(NULL, err, errlen, "%s: params.%s: expected a %s for %s.%s like its "
+		return fail(NULL, err, errlen, "%s: params.%s: expected %s for %s.%s like its "
 					       "default", p->origin, p->key,
-			    (t == LUA_TNUMBER && lua_isinteger(L, -1)) ? "integer" : lua_typename(L, t),
+			    (t == LUA_TNUMBER && lua_isinteger(L, -1)) ? "an integer"
+			    : t == LUA_TNUMBER			      ? "a number"
+			    : t == LUA_TBOOLEAN			      ? "a boolean"
+								      : "a string",
 			    strat, p->key);
 	switch (p->kind) {
 	case PARAM_INTEGER:

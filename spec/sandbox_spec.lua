@@ -1,0 +1,233 @@
+-- The sandbox: what a strategy cannot reach, and what happens when it runs away.
+local T = require "support"
+
+local function day_bars(dir, n)
+  local rows = { "datetime,open,high,low,close,volume" }
+  for i = 1, n do
+    local d = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400)
+    rows[#rows + 1] = string.format("%s,100,101,99,100,1000", d)
+  end
+  return T.write(dir .. "/XYZ.csv", table.concat(rows, "\n") .. "\n")
+end
+
+describe("the sandbox", function()
+  local dir, data
+  before_each(function() dir = T.tmpdir(); data = day_bars(dir, 5) end)
+  after_each(function() T.rmdir(dir) end)
+
+  local function run(src, extra)
+    local s = T.write(dir .. "/s.lua", src)
+    local args = { "backtest", s, "--data", data, "--out", dir .. "/out", "--no-report" }
+    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+    return T.gantry(args)
+  end
+
+  it("has no io, os, debug, package, dofile, loadfile or string.dump", function()
+    local code, _, err = run([[
+      assert(io == nil and os == nil and debug == nil and package == nil)
+      assert(dofile == nil and loadfile == nil and string.dump == nil)
+      assert(getmetatable("") == false, "string metatable is hidden")
+      return {}]])
+    assert.equal(0, code, err)
+  end)
+
+  it("keeps the libraries a strategy needs", function()
+    local code, _, err = run([[
+      assert(string.format("%d", 3) == "3" and table.concat({1, 2}, ",") == "1,2")
+      assert(math.floor(2.5) == 2 and utf8.char(72) == "H")
+      local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1); return b * 2 end)
+      assert(co(1) == 2 and co(5) == 10)
+      local f = load("return 1 + 1"); assert(f() == 2)
+      assert(type(collectgarbage("count")) == "number")
+      return {}]])
+    assert.equal(0, code, err)
+  end)
+
+  it("refuses binary chunks to load", function()
+    local code, _, err = run([[
+      local ok, e = pcall(load, "\27Lua", "x", "b")
+      assert(not ok and e:match("binary chunks are not allowed"), e)
+      return {}]])
+    assert.equal(0, code, err)
+  end)
+
+  it("refuses a binary strategy file", function()
+    local f = T.write(dir .. "/b.lua", "\27LuaT\0garbage")
+    local code, _, err = T.gantry({ "backtest", f, "--data", data, "--out", dir .. "/out" })
+    assert.equal(2, code)
+    assert.matches("binary chunks are not allowed", err, 1, true)
+  end)
+
+  it("refuses other garbage collection options and __gc", function()
+    local code, _, err = run([[
+      assert(not pcall(collectgarbage, "collect"))
+      local ok, e = pcall(setmetatable, {}, { __gc = function() end })
+      assert(not ok and e:match("__gc metamethods are not allowed"), e)
+      return {}]])
+    assert.equal(0, code, err)
+  end)
+
+  it("seeds math.random per run so backtests replay", function()
+    local src = [[local S = {}
+      function S.on_start(ctx) ctx:log("info", "r=%d", math.random(1, 1000000)) end
+      return S]]
+    local _, _, e1 = run(src, { "--seed", "5" })
+    local _, _, e2 = run(src, { "--seed", "5" })
+    local _, _, e3 = run(src, { "--seed", "6" })
+    local r1, r2, r3 = e1:match("r=(%d+)"), e2:match("r=(%d+)"), e3:match("r=(%d+)")
+    assert.truthy(r1)
+    assert.equal(r1, r2)
+    assert.not_equal(r1, r3)
+  end)
+
+  it("requires gantry modules and modules beside the strategy, not others", function()
+    T.write(dir .. "/helper.lua", "return { twice = function(x) return 2 * x end }")
+    local code, _, err = run([[
+      local h = require "helper"
+      assert(h.twice(4) == 8)
+      assert(require("helper") == h, "cached")
+      assert(type(require("gantry.ta").sma) == "function")
+      local ok, e = pcall(require, "../etc/passwd")
+      assert(not ok and e:match("bad module name"), e)
+      ok, e = pcall(require, "socket")
+      assert(not ok and e:match("module 'socket' not found"), e)
+      return {}]])
+    assert.equal(0, code, err)
+  end)
+
+  it("names a misspelt callback", function()
+    local code, _, err = run("return { on_bars = function() end }")
+    assert.equal(2, code)
+    assert.matches("unknown callback 'on_bars'", err, 1, true)
+  end)
+
+  it("halts an infinite loop in a callback with exit 1", function()
+    local code, _, err = run([[local S = {}
+      function S.on_bar(ctx, bar) while true do end end
+      return S]], { "--callback-ms", "20" })
+    assert.equal(1, code)
+    assert.matches("on_bar: cpu budget of 20 ms exceeded", err, 1, true)
+  end)
+
+  it("halts an infinite loop that catches errors with pcall", function()
+    local code, _, err = run([[local S = {}
+      function S.on_bar(ctx, bar) while true do pcall(function() while true do end end) end end
+      return S]], { "--callback-ms", "20" })
+    assert.equal(1, code)
+    assert.matches("cpu budget of 20 ms exceeded", err, 1, true)
+  end)
+
+  it("halts an infinite loop inside a coroutine", function()
+    local code, _, err = run([[local S = {}
+      function S.on_bar(ctx, bar)
+        local co = coroutine.create(function() while true do end end)
+        coroutine.resume(co)
+        while true do end
+      end
+      return S]], { "--callback-ms", "20" })
+    assert.equal(1, code)
+    assert.matches("cpu budget of 20 ms exceeded", err, 1, true)
+  end)
+
+  it("halts an infinite loop at load time", function()
+    local code, _, err = run("while true do end")
+    assert.equal(2, code)
+    assert.matches("load: cpu budget", err, 1, true)
+  end)
+
+  it("halts a table memory bomb at the cap", function()
+    local code, _, err = run([[local S = {}
+      function S.on_bar(ctx, bar) local t = {} for i = 1, 1e9 do t[i] = i end end
+      return S]], { "--memory-mb", "16", "--callback-ms", "10000" })
+    assert.equal(1, code)
+    assert.matches("on_bar: memory cap of 16 MB exceeded", err, 1, true)
+  end)
+
+  it("halts a string memory bomb even when the error is caught", function()
+    local code, _, err = run([[local S = {}
+      function S.on_bar(ctx, bar)
+        local s = "x"
+        for i = 1, 64 do local ok; ok, s = pcall(string.rep, s, 2); if not ok then s = "y" end end
+      end
+      return S]], { "--memory-mb", "16", "--callback-ms", "10000" })
+    assert.equal(1, code)
+    assert.matches("memory cap of 16 MB exceeded", err, 1, true)
+  end)
+end)
+
+describe("gantry check", function()
+  local dir
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function() T.rmdir(dir) end)
+
+  it("lists the name, callbacks, symbols and merged params", function()
+    local code, out, err = T.gantry({ "check", "strategies/sma_cross.lua", "--param", "fast=5" })
+    assert.equal(0, code, err)
+    assert.matches("name: sma_cross", out, 1, true)
+    assert.matches("callbacks: on_start on_bar", out, 1, true)
+    assert.matches("symbols: AAPL", out, 1, true)
+    assert.matches("fast = 5 (integer)", out, 1, true)
+    assert.matches('symbol = "AAPL" (string)', out, 1, true)
+  end)
+
+  it("names the file and line of a syntax error with exit 2", function()
+    local f = T.write(dir .. "/bad.lua", "local S = {}\nfunction S.on_bar(ctx, bar)\n  if then\nend\nreturn S\n")
+    local code, _, err = T.gantry({ "check", f })
+    assert.equal(2, code)
+    assert.matches("bad.lua:3: unexpected symbol near 'then'", err, 1, true)
+  end)
+
+  it("says when the file does not return a table", function()
+    local f = T.write(dir .. "/nil.lua", "local x = 1\n")
+    local code, _, err = T.gantry({ "check", f })
+    assert.equal(2, code)
+    assert.matches("a strategy must return a table (got nil)", err, 1, true)
+  end)
+end)
+
+describe("the deploy config", function()
+  local dir
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function() T.rmdir(dir) end)
+
+  it("merges params under the command line's", function()
+    local c = T.write(dir .. "/c.lua", "return { params = { fast = 4, slow = 40, sma_cross = { qty = 7 } } }")
+    local code, out, err = T.gantry({ "check", "strategies/sma_cross.lua", "--config", c, "--param", "slow=50" })
+    assert.equal(0, code, err)
+    assert.matches("fast = 4 (integer)", out, 1, true)
+    assert.matches("slow = 50 (integer)", out, 1, true)
+    assert.matches("qty = 7 (integer)", out, 1, true)
+  end)
+
+  it("names an unknown key", function()
+    local c = T.write(dir .. "/c.lua", "return { parms = {} }")
+    local code, _, err = T.gantry({ "check", "strategies/sma_cross.lua", "--config", c })
+    assert.equal(2, code)
+    assert.matches("c.lua: unknown key 'parms'", err, 1, true)
+  end)
+
+  it("names a value of the wrong type", function()
+    local c = T.write(dir .. "/c.lua", "return { sandbox = { memory_mb = -1 } }")
+    local code, _, err = T.gantry({ "check", "strategies/sma_cross.lua", "--config", c })
+    assert.equal(2, code)
+    assert.matches("sandbox.memory_mb: expected a positive number, got -1", err, 1, true)
+  end)
+
+  it("names a param whose type differs from the default", function()
+    local c = T.write(dir .. "/c.lua", "return { params = { fast = 'x' } }")
+    local code, _, err = T.gantry({ "check", "strategies/sma_cross.lua", "--config", c })
+    assert.equal(2, code)
+    assert.matches("params.fast: expected an integer for sma_cross.fast like its default", err, 1, true)
+  end)
+
+  it("is data only: no globals, and it cannot run forever", function()
+    local c = T.write(dir .. "/c.lua", "return { params = { fast = os.time() } }")
+    local code, _, err = T.gantry({ "check", "strategies/sma_cross.lua", "--config", c })
+    assert.equal(2, code)
+    assert.matches("attempt to index a nil value (global 'os')", err, 1, true)
+    c = T.write(dir .. "/d.lua", "while true do end")
+    code, _, err = T.gantry({ "check", "strategies/sma_cross.lua", "--config", c })
+    assert.equal(2, code)
+    assert.matches("the config runs too long", err, 1, true)
+  end)
+end)
