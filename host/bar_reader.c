@@ -42,6 +42,7 @@ int bar_reader_start(struct bar_reader *r, struct bars_feed *feed)
 		return 0;
 	}
 	r->threaded = r->started = 1;
+	log_msg(LOG_DEBUG, "bars", "decoding on a reader thread");
 	return 0;
 }
 

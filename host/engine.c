@@ -17,6 +17,7 @@
 
 #include "bar_reader.h"
 #include "log.h"
+#include "numfmt.h"
 #include "timefmt.h"
 
 enum { NOTIF_ORDER, NOTIF_FILL };
@@ -77,10 +78,21 @@ static void write_fill_row(struct engine *e, const struct fill *f)
 {
 	if (!e->fills_csv)
 		return;
-	char t[TIME_ISO_LEN + 1];
-	time_format_iso(f->time, t);
-	fprintf(e->fills_csv, "%s,%s,%s,%.0f,%.10g,%lld,%.10g\n", t, symtab_name(e->symtab, f->sym),
-		oms_side_name(f->side), f->qty, f->price, (long long)f->order_id, f->fee);
+	char line[256], *p = line;
+	const char *sym = symtab_name(e->symtab, f->sym);
+	size_t n = strlen(sym);
+	p += time_format_iso(f->time, p);
+	*p++ = ',';
+	memcpy(p, sym, n);
+	p += n;
+	p += sprintf(p, ",%s,", oms_side_name(f->side));
+	p = numfmt(p, f->qty, 0);
+	*p++ = ',';
+	p = numfmt(p, f->price, 8);
+	p += sprintf(p, ",%lld,", (long long)f->order_id);
+	p = numfmt(p, f->fee, 8);
+	*p++ = '\n';
+	fwrite(line, 1, (size_t)(p - line), e->fills_csv);
 }
 
 static void on_oms_event(void *ud, const struct oms_event *ev)
@@ -390,6 +402,7 @@ int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t err
 		return -1;
 	}
 	setvbuf(e->equity_csv, NULL, _IOFBF, 1 << 20);
+	setvbuf(e->fills_csv, NULL, _IOFBF, 1 << 18);
 	fputs("time,symbol,side,qty,price,order_id,fee\n", e->fills_csv);
 	return 0;
 }

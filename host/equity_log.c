@@ -3,37 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "timefmt.h"
 
 #define BATCH 4096
-
-/* Fixed point with up to 4 decimals, exact for |v| < 9e14; else %.17g. */
-static char *put_num(char *p, double v)
-{
-	if (!(fabs(v) < 9e14))
-		return p + sprintf(p, "%.17g", v);
-	long long x = llround(v * 1e4);
-	if (x < 0) {
-		*p++ = '-';
-		x = -x;
-	}
-	char tmp[24];
-	int n = 0;
-	long long ip = x / 10000, fp = x % 10000;
-	do
-		tmp[n++] = (char)('0' + ip % 10);
-	while ((ip /= 10) > 0);
-	while (n)
-		*p++ = tmp[--n];
-	if (fp) {
-		*p++ = '.';
-		for (int d = 1000; d > 0 && fp; d /= 10) {
-			*p++ = (char)('0' + fp / d);
-			fp %= d;
-		}
-	}
-	return p;
-}
 
 static void consume(struct equity_log *l, const struct equity_row *rows, size_t n)
 {
@@ -46,11 +19,11 @@ static void consume(struct equity_log *l, const struct equity_row *rows, size_t 
 			continue;
 		p += time_format_iso(r->t, p);
 		*p++ = ',';
-		p = put_num(p, r->equity);
+		p = numfmt(p, r->equity, 4);
 		*p++ = ',';
-		p = put_num(p, r->cash);
+		p = numfmt(p, r->cash, 4);
 		*p++ = ',';
-		p = put_num(p, r->equity - r->cash);
+		p = numfmt(p, r->equity - r->cash, 4);
 		*p++ = '\n';
 	}
 	if (l->csv && p > buf)

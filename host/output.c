@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "numfmt.h"
 #include "timefmt.h"
 
 int output_mkdirs(const char *dir, char *err, size_t errlen)
@@ -144,12 +145,15 @@ int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errle
 		fprintf(f, "%lld,%s,%s,%s,%s,%s,%.0f,", (long long)o->id, t, e->strats[o->strat].name,
 			symtab_name(e->symtab, o->sym), oms_side_name(o->side),
 			o->type == ORD_LIMIT ? "limit" : "market", o->qty);
+		char num[40];
 		if (o->type == ORD_LIMIT)
-			fprintf(f, "%.10g", o->price);
+			fwrite(num, 1, (size_t)(numfmt(num, o->price, 8) - num), f);
 		fprintf(f, ",%s,%s,%.0f,", oms_tif_name(o->tif), oms_status_name(o->status), o->filled);
 		if (o->filled > 0)
-			fprintf(f, "%.10g", o->avg_price);
-		fprintf(f, ",%.10g,%s,%d,%s\n", o->fees, o->reason ? o->reason : "", o->version, u);
+			fwrite(num, 1, (size_t)(numfmt(num, o->avg_price, 8) - num), f);
+		fputc(',', f);
+		fwrite(num, 1, (size_t)(numfmt(num, o->fees, 8) - num), f);
+		fprintf(f, ",%s,%d,%s\n", o->reason ? o->reason : "", o->version, u);
 	}
 	if (fclose(f) != 0) {
 		errf(err, errlen, "%s: write failed: %s", path, strerror(errno));

@@ -1,31 +1,43 @@
 -- sma_cross: long `qty` shares while the fast SMA is above the slow one,
 -- flat when it crosses below. The contract's example strategy.
+-- symbol = "*" trades every symbol in the data, each with its own averages.
 local ta = require "gantry.ta"
 
 local S = {
   params = { symbol = "AAPL", fast = 10, slow = 30, qty = 100 },
 }
 
+function S.symbols(p)
+  if p.symbol == "*" then return {} end -- every symbol
+  return { p.symbol }
+end
+
+local function indicators(p)
+  return { fast = ta.sma(p.fast), slow = ta.sma(p.slow), cross = ta.cross() }
+end
+
 function S.on_start(ctx)
   local p = ctx.params
   if p.fast >= p.slow then
     error(("fast (%d) must be below slow (%d)"):format(p.fast, p.slow))
   end
-  ctx.state.fast = ta.sma(p.fast)
-  ctx.state.slow = ta.sma(p.slow)
-  ctx.state.cross = ta.cross()
+  ctx.state.by_symbol = {}
 end
 
 function S.on_bar(ctx, bar)
-  local st = ctx.state
-  local f = st.fast:update(bar.close)
-  local s = st.slow:update(bar.close)
-  local c = st.cross:update(f, s)
-  if c == 1 and ctx:position(bar.symbol) <= 0 then
-    ctx:buy(bar.symbol, ctx.params.qty)
+  local sym = bar.symbol
+  local ind = ctx.state.by_symbol[sym]
+  if not ind then
+    ind = indicators(ctx.params)
+    ctx.state.by_symbol[sym] = ind
+  end
+  local close = bar.close
+  local c = ind.cross:update(ind.fast:update(close), ind.slow:update(close))
+  if c == 1 then
+    if ctx:position(sym) <= 0 then ctx:buy(sym, ctx.params.qty) end
   elseif c == -1 then
-    local pos = ctx:position(bar.symbol)
-    if pos > 0 then ctx:sell(bar.symbol, pos) end
+    local pos = ctx:position(sym)
+    if pos > 0 then ctx:sell(sym, pos) end
   end
 end
 
