@@ -339,6 +339,7 @@ static int run_backtest(struct run *r)
 	};
 	if (!(r->e = engine_new(&ec, r->st)))
 		return log_user_error("out of memory"), EXIT_USAGE;
+	r->e->fail_fast = 1;
 	int rc = load_strategies(r);
 	if (rc != EXIT_OK)
 		return rc;

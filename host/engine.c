@@ -128,7 +128,8 @@ static void strategy_failed(struct engine *e, struct strategy *s, int status)
 	log_msg(LOG_ERROR, "strategy", "%s halted (%s): %s", s->name,
 		status == VM_ERRCPU ? "cpu" : status == VM_ERRMEM ? "memory" : "error", msg);
 	engine_cancel_all(s, -1);
-	e->failed = 1;
+	if (e->fail_fast)
+		e->failed = 1;
 }
 
 static void deliver(struct engine *e)
@@ -529,62 +530,62 @@ static void run_stop(struct engine *e, int64_t t)
 	deliver(e);
 }
 
-int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t errlen)
+void engine_begin(struct engine *e)
 {
-	struct bar b;
-	struct bar_reader rd;
-	int64_t cur = INT64_MIN;
-	int r = 0;
+	e->cur = INT64_MIN;
 	run_start(e);
-	bar_reader_start(&rd, feed);
-	while (!e->failed && (r = bar_reader_next(&rd, &b, err, errlen)) > 0) {
-		if (b.time != cur) {
-			if (cur != INT64_MIN)
-				record_equity(e, cur);
-			cur = b.time;
-		}
-		if (grow_per_symbol(e, b.sym) != 0) {
-			errf(err, errlen, "out of memory");
-			r = -1;
-			break;
-		}
-		if (e->last[b.sym].time >= b.time && e->last[b.sym].time != 0) {
-			errf(err, errlen, "%s appears in more than one --data file with overlapping "
-					  "times", symtab_name(e->symtab, b.sym));
-			r = -1;
-			break;
-		}
-		if (b.time >= e->next_timer)
-			fire_timers(e, b.time);
-		e->now = b.time;
-		sim_on_bar(e->sim, &b);
+}
+
+int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen)
+{
+	if (b->time != e->cur) {
+		if (e->cur != INT64_MIN)
+			record_equity(e, e->cur);
+		e->cur = b->time;
+	}
+	if (grow_per_symbol(e, b->sym) != 0) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (e->last[b->sym].time >= b->time && e->last[b->sym].time != 0) {
+		errf(err, errlen, "%s appears in more than one --data file with overlapping times",
+		     symtab_name(e->symtab, b->sym));
+		return -1;
+	}
+	if (b->time >= e->next_timer)
+		fire_timers(e, b->time);
+	e->now = b->time;
+	sim_on_bar(e->sim, b);
+	if (e->qn)
+		deliver(e);
+	oms_mark(e->oms, b->sym, b->close);
+	e->last[b->sym] = *b;
+	if (want_prices(e, b->sym))
+		series_push(&e->prices[b->sym], b->time, b->close);
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->state != STRAT_RUNNING || !(s->info.callbacks & VM_ON_BAR) ||
+		    (s->subscribed && !s->subscribed[b->sym]))
+			continue;
+		int rc = vm->on_bar(s->vm, b);
+		if (rc != VM_OK)
+			strategy_failed(e, s, rc);
 		if (e->qn)
 			deliver(e);
-		oms_mark(e->oms, b.sym, b.close);
-		e->last[b.sym] = b;
-		if (want_prices(e, b.sym))
-			series_push(&e->prices[b.sym], b.time, b.close);
-		for (int i = 0; i < e->nstrat; i++) {
-			struct strategy *s = &e->strats[i];
-			if (s->state != STRAT_RUNNING || !(s->info.callbacks & VM_ON_BAR) ||
-			    (s->subscribed && !s->subscribed[b.sym]))
-				continue;
-			int rc = vm->on_bar(s->vm, &b);
-			if (rc != VM_OK)
-				strategy_failed(e, s, rc);
-			if (e->qn)
-				deliver(e);
-		}
-		e->events++;
 	}
-	bar_reader_stop(&rd);
-	if (r < 0 && !e->failed) {
+	e->events++;
+	return 0;
+}
+
+int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
+{
+	if (data_error && !e->failed) {
 		equity_log_finish(&e->eqlog);
 		return 2;
 	}
-	if (cur != INT64_MIN) {
-		run_stop(e, cur);
-		record_equity(e, cur);
+	if (e->cur != INT64_MIN) {
+		run_stop(e, e->cur);
+		record_equity(e, e->cur);
 	}
 	int werr = equity_log_finish(&e->eqlog);
 	if (e->fills_csv && fflush(e->fills_csv) != 0)
@@ -594,4 +595,20 @@ int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t 
 		return 2;
 	}
 	return e->failed ? 1 : 0;
+}
+
+int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t errlen)
+{
+	struct bar b;
+	struct bar_reader rd;
+	int r = 0;
+	engine_begin(e);
+	bar_reader_start(&rd, feed);
+	while (!e->failed && (r = bar_reader_next(&rd, &b, err, errlen)) > 0)
+		if (engine_bar(e, &b, err, errlen) != 0) {
+			r = -1;
+			break;
+		}
+	bar_reader_stop(&rd);
+	return engine_end(e, r < 0, err, errlen);
 }

@@ -96,6 +96,8 @@ struct engine {
 	int nlast;
 	int64_t next_timer;
 	long events;
+	int64_t cur;   /* the event time being processed */
+	int fail_fast; /* backtests: a failed strategy ends the run */
 	int failed;
 	/* outputs, written as the run goes */
 	FILE *fills_csv, *equity_csv; /* equity_csv passes to eqlog at the start */
@@ -122,6 +124,10 @@ int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t err
 int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *err, size_t errlen);
 /* Runs bars to the end: 0 done, 1 a strategy failed (message logged), 2 bad data (err). */
 int engine_run_bars(struct engine *e, struct bars_feed *feed, char *err, size_t errlen);
+/* The same, one step at a time, for hosts that run an event loop. */
+void engine_begin(struct engine *e);
+int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen); /* 0 or -1 */
+int engine_end(struct engine *e, int data_error, char *err, size_t errlen);	  /* as run */
 const char *engine_failure(const struct engine *e);
 
 #endif
