@@ -242,6 +242,7 @@ struct run {
 	struct engine *e;
 	struct bars_feed feed;
 	int feed_open;
+	int paper;
 };
 
 static void run_free(struct run *r)
@@ -319,10 +320,10 @@ static int data_symbols(struct run *r, int *syms, int max)
 	return n;
 }
 
-static int run_backtest(struct run *r)
+/* Config, engine, strategies, data, out dir: everything before the run. */
+static int run_prepare(struct run *r, char *outdir, size_t outlen)
 {
-	char err[2048], outdir[4096];
-	double t0 = wall_seconds();
+	char err[2048];
 	struct bt_opts *o = &r->o;
 	if (o->config && config_load(&r->cfg, o->config, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
@@ -339,7 +340,7 @@ static int run_backtest(struct run *r)
 	};
 	if (!(r->e = engine_new(&ec, r->st)))
 		return log_user_error("out of memory"), EXIT_USAGE;
-	r->e->fail_fast = 1;
+	r->e->fail_fast = !r->paper;
 	int rc = load_strategies(r);
 	if (rc != EXIT_OK)
 		return rc;
@@ -350,26 +351,31 @@ static int run_backtest(struct run *r)
 	int nsyms = data_symbols(r, syms, MAX_ARGS);
 	if (engine_subscribe(r->e, syms, nsyms, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
-
 	if (o->out)
-		snprintf(outdir, sizeof outdir, "%s", o->out);
+		snprintf(outdir, outlen, "%s", o->out);
 	else
-		default_out(outdir, sizeof outdir, r->e->strats[0].name);
+		default_out(outdir, outlen, r->e->strats[0].name);
 	if (output_mkdirs(outdir, err, sizeof err) != 0 ||
 	    engine_open_outputs(r->e, outdir, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
+	return EXIT_OK;
+}
 
-	int status = engine_run_bars(r->e, &r->feed, err, sizeof err);
+/* The files at the end and the exit status of the run. */
+static int run_finish(struct run *r, int status, const char *err, const char *outdir, double t0)
+{
+	char werr[2048];
+	struct bt_opts *o = &r->o;
 	if (status == 2) {
 		log_user_error("%s", err);
 		return EXIT_USAGE;
 	}
 	struct run_summary sum;
 	output_summarize(r->e, wall_seconds() - t0, &sum);
-	if (output_summary_json(outdir, &sum, err, sizeof err) != 0 ||
-	    output_orders_csv(outdir, r->e, err, sizeof err) != 0 ||
-	    (!o->no_report && output_report(outdir, r->e, &sum, err, sizeof err) != 0)) {
-		log_user_error("%s", err);
+	if (output_summary_json(outdir, &sum, werr, sizeof werr) != 0 ||
+	    output_orders_csv(outdir, r->e, werr, sizeof werr) != 0 ||
+	    (!o->no_report && output_report(outdir, r->e, &sum, werr, sizeof werr) != 0)) {
+		log_user_error("%s", werr);
 		return EXIT_RUNTIME;
 	}
 	if (!o->quiet)
@@ -379,6 +385,17 @@ static int run_backtest(struct run *r)
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
+}
+
+static int run_backtest(struct run *r)
+{
+	char err[2048], outdir[4096];
+	double t0 = wall_seconds();
+	int rc = run_prepare(r, outdir, sizeof outdir);
+	if (rc != EXIT_OK)
+		return rc;
+	int status = engine_run_bars(r->e, &r->feed, err, sizeof err);
+	return run_finish(r, status, err, outdir, t0);
 }
 
 int cmd_backtest(int argc, char **argv)

@@ -13,5 +13,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 int cmd_backtest(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_itch(int argc, char **argv);
+int cmd_paper(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
 
 #endif

@@ -150,11 +150,13 @@ static void deliver(struct engine *e)
 
 /* ------------------------------------------------------------ order path */
 
-int64_t engine_submit(struct strategy *s, const struct order_request *req, const char **reason)
+/* operator: an order the operator asked for (flatten): allowed while halted. */
+static int64_t submit(struct strategy *s, const struct order_request *req, const char **reason,
+		      int operator)
 {
 	struct engine *e = s->eng;
 	const char *why = NULL;
-	if (s->state != STRAT_RUNNING)
+	if (s->state != STRAT_RUNNING && !operator)
 		why = "halted";
 	else if (!(req->qty > 0) || req->qty != floor(req->qty) || req->qty > 1e9)
 		why = "bad_qty";
@@ -181,6 +183,11 @@ int64_t engine_submit(struct strategy *s, const struct order_request *req, const
 		return 0;
 	}
 	return o->id;
+}
+
+int64_t engine_submit(struct strategy *s, const struct order_request *req, const char **reason)
+{
+	return submit(s, req, reason, 0);
 }
 
 int engine_cancel(struct strategy *s, int64_t id, const char **reason)
@@ -220,6 +227,99 @@ int engine_cancel_all(struct strategy *s, int sym)
 			n++;
 	}
 	return n;
+}
+
+int engine_halt(struct strategy *s, const char *reason)
+{
+	struct engine *e = s->eng;
+	if (s->state == STRAT_RUNNING) {
+		s->state = STRAT_HALTED;
+		snprintf(s->reason, sizeof s->reason, "%s", reason);
+	}
+	int n = engine_cancel_all(s, -1);
+	log_msg(LOG_WARN, "risk", "%s halted: %s (%d working orders canceled)", s->name, reason, n);
+	deliver(e);
+	return n;
+}
+
+int engine_resume(struct strategy *s)
+{
+	if (s->state == STRAT_RUNNING)
+		return 0;
+	log_msg(LOG_WARN, "risk", "%s resumed (was %s: %s)", s->name,
+		s->state == STRAT_HALTED ? "halted" : "quarantined", s->reason);
+	s->state = STRAT_RUNNING;
+	s->reason[0] = '\0';
+	return 1;
+}
+
+int engine_flatten(struct strategy *s)
+{
+	struct engine *e = s->eng;
+	engine_cancel_all(s, -1);
+	struct account *a = oms_account(e->oms, s->id);
+	int n = 0;
+	/* copy: fills may change the held list as orders go out */
+	int held[256], nheld = a->nheld < 256 ? a->nheld : 256;
+	memcpy(held, a->held, (size_t)nheld * sizeof *held);
+	for (int i = 0; i < nheld; i++) {
+		double q = oms_position(e->oms, s->id, held[i])->qty;
+		struct order_request req = {.sym = held[i], .side = q > 0 ? SIDE_SELL : SIDE_BUY,
+					    .qty = q > 0 ? q : -q, .limit = NAN, .tif = TIF_DAY};
+		const char *why;
+		if (q != 0 && submit(s, &req, &why, 1) > 0)
+			n++;
+	}
+	log_msg(LOG_WARN, "risk", "%s flatten: %d closing orders sent", s->name, n);
+	deliver(e);
+	return n;
+}
+
+int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char *err,
+	       size_t errlen)
+{
+	char key[128];
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
+		errf(err, errlen, "set: expected KEY=VALUE, got '%s'", kv);
+		return -1;
+	}
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	const char *value = eq + 1, *dot = strchr(key, '.');
+	if (e->set_hook && strncmp(key, "risk.", 5) == 0)
+		return e->set_hook(e->set_hook_ud, key + 5, value, old, oldlen, err, errlen);
+	struct strategy *only = NULL;
+	const char *pkey = key;
+	if (dot) {
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)(dot - key), key);
+		if (!(only = engine_find(e, name))) {
+			errf(err, errlen, "set %s: no strategy named '%s'", key, name);
+			return -1;
+		}
+		pkey = dot + 1;
+	}
+	/* validate on every target first, so a bad value changes nothing */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < e->nstrat; i++) {
+			struct strategy *s = &e->strats[i];
+			if (only && s != only)
+				continue;
+			char o[128];
+			if (vm->set_param(s->vm, pkey, value, pass, o, sizeof o, err, errlen) != 0)
+				return -1;
+			snprintf(old, oldlen, "%s", o);
+		}
+	return 0;
+}
+
+struct strategy *engine_find(struct engine *e, const char *name)
+{
+	for (int i = 0; i < e->nstrat; i++)
+		if (strcmp(e->strats[i].name, name) == 0)
+			return &e->strats[i];
+	return NULL;
 }
 
 int engine_top(struct engine *e, int sym, struct book_top *out)

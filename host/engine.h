@@ -53,6 +53,18 @@ int64_t engine_submit(struct strategy *s, const struct order_request *req, const
 int engine_cancel(struct strategy *s, int64_t id, const char **reason);
 int engine_cancel_all(struct strategy *s, int sym); /* sym < 0: all; returns the count */
 
+/* Operator actions. halt: block new orders, cancel working ones (returns the
+ * count); resume: running again; flatten: cancel, then close every position
+ * at market (allowed while halted). */
+int engine_halt(struct strategy *s, const char *reason);
+int engine_resume(struct strategy *s);
+int engine_flatten(struct strategy *s);
+struct strategy *engine_find(struct engine *e, const char *name);
+/* `set KEY=VALUE`: a parameter (`k` for all, `name.k` for one), validated
+ * against its type, or `risk.*` through the set hook. Old value in old. */
+int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char *err,
+	       size_t errlen);
+
 int64_t engine_now(const struct engine *e);
 struct oms *engine_oms(struct engine *e);
 struct symtab *engine_symtab(struct engine *e);
@@ -107,6 +119,9 @@ struct engine {
 	struct fill *fills; /* the first ENGINE_REPORT_FILLS, for the report */
 	size_t nfills;
 	double last_cash, last_posval;
+	int (*set_hook)(void *ud, const char *key, const char *value, char *old, size_t oldlen,
+			char *err, size_t errlen);
+	void *set_hook_ud;
 };
 
 #define ENGINE_REPORT_FILLS 5000

@@ -99,6 +99,11 @@ struct vm_ops {
 	int (*on_timer)(struct vm *vm, const char *name);
 	int (*on_stop)(struct vm *vm);
 
+	/* Sets one param from text, converted to its current type; the old value as
+	 * text in old. apply = 0 only validates. */
+	int (*set_param)(struct vm *vm, const char *key, const char *text, int apply, char *old,
+			 size_t oldlen, char *err, size_t errlen);
+
 	const char *(*error)(struct vm *vm);
 	size_t (*memory)(struct vm *vm);
 };

@@ -957,6 +957,31 @@ static int vm54_on_stop(struct vm *vm)
 	return call_plain(vm, 8, "on_stop");
 }
 
+static int vm54_set_param(struct vm *vm, const char *key, const char *text, int apply, char *old,
+			  size_t oldlen, char *err, size_t errlen)
+{
+	lua_State *L = vm->L;
+	struct param p = {.kind = PARAM_TEXT, .str = text, .origin = "set"};
+	snprintf(p.key, sizeof p.key, "%s", key);
+	lua_getfield(L, SLOT_CTX, "params");
+	int params = lua_gettop(L);
+	if (lua_getfield(L, params, key) == LUA_TNIL) {
+		char known[512];
+		known_keys(L, params, known, sizeof known);
+		fail(vm, err, errlen, "unknown parameter '%s' for strategy %s (known: %s)", key,
+		     vm->info.name, known);
+		lua_settop(L, SLOT_TOP);
+		return -1;
+	}
+	snprintf(old, oldlen, "%s", luaL_tolstring(L, -1, NULL));
+	lua_pop(L, 1);
+	int rc = convert_param(L, &p, vm->info.name, err, errlen);
+	if (rc == 0 && apply)
+		lua_setfield(L, params, key);
+	lua_settop(L, SLOT_TOP);
+	return rc;
+}
+
 static const char *vm54_error(struct vm *vm)
 {
 	return vm->err;
@@ -981,6 +1006,7 @@ const struct vm_ops vm_backend = {
 	.on_fill = vm54_on_fill,
 	.on_timer = vm54_on_timer,
 	.on_stop = vm54_on_stop,
+	.set_param = vm54_set_param,
 	.error = vm54_error,
 	.memory = vm54_memory,
 };

@@ -154,6 +154,28 @@ static void test_median_spacing_from_stream(void)
 	CHECK_NEAR(m.periods_per_year, 252, 0);
 	metrics_free(&a);
 
+	/* weekly with one short step: the median (7 days) decides, not the minimum */
+	metrics_init(&a, 100);
+	t = 0;
+	for (int i = 0; i < 6; i++) {
+		t += i == 2 ? DAY : 7 * DAY;
+		metrics_add(&a, t, 100 + i);
+	}
+	metrics_finish(&a, &m);
+	CHECK_NEAR(m.median_spacing_s, 7 * 86400, 1e-9);
+	CHECK_NEAR(m.periods_per_year, 52, 0);
+	metrics_free(&a);
+
+	/* three days of 1-minute bars with overnight gaps: 60 s, not the gap */
+	metrics_init(&a, 100);
+	for (int d = 0; d < 3; d++)
+		for (int i = 0; i < 390; i++)
+			metrics_add(&a, d * DAY + i * MIN, 100 + (i % 3));
+	metrics_finish(&a, &m);
+	CHECK_NEAR(m.median_spacing_s, 60, 1e-9);
+	CHECK_NEAR(m.periods_per_year, 252 * 390, 1e-9);
+	metrics_free(&a);
+
 	/* weekly */
 	metrics_init(&a, 100);
 	for (int i = 1; i <= 10; i++)

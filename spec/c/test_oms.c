@@ -379,6 +379,11 @@ static void test_fees_cash_and_trip_wins(void)
 	CHECK_NEAR(x->fees, 0.75, 1e-12);
 	CHECK_EQ_INT(a->round_trips, 3);
 	CHECK_EQ_INT(a->wins, 2); /* (101 - 100) * 10 - 0.75 = 9.25 > 0 */
+	/* a break-even trip is a trip, not a win */
+	trade(o, 2, SIDE_SELL, 10, 10, 0);
+	trade(o, 2, SIDE_BUY, 10, 10, 0);
+	CHECK_EQ_INT(a->round_trips, 4);
+	CHECK_EQ_INT(a->wins, 2);
 	oms_free(o);
 }
 

@@ -1,0 +1,38 @@
+/*
+ * ctl — the control socket of a running host (paper, live): a Unix-domain
+ * socket, mode 0600, one command a connection, one JSON object back.
+ *
+ *   status | halt [S] | resume [S] | flatten [S] | reload [S] | set K=V | stop
+ *
+ * The server side runs in the host's libevent loop; `gantry ctl` is the client.
+ */
+#ifndef GANTRY_CTL_H
+#define GANTRY_CTL_H
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "engine.h"
+
+struct ctl_server;
+
+struct ctl_hooks {
+	/* Hot reload of one strategy (NULL: all). Writes a JSON object into out. */
+	void (*reload)(void *ud, struct strategy *s, struct evbuffer *out);
+	/* `stop`: the host finishes cleanly. */
+	void (*stop)(void *ud);
+	/* Extra status fields (mode, feed state), written as `"k": v, ` pairs. */
+	void (*status)(void *ud, struct evbuffer *out);
+	void *ud;
+};
+
+/* Binds path (replacing a stale socket). NULL with err on failure. */
+struct ctl_server *ctl_listen(struct event_base *base, const char *path, struct engine *e,
+			      const struct ctl_hooks *hooks, char *err, size_t errlen);
+void ctl_close(struct ctl_server *c);
+
+/* Runs one command line against the engine; the reply goes into out. */
+void ctl_execute(struct engine *e, const struct ctl_hooks *hooks, const char *line,
+		 struct evbuffer *out);
+
+#endif
