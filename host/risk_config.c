@@ -147,7 +147,10 @@ static void store_number(struct risk_limits *l, const struct key_desc *d, double
 
 static void format_number(char *buf, size_t n, double v)
 {
-	snprintf(buf, n, "%.15g", v);
+	if (isnan(v))
+		snprintf(buf, n, "nan"); /* not "-nan": the sign of a NaN says nothing */
+	else
+		snprintf(buf, n, "%.15g", v);
 }
 
 /* ---- Lua ---- */
@@ -428,7 +431,7 @@ int risk_limits_from_lua(lua_State *L, int idx, struct risk_limits *out,
 		}
 		lua_pop(L, 1);
 	}
-	*out = l;
+	memcpy(out, &l, sizeof l);
 	return 0;
 }
 
