@@ -188,26 +188,71 @@ static inline void rate_push(struct risk_rate_ring *r, int64_t now)
 		r->count++;
 }
 
-static inline uint64_t dup_key(const struct risk_order *o)
+/* ---- duplicates: a set-associative table of recent accepted orders ---- */
+
+/* What makes two orders the same, and where they live in the table. */
+struct dup_probe {
+	uint64_t key; /* symbol and side */
+	double qty;
+	double price; /* 0 for a market order */
+	uint32_t set;
+};
+
+static inline uint64_t mix64(uint64_t x)
 {
-	return ((uint64_t)(uint32_t)o->symbol << 1) | (o->side == RISK_SELL);
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+static inline struct dup_probe dup_probe(const struct risk_order *o)
+{
+	struct dup_probe p;
+	uint64_t qbits, pbits;
+	p.key = ((uint64_t)(uint32_t)o->symbol << 1) | (o->side == RISK_SELL);
+	p.qty = o->qty;
+	p.price = is_market(o->price) ? 0.0 : o->price;
+	memcpy(&qbits, &p.qty, sizeof qbits);
+	memcpy(&pbits, &p.price, sizeof pbits);
+	p.set = (uint32_t)(mix64(p.key * UINT64_C(0x9e3779b97f4a7c15) ^ qbits ^ mix64(pbits)) %
+	                   RISK_DUP_SETS);
+	return p;
+}
+
+static inline bool dup_same(const struct risk_dup_entry *e, const struct dup_probe *p)
+{
+	return e->key == p->key && e->qty == p->qty && e->price == p->price;
 }
 
 static bool is_duplicate(const struct risk_limits *l, const struct risk_state *s,
-                         const struct risk_order *o, double price, int64_t now)
+                         const struct dup_probe *p, int64_t now)
 {
 	if (l->duplicate_window_ns <= 0)
 		return false;
-	uint64_t key = dup_key(o);
-	uint32_t i = s->dup_head;
-	for (uint32_t n = s->dup_count; n > 0; n--) {
-		i = (i + RISK_DUP_CAP - 1) % RISK_DUP_CAP;
-		if (now - s->dup_ts[i] >= l->duplicate_window_ns)
-			break; /* older entries are older still */
-		if (s->dup_key[i] == key && s->dup_qty[i] == o->qty && s->dup_price[i] == price)
-			return true;
-	}
+	const struct risk_dup_entry *set = s->dup[p->set];
+	for (int w = 0; w < RISK_DUP_WAYS; w++)
+		if (dup_same(&set[w], p)) /* at most one entry matches */
+			return now - set[w].ts < l->duplicate_window_ns;
 	return false;
+}
+
+/* Stamps the order's entry, or replaces the set's oldest. */
+static void dup_record(struct risk_state *s, const struct dup_probe *p, int64_t now)
+{
+	struct risk_dup_entry *set = s->dup[p->set];
+	int victim = 0;
+	for (int w = 0; w < RISK_DUP_WAYS; w++) {
+		if (dup_same(&set[w], p)) {
+			victim = w;
+			break;
+		}
+		if (set[w].ts < set[victim].ts)
+			victim = w;
+	}
+	set[victim] = (struct risk_dup_entry){p->key, p->qty, p->price, now};
 }
 
 static bool throttle_trips(const struct risk_limits *l, const struct risk_state *s, int64_t now)
@@ -346,7 +391,7 @@ static enum risk_reason check_price(const struct risk_limits *l, const struct ri
 	if (!market && l->price_collar_pct < RISK_UNSET) {
 		if (!reference_ok(l, v))
 			return RISK_STALE_REFERENCE;
-		double band = v->ref_price * l->price_collar_pct / 100.0;
+		double band = v->ref_price * l->price_collar_pct * 0.01;
 		if (!(fabs(o->price - v->ref_price) <= band * (1.0 + 1e-9)))
 			return RISK_PRICE_COLLAR;
 	}
@@ -382,7 +427,7 @@ static bool crosses_own(const struct risk_order *o, const struct risk_account *a
 static enum risk_reason check_account(const struct risk_limits *l, struct risk_state *s,
                                       const struct risk_order *o, const struct risk_view *v,
                                       const struct risk_account *a, double notional,
-                                      double dup_price)
+                                      const struct dup_probe *dp)
 {
 	enum risk_reason r;
 	if (is_restricted(l, o->symbol))
@@ -395,7 +440,7 @@ static enum risk_reason check_account(const struct risk_limits *l, struct risk_s
 		return r;
 	if (crosses_own(o, a))
 		return RISK_SELF_CROSS;
-	if (is_duplicate(l, s, o, dup_price, v->now_ns))
+	if (is_duplicate(l, s, dp, v->now_ns))
 		return RISK_DUPLICATE;
 	if (rate_full(&s->orders, l->max_orders_per_sec, v->now_ns) ||
 	    rate_full(&s->msgs, l->max_msgs_per_sec, v->now_ns))
@@ -407,20 +452,11 @@ static enum risk_reason check_account(const struct risk_limits *l, struct risk_s
 	return RISK_OK;
 }
 
-static void record_order(struct risk_state *s, const struct risk_order *o, double dup_price,
-                         int64_t now)
+static void record_order(struct risk_state *s, const struct dup_probe *dp, int64_t now)
 {
 	rate_push(&s->orders, now);
 	rate_push(&s->msgs, now);
-
-	uint32_t d = s->dup_head;
-	s->dup_key[d] = dup_key(o);
-	s->dup_qty[d] = o->qty;
-	s->dup_price[d] = dup_price;
-	s->dup_ts[d] = now;
-	s->dup_head = (d + 1) % RISK_DUP_CAP;
-	if (s->dup_count < RISK_DUP_CAP)
-		s->dup_count++;
+	dup_record(s, dp, now);
 
 	if (s->fill_pending) {
 		s->cycle_ts[s->cycle_head] = now;
@@ -471,19 +507,19 @@ enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state 
 
 	double px = is_market(order->price) ? view->ref_price : order->price;
 	double notional = order->qty * px;
-	double dup_price = is_market(order->price) ? 0.0 : order->price;
+	struct dup_probe dp = dup_probe(order);
 
-	r = check_account(limits, state, order, view, &view->strat, notional, dup_price);
+	r = check_account(limits, state, order, view, &view->strat, notional, &dp);
 	if (r != RISK_OK)
 		return reject(state, r);
 	if (fs) {
-		r = check_account(firm_limits, fs, order, view, &view->firm, notional, dup_price);
+		r = check_account(firm_limits, fs, order, view, &view->firm, notional, &dp);
 		if (r != RISK_OK)
 			return reject(fs, r);
 	}
 
-	record_order(state, order, dup_price, view->now_ns);
+	record_order(state, &dp, view->now_ns);
 	if (fs)
-		record_order(fs, order, dup_price, view->now_ns);
+		record_order(fs, &dp, view->now_ns);
 	return RISK_OK;
 }

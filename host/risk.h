@@ -10,7 +10,7 @@
  * Invariants:
  *  - A limit at RISK_UNSET is disabled. risk_limits_init() disables them all;
  *    a limit equal to the order's figure passes, one unit over is rejected.
- *  - Only an accepted order changes rate windows, the duplicate ring and the
+ *  - Only an accepted order changes rate windows, the duplicate table and the
  *    throttle; it counts at once (RTS 6 Art. 15(2)). A rejection changes
  *    nothing but counters and, for max_loss / max_drawdown / throttle, the
  *    halted flag.
@@ -30,7 +30,8 @@
 #define RISK_MAX_SYMBOLS 4096 /* symbol ids 0..4095 may have per-symbol limits */
 #define RISK_MAX_OVERRIDES 64 /* per-symbol max_position entries */
 #define RISK_RATE_CAP 4096    /* highest max_orders_per_sec / max_msgs_per_sec */
-#define RISK_DUP_CAP 32       /* recent accepted orders compared for `duplicate` */
+#define RISK_DUP_SETS 64      /* recent accepted orders for `duplicate`: a table of */
+#define RISK_DUP_WAYS 4       /* 64 sets x 4 ways; a set keeps its 4 newest orders */
 #define RISK_THROTTLE_CAP 256 /* highest throttle.fills */
 
 #define RISK_UNSET HUGE_VAL          /* a disabled double limit */
@@ -103,6 +104,13 @@ struct risk_rate_ring {
 	int64_t ts[RISK_RATE_CAP];
 };
 
+struct risk_dup_entry {
+	uint64_t key; /* symbol and side; 0 qty marks an empty entry */
+	double qty;
+	double price; /* 0 for a market order */
+	int64_t ts;   /* when it was last accepted */
+};
+
 /* Mutable state of one account. Zero-filled (or risk_state_init) is ready. */
 struct risk_state {
 	bool halted;
@@ -112,11 +120,8 @@ struct risk_state {
 	struct risk_rate_ring orders; /* accepted new orders */
 	struct risk_rate_ring msgs;   /* accepted new orders and cancels */
 
-	uint32_t dup_head, dup_count; /* recent accepted orders, newest at head-1 */
-	uint64_t dup_key[RISK_DUP_CAP]; /* symbol and side */
-	double dup_qty[RISK_DUP_CAP];
-	double dup_price[RISK_DUP_CAP]; /* 0 for a market order */
-	int64_t dup_ts[RISK_DUP_CAP];
+	/* recent accepted orders, by a hash of (symbol, side, qty, price) */
+	struct risk_dup_entry dup[RISK_DUP_SETS][RISK_DUP_WAYS];
 
 	bool fill_pending;            /* a fill since the last accepted order */
 	uint32_t cycle_head, cycle_count; /* fill-then-re-enter cycles */
@@ -172,7 +177,7 @@ struct risk_position_limit risk_limits_position(const struct risk_limits *l, int
 
 /*
  * The pre-trade check. Returns RISK_OK and records the order (rate windows,
- * duplicate ring, throttle) in both states, or the first reason it fails and
+ * duplicate table, throttle) in both states, or the first reason it fails and
  * records nothing. firm_limits / firm_state may both be NULL.
  */
 enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state *state,

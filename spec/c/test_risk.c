@@ -855,17 +855,77 @@ static void test_duplicate_window(void)
 	CHECK_EQ_INT(chk(buy(7, 100), view()), RISK_DUPLICATE);
 }
 
-static void test_duplicate_ring_capacity(void)
+/* The table set an order was recorded in (by looking into a scratch state). */
+static int dup_set_of(struct risk_order o)
+{
+	static struct risk_state scratch;
+	struct risk_limits none;
+	struct risk_view v = view();
+	risk_limits_init(&none);
+	risk_state_init(&scratch);
+	if (risk_check(&none, &scratch, NULL, NULL, &o, &v) != RISK_OK)
+		return -1;
+	for (int set = 0; set < RISK_DUP_SETS; set++)
+		for (int w = 0; w < RISK_DUP_WAYS; w++)
+			if (scratch.dup[set][w].qty == o.qty)
+				return set;
+	return -1;
+}
+
+static int dup_entries(const struct risk_state *st)
+{
+	int n = 0;
+	for (int set = 0; set < RISK_DUP_SETS; set++)
+		for (int w = 0; w < RISK_DUP_WAYS; w++)
+			n += st->dup[set][w].qty != 0;
+	return n;
+}
+
+static void test_duplicate_table_capacity(void)
 {
 	reset();
 	L.duplicate_window_ns = SEC;
 	struct risk_view v = view();
-	for (int i = 0; i < RISK_DUP_CAP; i++)
+	/* 32 different recent orders are all remembered */
+	int dups = 0;
+	for (int i = 0; i < 32; i++)
 		CHECK_EQ_INT(chk(buy(1 + i, 100), v), RISK_OK);
-	CHECK_EQ_INT(chk(buy(1, 100), v), RISK_DUPLICATE); /* oldest still held */
-	CHECK_EQ_INT(chk(buy(1000, 100), v), RISK_OK);      /* pushes out qty 1 */
-	CHECK_EQ_INT(chk(buy(1, 100), v), RISK_OK);         /* documented limit */
-	CHECK_EQ_INT(chk(buy(3, 100), v), RISK_DUPLICATE); /* qty 3 is still held */
+	for (int i = 0; i < 32; i++)
+		dups += chk(buy(1 + i, 100), v) == RISK_DUPLICATE;
+	CHECK_EQ_INT(dups, 32);
+	CHECK_EQ_INT(dup_entries(&S), 32);
+	/* orders spread over the sets: no set took more than half */
+	int per_set[RISK_DUP_SETS] = {0}, most = 0;
+	for (int q = 1; q <= 256; q++) {
+		int set = dup_set_of(buy(q, 100));
+		CHECK(set >= 0);
+		if (set >= 0 && ++per_set[set] > most)
+			most = per_set[set];
+	}
+	CHECK(most <= 16);
+
+	/* a set keeps its 4 newest: five orders of one set evict the oldest */
+	int target = dup_set_of(buy(1, 100)), found = 0;
+	double same[RISK_DUP_WAYS + 1];
+	for (int q = 1; q < 100000 && found < RISK_DUP_WAYS + 1; q++)
+		if (dup_set_of(buy(q, 100)) == target)
+			same[found++] = q;
+	CHECK_EQ_INT(found, RISK_DUP_WAYS + 1);
+	reset();
+	L.duplicate_window_ns = SEC;
+	for (int i = 0; i < found; i++) {
+		v.now_ns = T0 + i;
+		CHECK_EQ_INT(chk(buy(same[i], 100), v), RISK_OK);
+	}
+	CHECK_EQ_INT(dup_entries(&S), RISK_DUP_WAYS);
+	CHECK_EQ_INT(chk(buy(same[1], 100), v), RISK_DUPLICATE);
+	CHECK_EQ_INT(chk(buy(same[4], 100), v), RISK_DUPLICATE);
+	CHECK_EQ_INT(chk(buy(same[0], 100), v), RISK_OK); /* evicted: the documented limit */
+	/* which evicted same[1], now the oldest */
+	CHECK_EQ_INT(chk(buy(same[1], 100), v), RISK_OK);
+	CHECK_EQ_INT(chk(buy(same[2], 100), v), RISK_OK); /* same[2] went for same[1] */
+	CHECK_EQ_INT(chk(buy(same[4], 100), v), RISK_DUPLICATE);
+	CHECK_EQ_INT(dup_entries(&S), RISK_DUP_WAYS);
 }
 
 /* ---------------------------------------------------------------- halts */
@@ -1148,7 +1208,7 @@ static void test_cancels_skip_order_checks(void)
 	CHECK_EQ_INT(S.orders.count, 0);
 	CHECK_EQ_INT(S.msgs.count, 1);
 	CHECK_EQ_INT(FS.msgs.count, 1);
-	CHECK_EQ_INT(S.dup_count, 0);
+	CHECK_EQ_INT(dup_entries(&S), 0);
 }
 
 static void test_check_order(void)
@@ -1655,7 +1715,7 @@ int main(void)
 	RUN(test_firm_rate_spans_strategies);
 	RUN(test_rate_ring_wraps);
 	RUN(test_duplicate_window);
-	RUN(test_duplicate_ring_capacity);
+	RUN(test_duplicate_table_capacity);
 	RUN(test_max_loss_halts_until_resume);
 	RUN(test_firm_halt_blocks_every_strategy);
 	RUN(test_on_pnl);
