@@ -179,6 +179,9 @@ struct risk_position_limit risk_limits_position(const struct risk_limits *l, int
  * The pre-trade check. Returns RISK_OK and records the order (rate windows,
  * duplicate table, throttle) in both states, or the first reason it fails and
  * records nothing. firm_limits / firm_state may both be NULL.
+ * A check may halt an account (max_loss, max_drawdown, throttle): look at
+ * state->halted / firm_state->halted afterwards and cancel working orders.
+ * A cancel (is_cancel) is checked against max_msgs_per_sec only, even halted.
  */
 enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state *state,
                             const struct risk_limits *firm_limits, struct risk_state *firm_state,
