@@ -202,10 +202,10 @@ static int nin = NIN; /* the input set in use: a power of 2 */
 
 /* Touches the lines of the input risk_check would read; checks nothing. */
 __attribute__((noinline)) static enum risk_reason no_check(const struct risk_order *o,
-                                                          const struct risk_view *v)
+							   const struct risk_view *v)
 {
 	double sum = o->qty + v->strat.position + v->strat.pnl + v->firm.position + v->firm.pnl +
-	             v->ref_price;
+		     v->ref_price;
 	return sum != sum ? RISK_BAD_QTY : RISK_OK;
 }
 
@@ -250,7 +250,6 @@ static double run_batches(bool check, long nbatch, double *out, unsigned long *a
 	qsort(out, (size_t)nbatch, sizeof(double), cmp_double);
 	return (double)t_all / (double)(nbatch * BATCH);
 }
-
 
 int main(int argc, char **argv)
 {

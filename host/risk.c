@@ -21,27 +21,27 @@ _Static_assert(RISK_MAX_OVERRIDES <= 255, "override_slot is a uint8_t");
 _Static_assert(RISK_MAX_SYMBOLS % 64 == 0, "restricted is a bitset of uint64_t");
 
 static const char *const reason_names[RISK_REASON_COUNT] = {
-	[RISK_OK] = "ok",
-	[RISK_MAX_ORDER_QTY] = "max_order_qty",
-	[RISK_MAX_ORDER_NOTIONAL] = "max_order_notional",
-	[RISK_MAX_POSITION] = "max_position",
-	[RISK_PRICE_COLLAR] = "price_collar",
-	[RISK_STALE_REFERENCE] = "stale_reference",
-	[RISK_RATE_LIMIT] = "rate_limit",
-	[RISK_MAX_OPEN_ORDERS] = "max_open_orders",
-	[RISK_MAX_LOSS] = "max_loss",
-	[RISK_MAX_DRAWDOWN] = "max_drawdown",
-	[RISK_HALTED] = "halted",
-	[RISK_RESTRICTED] = "restricted",
-	[RISK_DUPLICATE] = "duplicate",
-	[RISK_SELF_CROSS] = "self_cross",
-	[RISK_MAX_GROSS_EXPOSURE] = "max_gross_exposure",
-	[RISK_THROTTLE] = "throttle",
-	[RISK_BAD_QTY] = "bad_qty",
-	[RISK_BAD_PRICE] = "bad_price",
-	[RISK_UNKNOWN_SYMBOL] = "unknown_symbol",
-	[RISK_NOT_TRADING] = "not_trading",
-	[RISK_OFF_TICK] = "off_tick",
+    [RISK_OK] = "ok",
+    [RISK_MAX_ORDER_QTY] = "max_order_qty",
+    [RISK_MAX_ORDER_NOTIONAL] = "max_order_notional",
+    [RISK_MAX_POSITION] = "max_position",
+    [RISK_PRICE_COLLAR] = "price_collar",
+    [RISK_STALE_REFERENCE] = "stale_reference",
+    [RISK_RATE_LIMIT] = "rate_limit",
+    [RISK_MAX_OPEN_ORDERS] = "max_open_orders",
+    [RISK_MAX_LOSS] = "max_loss",
+    [RISK_MAX_DRAWDOWN] = "max_drawdown",
+    [RISK_HALTED] = "halted",
+    [RISK_RESTRICTED] = "restricted",
+    [RISK_DUPLICATE] = "duplicate",
+    [RISK_SELF_CROSS] = "self_cross",
+    [RISK_MAX_GROSS_EXPOSURE] = "max_gross_exposure",
+    [RISK_THROTTLE] = "throttle",
+    [RISK_BAD_QTY] = "bad_qty",
+    [RISK_BAD_PRICE] = "bad_price",
+    [RISK_UNKNOWN_SYMBOL] = "unknown_symbol",
+    [RISK_NOT_TRADING] = "not_trading",
+    [RISK_OFF_TICK] = "off_tick",
 };
 
 const char *risk_reason_name(enum risk_reason r)
@@ -115,7 +115,7 @@ int risk_limits_restrict(struct risk_limits *l, int symbol, bool restricted)
 }
 
 static inline const struct risk_position_limit *position_limit(const struct risk_limits *l,
-                                                               int symbol)
+							       int symbol)
 {
 	if ((unsigned)symbol < RISK_MAX_SYMBOLS && l->override_slot[symbol])
 		return &l->override[l->override_slot[symbol] - 1];
@@ -155,8 +155,8 @@ bool risk_is_reducing(const struct risk_order *o, const struct risk_account *a)
 
 /* Whether the n-th newest of count timestamps lies within window of now,
  * i.e. n events already happened in (now - window, now]. */
-static inline bool nth_newest_within(const int64_t *ts, uint32_t cap, uint32_t head,
-                                     uint32_t count, uint32_t n, int64_t now, int64_t window)
+static inline bool nth_newest_within(const int64_t *ts, uint32_t cap, uint32_t head, uint32_t count,
+				     uint32_t n, int64_t now, int64_t window)
 {
 	if (count < n)
 		return false;
@@ -165,7 +165,7 @@ static inline bool nth_newest_within(const int64_t *ts, uint32_t cap, uint32_t h
 
 /* Whether one more event would exceed limit events per window. */
 static inline bool window_full(const int64_t *ts, uint32_t cap, uint32_t head, uint32_t count,
-                               double limit, int64_t now, int64_t window)
+			       double limit, int64_t now, int64_t window)
 {
 	if (!(limit < RISK_UNSET))
 		return false;
@@ -218,7 +218,7 @@ static inline struct dup_probe dup_probe(const struct risk_order *o)
 	memcpy(&qbits, &p.qty, sizeof qbits);
 	memcpy(&pbits, &p.price, sizeof pbits);
 	p.set = (uint32_t)(mix64(p.key * UINT64_C(0x9e3779b97f4a7c15) ^ qbits ^ mix64(pbits)) %
-	                   RISK_DUP_SETS);
+			   RISK_DUP_SETS);
 	return p;
 }
 
@@ -228,7 +228,7 @@ static inline bool dup_same(const struct risk_dup_entry *e, const struct dup_pro
 }
 
 static bool is_duplicate(const struct risk_limits *l, const struct risk_state *s,
-                         const struct dup_probe *p, int64_t now)
+			 const struct dup_probe *p, int64_t now)
 {
 	if (l->duplicate_window_ns <= 0)
 		return false;
@@ -260,7 +260,7 @@ static bool throttle_trips(const struct risk_limits *l, const struct risk_state 
 	if (!s->fill_pending)
 		return false;
 	return window_full(s->cycle_ts, RISK_THROTTLE_CAP, s->cycle_head, s->cycle_count,
-	                   l->throttle_fills, now, l->throttle_window_ns);
+			   l->throttle_fills, now, l->throttle_window_ns);
 }
 
 /* ---- halts ---- */
@@ -304,7 +304,7 @@ static enum risk_reason loss_breach(const struct risk_limits *l, const struct ri
 }
 
 enum risk_reason risk_on_pnl(const struct risk_limits *l, struct risk_state *s,
-                             const struct risk_account *acct, int64_t now_ns)
+			     const struct risk_account *acct, int64_t now_ns)
 {
 	enum risk_reason r = loss_breach(l, acct);
 	if (r != RISK_OK)
@@ -343,8 +343,8 @@ static enum risk_reason check_sanity(const struct risk_order *o, const struct ri
 /* Halt on a loss breach; then a halted account passes only reducing orders,
  * and only with reduce_only_when_halted. */
 static enum risk_reason check_halt(const struct risk_limits *l, struct risk_state *s,
-                                   const struct risk_order *o, const struct risk_account *a,
-                                   int64_t now)
+				   const struct risk_order *o, const struct risk_account *a,
+				   int64_t now)
 {
 	enum risk_reason tripped = RISK_OK;
 	if (!s->halted) {
@@ -377,11 +377,11 @@ static inline bool reference_ok(const struct risk_limits *l, const struct risk_v
 {
 	return v->ref_price > 0 && isfinite(v->ref_price) &&
 	       (l->stale_reference_ns == RISK_UNSET_NS ||
-	        age_ns(v->now_ns, v->ref_ns) <= l->stale_reference_ns);
+		age_ns(v->now_ns, v->ref_ns) <= l->stale_reference_ns);
 }
 
 static enum risk_reason check_price(const struct risk_limits *l, const struct risk_order *o,
-                                    const struct risk_view *v, double notional)
+				    const struct risk_view *v, double notional)
 {
 	bool market = is_market(o->price);
 	if (market && needs_reference(l) && !reference_ok(l, v))
@@ -399,7 +399,7 @@ static enum risk_reason check_price(const struct risk_limits *l, const struct ri
 }
 
 static enum risk_reason check_exposure(const struct risk_limits *l, const struct risk_order *o,
-                                       const struct risk_account *a, double notional)
+				       const struct risk_account *a, double notional)
 {
 	const struct risk_position_limit *pl = position_limit(l, o->symbol);
 	if (o->side == RISK_BUY) {
@@ -425,9 +425,9 @@ static bool crosses_own(const struct risk_order *o, const struct risk_account *a
 
 /* Every limit of one account but the halt gate; trips the throttle. */
 static enum risk_reason check_account(const struct risk_limits *l, struct risk_state *s,
-                                      const struct risk_order *o, const struct risk_view *v,
-                                      const struct risk_account *a, double notional,
-                                      const struct dup_probe *dp)
+				      const struct risk_order *o, const struct risk_view *v,
+				      const struct risk_account *a, double notional,
+				      const struct dup_probe *dp)
 {
 	enum risk_reason r;
 	if (is_restricted(l, o->symbol))
@@ -469,8 +469,8 @@ static void record_order(struct risk_state *s, const struct dup_probe *dp, int64
 }
 
 static enum risk_reason check_cancel(const struct risk_limits *l, struct risk_state *s,
-                                     const struct risk_limits *fl, struct risk_state *fs,
-                                     int64_t now)
+				     const struct risk_limits *fl, struct risk_state *fs,
+				     int64_t now)
 {
 	if (rate_full(&s->msgs, l->max_msgs_per_sec, now))
 		return reject(s, RISK_RATE_LIMIT);
@@ -486,8 +486,8 @@ static enum risk_reason check_cancel(const struct risk_limits *l, struct risk_st
 }
 
 enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state *state,
-                            const struct risk_limits *firm_limits, struct risk_state *firm_state,
-                            const struct risk_order *order, const struct risk_view *view)
+			    const struct risk_limits *firm_limits, struct risk_state *firm_state,
+			    const struct risk_order *order, const struct risk_view *view)
 {
 	struct risk_state *fs = firm_limits ? firm_state : NULL;
 	enum risk_reason r;

@@ -31,11 +31,11 @@
 #define RISK_MAX_OVERRIDES 64 /* per-symbol max_position entries */
 #define RISK_RATE_CAP 4096    /* highest max_orders_per_sec / max_msgs_per_sec */
 #define RISK_DUP_SETS 64      /* recent accepted orders for `duplicate`: a table of */
-#define RISK_DUP_WAYS 4       /* 64 sets x 4 ways; a set keeps its 4 newest orders */
+#define RISK_DUP_WAYS 4	      /* 64 sets x 4 ways; a set keeps its 4 newest orders */
 #define RISK_THROTTLE_CAP 256 /* highest throttle.fills */
 
-#define RISK_UNSET HUGE_VAL          /* a disabled double limit */
-#define RISK_UNSET_NS INT64_MAX      /* a disabled stale_reference_ns */
+#define RISK_UNSET HUGE_VAL	/* a disabled double limit */
+#define RISK_UNSET_NS INT64_MAX /* a disabled stale_reference_ns */
 #define RISK_NS_PER_SEC 1000000000LL
 
 /* Stable lowercase words (risk_reason_name); RISK_OK is 0. */
@@ -74,20 +74,20 @@ struct risk_position_limit {
 /* Every limit of one account (a strategy, or the firm). Plain data: copy it,
  * edit it with risk_limits_set, load it with risk_limits_from_lua. */
 struct risk_limits {
-	double max_order_qty;      /* shares per order */
-	double max_order_notional; /* qty * (limit price, else reference) */
+	double max_order_qty;			 /* shares per order */
+	double max_order_notional;		 /* qty * (limit price, else reference) */
 	struct risk_position_limit max_position; /* default for every symbol */
-	double price_collar_pct;   /* |limit - reference| <= pct% of reference */
-	int64_t stale_reference_ns; /* reference older than this: stale_reference */
-	double max_gross_exposure; /* view gross + this order's notional */
-	double max_open_orders;    /* open orders + this one */
-	double max_orders_per_sec; /* new orders in any 1 s sliding window */
-	double max_msgs_per_sec;   /* new orders + cancels in any 1 s window */
-	int64_t duplicate_window_ns; /* 0 disables */
-	double max_daily_loss;     /* -(realised + unrealised) above it halts */
-	double max_drawdown;       /* peak equity - equity above it halts */
-	double max_drawdown_pct;   /* the same in % of peak equity */
-	double throttle_fills;     /* fill-then-re-enter cycles allowed per window */
+	double price_collar_pct;		 /* |limit - reference| <= pct% of reference */
+	int64_t stale_reference_ns;		 /* reference older than this: stale_reference */
+	double max_gross_exposure;		 /* view gross + this order's notional */
+	double max_open_orders;			 /* open orders + this one */
+	double max_orders_per_sec;		 /* new orders in any 1 s sliding window */
+	double max_msgs_per_sec;		 /* new orders + cancels in any 1 s window */
+	int64_t duplicate_window_ns;		 /* 0 disables */
+	double max_daily_loss;			 /* -(realised + unrealised) above it halts */
+	double max_drawdown;			 /* peak equity - equity above it halts */
+	double max_drawdown_pct;		 /* the same in % of peak equity */
+	double throttle_fills;			 /* fill-then-re-enter cycles allowed per window */
 	int64_t throttle_window_ns;
 	bool reduce_only_when_halted; /* halted: let position-reducing orders pass */
 
@@ -123,7 +123,7 @@ struct risk_state {
 	/* recent accepted orders, by a hash of (symbol, side, qty, price) */
 	struct risk_dup_entry dup[RISK_DUP_SETS][RISK_DUP_WAYS];
 
-	bool fill_pending;            /* a fill since the last accepted order */
+	bool fill_pending;		  /* a fill since the last accepted order */
 	uint32_t cycle_head, cycle_count; /* fill-then-re-enter cycles */
 	int64_t cycle_ts[RISK_THROTTLE_CAP];
 
@@ -132,11 +132,11 @@ struct risk_state {
 };
 
 struct risk_order {
-	int strategy;   /* the caller's strategy id, for its logs; not checked */
-	int symbol;     /* the caller's symbol id (>= 0) */
+	int strategy; /* the caller's strategy id, for its logs; not checked */
+	int symbol;   /* the caller's symbol id (>= 0) */
 	enum risk_side side;
-	double qty;     /* a positive whole number */
-	double price;   /* limit price; 0 or NaN: market order */
+	double qty;	/* a positive whole number */
+	double price;	/* limit price; 0 or NaN: market order */
 	bool is_cancel; /* a cancel: counts as a message, nothing else */
 };
 
@@ -149,18 +149,18 @@ struct risk_account {
 	double gross_exposure; /* sum |position| * price + working notional, all symbols */
 	double resting_buy;    /* best price of own resting buys in the symbol, 0 none */
 	double resting_sell;   /* best price of own resting sells in the symbol, 0 none */
-	double pnl;            /* realised + unrealised, today */
+	double pnl;	       /* realised + unrealised, today */
 	double equity, peak_equity;
 };
 
 struct risk_view {
 	struct risk_account strat; /* the strategy's figures */
 	struct risk_account firm;  /* the firm's (all strategies); unused without firm limits */
-	double ref_price;    /* mid, else last trade, else close; 0 or NaN: none */
-	int64_t ref_ns;      /* when ref_price was observed */
-	double tick;         /* price grid; 0: unknown, not checked */
+	double ref_price;	   /* mid, else last trade, else close; 0 or NaN: none */
+	int64_t ref_ns;		   /* when ref_price was observed */
+	double tick;		   /* price grid; 0: unknown, not checked */
 	bool symbol_known;
-	bool trading;        /* the symbol is in continuous trading (not halted/paused) */
+	bool trading; /* the symbol is in continuous trading (not halted/paused) */
 	int64_t now_ns;
 };
 
@@ -184,8 +184,8 @@ struct risk_position_limit risk_limits_position(const struct risk_limits *l, int
  * A cancel (is_cancel) is checked against max_msgs_per_sec only, even halted.
  */
 enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state *state,
-                            const struct risk_limits *firm_limits, struct risk_state *firm_state,
-                            const struct risk_order *order, const struct risk_view *view);
+			    const struct risk_limits *firm_limits, struct risk_state *firm_state,
+			    const struct risk_order *order, const struct risk_view *view);
 
 /* A fill arrived (call for the strategy and the firm): the next accepted
  * order is a re-entry cycle for the repeated-execution throttle. */
@@ -193,7 +193,7 @@ void risk_on_fill(struct risk_state *state, int64_t now_ns);
 
 /* A P&L update: halts on max_loss / max_drawdown. Returns the breach or RISK_OK. */
 enum risk_reason risk_on_pnl(const struct risk_limits *limits, struct risk_state *state,
-                             const struct risk_account *acct, int64_t now_ns);
+			     const struct risk_account *acct, int64_t now_ns);
 
 /* Operator kill switch and resume. Halting an already halted state keeps the
  * first reason. Resume clears the throttle history too; a loss still over
@@ -216,8 +216,8 @@ struct lua_State;
  * `risk.KEY: what is wrong`.
  */
 int risk_limits_from_lua(struct lua_State *L, int idx, struct risk_limits *out,
-                         int (*symbol_id)(void *ud, const char *sym), void *ud, char *err,
-                         size_t errlen);
+			 int (*symbol_id)(void *ud, const char *sym), void *ud, char *err,
+			 size_t errlen);
 
 /*
  * One limit from text, for `gantry ctl SOCKET set risk.KEY=VALUE` (the
@@ -226,7 +226,7 @@ int risk_limits_from_lua(struct lua_State *L, int idx, struct risk_limits *out,
  * or -1 with err set (and *l untouched).
  */
 int risk_limits_set(struct risk_limits *l, const char *key, const char *value, char *old_out,
-                    size_t oldlen, char *err, size_t errlen);
+		    size_t oldlen, char *err, size_t errlen);
 
 /* The value of one settable key as text ("none" when disabled); -1 unknown key. */
 int risk_limits_get(const struct risk_limits *l, const char *key, char *out, size_t outlen);

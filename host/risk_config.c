@@ -19,17 +19,17 @@
 #include <string.h>
 
 enum kind {
-	K_WHOLE,         /* a positive whole number */
-	K_NONNEG_WHOLE,  /* a whole number >= 0 */
-	K_NUMBER,        /* a positive number */
-	K_PCT,           /* above 0, at most 100 */
-	K_RATE,          /* whole, 1..RISK_RATE_CAP */
-	K_FILLS,         /* whole, 1..RISK_THROTTLE_CAP */
-	K_MS,            /* milliseconds in the config, nanoseconds in the limits */
+	K_WHOLE,	/* a positive whole number */
+	K_NONNEG_WHOLE, /* a whole number >= 0 */
+	K_NUMBER,	/* a positive number */
+	K_PCT,		/* above 0, at most 100 */
+	K_RATE,		/* whole, 1..RISK_RATE_CAP */
+	K_FILLS,	/* whole, 1..RISK_THROTTLE_CAP */
+	K_MS,		/* milliseconds in the config, nanoseconds in the limits */
 	K_BOOL,
-	K_POSITION,      /* max_position: number or { default = , SYM = } */
-	K_THROTTLE,      /* { fills = , window_ms = } */
-	K_RESTRICTED,    /* { "SYM", ... } */
+	K_POSITION,   /* max_position: number or { default = , SYM = } */
+	K_THROTTLE,   /* { fills = , window_ms = } */
+	K_RESTRICTED, /* { "SYM", ... } */
 };
 
 #define MAX_MS 1e12 /* ~31 years: keeps the nanoseconds inside int64_t */
@@ -39,30 +39,30 @@ struct key_desc {
 	enum kind kind;
 	size_t off;
 	int64_t unset_ns; /* K_MS: the disabled value */
-	bool in_config;   /* a key of the `risk` table */
-	bool settable;    /* accepted by risk_limits_set */
+	bool in_config;	  /* a key of the `risk` table */
+	bool settable;	  /* accepted by risk_limits_set */
 };
 
 #define F(field) offsetof(struct risk_limits, field)
 static const struct key_desc keys[] = {
-	{"max_order_qty", K_WHOLE, F(max_order_qty), 0, true, true},
-	{"max_order_notional", K_NUMBER, F(max_order_notional), 0, true, true},
-	{"max_position", K_POSITION, F(max_position), 0, true, true},
-	{"price_collar_pct", K_PCT, F(price_collar_pct), 0, true, true},
-	{"stale_reference_ms", K_MS, F(stale_reference_ns), RISK_UNSET_NS, true, true},
-	{"max_gross_exposure", K_NUMBER, F(max_gross_exposure), 0, true, true},
-	{"max_open_orders", K_WHOLE, F(max_open_orders), 0, true, true},
-	{"max_orders_per_sec", K_RATE, F(max_orders_per_sec), 0, true, true},
-	{"max_msgs_per_sec", K_RATE, F(max_msgs_per_sec), 0, true, true},
-	{"duplicate_window_ms", K_MS, F(duplicate_window_ns), 0, true, true},
-	{"max_daily_loss", K_NUMBER, F(max_daily_loss), 0, true, true},
-	{"max_drawdown", K_NUMBER, F(max_drawdown), 0, true, true},
-	{"max_drawdown_pct", K_PCT, F(max_drawdown_pct), 0, true, true},
-	{"throttle", K_THROTTLE, 0, 0, true, false},
-	{"throttle.fills", K_FILLS, F(throttle_fills), 0, false, true},
-	{"throttle.window_ms", K_MS, F(throttle_window_ns), 0, false, true},
-	{"restricted", K_RESTRICTED, 0, 0, true, false},
-	{"reduce_only_when_halted", K_BOOL, F(reduce_only_when_halted), 0, true, true},
+    {"max_order_qty", K_WHOLE, F(max_order_qty), 0, true, true},
+    {"max_order_notional", K_NUMBER, F(max_order_notional), 0, true, true},
+    {"max_position", K_POSITION, F(max_position), 0, true, true},
+    {"price_collar_pct", K_PCT, F(price_collar_pct), 0, true, true},
+    {"stale_reference_ms", K_MS, F(stale_reference_ns), RISK_UNSET_NS, true, true},
+    {"max_gross_exposure", K_NUMBER, F(max_gross_exposure), 0, true, true},
+    {"max_open_orders", K_WHOLE, F(max_open_orders), 0, true, true},
+    {"max_orders_per_sec", K_RATE, F(max_orders_per_sec), 0, true, true},
+    {"max_msgs_per_sec", K_RATE, F(max_msgs_per_sec), 0, true, true},
+    {"duplicate_window_ms", K_MS, F(duplicate_window_ns), 0, true, true},
+    {"max_daily_loss", K_NUMBER, F(max_daily_loss), 0, true, true},
+    {"max_drawdown", K_NUMBER, F(max_drawdown), 0, true, true},
+    {"max_drawdown_pct", K_PCT, F(max_drawdown_pct), 0, true, true},
+    {"throttle", K_THROTTLE, 0, 0, true, false},
+    {"throttle.fills", K_FILLS, F(throttle_fills), 0, false, true},
+    {"throttle.window_ms", K_MS, F(throttle_window_ns), 0, false, true},
+    {"restricted", K_RESTRICTED, 0, 0, true, false},
+    {"reduce_only_when_halted", K_BOOL, F(reduce_only_when_halted), 0, true, true},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -76,7 +76,7 @@ static const struct key_desc *find_key(const char *name)
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err && errlen) {
@@ -214,16 +214,16 @@ static int symbol_of(struct loader *c, const char *path, const char *sym, int *o
 		return fail(c->err, c->errlen, "risk.%s: unknown symbol \"%s\"", path, sym);
 	if (id >= RISK_MAX_SYMBOLS)
 		return fail(c->err, c->errlen,
-		            "risk.%s: symbol \"%s\" has id %d, beyond the per-symbol table "
-		            "(ids 0 to %d)",
-		            path, sym, id, RISK_MAX_SYMBOLS - 1);
+			    "risk.%s: symbol \"%s\" has id %d, beyond the per-symbol table "
+			    "(ids 0 to %d)",
+			    path, sym, id, RISK_MAX_SYMBOLS - 1);
 	*out = id;
 	return 0;
 }
 
 /* A position limit: a number (both sides) or { long = n, short = n }. */
 static int lua_position(struct loader *c, const char *path, int idx,
-                        struct risk_position_limit *out)
+			struct risk_position_limit *out)
 {
 	lua_State *L = c->L;
 	struct risk_position_limit p = {RISK_UNSET, RISK_UNSET};
@@ -237,21 +237,21 @@ static int lua_position(struct loader *c, const char *path, int idx,
 	}
 	if (lua_type(L, idx) != LUA_TTABLE)
 		return fail_value(c, path, "expected a number or a table { long = n, short = n }",
-		                  idx);
+				  idx);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-		double *side = !k                        ? NULL
-		               : strcmp(k, "long") == 0  ? &p.max_long
-		               : strcmp(k, "short") == 0 ? &p.max_short
-		                                         : NULL;
+		double *side = !k			 ? NULL
+			       : strcmp(k, "long") == 0	 ? &p.max_long
+			       : strcmp(k, "short") == 0 ? &p.max_short
+							 : NULL;
 		if (!side) {
 			char kd[80];
 			describe(L, -2, kd, sizeof kd);
 			lua_pop(L, 2);
 			return fail(c->err, c->errlen,
-			            "risk.%s: unknown key %s (expected long or short)", path,
-			            k ? k : kd);
+				    "risk.%s: unknown key %s (expected long or short)", path,
+				    k ? k : kd);
 		}
 		snprintf(sub, sizeof sub, "%s.%s", path, k);
 		if (lua_number_of(c, sub, K_NONNEG_WHOLE, lua_gettop(L), side)) {
@@ -277,9 +277,9 @@ static int lua_max_position(struct loader *c, int idx)
 			describe(L, -2, kd, sizeof kd);
 			lua_pop(L, 2);
 			return fail(c->err, c->errlen,
-			            "risk.max_position: expected symbol names or default as keys, "
-			            "got %s",
-			            kd);
+				    "risk.max_position: expected symbol names or default as keys, "
+				    "got %s",
+				    kd);
 		}
 		const char *sym = lua_tostring(L, -2);
 		char path[160];
@@ -290,11 +290,11 @@ static int lua_max_position(struct loader *c, int idx)
 		if (rc == 0 && strcmp(sym, "default") == 0) {
 			c->l->max_position = p;
 		} else if (rc == 0 && (rc = symbol_of(c, path, sym, &id)) == 0 &&
-		           risk_limits_set_position(c->l, id, p.max_long, p.max_short) != 0) {
+			   risk_limits_set_position(c->l, id, p.max_long, p.max_short) != 0) {
 			rc = fail(c->err, c->errlen,
-			          "risk.max_position: more than %d per-symbol limits (the table's "
-			          "capacity)",
-			          RISK_MAX_OVERRIDES);
+				  "risk.max_position: more than %d per-symbol limits (the table's "
+				  "capacity)",
+				  RISK_MAX_OVERRIDES);
 		}
 		if (rc) {
 			lua_pop(L, 2);
@@ -311,7 +311,7 @@ static int lua_throttle(struct loader *c, int idx)
 	double fills = 0, window_ms = 0;
 	if (lua_type(L, idx) != LUA_TTABLE)
 		return fail_value(c, "throttle", "expected a table { fills = N, window_ms = M }",
-		                  idx);
+				  idx);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
@@ -319,14 +319,14 @@ static int lua_throttle(struct loader *c, int idx)
 		if (strcmp(k, "fills") == 0) {
 			rc = lua_number_of(c, "throttle.fills", K_FILLS, lua_gettop(L), &fills);
 		} else if (strcmp(k, "window_ms") == 0) {
-			rc = lua_number_of(c, "throttle.window_ms", K_MS, lua_gettop(L),
-			                   &window_ms);
+			rc =
+			    lua_number_of(c, "throttle.window_ms", K_MS, lua_gettop(L), &window_ms);
 		} else {
 			char kd[80];
 			describe(L, -2, kd, sizeof kd);
 			rc = fail(c->err, c->errlen,
-			          "risk.throttle: unknown key %s (expected fills and window_ms)",
-			          *k ? k : kd);
+				  "risk.throttle: unknown key %s (expected fills and window_ms)",
+				  *k ? k : kd);
 		}
 		if (rc) {
 			lua_pop(L, 2);
@@ -336,8 +336,8 @@ static int lua_throttle(struct loader *c, int idx)
 	}
 	if (fills == 0 || window_ms == 0)
 		return fail(c->err, c->errlen,
-		            "risk.throttle: expected both fills and window_ms, e.g. "
-		            "{ fills = 10, window_ms = 60000 }");
+			    "risk.throttle: expected both fills and window_ms, e.g. "
+			    "{ fills = 10, window_ms = 60000 }");
 	store_number(c->l, find_key("throttle.fills"), fills);
 	store_number(c->l, find_key("throttle.window_ms"), window_ms);
 	return 0;
@@ -356,16 +356,16 @@ static int lua_restricted(struct loader *c, int idx)
 	}
 	if (seen != n)
 		return fail(c->err, c->errlen,
-		            "risk.restricted: expected a list of symbol names, e.g. "
-		            "{ \"XYZ\" }, got a table with other keys");
+			    "risk.restricted: expected a list of symbol names, e.g. "
+			    "{ \"XYZ\" }, got a table with other keys");
 	for (lua_Integer i = 1; i <= n; i++) {
 		char path[48];
 		snprintf(path, sizeof path, "restricted[%lld]", (long long)i);
 		lua_rawgeti(L, idx, i);
 		int id = -1;
 		int rc = lua_type(L, -1) == LUA_TSTRING
-		                 ? symbol_of(c, path, lua_tostring(L, -1), &id)
-		                 : fail_value(c, path, "expected a symbol name", -1);
+			     ? symbol_of(c, path, lua_tostring(L, -1), &id)
+			     : fail_value(c, path, "expected a symbol name", -1);
 		lua_pop(L, 1);
 		if (rc)
 			return -1;
@@ -398,8 +398,8 @@ static int lua_key(struct loader *c, const struct key_desc *d, int idx)
 }
 
 int risk_limits_from_lua(lua_State *L, int idx, struct risk_limits *out,
-                         int (*symbol_id)(void *ud, const char *sym), void *ud, char *err,
-                         size_t errlen)
+			 int (*symbol_id)(void *ud, const char *sym), void *ud, char *err,
+			 size_t errlen)
 {
 	struct risk_limits l;
 	struct loader c = {L, &l, symbol_id, ud, err, errlen};
@@ -518,7 +518,7 @@ static void disable(struct risk_limits *l, const struct key_desc *d)
 }
 
 int risk_limits_set(struct risk_limits *l, const char *key, const char *value, char *old_out,
-                    size_t oldlen, char *err, size_t errlen)
+		    size_t oldlen, char *err, size_t errlen)
 {
 	const char *name = strip_prefix(key);
 	const struct key_desc *d = find_key(name);
@@ -526,8 +526,8 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 		return fail(err, errlen, "risk.%s: unknown key", name);
 	if (!d->settable)
 		return fail(err, errlen,
-		            "risk.%s: cannot be set at run time; edit the deploy config and reload",
-		            name);
+			    "risk.%s: cannot be set at run time; edit the deploy config and reload",
+			    name);
 	while (*value == ' ' || *value == '\t')
 		value++;
 
@@ -542,7 +542,7 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 			b = false;
 		else
 			return fail(err, errlen, "risk.%s: expected true or false, got \"%.40s\"",
-			            name, value);
+				    name, value);
 		*(bool *)(void *)((char *)l + d->off) = b;
 	} else if (strcmp(value, "none") == 0) {
 		disable(l, d);
@@ -550,9 +550,10 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 		enum kind k = d->kind == K_POSITION ? K_NONNEG_WHOLE : d->kind;
 		double v;
 		if (!parse_number(value, &v))
-			return fail(err, errlen,
-			            "risk.%s: expected a number (or none to disable), got \"%.40s\"",
-			            name, value);
+			return fail(
+			    err, errlen,
+			    "risk.%s: expected a number (or none to disable), got \"%.40s\"", name,
+			    value);
 		const char *what = complaint(k, v);
 		if (what) {
 			char got[40];

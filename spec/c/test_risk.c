@@ -16,8 +16,8 @@
 #define MS 1000000LL
 #define SEC RISK_NS_PER_SEC
 
-static struct risk_limits L, FL;       /* strategy, firm */
-static struct risk_state S, S2, FS;    /* two strategies, the firm */
+static struct risk_limits L, FL;    /* strategy, firm */
+static struct risk_state S, S2, FS; /* two strategies, the firm */
 
 static void reset(void)
 {
@@ -45,7 +45,8 @@ static struct risk_view view(void)
 
 static struct risk_order order(enum risk_side side, double qty, double price)
 {
-	struct risk_order o = {.strategy = 1, .symbol = 5, .side = side, .qty = qty, .price = price};
+	struct risk_order o = {
+	    .strategy = 1, .symbol = 5, .side = side, .qty = qty, .price = price};
 	return o;
 }
 
@@ -122,10 +123,27 @@ static void boundary(set_fn set, make_fn make, enum risk_reason want)
 static void test_reason_names(void)
 {
 	static const char *const words[] = {
-		"ok", "max_order_qty", "max_order_notional", "max_position", "price_collar",
-		"stale_reference", "rate_limit", "max_open_orders", "max_loss", "max_drawdown",
-		"halted", "restricted", "duplicate", "self_cross", "max_gross_exposure",
-		"throttle", "bad_qty", "bad_price", "unknown_symbol", "not_trading", "off_tick",
+	    "ok",
+	    "max_order_qty",
+	    "max_order_notional",
+	    "max_position",
+	    "price_collar",
+	    "stale_reference",
+	    "rate_limit",
+	    "max_open_orders",
+	    "max_loss",
+	    "max_drawdown",
+	    "halted",
+	    "restricted",
+	    "duplicate",
+	    "self_cross",
+	    "max_gross_exposure",
+	    "throttle",
+	    "bad_qty",
+	    "bad_price",
+	    "unknown_symbol",
+	    "not_trading",
+	    "off_tick",
 	};
 	CHECK_EQ_INT(RISK_OK, 0);
 	CHECK_EQ_INT(sizeof words / sizeof words[0], RISK_REASON_COUNT);
@@ -136,7 +154,7 @@ static void test_reason_names(void)
 	CHECK_STR(risk_reason_name(RISK_MAX_POSITION), "max_position");
 	CHECK_STR(risk_reason_name(RISK_SELF_CROSS), "self_cross");
 	CHECK_STR(risk_reason_name(RISK_REASON_COUNT), "unknown");
-	CHECK_STR(risk_reason_name((enum risk_reason)-1), "unknown");
+	CHECK_STR(risk_reason_name((enum risk_reason) - 1), "unknown");
 	CHECK_EQ_INT(risk_reason_from_name("nope"), -1);
 }
 
@@ -155,8 +173,9 @@ static void test_all_disabled_accepts(void)
 	CHECK_EQ_INT(chk(buy(1e9, 0), v), RISK_OK);
 	CHECK_EQ_INT(chk(buy(1e9, 0), v), RISK_OK); /* no duplicate window */
 	CHECK_EQ_INT(chk(sell(5, 99.5), v), RISK_OK);
-	CHECK_EQ_INT(risk_check(&L, &S, NULL, NULL, &(struct risk_order){.symbol = 1, .qty = 1}, &v),
-	             RISK_OK);
+	CHECK_EQ_INT(
+	    risk_check(&L, &S, NULL, NULL, &(struct risk_order){.symbol = 1, .qty = 1}, &v),
+	    RISK_OK);
 	CHECK(!S.halted);
 	CHECK_EQ_INT(S.checked, 4);
 	CHECK_EQ_INT(S.accepted, 4);
@@ -285,13 +304,13 @@ static void set_notional(struct risk_limits *l)
 	l->max_order_notional = 10000;
 }
 static void make_notional(bool over, struct risk_order *o, struct risk_view *v,
-                          struct risk_account *a)
+			  struct risk_account *a)
 {
 	(void)v, (void)a;
 	*o = sell(100, over ? 100.01 : 100.00);
 }
 static void make_notional_market(bool over, struct risk_order *o, struct risk_view *v,
-                                 struct risk_account *a)
+				 struct risk_account *a)
 {
 	(void)a;
 	*o = buy(100, 0);
@@ -311,19 +330,19 @@ static void set_collar(struct risk_limits *l)
 	l->price_collar_pct = 5;
 }
 static void make_collar_up(bool over, struct risk_order *o, struct risk_view *v,
-                           struct risk_account *a)
+			   struct risk_account *a)
 {
 	(void)v, (void)a;
 	*o = buy(10, over ? 105.01 : 105.00);
 }
 static void make_collar_down(bool over, struct risk_order *o, struct risk_view *v,
-                             struct risk_account *a)
+			     struct risk_account *a)
 {
 	(void)v, (void)a;
 	*o = sell(10, over ? 94.99 : 95.00);
 }
 static void make_collar_odd(bool over, struct risk_order *o, struct risk_view *v,
-                            struct risk_account *a)
+			    struct risk_account *a)
 {
 	(void)a;
 	v->ref_price = 123.45;
@@ -333,7 +352,7 @@ static void make_collar_odd(bool over, struct risk_order *o, struct risk_view *v
 
 /* 11.40 * 1.05 = 11.97 exactly, yet in doubles |11.97 - 11.4| > 11.4 * 5 / 100 */
 static void make_collar_fp(bool over, struct risk_order *o, struct risk_view *v,
-                           struct risk_account *a)
+			   struct risk_account *a)
 {
 	(void)a;
 	v->ref_price = 11.40;
@@ -357,15 +376,14 @@ static void set_stale(struct risk_limits *l)
 	l->price_collar_pct = 5;
 	l->stale_reference_ns = 500 * MS;
 }
-static void make_stale(bool over, struct risk_order *o, struct risk_view *v,
-                       struct risk_account *a)
+static void make_stale(bool over, struct risk_order *o, struct risk_view *v, struct risk_account *a)
 {
 	(void)a;
 	*o = buy(10, 101);
 	v->ref_ns = v->now_ns - 500 * MS - (over ? 1 : 0);
 }
 static void make_stale_market(bool over, struct risk_order *o, struct risk_view *v,
-                              struct risk_account *a)
+			      struct risk_account *a)
 {
 	(void)a;
 	*o = sell(10, 0);
@@ -422,12 +440,11 @@ static void make_long(bool over, struct risk_order *o, struct risk_view *v, stru
 {
 	(void)v;
 	a->position = 500;
-	a->working_buy = 400; /* counted at its worst */
+	a->working_buy = 400;  /* counted at its worst */
 	a->working_sell = 300; /* does not offset */
 	*o = buy(over ? 101 : 100, 100);
 }
-static void make_short(bool over, struct risk_order *o, struct risk_view *v,
-                       struct risk_account *a)
+static void make_short(bool over, struct risk_order *o, struct risk_view *v, struct risk_account *a)
 {
 	(void)v;
 	a->position = -300;
@@ -436,7 +453,7 @@ static void make_short(bool over, struct risk_order *o, struct risk_view *v,
 	*o = sell(over ? 101 : 100, 100);
 }
 static void make_short_from_long(bool over, struct risk_order *o, struct risk_view *v,
-                                 struct risk_account *a)
+				 struct risk_account *a)
 {
 	(void)v;
 	a->position = 200;
@@ -483,13 +500,13 @@ static void set_override(struct risk_limits *l)
 	CHECK_EQ_INT(risk_limits_set_position(l, 5, 50, 20), 0);
 }
 static void make_override_long(bool over, struct risk_order *o, struct risk_view *v,
-                               struct risk_account *a)
+			       struct risk_account *a)
 {
 	(void)v, (void)a;
 	*o = buy(over ? 51 : 50, 100);
 }
 static void make_override_short(bool over, struct risk_order *o, struct risk_view *v,
-                                struct risk_account *a)
+				struct risk_account *a)
 {
 	(void)v, (void)a;
 	*o = sell(over ? 21 : 20, 100);
@@ -530,15 +547,14 @@ static void set_gross(struct risk_limits *l)
 {
 	l->max_gross_exposure = 1e6;
 }
-static void make_gross(bool over, struct risk_order *o, struct risk_view *v,
-                       struct risk_account *a)
+static void make_gross(bool over, struct risk_order *o, struct risk_view *v, struct risk_account *a)
 {
 	(void)v;
 	a->gross_exposure = 990000;
 	*o = buy(100, over ? 100.01 : 100.00);
 }
 static void make_gross_market(bool over, struct risk_order *o, struct risk_view *v,
-                              struct risk_account *a)
+			      struct risk_account *a)
 {
 	a->gross_exposure = 990000;
 	v->ref_price = over ? 100.01 : 100.00;
@@ -586,7 +602,7 @@ static void set_restricted(struct risk_limits *l)
 	CHECK_EQ_INT(risk_limits_restrict(l, 9, true), 0);
 }
 static void make_restricted(bool over, struct risk_order *o, struct risk_view *v,
-                            struct risk_account *a)
+			    struct risk_account *a)
 {
 	(void)v, (void)a;
 	*o = sell(1, 100);
@@ -614,7 +630,7 @@ static void test_restricted(void)
 }
 
 static void make_cross_buy(bool over, struct risk_order *o, struct risk_view *v,
-                           struct risk_account *a)
+			   struct risk_account *a)
 {
 	(void)v;
 	a->resting_sell = 100.50;
@@ -622,7 +638,7 @@ static void make_cross_buy(bool over, struct risk_order *o, struct risk_view *v,
 	*o = buy(10, over ? 100.50 : 100.49);
 }
 static void make_cross_sell(bool over, struct risk_order *o, struct risk_view *v,
-                            struct risk_account *a)
+			    struct risk_account *a)
 {
 	(void)v;
 	a->resting_buy = 99.50;
@@ -1088,7 +1104,7 @@ static void test_throttle_window_slides(void)
 	v.now_ns = T0 + 500 * MS;
 	risk_on_fill(&S, v.now_ns);
 	CHECK_EQ_INT(chk(buy(2, 100), v), RISK_OK); /* cycle at t + 0.5 s */
-	v.now_ns = T0 + SEC; /* the cycle at t has left the window */
+	v.now_ns = T0 + SEC;			    /* the cycle at t has left the window */
 	risk_on_fill(&S, v.now_ns);
 	CHECK_EQ_INT(chk(buy(3, 100), v), RISK_OK);
 	v.now_ns = T0 + SEC + 400 * MS; /* cycles at +0.5 and +1.0 inside */
@@ -1116,15 +1132,15 @@ static void test_operator_halt_and_reduce_only(void)
 	struct risk_view v = view();
 	v.strat.position = 100;
 	CHECK_EQ_INT(chk(sell(100, 100), v), RISK_HALTED); /* no reduce-only: nothing */
-	risk_halt(&S, RISK_MAX_LOSS, T0); /* already halted: first reason kept */
+	risk_halt(&S, RISK_MAX_LOSS, T0);		   /* already halted: first reason kept */
 	CHECK_EQ_INT(S.halt_reason, RISK_HALTED);
 
 	L.reduce_only_when_halted = true;
-	CHECK_EQ_INT(chk(sell(100, 100), v), RISK_OK);      /* to flat */
+	CHECK_EQ_INT(chk(sell(100, 100), v), RISK_OK);	   /* to flat */
 	CHECK_EQ_INT(chk(sell(60, 100.01), v), RISK_OK);   /* towards flat */
 	CHECK_EQ_INT(chk(sell(101, 100), v), RISK_HALTED); /* would go short */
-	CHECK_EQ_INT(chk(buy(1, 100), v), RISK_HALTED);    /* adds */
-	v.strat.working_sell = 50;                         /* working sells count */
+	CHECK_EQ_INT(chk(buy(1, 100), v), RISK_HALTED);	   /* adds */
+	v.strat.working_sell = 50;			   /* working sells count */
 	CHECK_EQ_INT(chk(sell(50, 100.02), v), RISK_OK);
 	CHECK_EQ_INT(chk(sell(51, 100), v), RISK_HALTED);
 	v = view();
@@ -1296,10 +1312,10 @@ static void test_config_contract_example(void)
 	struct risk_limits l;
 	char err[256] = "";
 	int rc = load("{ max_order_qty = 1000, max_order_notional = 1e6,"
-	              "  max_position = { default = 5000, AAPL = 1000 },"
-	              "  price_collar_pct = 5, max_orders_per_sec = 50, max_open_orders = 100,"
-	              "  max_daily_loss = 50000, restricted = { \"XYZ\" } }",
-	              &l, err, sizeof err);
+		      "  max_position = { default = 5000, AAPL = 1000 },"
+		      "  price_collar_pct = 5, max_orders_per_sec = 50, max_open_orders = 100,"
+		      "  max_daily_loss = 50000, restricted = { \"XYZ\" } }",
+		      &l, err, sizeof err);
 	CHECK_EQ_INT(rc, 0);
 	CHECK_STR(err, "");
 	CHECK_NEAR(l.max_order_qty, 1000, 0);
@@ -1340,13 +1356,14 @@ static void test_config_extra_keys(void)
 {
 	struct risk_limits l;
 	char err[256] = "";
-	int rc = load("{ max_msgs_per_sec = 4096, max_gross_exposure = 2.5e6, max_drawdown = 9000,"
-	              "  max_drawdown_pct = 12.5, duplicate_window_ms = 250, stale_reference_ms = 0.5,"
-	              "  throttle = { fills = 10, window_ms = 60000 }, reduce_only_when_halted = true,"
-	              "  max_position = { default = { long = 300, short = 0 },"
-	              "                   MSFT = { long = 7 }, S4095 = 9 },"
-	              "  restricted = { \"AAPL\", \"S64\" } }",
-	              &l, err, sizeof err);
+	int rc =
+	    load("{ max_msgs_per_sec = 4096, max_gross_exposure = 2.5e6, max_drawdown = 9000,"
+		 "  max_drawdown_pct = 12.5, duplicate_window_ms = 250, stale_reference_ms = 0.5,"
+		 "  throttle = { fills = 10, window_ms = 60000 }, reduce_only_when_halted = true,"
+		 "  max_position = { default = { long = 300, short = 0 },"
+		 "                   MSFT = { long = 7 }, S4095 = 9 },"
+		 "  restricted = { \"AAPL\", \"S64\" } }",
+		 &l, err, sizeof err);
 	CHECK_EQ_INT(rc, 0);
 	CHECK_STR(err, "");
 	CHECK_NEAR(l.max_msgs_per_sec, 4096, 0);
@@ -1364,8 +1381,8 @@ static void test_config_extra_keys(void)
 	CHECK(risk_limits_position(&l, 1).max_short == RISK_UNSET);
 	CHECK_NEAR(risk_limits_position(&l, 4095).max_short, 9, 0);
 	CHECK_EQ_INT(l.n_overrides, 2);
-	CHECK(l.restricted[0] == 1);  /* AAPL, id 0 */
-	CHECK(l.restricted[1] == 1);  /* S64 */
+	CHECK(l.restricted[0] == 1); /* AAPL, id 0 */
+	CHECK(l.restricted[1] == 1); /* S64 */
 	CHECK(l.max_order_qty == RISK_UNSET);
 
 	/* an empty table disables everything */
@@ -1379,88 +1396,91 @@ static void test_config_extra_keys(void)
 static void test_config_negative_values(void)
 {
 	static const char *const positive[] = {
-		"max_order_qty", "max_order_notional", "price_collar_pct", "stale_reference_ms",
-		"max_gross_exposure", "max_open_orders", "max_orders_per_sec", "max_msgs_per_sec",
-		"duplicate_window_ms", "max_daily_loss", "max_drawdown", "max_drawdown_pct",
+	    "max_order_qty",	   "max_order_notional", "price_collar_pct",   "stale_reference_ms",
+	    "max_gross_exposure",  "max_open_orders",	 "max_orders_per_sec", "max_msgs_per_sec",
+	    "duplicate_window_ms", "max_daily_loss",	 "max_drawdown",       "max_drawdown_pct",
 	};
 	char table[128], want[160];
 	for (size_t i = 0; i < sizeof positive / sizeof positive[0]; i++) {
 		snprintf(table, sizeof table, "{ %s = -5 }", positive[i]);
-		snprintf(want, sizeof want, "risk.%s: expected a positive number, got -5", positive[i]);
+		snprintf(want, sizeof want, "risk.%s: expected a positive number, got -5",
+			 positive[i]);
 		expect_error(table, want);
 		snprintf(table, sizeof table, "{ %s = 0 }", positive[i]);
-		snprintf(want, sizeof want, "risk.%s: expected a positive number, got 0", positive[i]);
+		snprintf(want, sizeof want, "risk.%s: expected a positive number, got 0",
+			 positive[i]);
 		expect_error(table, want);
 		snprintf(table, sizeof table, "{ %s = -0.25 }", positive[i]);
 		snprintf(want, sizeof want, "risk.%s: expected a positive number, got -0.25",
-		         positive[i]);
+			 positive[i]);
 		expect_error(table, want);
 	}
 	expect_error("{ max_position = -5 }",
-	             "risk.max_position: expected a non-negative number, got -5");
+		     "risk.max_position: expected a non-negative number, got -5");
 	expect_error("{ max_position = { default = -1 } }",
-	             "risk.max_position.default: expected a non-negative number, got -1");
+		     "risk.max_position.default: expected a non-negative number, got -1");
 	expect_error("{ max_position = { AAPL = -2 } }",
-	             "risk.max_position.AAPL: expected a non-negative number, got -2");
+		     "risk.max_position.AAPL: expected a non-negative number, got -2");
 	expect_error("{ max_position = { AAPL = { long = 5, short = -3 } } }",
-	             "risk.max_position.AAPL.short: expected a non-negative number, got -3");
+		     "risk.max_position.AAPL.short: expected a non-negative number, got -3");
 	expect_error("{ throttle = { fills = -1, window_ms = 10 } }",
-	             "risk.throttle.fills: expected a positive number, got -1");
+		     "risk.throttle.fills: expected a positive number, got -1");
 	expect_error("{ throttle = { fills = 3, window_ms = -10 } }",
-	             "risk.throttle.window_ms: expected a positive number, got -10");
+		     "risk.throttle.window_ms: expected a positive number, got -10");
 }
 
 static void test_config_wrong_types(void)
 {
 	static const char *const numeric[] = {
-		"max_order_qty", "max_order_notional", "price_collar_pct", "stale_reference_ms",
-		"max_gross_exposure", "max_open_orders", "max_orders_per_sec", "max_msgs_per_sec",
-		"duplicate_window_ms", "max_daily_loss", "max_drawdown", "max_drawdown_pct",
+	    "max_order_qty",	   "max_order_notional", "price_collar_pct",   "stale_reference_ms",
+	    "max_gross_exposure",  "max_open_orders",	 "max_orders_per_sec", "max_msgs_per_sec",
+	    "duplicate_window_ms", "max_daily_loss",	 "max_drawdown",       "max_drawdown_pct",
 	};
 	char table[128], want[160];
 	for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++) {
 		snprintf(table, sizeof table, "{ %s = \"100\" }", numeric[i]);
 		snprintf(want, sizeof want, "risk.%s: expected a number, got string \"100\"",
-		         numeric[i]);
+			 numeric[i]);
 		expect_error(table, want);
 		snprintf(table, sizeof table, "{ %s = true }", numeric[i]);
 		snprintf(want, sizeof want, "risk.%s: expected a number, got boolean true",
-		         numeric[i]);
+			 numeric[i]);
 		expect_error(table, want);
 		snprintf(table, sizeof table, "{ %s = {} }", numeric[i]);
 		snprintf(want, sizeof want, "risk.%s: expected a number, got table", numeric[i]);
 		expect_error(table, want);
 	}
 	expect_error("{ max_position = \"5\" }",
-	             "risk.max_position: expected a number or a table { long = n, short = n }, "
-	             "got string \"5\"");
-	expect_error("{ max_position = { AAPL = false } }",
-	             "risk.max_position.AAPL: expected a number or a table { long = n, short = n }, "
-	             "got boolean false");
+		     "risk.max_position: expected a number or a table { long = n, short = n }, "
+		     "got string \"5\"");
+	expect_error(
+	    "{ max_position = { AAPL = false } }",
+	    "risk.max_position.AAPL: expected a number or a table { long = n, short = n }, "
+	    "got boolean false");
 	expect_error("{ max_position = { AAPL = { long = \"1\" } } }",
-	             "risk.max_position.AAPL.long: expected a number, got string \"1\"");
+		     "risk.max_position.AAPL.long: expected a number, got string \"1\"");
 	expect_error("{ reduce_only_when_halted = 1 }",
-	             "risk.reduce_only_when_halted: expected true or false, got 1");
+		     "risk.reduce_only_when_halted: expected true or false, got 1");
 	expect_error("{ reduce_only_when_halted = \"yes\" }",
-	             "risk.reduce_only_when_halted: expected true or false, got string \"yes\"");
+		     "risk.reduce_only_when_halted: expected true or false, got string \"yes\"");
 	expect_error("{ throttle = 5 }",
-	             "risk.throttle: expected a table { fills = N, window_ms = M }, got 5");
+		     "risk.throttle: expected a table { fills = N, window_ms = M }, got 5");
 	expect_error("{ throttle = { fills = \"3\", window_ms = 10 } }",
-	             "risk.throttle.fills: expected a number, got string \"3\"");
+		     "risk.throttle.fills: expected a number, got string \"3\"");
 	expect_error("{ restricted = \"XYZ\" }",
-	             "risk.restricted: expected a list of symbol names, got string \"XYZ\"");
+		     "risk.restricted: expected a list of symbol names, got string \"XYZ\"");
 	expect_error("{ restricted = { \"XYZ\", 5 } }",
-	             "risk.restricted[2]: expected a symbol name, got 5");
+		     "risk.restricted[2]: expected a symbol name, got 5");
 	expect_error("{ restricted = { \"XYZ\", x = \"AAPL\" } }",
-	             "risk.restricted: expected a list of symbol names, e.g. { \"XYZ\" }, got a "
-	             "table with other keys");
+		     "risk.restricted: expected a list of symbol names, e.g. { \"XYZ\" }, got a "
+		     "table with other keys");
 	expect_error("{ [1] = 5 }", "risk: expected names as keys, got 1");
 	expect_error("{ max_position = { [3] = 5 } }",
-	             "risk.max_position: expected symbol names or default as keys, got 3");
+		     "risk.max_position: expected symbol names or default as keys, got 3");
 	expect_error("{ max_order_qty = 0/0 }",
-	             "risk.max_order_qty: expected a finite number, got nan");
+		     "risk.max_order_qty: expected a finite number, got nan");
 	expect_error("{ max_order_qty = 1/0 }",
-	             "risk.max_order_qty: expected a finite number, got inf");
+		     "risk.max_order_qty: expected a finite number, got inf");
 
 	/* not a table at all */
 	struct risk_limits l;
@@ -1475,39 +1495,42 @@ static void test_config_bad_values(void)
 {
 	expect_error("{ max_order_qtty = 5 }", "risk.max_order_qtty: unknown key");
 	expect_error("{ throttle = { fills = 3, window_ms = 10, burst = 1 } }",
-	             "risk.throttle: unknown key burst (expected fills and window_ms)");
+		     "risk.throttle: unknown key burst (expected fills and window_ms)");
 	expect_error("{ max_position = { AAPL = { long = 5, shrt = 3 } } }",
-	             "risk.max_position.AAPL: unknown key shrt (expected long or short)");
+		     "risk.max_position.AAPL: unknown key shrt (expected long or short)");
 	expect_error("{ ['throttle.fills'] = 3 }", "risk.throttle.fills: unknown key");
 	expect_error("{ max_order_qty = 10.5 }",
-	             "risk.max_order_qty: expected a whole number, got 10.5");
+		     "risk.max_order_qty: expected a whole number, got 10.5");
 	expect_error("{ max_open_orders = 2.5 }",
-	             "risk.max_open_orders: expected a whole number, got 2.5");
-	expect_error("{ max_position = 7.5 }", "risk.max_position: expected a whole number, got 7.5");
+		     "risk.max_open_orders: expected a whole number, got 2.5");
+	expect_error("{ max_position = 7.5 }",
+		     "risk.max_position: expected a whole number, got 7.5");
 	expect_error("{ max_orders_per_sec = 4097 }",
-	             "risk.max_orders_per_sec: expected a whole number from 1 to 4096, got 4097");
+		     "risk.max_orders_per_sec: expected a whole number from 1 to 4096, got 4097");
 	expect_error("{ max_msgs_per_sec = 1.5 }",
-	             "risk.max_msgs_per_sec: expected a whole number from 1 to 4096, got 1.5");
+		     "risk.max_msgs_per_sec: expected a whole number from 1 to 4096, got 1.5");
 	expect_error("{ throttle = { fills = 257, window_ms = 10 } }",
-	             "risk.throttle.fills: expected a whole number from 1 to 256, got 257");
+		     "risk.throttle.fills: expected a whole number from 1 to 256, got 257");
 	expect_error("{ price_collar_pct = 100.5 }",
-	             "risk.price_collar_pct: expected a percentage of at most 100, got 100.5");
+		     "risk.price_collar_pct: expected a percentage of at most 100, got 100.5");
 	expect_error("{ max_drawdown_pct = 101 }",
-	             "risk.max_drawdown_pct: expected a percentage of at most 100, got 101");
-	expect_error("{ duplicate_window_ms = 2e12 }",
-	             "risk.duplicate_window_ms: expected at most 1e12 milliseconds, got 2000000000000");
+		     "risk.max_drawdown_pct: expected a percentage of at most 100, got 101");
+	expect_error(
+	    "{ duplicate_window_ms = 2e12 }",
+	    "risk.duplicate_window_ms: expected at most 1e12 milliseconds, got 2000000000000");
 	expect_error("{ throttle = { fills = 3 } }",
-	             "risk.throttle: expected both fills and window_ms, e.g. "
-	             "{ fills = 10, window_ms = 60000 }");
-	expect_error("{ restricted = { \"NOPE\" } }", "risk.restricted[1]: unknown symbol \"NOPE\"");
+		     "risk.throttle: expected both fills and window_ms, e.g. "
+		     "{ fills = 10, window_ms = 60000 }");
+	expect_error("{ restricted = { \"NOPE\" } }",
+		     "risk.restricted[1]: unknown symbol \"NOPE\"");
 	expect_error("{ max_position = { NOPE = 5 } }",
-	             "risk.max_position.NOPE: unknown symbol \"NOPE\"");
+		     "risk.max_position.NOPE: unknown symbol \"NOPE\"");
 	expect_error("{ restricted = { \"HUGE\" } }",
-	             "risk.restricted[1]: symbol \"HUGE\" has id 4096, beyond the per-symbol table "
-	             "(ids 0 to 4095)");
+		     "risk.restricted[1]: symbol \"HUGE\" has id 4096, beyond the per-symbol table "
+		     "(ids 0 to 4095)");
 	expect_error("{ max_position = { HUGE = 1 } }",
-	             "risk.max_position.HUGE: symbol \"HUGE\" has id 4096, beyond the per-symbol "
-	             "table (ids 0 to 4095)");
+		     "risk.max_position.HUGE: symbol \"HUGE\" has id 4096, beyond the per-symbol "
+		     "table (ids 0 to 4095)");
 
 	/* more per-symbol limits than the table holds */
 	char table[4096] = "{ max_position = { ";
@@ -1518,7 +1541,7 @@ static void test_config_bad_values(void)
 	}
 	strcat(table, "} }");
 	expect_error(table, "risk.max_position: more than 64 per-symbol limits (the table's "
-	                    "capacity)");
+			    "capacity)");
 	/* exactly at capacity loads */
 	struct risk_limits l;
 	char err[256] = "";
@@ -1547,48 +1570,47 @@ static void test_set_happy_path(void)
 	char old[64], err[160];
 	risk_limits_init(&l);
 
-	CHECK_EQ_INT(risk_limits_set(&l, "risk.max_order_qty", "500", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+	CHECK_EQ_INT(
+	    risk_limits_set(&l, "risk.max_order_qty", "500", old, sizeof old, err, sizeof err), 0);
 	CHECK_STR(old, "none");
 	CHECK_NEAR(l.max_order_qty, 500, 0);
 	CHECK_EQ_INT(risk_limits_set(&l, "max_order_qty", " 700", old, sizeof old, err, sizeof err),
-	             0);
+		     0);
 	CHECK_STR(old, "500");
 	CHECK_NEAR(l.max_order_qty, 700, 0);
 
 	CHECK_EQ_INT(risk_limits_set(&l, "risk.max_order_notional", "1.5e6", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+				     sizeof err),
+		     0);
 	CHECK_NEAR(l.max_order_notional, 1.5e6, 0);
 	CHECK_EQ_INT(risk_limits_set(&l, "risk.max_order_notional", "2000000.25", old, sizeof old,
-	                             err, sizeof err),
-	             0);
+				     err, sizeof err),
+		     0);
 	CHECK_STR(old, "1500000");
 
 	CHECK_EQ_INT(risk_limits_set(&l, "risk.duplicate_window_ms", "250", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+				     sizeof err),
+		     0);
 	CHECK_STR(old, "none");
 	CHECK_EQ_INT(l.duplicate_window_ns, 250 * MS);
 	CHECK_EQ_INT(risk_limits_set(&l, "risk.duplicate_window_ms", "none", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+				     sizeof err),
+		     0);
 	CHECK_STR(old, "250");
 	CHECK_EQ_INT(l.duplicate_window_ns, 0);
 
-	CHECK_EQ_INT(risk_limits_set(&l, "risk.stale_reference_ms", "1.5", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+	CHECK_EQ_INT(
+	    risk_limits_set(&l, "risk.stale_reference_ms", "1.5", old, sizeof old, err, sizeof err),
+	    0);
 	CHECK_EQ_INT(l.stale_reference_ns, 1500000);
 	CHECK_EQ_INT(risk_limits_set(&l, "risk.stale_reference_ms", "none", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+				     sizeof err),
+		     0);
 	CHECK_STR(old, "1.5");
 	CHECK(l.stale_reference_ns == RISK_UNSET_NS);
 
-	CHECK_EQ_INT(risk_limits_set(&l, "risk.max_position", "0", old, sizeof old, err, sizeof err),
-	             0);
+	CHECK_EQ_INT(
+	    risk_limits_set(&l, "risk.max_position", "0", old, sizeof old, err, sizeof err), 0);
 	CHECK_STR(old, "none");
 	CHECK_NEAR(l.max_position.max_long, 0, 0);
 	CHECK_NEAR(l.max_position.max_short, 0, 0);
@@ -1598,29 +1620,26 @@ static void test_set_happy_path(void)
 	CHECK_STR(got, "long=10,short=0");
 
 	CHECK_EQ_INT(risk_limits_set(&l, "risk.reduce_only_when_halted", "true", old, sizeof old,
-	                             err, sizeof err),
-	             0);
+				     err, sizeof err),
+		     0);
 	CHECK_STR(old, "false");
 	CHECK(l.reduce_only_when_halted);
 
-	CHECK_EQ_INT(risk_limits_set(&l, "risk.throttle.fills", "5", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+	CHECK_EQ_INT(
+	    risk_limits_set(&l, "risk.throttle.fills", "5", old, sizeof old, err, sizeof err), 0);
 	CHECK_NEAR(l.throttle_fills, 5, 0);
 	CHECK_EQ_INT(risk_limits_set(&l, "risk.throttle.window_ms", "60000", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+				     sizeof err),
+		     0);
 	CHECK_EQ_INT(l.throttle_window_ns, 60 * SEC);
 
-	CHECK_EQ_INT(risk_limits_set(&l, "risk.max_order_qty", "none", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+	CHECK_EQ_INT(
+	    risk_limits_set(&l, "risk.max_order_qty", "none", old, sizeof old, err, sizeof err), 0);
 	CHECK_STR(old, "700");
 	CHECK(l.max_order_qty == RISK_UNSET);
 
-	CHECK_EQ_INT(risk_limits_set(&l, "risk.max_orders_per_sec", "4096", NULL, 0, err,
-	                             sizeof err),
-	             0);
+	CHECK_EQ_INT(
+	    risk_limits_set(&l, "risk.max_orders_per_sec", "4096", NULL, 0, err, sizeof err), 0);
 	CHECK_EQ_INT(risk_limits_get(&l, "max_orders_per_sec", got, sizeof got), 0);
 	CHECK_STR(got, "4096");
 	CHECK_EQ_INT(risk_limits_get(&l, "risk.restricted", got, sizeof got), -1);
@@ -1628,9 +1647,8 @@ static void test_set_happy_path(void)
 
 	/* a limit set at run time acts on the next check */
 	reset();
-	CHECK_EQ_INT(risk_limits_set(&L, "risk.max_order_qty", "10", old, sizeof old, err,
-	                             sizeof err),
-	             0);
+	CHECK_EQ_INT(
+	    risk_limits_set(&L, "risk.max_order_qty", "10", old, sizeof old, err, sizeof err), 0);
 	CHECK_EQ_INT(chk(buy(10, 100), view()), RISK_OK);
 	CHECK_EQ_INT(chk(buy(11, 100), view()), RISK_MAX_ORDER_QTY);
 }
@@ -1652,41 +1670,43 @@ static void test_set_bad_input(void)
 {
 	expect_set_error("risk.max_order_qtty", "5", "risk.max_order_qtty: unknown key");
 	expect_set_error("risk.max_order_qty", "-5",
-	                 "risk.max_order_qty: expected a positive number, got -5");
+			 "risk.max_order_qty: expected a positive number, got -5");
 	expect_set_error("risk.max_order_qty", "0",
-	                 "risk.max_order_qty: expected a positive number, got 0");
+			 "risk.max_order_qty: expected a positive number, got 0");
 	expect_set_error("risk.max_order_qty", "10.5",
-	                 "risk.max_order_qty: expected a whole number, got 10.5");
+			 "risk.max_order_qty: expected a whole number, got 10.5");
 	expect_set_error("risk.max_order_qty", "abc",
-	                 "risk.max_order_qty: expected a number (or none to disable), got \"abc\"");
+			 "risk.max_order_qty: expected a number (or none to disable), got \"abc\"");
 	expect_set_error("risk.max_order_qty", "",
-	                 "risk.max_order_qty: expected a number (or none to disable), got \"\"");
+			 "risk.max_order_qty: expected a number (or none to disable), got \"\"");
 	expect_set_error("risk.max_order_qty", "12x",
-	                 "risk.max_order_qty: expected a number (or none to disable), got \"12x\"");
+			 "risk.max_order_qty: expected a number (or none to disable), got \"12x\"");
 	expect_set_error("risk.max_order_qty", "inf",
-	                 "risk.max_order_qty: expected a number (or none to disable), got \"inf\"");
-	expect_set_error("risk.max_order_qty", "1e999",
-	                 "risk.max_order_qty: expected a number (or none to disable), got \"1e999\"");
-	expect_set_error("risk.max_orders_per_sec", "5000",
-	                 "risk.max_orders_per_sec: expected a whole number from 1 to 4096, got 5000");
+			 "risk.max_order_qty: expected a number (or none to disable), got \"inf\"");
+	expect_set_error(
+	    "risk.max_order_qty", "1e999",
+	    "risk.max_order_qty: expected a number (or none to disable), got \"1e999\"");
+	expect_set_error(
+	    "risk.max_orders_per_sec", "5000",
+	    "risk.max_orders_per_sec: expected a whole number from 1 to 4096, got 5000");
 	expect_set_error("risk.price_collar_pct", "250",
-	                 "risk.price_collar_pct: expected a percentage of at most 100, got 250");
+			 "risk.price_collar_pct: expected a percentage of at most 100, got 250");
 	expect_set_error("risk.max_position", "-1",
-	                 "risk.max_position: expected a non-negative number, got -1");
+			 "risk.max_position: expected a non-negative number, got -1");
 	expect_set_error("risk.reduce_only_when_halted", "yes",
-	                 "risk.reduce_only_when_halted: expected true or false, got \"yes\"");
+			 "risk.reduce_only_when_halted: expected true or false, got \"yes\"");
 	expect_set_error("risk.reduce_only_when_halted", "none",
-	                 "risk.reduce_only_when_halted: expected true or false, got \"none\"");
+			 "risk.reduce_only_when_halted: expected true or false, got \"none\"");
 	expect_set_error("risk.restricted", "XYZ",
-	                 "risk.restricted: cannot be set at run time; edit the deploy config and "
-	                 "reload");
+			 "risk.restricted: cannot be set at run time; edit the deploy config and "
+			 "reload");
 	expect_set_error("risk.throttle", "5",
-	                 "risk.throttle: cannot be set at run time; edit the deploy config and "
-	                 "reload");
+			 "risk.throttle: cannot be set at run time; edit the deploy config and "
+			 "reload");
 	expect_set_error("risk.throttle.fills", "0",
-	                 "risk.throttle.fills: expected a positive number, got 0");
+			 "risk.throttle.fills: expected a positive number, got 0");
 	expect_set_error("risk.duplicate_window_ms", "-1",
-	                 "risk.duplicate_window_ms: expected a positive number, got -1");
+			 "risk.duplicate_window_ms: expected a positive number, got -1");
 }
 
 int main(void)
