@@ -31,32 +31,42 @@ static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7
 int bars_parse_number(const char *s, size_t len, double *out)
 {
 	const char *p = s, *end = s + len;
-	int neg = 0, ndig = 0, exp10 = 0;
+	int neg = 0, ndig = 0, sig = 0, exp10 = 0, dropped = 0;
 	uint64_t mant = 0;
 	if (p < end && (*p == '-' || *p == '+'))
 		neg = *p++ == '-';
-	for (; p < end && *p >= '0' && *p <= '9'; p++, ndig++)
-		if (ndig < 19)
+	/* sig counts significant digits (leading zeros are not); past 19 the
+	 * fast path cannot be exact, and strtod rounds instead */
+	for (; p < end && *p >= '0' && *p <= '9'; p++, ndig++) {
+		if (sig < 19) {
 			mant = mant * 10 + (uint64_t)(*p - '0');
-		else
+			sig += mant != 0;
+		} else {
 			exp10++;
+			dropped = 1;
+		}
+	}
 	if (p < end && *p == '.') {
-		for (p++; p < end && *p >= '0' && *p <= '9'; p++, ndig++)
-			if (ndig < 19) {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, ndig++) {
+			if (sig < 19) {
 				mant = mant * 10 + (uint64_t)(*p - '0');
+				sig += mant != 0;
 				exp10--;
+			} else {
+				dropped = 1;
 			}
+		}
 	}
 	if (ndig == 0)
 		return -1;
-	if (p == end && mant < (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+	if (p == end && !dropped && mant < (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
 		double v = (double)mant;
 		v = exp10 < 0 ? v / pow10_tab[-exp10] : v * pow10_tab[exp10];
 		*out = neg ? -v : v;
 		return 0;
 	}
 	/* exponent, or too many digits: let strtod round it */
-	char buf[64];
+	char buf[400];
 	if (len >= sizeof buf)
 		return -1;
 	memcpy(buf, s, len);
@@ -221,6 +231,8 @@ int bars_open(struct bars_file *bf, const char *path, struct symtab *st,
 		}
 		madvise(m, bf->size, MADV_SEQUENTIAL);
 		bf->data = m;
+		if (bf->size >= 3 && memcmp(m, "\xEF\xBB\xBF", 3) == 0)
+			bf->pos = 3; /* a UTF-8 byte order mark, as spreadsheets write */
 	}
 	close(fd);
 	if (read_header(bf, default_symbol, err, errlen) != 0) {

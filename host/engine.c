@@ -100,6 +100,8 @@ static void on_oms_event(void *ud, const struct oms_event *ev)
 	struct engine *e = ud;
 	struct strategy *s = &e->strats[ev->order->strat];
 	if (ev->kind == OMS_EV_FILL) {
+		risk_on_fill(s->risk, ev->fill->time);
+		risk_on_fill(e->firm_risk, ev->fill->time);
 		write_fill_row(e, ev->fill);
 		if (e->nfills < ENGINE_REPORT_FILLS)
 			e->fills[e->nfills++] = *ev->fill;
@@ -150,18 +152,107 @@ static void deliver(struct engine *e)
 
 /* ------------------------------------------------------------ order path */
 
+/* What risk needs to know about one account (a strategy, or every strategy
+ * when strat < 0) in the order's symbol. O(open orders + held symbols). */
+static void risk_account_of(struct engine *e, int strat, int sym, struct risk_account *a)
+{
+	memset(a, 0, sizeof *a);
+	int lo = strat < 0 ? 0 : strat, hi = strat < 0 ? e->nstrat : strat + 1;
+	for (int id = lo; id < hi; id++) {
+		const struct account *acct = oms_account(e->oms, id);
+		const struct strategy *s = &e->strats[id];
+		a->position += oms_position(e->oms, id, sym)->qty;
+		a->open_orders += oms_open_count(e->oms, id);
+		for (int i = 0; i < oms_open_count(e->oms, id); i++) {
+			const struct order *o = oms_open_at(e->oms, id, i);
+			double left = o->qty - o->filled;
+			double px = o->type == ORD_LIMIT ? o->price : oms_mark_of(e->oms, o->sym);
+			if (isfinite(px))
+				a->gross_exposure += left * px;
+			if (o->sym != sym)
+				continue;
+			if (o->side == SIDE_BUY) {
+				a->working_buy += left;
+				if (o->type == ORD_LIMIT && o->price > a->resting_buy)
+					a->resting_buy = o->price;
+			} else {
+				a->working_sell += left;
+				if (o->type == ORD_LIMIT &&
+				    (a->resting_sell == 0 || o->price < a->resting_sell))
+					a->resting_sell = o->price;
+			}
+		}
+		for (int i = 0; i < acct->nheld; i++) {
+			int h = acct->held[i];
+			double m = oms_mark_of(e->oms, h);
+			if (isfinite(m))
+				a->gross_exposure += fabs(oms_position(e->oms, id, h)->qty) * m;
+		}
+		double eq = oms_equity(e->oms, id);
+		a->equity += eq;
+		a->peak_equity += s->peak_equity > eq ? s->peak_equity : eq;
+		a->pnl += eq - s->day_equity;
+	}
+}
+
+static enum risk_reason risk_gate(struct strategy *s, const struct order_request *req)
+{
+	struct engine *e = s->eng;
+	struct risk_order ro = {s->id, req->sym, req->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
+				req->qty, isnan(req->limit) ? 0 : req->limit, false};
+	struct risk_view v;
+	memset(&v, 0, sizeof v);
+	risk_account_of(e, s->id, req->sym, &v.strat);
+	risk_account_of(e, -1, req->sym, &v.firm);
+	if (req->sym < e->nlast && e->last[req->sym].time != 0) {
+		v.ref_price = e->last[req->sym].close;
+		v.ref_ns = e->last[req->sym].time;
+		v.symbol_known = true;
+	}
+	v.trading = true;
+	v.now_ns = e->now;
+	enum risk_reason r = risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
+	if (r != RISK_OK) {
+		e->rejects_by_reason[r]++;
+		log_msg(LOG_WARN, "risk", "%s rejected %s %.0f %s: %s", s->name,
+			oms_side_name(req->side), req->qty, symtab_name(e->symtab, req->sym),
+			risk_reason_name(r));
+	}
+	return r;
+}
+
+/* A limit (max_loss, max_drawdown, the throttle) halted an account. */
+static void check_risk_halts(struct engine *e, struct strategy *s)
+{
+	if (s->risk->halted && s->state == STRAT_RUNNING)
+		engine_halt(s, risk_reason_name(s->risk->halt_reason));
+	if (e->firm_risk->halted)
+		for (int i = 0; i < e->nstrat; i++)
+			if (e->strats[i].state == STRAT_RUNNING)
+				engine_halt(&e->strats[i], risk_reason_name(e->firm_risk->halt_reason));
+}
+
 /* operator: an order the operator asked for (flatten): allowed while halted. */
 static int64_t submit(struct strategy *s, const struct order_request *req, const char **reason,
 		      int operator)
 {
 	struct engine *e = s->eng;
 	const char *why = NULL;
-	if (s->state != STRAT_RUNNING && !operator)
+	if (s->state == STRAT_QUARANTINED && !operator)
 		why = "halted";
 	else if (!(req->qty > 0) || req->qty != floor(req->qty) || req->qty > 1e9)
 		why = "bad_qty";
 	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
 		why = "bad_price";
+	int code = -1;
+	if (!why && !operator) {
+		enum risk_reason r = risk_gate(s, req);
+		if (r != RISK_OK) {
+			why = risk_reason_name(r);
+			code = (int)r;
+		}
+		check_risk_halts(e, s);
+	}
 	int type = isnan(req->limit) ? ORD_MARKET : ORD_LIMIT;
 	struct order *o = oms_create(e->oms, s->id, req->sym, req->side, type, req->tif,
 				     req->qty > 0 && req->qty <= 1e9 ? req->qty : 0,
@@ -171,9 +262,7 @@ static int64_t submit(struct strategy *s, const struct order_request *req, const
 		return 0;
 	}
 	if (why) {
-		oms_reject(e->oms, o, why, -1);
-		log_msg(LOG_DEBUG, "risk", "%s rejected %s %.0f %s: %s", s->name,
-			oms_side_name(req->side), req->qty, symtab_name(e->symtab, req->sym), why);
+		oms_reject(e->oms, o, why, code);
 		*reason = why;
 		return 0;
 	}
@@ -236,6 +325,8 @@ int engine_halt(struct strategy *s, const char *reason)
 		s->state = STRAT_HALTED;
 		snprintf(s->reason, sizeof s->reason, "%s", reason);
 	}
+	if (!s->risk->halted)
+		risk_halt(s->risk, RISK_HALTED, e->now);
 	int n = engine_cancel_all(s, -1);
 	log_msg(LOG_WARN, "risk", "%s halted: %s (%d working orders canceled)", s->name, reason, n);
 	deliver(e);
@@ -244,12 +335,15 @@ int engine_halt(struct strategy *s, const char *reason)
 
 int engine_resume(struct strategy *s)
 {
-	if (s->state == STRAT_RUNNING)
+	if (s->state == STRAT_RUNNING && !s->risk->halted)
 		return 0;
 	log_msg(LOG_WARN, "risk", "%s resumed (was %s: %s)", s->name,
 		s->state == STRAT_HALTED ? "halted" : "quarantined", s->reason);
 	s->state = STRAT_RUNNING;
 	s->reason[0] = '\0';
+	risk_resume(s->risk);
+	if (s->eng->firm_risk->halted)
+		risk_resume(s->eng->firm_risk);
 	return 1;
 }
 
@@ -339,6 +433,7 @@ int engine_top(struct engine *e, int sym, struct book_top *out)
 static void recompute_next_timer(struct engine *e)
 {
 	e->next_timer = INT64_MAX;
+	risk_state_init(e->firm_risk);
 	for (int i = 0; i < e->nstrat; i++)
 		for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
 			int64_t d = e->strats[i].timers[j].deadline;
@@ -416,12 +511,16 @@ struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
 		return NULL;
 	e->cfg = *cfg;
 	e->symtab = st;
+	risk_limits_init(&e->limits);
+	risk_limits_init(&e->firm_limits);
 	e->next_timer = INT64_MAX;
 	e->fills = malloc(ENGINE_REPORT_FILLS * sizeof *e->fills);
 	e->strats = calloc(ENGINE_MAX_STRATEGIES, sizeof *e->strats);
-	if (!e->fills || !e->strats) {
+	e->firm_risk = malloc(sizeof *e->firm_risk);
+	if (!e->fills || !e->strats || !e->firm_risk) {
 		free(e->fills);
 		free(e->strats);
+		free(e->firm_risk);
 		free(e);
 		return NULL;
 	}
@@ -435,8 +534,10 @@ void engine_free(struct engine *e)
 	for (int i = 0; i < e->nstrat; i++) {
 		vm->close(e->strats[i].vm);
 		free(e->strats[i].subscribed);
+		free(e->strats[i].risk);
 	}
 	free(e->strats);
+	free(e->firm_risk);
 	sim_free(e->sim);
 	oms_free(e->oms);
 	free(e->q);
@@ -468,6 +569,12 @@ int engine_add_strategy(struct engine *e, const char *path, const struct param *
 	s->path = path;
 	s->eng = e;
 	s->version = 1;
+	s->day = INT64_MIN;
+	if (!(s->risk = malloc(sizeof *s->risk))) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	risk_state_init(s->risk);
 	struct vm_config vc = {.path = path,
 			       .params = params,
 			       .nparams = nparams,
@@ -476,8 +583,11 @@ int engine_add_strategy(struct engine *e, const char *path, const struct param *
 			       .seed = e->cfg.seed + (uint64_t)e->nstrat,
 			       .host = s};
 	s->vm = vm->open(&vc, err, errlen);
-	if (!s->vm)
+	if (!s->vm) {
+		free(s->risk);
+		s->risk = NULL;
 		return -1;
+	}
 	vm->info(s->vm, &s->info);
 	snprintf(s->name, sizeof s->name, "%s", s->info.name);
 	for (int i = 0; i < e->nstrat; i++)
@@ -485,6 +595,8 @@ int engine_add_strategy(struct engine *e, const char *path, const struct param *
 			errf(err, errlen, "%s: two strategies are named '%s' (set `name` in one of them)",
 			     path, s->name);
 			vm->close(s->vm);
+			free(s->risk);
+			s->risk = NULL;
 			return -1;
 		}
 	e->nstrat++;
@@ -508,6 +620,28 @@ int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t err
 	return 0;
 }
 
+/* Peaks and the day's start for the loss limits, then max_loss and
+ * max_drawdown, once per event time. */
+static void watch_pnl(struct engine *e, int64_t t)
+{
+	int64_t day = t / NS_PER_DAY;
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		double eq = oms_equity(e->oms, i);
+		if (day != s->day) {
+			s->day = day;
+			s->day_equity = eq;
+		}
+		if (eq > s->peak_equity)
+			s->peak_equity = eq;
+		struct risk_account a = {.pnl = eq - s->day_equity,
+					 .equity = eq,
+					 .peak_equity = s->peak_equity};
+		if (s->state == STRAT_RUNNING && risk_on_pnl(&e->limits, s->risk, &a, t) != RISK_OK)
+			check_risk_halts(e, s);
+	}
+}
+
 static void record_equity(struct engine *e, int64_t t)
 {
 	double eq = 0, cash = 0;
@@ -515,6 +649,8 @@ static void record_equity(struct engine *e, int64_t t)
 		eq += oms_equity(e->oms, i);
 		cash += oms_account(e->oms, i)->cash;
 	}
+	if (e->risk_active)
+		watch_pnl(e, t);
 	equity_log_push(&e->eqlog, t, eq, cash);
 }
 
@@ -599,6 +735,8 @@ static void run_start(struct engine *e)
 		e->venue_self = e->sim;
 		oms_set_listener(e->oms, on_oms_event, e);
 		equity_log_start(&e->eqlog, e->equity_csv, e->cfg.cash * e->nstrat);
+		for (int i = 0; i < e->nstrat; i++)
+			e->strats[i].peak_equity = e->strats[i].day_equity = e->cfg.cash;
 		e->equity_csv = NULL; /* the log owns it now */
 	}
 	for (int i = 0; i < e->nstrat && !e->failed; i++) {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "oms.h"
+#include "risk.h"
 #include "symtab.h"
 #include "vm.h"
 
@@ -37,6 +38,9 @@ struct strategy {
 	unsigned char *subscribed; /* per symbol id; NULL = every symbol */
 	int nsubscribed;
 	struct strat_timer timers[STRAT_MAX_TIMERS];
+	struct risk_state *risk; /* owned */
+	double peak_equity, day_equity;
+	int64_t day; /* UTC day of day_equity */
 };
 
 struct order_request {
@@ -119,6 +123,11 @@ struct engine {
 	struct fill *fills; /* the first ENGINE_REPORT_FILLS, for the report */
 	size_t nfills;
 	double last_cash, last_posval;
+	struct risk_limits limits;	/* every strategy's */
+	struct risk_limits firm_limits; /* all strategies together */
+	struct risk_state *firm_risk;	/* owned */
+	long rejects_by_reason[RISK_REASON_COUNT];
+	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
 	int (*set_hook)(void *ud, const char *key, const char *value, char *old, size_t oldlen,
 			char *err, size_t errlen);
 	void *set_hook_ud;

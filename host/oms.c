@@ -11,6 +11,7 @@
 #include "oms.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,13 +154,18 @@ struct order *oms_create(struct oms *o, int strat, int sym, int side, int type, 
 	if (!position_slot(o, strat, sym))
 		return NULL;
 	if (o->n == o->cap) {
-		struct order *n = realloc(o->orders, (size_t)o->cap * 2 * sizeof *n);
-		if (!n)
-			return NULL;
-		/* open lists hold pointers into the array: rebase them */
+		/* open lists hold pointers into the array: keep them as indices
+		 * across the move (the old pointer is dead after realloc) */
 		for (int s = 0; s < o->nstrat; s++)
 			for (int i = 0; i < o->open[s].n; i++)
-				o->open[s].v[i] = n + (o->open[s].v[i] - o->orders);
+				o->open[s].v[i] = (struct order *)(uintptr_t)(o->open[s].v[i] - o->orders);
+		struct order *n = realloc(o->orders, (size_t)o->cap * 2 * sizeof *n);
+		struct order *base = n ? n : o->orders;
+		for (int s = 0; s < o->nstrat; s++)
+			for (int i = 0; i < o->open[s].n; i++)
+				o->open[s].v[i] = base + (uintptr_t)o->open[s].v[i];
+		if (!n)
+			return NULL;
 		o->orders = n;
 		o->cap *= 2;
 	}

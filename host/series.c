@@ -16,6 +16,7 @@ int series_push(struct series *s, int64_t t, double v)
 	uint64_t i = s->count++;
 	s->last_t = t;
 	s->last_v = v;
+	s->last_kept = 0;
 	if (i % s->stride != 0)
 		return 0;
 	if (s->n == SERIES_CAP) {
@@ -30,6 +31,7 @@ int series_push(struct series *s, int64_t t, double v)
 	}
 	s->t[s->n] = t;
 	s->v[s->n++] = v;
+	s->last_kept = 1;
 	return 0;
 }
 
@@ -40,7 +42,7 @@ size_t series_points(const struct series *s, int64_t *t, double *v)
 		t[k] = s->t[k];
 		v[k] = s->v[k];
 	}
-	if (s->count > 0 && (n == 0 || t[n - 1] != s->last_t)) {
+	if (s->count > 0 && !s->last_kept) {
 		t[n] = s->last_t;
 		v[n++] = s->last_v;
 	}

@@ -19,6 +19,7 @@ struct series {
 	uint64_t stride, count;
 	int64_t last_t;
 	double last_v;
+	int last_kept; /* the last point pushed is the sample's last */
 };
 
 int series_push(struct series *s, int64_t t, double v);

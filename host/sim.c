@@ -140,20 +140,36 @@ void sim_on_bar(struct sim *s, const struct bar *b)
 	}
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
 void sim_cancel_all(struct sim *s, const char *reason, int64_t now)
 {
+	/* every working order, across symbols, cancelled in id order so the
+	 * output reads in the order the orders were sent */
+	size_t n = 0;
+	for (int sym = 0; sym < s->nsym; sym++)
+		n += (size_t)s->by_sym[sym].n;
+	if (n == 0)
+		return;
+	int64_t *ids = malloc(n * sizeof *ids);
+	if (!ids)
+		return;
+	size_t k = 0;
 	for (int sym = 0; sym < s->nsym; sym++) {
 		struct id_list *l = &s->by_sym[sym];
-		/* cancel in id order so the output reads in the order orders were sent */
-		while (l->n > 0) {
-			int min = 0;
-			for (int i = 1; i < l->n; i++)
-				if (l->v[i] < l->v[min])
-					min = i;
-			struct order *o = oms_get(s->oms, l->v[min]);
-			l->v[min] = l->v[--l->n];
-			if (oms_is_open(o))
-				oms_cancel(s->oms, o, reason, now);
-		}
+		for (int i = 0; i < l->n; i++)
+			ids[k++] = l->v[i];
+		l->n = 0;
 	}
+	qsort(ids, k, sizeof *ids, cmp_id);
+	for (size_t i = 0; i < k; i++) {
+		struct order *o = oms_get(s->oms, ids[i]);
+		if (oms_is_open(o))
+			oms_cancel(s->oms, o, reason, now);
+	}
+	free(ids);
 }

@@ -60,7 +60,7 @@ int time_parse(const char *s, size_t len, int64_t *ns)
 		if (len < 19 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' ||
 		    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
 			return -1;
-		if (h > 23 || mi > 59 || se > 60)
+		if (h > 23 || mi > 59 || se > 59)
 			return -1;
 		if (len > 19) {
 			if (s[19] != '.' || len == 20 || len > 29)
