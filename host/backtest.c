@@ -15,6 +15,8 @@
 #include "engine.h"
 #include "log.h"
 #include "output.h"
+#include "paper.h"
+#include "risk.h"
 #include "timefmt.h"
 #include "vm.h"
 
@@ -31,6 +33,10 @@ struct bt_opts {
 	double cash, fee_bps, fee_share, slippage_bps, memory_mb, callback_ms;
 	unsigned long long seed;
 	int no_report, quiet;
+	/* paper */
+	const char *ctl;
+	double speed;
+	int linger;
 };
 
 static const char backtest_usage[] =
@@ -44,6 +50,18 @@ static const char backtest_usage[] =
 	"merged by time) and writes summary.json, fills.csv, orders.csv, equity.csv and\n"
 	"report.html into --out DIR (default ./out/<strategy>-<UTC time>).\n"
 	"Exit status: 0 done, 1 a strategy failed at run time, 2 bad usage or input.\n";
+
+static const char paper_usage[] =
+	"usage: gantry paper STRATEGY [STRATEGY...] --feed file:PATH[?speed=X] [--feed ...]\n"
+	"                    [--ctl PATH] [--linger] [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
+	"                    [--out DIR] [--cash N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
+	"                    [--no-report] [--quiet]\n"
+	"\n"
+	"Runs the strategies as a live process on a replayed feed with the simulated\n"
+	"venue: as fast as possible, or speed=1 for real time (speed=10: ten times faster).\n"
+	"Listens on the control socket (default DIR/ctl.sock, mode 0600) for `gantry ctl`;\n"
+	"SIGTERM stops cleanly, SIGHUP reloads. --linger keeps serving ctl after the feed\n"
+	"ends, until `gantry ctl SOCKET stop`. Writes the same files as a backtest.\n";
 
 static const char check_usage[] =
 	"usage: gantry check STRATEGY [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
@@ -104,9 +122,44 @@ static int add_param(struct bt_opts *o, const char *kv)
 	return 0;
 }
 
-/* 0 parsed, 1 --help printed, -1 error (printed). */
-static int parse_opts(int argc, char **argv, struct bt_opts *o, int check)
+enum { MODE_BACKTEST, MODE_CHECK, MODE_PAPER };
+
+/* file:PATH[?speed=X] */
+static int add_feed(struct bt_opts *o, const char *url)
 {
+	static char paths[MAX_ARGS][4096];
+	if (strncmp(url, "file:", 5) != 0) {
+		log_user_error("--feed %s: this build replays file: feeds (file:PATH[?speed=X]); "
+			       "soup:// and mold:// need the live feed handlers", url);
+		return -1;
+	}
+	if (o->ndata == MAX_ARGS)
+		return log_user_error("too many --feed"), -1;
+	const char *path = url + 5, *q = strchr(path, '?');
+	size_t n = q ? (size_t)(q - path) : strlen(path);
+	if (n == 0 || n >= sizeof paths[0]) {
+		log_user_error("--feed %s: no file path", url);
+		return -1;
+	}
+	memcpy(paths[o->ndata], path, n);
+	paths[o->ndata][n] = '\0';
+	if (q) {
+		char *end;
+		if (strncmp(q, "?speed=", 7) != 0 || (o->speed = strtod(q + 7, &end), *end) ||
+		    !(o->speed >= 0) || !isfinite(o->speed)) {
+			log_user_error("--feed %s: expected ?speed=X with X >= 0 (0: full speed)", url);
+			return -1;
+		}
+	}
+	o->data[o->ndata] = paths[o->ndata];
+	o->ndata++;
+	return 0;
+}
+
+/* 0 parsed, 1 --help printed, -1 error (printed). */
+static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
+{
+	int check = mode == MODE_CHECK, paper = mode == MODE_PAPER;
 	memset(o, 0, sizeof *o);
 	o->cash = o->fee_bps = o->fee_share = o->slippage_bps = o->memory_mb = o->callback_ms = -1;
 	o->seed = 1;
@@ -114,14 +167,21 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int check)
 		int bad = 0;
 		const char *v, *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(check ? check_usage : backtest_usage, stdout);
+			fputs(check ? check_usage : paper ? paper_usage : backtest_usage, stdout);
 			return 1;
+		} else if (paper && (v = opt_value(argc, argv, &i, "--feed", &bad))) {
+			if (add_feed(o, v))
+				return -1;
+		} else if (paper && (v = opt_value(argc, argv, &i, "--ctl", &bad))) {
+			o->ctl = v;
+		} else if (paper && !strcmp(a, "--linger")) {
+			o->linger = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--param", &bad))) {
 			if (add_param(o, v))
 				return -1;
 		} else if ((v = opt_value(argc, argv, &i, "--config", &bad))) {
 			o->config = v;
-		} else if (!check && (v = opt_value(argc, argv, &i, "--data", &bad))) {
+		} else if (!check && !paper && (v = opt_value(argc, argv, &i, "--data", &bad))) {
 			if (o->ndata == MAX_ARGS)
 				return log_user_error("too many --data files"), -1;
 			o->data[o->ndata++] = v;
@@ -161,7 +221,7 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int check)
 			return -1;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			log_user_error("%s: unknown option (try 'gantry %s --help')", a,
-				       check ? "check" : "backtest");
+				       check ? "check" : paper ? "paper" : "backtest");
 			return -1;
 		} else {
 			if (o->nstrat == ENGINE_MAX_STRATEGIES)
@@ -173,7 +233,11 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int check)
 	}
 	if (o->nstrat == 0) {
 		log_user_error("no strategy file given (try 'gantry %s --help')",
-			       check ? "check" : "backtest");
+			       check ? "check" : paper ? "paper" : "backtest");
+		return -1;
+	}
+	if (paper && o->ndata == 0) {
+		log_user_error("no --feed given (file:PATH of CSV bars)");
 		return -1;
 	}
 	if (!check && o->ndata == 0) {
@@ -320,6 +384,34 @@ static int data_symbols(struct run *r, int *syms, int max)
 	return n;
 }
 
+static int intern_symbol(void *ud, const char *sym)
+{
+	return symtab_intern(ud, sym, strlen(sym));
+}
+
+static int set_risk(void *ud, const char *key, const char *value, char *old, size_t oldlen,
+		    char *err, size_t errlen)
+{
+	struct engine *e = ud;
+	int rc = risk_limits_set(&e->limits, key, value, old, oldlen, err, errlen);
+	if (rc == 0)
+		e->risk_active = 1;
+	return rc;
+}
+
+/* The deploy config's risk table: every strategy's limits. */
+static int load_risk(struct run *r, char *err, size_t errlen)
+{
+	char inner[1024];
+	if (risk_limits_from_lua(r->cfg.L, 2, &r->e->limits, intern_symbol, r->st, inner,
+				 sizeof inner) != 0) {
+		errf(err, errlen, "%s: %s", r->cfg.path, inner);
+		return -1;
+	}
+	r->e->risk_active = 1;
+	return 0;
+}
+
 /* Config, engine, strategies, data, out dir: everything before the run. */
 static int run_prepare(struct run *r, char *outdir, size_t outlen)
 {
@@ -340,10 +432,14 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 	};
 	if (!(r->e = engine_new(&ec, r->st)))
 		return log_user_error("out of memory"), EXIT_USAGE;
+	r->e->set_hook = set_risk;
+	r->e->set_hook_ud = r->e;
 	r->e->fail_fast = !r->paper;
 	int rc = load_strategies(r);
 	if (rc != EXIT_OK)
 		return rc;
+	if (r->cfg.has_risk && load_risk(r, err, sizeof err) != 0)
+		return log_user_error("%s", err), EXIT_USAGE;
 	if (bars_feed_open(&r->feed, o->data, o->ndata, r->st, o->symbol, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	r->feed_open = 1;
@@ -403,10 +499,40 @@ int cmd_backtest(int argc, char **argv)
 	struct run r;
 	memset(&r, 0, sizeof r);
 	config_init(&r.cfg);
-	int p = parse_opts(argc, argv, &r.o, 0);
+	int p = parse_opts(argc, argv, &r.o, MODE_BACKTEST);
 	if (p != 0)
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
 	int rc = run_backtest(&r);
+	run_free(&r);
+	return rc;
+}
+
+static int run_paper(struct run *r)
+{
+	char err[2048], outdir[4096], ctl[4096];
+	double t0 = wall_seconds();
+	int rc = run_prepare(r, outdir, sizeof outdir);
+	if (rc != EXIT_OK)
+		return rc;
+	if (r->o.ctl)
+		snprintf(ctl, sizeof ctl, "%s", r->o.ctl);
+	else
+		snprintf(ctl, sizeof ctl, "%s/ctl.sock", outdir);
+	struct paper_opts po = {.ctl_path = ctl, .speed = r->o.speed, .linger = r->o.linger};
+	int status = paper_run(r->e, &r->feed, &po, err, sizeof err);
+	return run_finish(r, status, err, outdir, t0);
+}
+
+int cmd_paper(int argc, char **argv)
+{
+	struct run r;
+	memset(&r, 0, sizeof r);
+	config_init(&r.cfg);
+	r.paper = 1;
+	int p = parse_opts(argc, argv, &r.o, MODE_PAPER);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	int rc = run_paper(&r);
 	run_free(&r);
 	return rc;
 }
@@ -435,7 +561,7 @@ int cmd_check(int argc, char **argv)
 	char err[2048];
 	memset(&r, 0, sizeof r);
 	config_init(&r.cfg);
-	int p = parse_opts(argc, argv, &r.o, 1);
+	int p = parse_opts(argc, argv, &r.o, MODE_CHECK);
 	if (p != 0)
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
 	int rc = EXIT_OK;

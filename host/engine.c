@@ -381,8 +381,13 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = '\0';
 	const char *value = eq + 1, *dot = strchr(key, '.');
-	if (e->set_hook && strncmp(key, "risk.", 5) == 0)
-		return e->set_hook(e->set_hook_ud, key + 5, value, old, oldlen, err, errlen);
+	if (strncmp(key, "risk.", 5) == 0) {
+		if (!e->set_hook) {
+			errf(err, errlen, "set %s: this host has no risk limits to change", key);
+			return -1;
+		}
+		return e->set_hook(e->set_hook_ud, key, value, old, oldlen, err, errlen);
+	}
 	struct strategy *only = NULL;
 	const char *pkey = key;
 	if (dot) {

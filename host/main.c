@@ -18,6 +18,8 @@ struct command {
 
 static const struct command commands[] = {
 	{"backtest", cmd_backtest, "run a strategy over historical bars or ITCH data"},
+	{"paper", cmd_paper, "run strategies as a live process on a replayed feed (ctl socket)"},
+	{"ctl", cmd_ctl, "talk to a running paper/live host: status, halt, resume, set, stop"},
 	{"check", cmd_check, "compile a strategy in the sandbox, list callbacks and params"},
 };
 

@@ -1,0 +1,212 @@
+/*
+ * paper — the loop. A pump event feeds bars to the engine: at full speed a
+ * batch at a time (so control commands get in between batches), at a
+ * chosen speed each bar when its replayed time comes due. Every command,
+ * signal and reload runs from the loop, so always between two events.
+ */
+#include "paper.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "ctl.h"
+#include "log.h"
+
+#define PUMP_BATCH 256
+
+struct paper {
+	struct engine *e;
+	struct bars_feed *feed;
+	const struct paper_opts *po;
+	struct event_base *base;
+	struct event *pump, *sig_term, *sig_int, *sig_hup;
+	struct ctl_server *ctl;
+	struct bar next;
+	int have_next, feed_done, stopping, status, data_error;
+	int64_t t0_data;
+	double t0_wall;
+	char err[2048];
+};
+
+static double wall_now(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void finish(struct paper *p)
+{
+	if (p->feed_done)
+		return;
+	p->feed_done = 1;
+	p->status = engine_end(p->e, p->data_error, p->err, sizeof p->err);
+	log_msg(LOG_INFO, "paper", "feed done after %ld events%s", p->e->events,
+		p->po->linger && !p->stopping ? "; serving ctl until 'stop'" : "");
+	if (!p->po->linger || p->stopping) {
+		struct timeval flush = {0, 50000}; /* let the last ctl answers go out */
+		event_base_loopexit(p->base, &flush);
+	}
+}
+
+static int read_next(struct paper *p)
+{
+	int r = bars_feed_next(p->feed, &p->next, p->err, sizeof p->err);
+	if (r < 0)
+		p->data_error = 1;
+	p->have_next = r > 0;
+	return r;
+}
+
+static void pump(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct paper *p = arg;
+	for (int n = 0; n < PUMP_BATCH && !p->stopping; n++) {
+		if (!p->have_next && read_next(p) <= 0)
+			break;
+		if (p->po->speed > 0) {
+			double due = p->t0_wall + (double)(p->next.time - p->t0_data) / 1e9 / p->po->speed;
+			double wait = due - wall_now();
+			if (wait > 0) {
+				struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (time_t)wait) * 1e6)};
+				evtimer_add(p->pump, &tv);
+				return;
+			}
+		}
+		if (engine_bar(p->e, &p->next, p->err, sizeof p->err) != 0) {
+			p->data_error = 1;
+			p->have_next = 0;
+			break;
+		}
+		p->have_next = 0;
+		if (p->e->failed)
+			break;
+	}
+	if (p->stopping || p->data_error || (!p->have_next && read_next(p) <= 0)) {
+		finish(p);
+		return;
+	}
+	event_active(p->pump, EV_TIMEOUT, 0);
+}
+
+static void stop(void *ud)
+{
+	struct paper *p = ud;
+	p->stopping = 1;
+	if (p->feed_done) {
+		struct timeval flush = {0, 50000};
+		event_base_loopexit(p->base, &flush);
+	} else
+		event_active(p->pump, EV_TIMEOUT, 0);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct paper *p = arg;
+	if (sig == SIGHUP) {
+		char msg[1024];
+		if (p->po->reload)
+			p->po->reload(p->po->reload_ud, NULL, msg, sizeof msg);
+		return;
+	}
+	log_msg(LOG_WARN, "paper", "%s: stopping (cancel working orders, flush files)",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	stop(p);
+}
+
+static void ctl_reload(void *ud, struct strategy *s, struct evbuffer *out)
+{
+	struct paper *p = ud;
+	char msg[1024];
+	if (!p->po->reload) {
+		evbuffer_add_printf(out, "{\"ok\": false, \"error\": \"reload is not available\"}\n");
+		return;
+	}
+	int rc = p->po->reload(p->po->reload_ud, s, msg, sizeof msg);
+	evbuffer_add_printf(out, "{\"ok\": %s, \"message\": \"", rc == 0 ? "true" : "false");
+	for (const char *c = msg; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			evbuffer_add_printf(out, "\\%c", *c);
+		else if ((unsigned char)*c < 0x20)
+			evbuffer_add_printf(out, "\\u%04x", (unsigned char)*c);
+		else
+			evbuffer_add(out, c, 1);
+	}
+	evbuffer_add_printf(out, "\"}\n");
+}
+
+static void ctl_status(void *ud, struct evbuffer *out)
+{
+	struct paper *p = ud;
+	evbuffer_add_printf(out, "\"mode\": \"paper\", \"feed\": \"%s\", ",
+			    p->feed_done ? "done" : "running");
+	evbuffer_add_printf(out, "\"rejects_by_reason\": {");
+	int first = 1;
+	for (int r = 1; r < RISK_REASON_COUNT; r++)
+		if (p->e->rejects_by_reason[r]) {
+			evbuffer_add_printf(out, "%s\"%s\": %ld", first ? "" : ", ",
+					    risk_reason_name((enum risk_reason)r),
+					    p->e->rejects_by_reason[r]);
+			first = 0;
+		}
+	evbuffer_add_printf(out, "}, ");
+}
+
+int paper_run(struct engine *e, struct bars_feed *feed, const struct paper_opts *po, char *err,
+	      size_t errlen)
+{
+	struct paper p;
+	memset(&p, 0, sizeof p);
+	p.e = e;
+	p.feed = feed;
+	p.po = po;
+	p.base = event_base_new();
+	if (!p.base) {
+		errf(err, errlen, "cannot create the event loop");
+		return 2;
+	}
+	struct ctl_hooks hooks = {ctl_reload, stop, ctl_status, &p};
+	p.ctl = ctl_listen(p.base, po->ctl_path, e, &hooks, err, errlen);
+	if (!p.ctl) {
+		event_base_free(p.base);
+		return 2;
+	}
+	p.pump = event_new(p.base, -1, 0, pump, &p);
+	p.sig_term = evsignal_new(p.base, SIGTERM, on_signal, &p);
+	p.sig_int = evsignal_new(p.base, SIGINT, on_signal, &p);
+	p.sig_hup = evsignal_new(p.base, SIGHUP, on_signal, &p);
+	event_add(p.sig_term, NULL);
+	event_add(p.sig_int, NULL);
+	event_add(p.sig_hup, NULL);
+	log_msg(LOG_INFO, "paper", "control socket %s", po->ctl_path);
+
+	engine_begin(e);
+	if (read_next(&p) > 0) {
+		p.t0_data = p.next.time;
+		p.t0_wall = wall_now();
+		event_active(p.pump, EV_TIMEOUT, 0);
+	} else {
+		finish(&p);
+	}
+	if (!p.feed_done || po->linger)
+		event_base_dispatch(p.base);
+	if (!p.feed_done) {
+		p.stopping = 1;
+		finish(&p);
+	}
+	ctl_close(p.ctl);
+	event_free(p.pump);
+	event_free(p.sig_term);
+	event_free(p.sig_int);
+	event_free(p.sig_hup);
+	event_base_free(p.base);
+	if (p.status == 2)
+		errf(err, errlen, "%s", p.err);
+	return p.status;
+}
