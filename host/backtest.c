@@ -36,7 +36,7 @@ struct bt_opts {
 	/* paper */
 	const char *ctl;
 	double speed;
-	int linger;
+	int linger, no_watch;
 };
 
 static const char backtest_usage[] =
@@ -53,15 +53,17 @@ static const char backtest_usage[] =
 
 static const char paper_usage[] =
 	"usage: gantry paper STRATEGY [STRATEGY...] --feed file:PATH[?speed=X] [--feed ...]\n"
-	"                    [--ctl PATH] [--linger] [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
-	"                    [--out DIR] [--cash N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
-	"                    [--no-report] [--quiet]\n"
+	"                    [--ctl PATH] [--linger] [--no-watch] [--param [NAME.]K=V ...]\n"
+	"                    [--config DEPLOY.lua] [--out DIR] [--cash N] [--seed N]\n"
+	"                    [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
 	"\n"
 	"Runs the strategies as a live process on a replayed feed with the simulated\n"
 	"venue: as fast as possible, or speed=1 for real time (speed=10: ten times faster).\n"
-	"Listens on the control socket (default DIR/ctl.sock, mode 0600) for `gantry ctl`;\n"
-	"SIGTERM stops cleanly, SIGHUP reloads. --linger keeps serving ctl after the feed\n"
-	"ends, until `gantry ctl SOCKET stop`. Writes the same files as a backtest.\n";
+	"Listens on the control socket (default DIR/ctl.sock, mode 0600) for `gantry ctl`.\n"
+	"Saving a strategy file (or a module beside it that it required) reloads it\n"
+	"between two events (--no-watch: not); so do SIGHUP and `gantry ctl SOCK reload`.\n"
+	"SIGTERM stops cleanly. --linger keeps serving ctl after the feed ends, until\n"
+	"`gantry ctl SOCKET stop`. Writes the same files as a backtest.\n";
 
 static const char check_usage[] =
 	"usage: gantry check STRATEGY [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
@@ -176,6 +178,8 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 			o->ctl = v;
 		} else if (paper && !strcmp(a, "--linger")) {
 			o->linger = 1;
+		} else if (paper && !strcmp(a, "--no-watch")) {
+			o->no_watch = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--param", &bad))) {
 			if (add_param(o, v))
 				return -1;
@@ -518,7 +522,10 @@ static int run_paper(struct run *r)
 		snprintf(ctl, sizeof ctl, "%s", r->o.ctl);
 	else
 		snprintf(ctl, sizeof ctl, "%s/ctl.sock", outdir);
-	struct paper_opts po = {.ctl_path = ctl, .speed = r->o.speed, .linger = r->o.linger};
+	struct paper_opts po = {.ctl_path = ctl,
+				.speed = r->o.speed,
+				.linger = r->o.linger,
+				.watch_files = !r->o.no_watch};
 	int status = paper_run(r->e, &r->feed, &po, err, sizeof err);
 	return run_finish(r, status, err, outdir, t0);
 }

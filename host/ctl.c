@@ -51,8 +51,9 @@ static void status_strategy(struct engine *e, struct strategy *s, struct evbuffe
 	struct account *a = oms_account(oms, s->id);
 	evbuffer_add_printf(out, "{\"name\": ");
 	json_str(out, s->name);
-	evbuffer_add_printf(out, ", \"version\": %d, \"state\": \"%s\", \"reason\": ", s->version,
-			    state_name(s->state));
+	evbuffer_add_printf(out, ", \"version\": %d, \"hash\": \"%016llx\", \"state\": \"%s\", "
+				 "\"reason\": ",
+			    s->version, (unsigned long long)s->hash, state_name(s->state));
 	json_str(out, s->reason);
 	evbuffer_add_printf(out, ", \"positions\": {");
 	for (int i = 0; i < a->nheld; i++) {

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bar_reader.h"
 #include "log.h"
@@ -413,6 +414,77 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 	return 0;
 }
 
+static uint64_t file_hash(const char *path)
+{
+	uint64_t h = 1469598103934665603ULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	int c;
+	while ((c = getc(f)) != EOF)
+		h = (h ^ (uint64_t)(unsigned char)c) * 1099511628211ULL;
+	fclose(f);
+	return h;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static struct vm *open_version(struct strategy *s, char *err, size_t errlen)
+{
+	struct engine *e = s->eng;
+	struct vm_config vc = {.path = s->path,
+			       .params = s->params,
+			       .nparams = s->nparams,
+			       .memory_limit = e->cfg.memory_limit,
+			       .callback_ms = e->cfg.callback_ms,
+			       .seed = e->cfg.seed + (uint64_t)s->id,
+			       .host = s};
+	return vm->open(&vc, err, errlen);
+}
+
+int engine_reload(struct strategy *s, char *msg, size_t msglen)
+{
+	char err[2048];
+	double t0 = mono_ms();
+	uint64_t hash = file_hash(s->path);
+	struct vm *next = open_version(s, err, sizeof err);
+	if (next && vm->migrate(s->vm, next, err, sizeof err) != 0) {
+		vm->close(next);
+		next = NULL;
+	}
+	if (!next) {
+		snprintf(msg, msglen, "%s (still running version %d)", err, s->version);
+		log_msg(LOG_ERROR, "reload", "%s", msg);
+		return -1;
+	}
+	struct vm_info info;
+	vm->info(next, &info);
+	if (strcmp(info.name, s->name) != 0) {
+		snprintf(msg, msglen, "%s: the new version is named '%s', not '%s' (still running "
+				      "version %d)", s->path, info.name, s->name, s->version);
+		log_msg(LOG_ERROR, "reload", "%s", msg);
+		vm->close(next);
+		return -1;
+	}
+	vm->close(s->vm);
+	s->vm = next;
+	s->info = info;
+	s->version++;
+	s->hash = hash;
+	if (s->state == STRAT_QUARANTINED) {
+		s->state = STRAT_RUNNING;
+		s->reason[0] = '\0';
+	}
+	snprintf(msg, msglen, "%s version %d ok (swap %.2f ms)", s->path, s->version, mono_ms() - t0);
+	log_msg(LOG_INFO, "reload", "%s", msg);
+	return 0;
+}
+
 struct strategy *engine_find(struct engine *e, const char *name)
 {
 	for (int i = 0; i < e->nstrat; i++)
@@ -540,6 +612,7 @@ void engine_free(struct engine *e)
 		vm->close(e->strats[i].vm);
 		free(e->strats[i].subscribed);
 		free(e->strats[i].risk);
+		free(e->strats[i].params);
 	}
 	free(e->strats);
 	free(e->firm_risk);
@@ -580,17 +653,23 @@ int engine_add_strategy(struct engine *e, const char *path, const struct param *
 		return -1;
 	}
 	risk_state_init(s->risk);
-	struct vm_config vc = {.path = path,
-			       .params = params,
-			       .nparams = nparams,
-			       .memory_limit = e->cfg.memory_limit,
-			       .callback_ms = e->cfg.callback_ms,
-			       .seed = e->cfg.seed + (uint64_t)e->nstrat,
-			       .host = s};
-	s->vm = vm->open(&vc, err, errlen);
-	if (!s->vm) {
+	s->params = malloc((size_t)(nparams + 1) * sizeof *s->params);
+	if (!s->params) {
+		errf(err, errlen, "out of memory");
 		free(s->risk);
 		s->risk = NULL;
+		return -1;
+	}
+	if (nparams > 0)
+		memcpy(s->params, params, (size_t)nparams * sizeof *params);
+	s->nparams = nparams;
+	s->hash = file_hash(path);
+	s->vm = open_version(s, err, errlen);
+	if (!s->vm) {
+		free(s->risk);
+		free(s->params);
+		s->risk = NULL;
+		s->params = NULL;
 		return -1;
 	}
 	vm->info(s->vm, &s->info);
@@ -601,7 +680,9 @@ int engine_add_strategy(struct engine *e, const char *path, const struct param *
 			     path, s->name);
 			vm->close(s->vm);
 			free(s->risk);
+			free(s->params);
 			s->risk = NULL;
+			s->params = NULL;
 			return -1;
 		}
 	e->nstrat++;

@@ -39,6 +39,9 @@ struct strategy {
 	int nsubscribed;
 	struct strat_timer timers[STRAT_MAX_TIMERS];
 	struct risk_state *risk; /* owned */
+	struct param *params;	 /* owned copy of the overrides, for reloads */
+	int nparams;
+	uint64_t hash; /* FNV-1a of the source of the running version */
 	double peak_equity, day_equity;
 	int64_t day; /* UTC day of day_equity */
 };
@@ -64,6 +67,10 @@ int engine_halt(struct strategy *s, const char *reason);
 int engine_resume(struct strategy *s);
 int engine_flatten(struct strategy *s);
 struct strategy *engine_find(struct engine *e, const char *name);
+/* Hot reload between two events: compile and load the file in a fresh
+ * sandbox, migrate ctx.state, swap. On any failure the running version
+ * stays. 0 and msg "version N ok (swap X ms)", or -1 and msg why. */
+int engine_reload(struct strategy *s, char *msg, size_t msglen);
 /* `set KEY=VALUE`: a parameter (`k` for all, `name.k` for one), validated
  * against its type, or `risk.*` through the set hook. Old value in old. */
 int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char *err,

@@ -14,6 +14,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "watch.h"
 
 #define PUMP_BATCH 256
 
@@ -24,6 +25,7 @@ struct paper {
 	struct event_base *base;
 	struct event *pump, *sig_term, *sig_int, *sig_hup;
 	struct ctl_server *ctl;
+	struct watch *watch;
 	struct bar next;
 	int have_next, feed_done, stopping, status, data_error;
 	int64_t t0_data;
@@ -105,14 +107,16 @@ static void stop(void *ud)
 		event_active(p->pump, EV_TIMEOUT, 0);
 }
 
+static int reload(struct paper *p, struct strategy *only, char *msg, size_t msglen);
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	struct paper *p = arg;
 	if (sig == SIGHUP) {
-		char msg[1024];
-		if (p->po->reload)
-			p->po->reload(p->po->reload_ud, NULL, msg, sizeof msg);
+		char msg[4096];
+		log_msg(LOG_INFO, "paper", "SIGHUP: reloading every strategy");
+		reload(p, NULL, msg, sizeof msg);
 		return;
 	}
 	log_msg(LOG_WARN, "paper", "%s: stopping (cancel working orders, flush files)",
@@ -120,15 +124,51 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	stop(p);
 }
 
+/* Watches each strategy's file and the modules beside it that it required. */
+static void watch_strategy(struct paper *p, struct strategy *s)
+{
+	const char *mods[16];
+	watch_add(p->watch, s->path, s->id);
+	int n = vm_backend.modules(s->vm, mods, 16);
+	for (int i = 0; i < n; i++)
+		watch_add(p->watch, mods[i], s->id);
+}
+
+/* One strategy, or all: 0 when every reload succeeded. */
+static int reload(struct paper *p, struct strategy *only, char *msg, size_t msglen)
+{
+	int rc = 0;
+	size_t used = 0;
+	msg[0] = '\0';
+	for (int i = 0; i < p->e->nstrat; i++) {
+		struct strategy *s = &p->e->strats[i];
+		if (only && s != only)
+			continue;
+		char one[2048];
+		if (engine_reload(s, one, sizeof one) != 0)
+			rc = -1;
+		else if (p->watch)
+			watch_strategy(p, s);
+		int w = snprintf(msg + used, msglen - used, "%s%s", used ? "; " : "", one);
+		if (w > 0 && (size_t)w < msglen - used)
+			used += (size_t)w;
+	}
+	return rc;
+}
+
+static void on_file_changed(void *ud, int owner)
+{
+	struct paper *p = ud;
+	char msg[4096];
+	if (owner < p->e->nstrat)
+		reload(p, &p->e->strats[owner], msg, sizeof msg);
+}
+
 static void ctl_reload(void *ud, struct strategy *s, struct evbuffer *out)
 {
 	struct paper *p = ud;
-	char msg[1024];
-	if (!p->po->reload) {
-		evbuffer_add_printf(out, "{\"ok\": false, \"error\": \"reload is not available\"}\n");
-		return;
-	}
-	int rc = p->po->reload(p->po->reload_ud, s, msg, sizeof msg);
+	char msg[4096];
+	int rc = reload(p, s, msg, sizeof msg);
 	evbuffer_add_printf(out, "{\"ok\": %s, \"message\": \"", rc == 0 ? "true" : "false");
 	for (const char *c = msg; *c; c++) {
 		if (*c == '"' || *c == '\\')
@@ -185,6 +225,11 @@ int paper_run(struct engine *e, struct bars_feed *feed, const struct paper_opts 
 	event_add(p.sig_int, NULL);
 	event_add(p.sig_hup, NULL);
 	log_msg(LOG_INFO, "paper", "control socket %s", po->ctl_path);
+	if (po->watch_files) {
+		p.watch = watch_new(p.base, on_file_changed, &p);
+		for (int i = 0; p.watch && i < e->nstrat; i++)
+			watch_strategy(&p, &e->strats[i]);
+	}
 
 	engine_begin(e);
 	if (read_next(&p) > 0) {
@@ -201,6 +246,7 @@ int paper_run(struct engine *e, struct bars_feed *feed, const struct paper_opts 
 		finish(&p);
 	}
 	ctl_close(p.ctl);
+	watch_free(p.watch);
 	event_free(p.pump);
 	event_free(p.sig_term);
 	event_free(p.sig_int);

@@ -13,10 +13,7 @@ struct paper_opts {
 	const char *ctl_path;
 	double speed; /* 0: as fast as possible; 1: real time; 10: ten times faster */
 	int linger;   /* after the feed ends, keep serving ctl until `stop` */
-	/* hot reload of one strategy (NULL: all), called between two events */
-	int (*reload)(void *ud, struct strategy *s, char *msg, size_t msglen);
-	void *reload_ud;
-	const char *const *watch; /* files to watch for hot reload (NULL-terminated), or NULL */
+	int watch_files; /* reload a strategy when its file (or a module it required) is saved */
 };
 
 /* Runs to the end of the feed (or `stop`): the engine_end status. */

@@ -99,6 +99,15 @@ struct vm_ops {
 	int (*on_timer)(struct vm *vm, const char *name);
 	int (*on_stop)(struct vm *vm);
 
+	/* Hot reload: copies ctx.state of `from` into `to` as plain data (tables,
+	 * strings, numbers, booleans; anything else is refused, naming where it
+	 * is), then runs to's on_reload(ctx, old_state) under the budget; what it
+	 * returns (or the copy, without on_reload) becomes to's ctx.state.
+	 * 0, or -1 with err; `from` is left as it was. */
+	int (*migrate)(struct vm *from, struct vm *to, char *err, size_t errlen);
+	/* The Lua files a strategy loaded with require, beside it (for the watcher). */
+	int (*modules)(struct vm *vm, const char **paths, int max);
+
 	/* Sets one param from text, converted to its current type; the old value as
 	 * text in old. apply = 0 only validates. */
 	int (*set_param)(struct vm *vm, const char *key, const char *text, int apply, char *old,

@@ -73,6 +73,8 @@ struct vm {
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
 	char stdlib[PATH_MAX];
+	char modules[16][PATH_MAX]; /* local modules it required, for the watcher */
+	int nmodules;
 	struct vm_info info;
 	char err[2048];
 };
@@ -346,6 +348,8 @@ static int sb_require(lua_State *L)
 	size_t len;
 	if (read_file(path, &src, &len) != 0)
 		return luaL_error(L, "require: module '%s' not found (looked for %s)", name, path);
+	if (strncmp(name, "gantry.", 7) != 0 && vm->nmodules < 16)
+		snprintf(vm->modules[vm->nmodules++], sizeof vm->modules[0], "%s", path);
 	lua_pushfstring(L, "@%s", path);
 	int rc = luaL_loadbufferx(L, src, len, lua_tostring(L, -1), "t");
 	free(src);
@@ -982,6 +986,146 @@ static int vm54_set_param(struct vm *vm, const char *key, const char *text, int 
 	return rc;
 }
 
+/* ------------------------------------------------------------ reload */
+
+#define COPY_DEPTH 64
+
+/* Copies the value at `idx` of from onto the top of to. seen (in from) maps
+ * tables already copied to their index in made (in to): shared and cyclic
+ * tables stay shared. */
+static int copy_value(lua_State *from, int idx, lua_State *to, int seen, int made, int depth,
+		      char *path, size_t plen, char *err, size_t errlen)
+{
+	idx = lua_absindex(from, idx);
+	switch (lua_type(from, idx)) {
+	case LUA_TNIL: lua_pushnil(to); return 0;
+	case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, idx)); return 0;
+	case LUA_TNUMBER:
+		if (lua_isinteger(from, idx))
+			lua_pushinteger(to, lua_tointeger(from, idx));
+		else
+			lua_pushnumber(to, lua_tonumber(from, idx));
+		return 0;
+	case LUA_TSTRING: {
+		size_t n;
+		const char *str = lua_tolstring(from, idx, &n);
+		lua_pushlstring(to, str, n);
+		return 0;
+	}
+	case LUA_TTABLE: break;
+	default:
+		snprintf(err, errlen, "%s is a %s: only plain data (tables, strings, numbers, "
+				      "booleans) survives a reload",
+			 path, luaL_typename(from, idx));
+		return -1;
+	}
+	if (depth > COPY_DEPTH) {
+		snprintf(err, errlen, "%s: tables nested more than %d deep", path, COPY_DEPTH);
+		return -1;
+	}
+	lua_pushvalue(from, idx);
+	if (lua_rawget(from, seen) == LUA_TNUMBER) {
+		lua_rawgeti(to, made, lua_tointeger(from, -1));
+		lua_pop(from, 1);
+		return 0;
+	}
+	lua_pop(from, 1);
+	lua_newtable(to);
+	lua_Integer id = (lua_Integer)luaL_len(to, made) + 1;
+	lua_pushvalue(to, -1);
+	lua_rawseti(to, made, id);
+	lua_pushvalue(from, idx);
+	lua_pushinteger(from, id);
+	lua_rawset(from, seen);
+	size_t base = strlen(path);
+	lua_pushnil(from);
+	while (lua_next(from, idx) != 0) {
+		int kt = lua_type(from, -2);
+		if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
+			snprintf(err, errlen, "%s has a %s key: only plain data survives a reload",
+				 path, luaL_typename(from, -2));
+			lua_pop(from, 2);
+			return -1;
+		}
+		if (kt == LUA_TSTRING)
+			snprintf(path + base, plen - base, ".%s", lua_tostring(from, -2));
+		else if (kt == LUA_TNUMBER && lua_isinteger(from, -2))
+			snprintf(path + base, plen - base, "[%lld]",
+				 (long long)lua_tointeger(from, -2));
+		else if (kt == LUA_TNUMBER)
+			snprintf(path + base, plen - base, "[%g]", (double)lua_tonumber(from, -2));
+		else
+			snprintf(path + base, plen - base, "[%s]",
+				 lua_toboolean(from, -2) ? "true" : "false");
+		if (copy_value(from, -2, to, seen, made, depth + 1, path, plen, err, errlen) != 0 ||
+		    copy_value(from, -1, to, seen, made, depth + 1, path, plen, err, errlen) != 0) {
+			lua_pop(from, 2);
+			return -1;
+		}
+		lua_rawset(to, -3);
+		lua_pop(from, 1);
+		path[base] = '\0';
+	}
+	return 0;
+}
+
+static int vm54_migrate(struct vm *from, struct vm *to, char *err, size_t errlen)
+{
+	lua_State *F = from->L, *T = to->L;
+	char path[512] = "state";
+	if (!lua_checkstack(F, 2 * COPY_DEPTH + 16) || !lua_checkstack(T, 2 * COPY_DEPTH + 16)) {
+		snprintf(err, errlen, "reload: out of stack");
+		return -1;
+	}
+	lua_newtable(F);
+	int seen = lua_gettop(F);
+	lua_newtable(T);
+	int made = lua_gettop(T);
+	lua_getfield(F, SLOT_CTX, "state");
+	int rc = copy_value(F, -1, T, seen, made, 0, path, sizeof path, err, errlen);
+	lua_settop(F, SLOT_TOP);
+	if (rc != 0 || to->mem_exceeded) {
+		if (rc == 0)
+			snprintf(err, errlen, "reload: the state does not fit in the memory cap");
+		lua_settop(T, SLOT_TOP);
+		to->mem_exceeded = 0;
+		return -1;
+	}
+	lua_remove(T, made);
+	if (to->info.callbacks & VM_ON_RELOAD) {
+		lua_pushvalue(T, SLOT_CB0 + 7);
+		lua_pushvalue(T, SLOT_CTX);
+		lua_pushvalue(T, -3);
+		lua_remove(T, -4);
+		/* one result, left at the top on success */
+		if (vm_pcall(to, 2, 1, "on_reload", to->budget_ns ? to->budget_ns : LOAD_BUDGET_NS) !=
+		    VM_OK) {
+			snprintf(err, errlen, "%s", to->err);
+			return -1;
+		}
+		if (lua_isnil(T, -1)) {
+			lua_pop(T, 1);
+			lua_newtable(T);
+		} else if (!lua_istable(T, -1)) {
+			snprintf(err, errlen, "%s: on_reload must return the new state (a table), got %s",
+				 to->path, luaL_typename(T, -1));
+			lua_settop(T, SLOT_TOP);
+			return -1;
+		}
+	}
+	lua_setfield(T, SLOT_CTX, "state");
+	lua_settop(T, SLOT_TOP);
+	return 0;
+}
+
+static int vm54_modules(struct vm *vm, const char **paths, int max)
+{
+	int n = 0;
+	for (int i = 0; i < vm->nmodules && n < max; i++)
+		paths[n++] = vm->modules[i];
+	return n;
+}
+
 static const char *vm54_error(struct vm *vm)
 {
 	return vm->err;
@@ -1007,6 +1151,8 @@ const struct vm_ops vm_backend = {
 	.on_timer = vm54_on_timer,
 	.on_stop = vm54_on_stop,
 	.set_param = vm54_set_param,
+	.migrate = vm54_migrate,
+	.modules = vm54_modules,
 	.error = vm54_error,
 	.memory = vm54_memory,
 };
