@@ -141,7 +141,7 @@ static void deliver(struct engine *e)
 	for (int i = 0; i < e->qn; i++) {
 		struct notif *n = &e->q[i];
 		struct strategy *s = &e->strats[n->strat];
-		if (s->state != STRAT_RUNNING)
+		if (s->state == STRAT_QUARANTINED)
 			continue;
 		int rc = n->kind == NOTIF_FILL ? vm->on_fill(s->vm, &e->q[i].fill)
 					       : vm->on_order(s->vm, &e->q[i].order);
@@ -569,7 +569,7 @@ static void fire_timers(struct engine *e, int64_t t)
 		e->now = bt->deadline;
 		bt->deadline = 0;
 		recompute_next_timer(e);
-		if (best->state == STRAT_RUNNING && (best->info.callbacks & VM_ON_TIMER)) {
+		if (best->state != STRAT_QUARANTINED && (best->info.callbacks & VM_ON_TIMER)) {
 			int rc = vm->on_timer(best->vm, name);
 			if (rc != VM_OK)
 				strategy_failed(e, best, rc);
@@ -838,19 +838,20 @@ static void run_start(struct engine *e)
 
 static void run_stop(struct engine *e, int64_t t)
 {
+	const char *why = e->stop_reason ? e->stop_reason : "end_of_data";
 	e->now = t;
-	sim_cancel_all(e->sim, "end_of_data", t);
+	sim_cancel_all(e->sim, why, t);
 	deliver(e);
 	for (int i = 0; i < e->nstrat; i++) {
 		struct strategy *s = &e->strats[i];
-		if (s->state == STRAT_RUNNING && (s->info.callbacks & VM_ON_STOP)) {
+		if (s->state != STRAT_QUARANTINED && (s->info.callbacks & VM_ON_STOP)) {
 			int rc = vm->on_stop(s->vm);
 			if (rc != VM_OK)
 				strategy_failed(e, s, rc);
 			deliver(e);
 		}
 	}
-	sim_cancel_all(e->sim, "end_of_data", t); /* what on_stop may have sent */
+	sim_cancel_all(e->sim, why, t); /* what on_stop may have sent */
 	deliver(e);
 }
 
@@ -888,7 +889,7 @@ int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen)
 		series_push(&e->prices[b->sym], b->time, b->close);
 	for (int i = 0; i < e->nstrat; i++) {
 		struct strategy *s = &e->strats[i];
-		if (s->state != STRAT_RUNNING || !(s->info.callbacks & VM_ON_BAR) ||
+		if (s->state == STRAT_QUARANTINED || !(s->info.callbacks & VM_ON_BAR) ||
 		    (s->subscribed && !s->subscribed[b->sym]))
 			continue;
 		int rc = vm->on_bar(s->vm, b);

@@ -16,6 +16,9 @@
 
 struct engine;
 
+/* halted: still sees market data and its fills, but risk refuses its new
+ * orders (or lets only position-reducing ones through, by config);
+ * quarantined: failed, no callbacks, until resume or a reload. */
 enum strat_state { STRAT_RUNNING, STRAT_HALTED, STRAT_QUARANTINED };
 
 #define STRAT_MAX_TIMERS 16
@@ -121,6 +124,7 @@ struct engine {
 	long events;
 	int64_t cur;   /* the event time being processed */
 	int fail_fast; /* backtests: a failed strategy ends the run */
+	const char *stop_reason; /* why working orders are cancelled at the end */
 	int failed;
 	/* outputs, written as the run goes */
 	FILE *fills_csv, *equity_csv; /* equity_csv passes to eqlog at the start */

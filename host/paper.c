@@ -100,6 +100,7 @@ static void stop(void *ud)
 {
 	struct paper *p = ud;
 	p->stopping = 1;
+	p->e->stop_reason = "stopped";
 	if (p->feed_done) {
 		struct timeval flush = {0, 50000};
 		event_base_loopexit(p->base, &flush);

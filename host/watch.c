@@ -46,16 +46,19 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct watch *w = arg;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
+	int ours = 0; /* other files in the same directories do not delay a reload */
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 			for (int i = 0; ev->len && i < w->nfiles; i++)
-				if (w->files[i].wd == ev->wd && strcmp(w->files[i].name, ev->name) == 0)
+				if (w->files[i].wd == ev->wd && strcmp(w->files[i].name, ev->name) == 0) {
 					w->pending |= 1ULL << w->files[i].owner;
+					ours = 1;
+				}
 			p += sizeof *ev + ev->len;
 		}
 	}
-	if (w->pending) {
+	if (ours) {
 		struct timeval tv = {0, WATCH_DEBOUNCE_MS * 1000};
 		evtimer_add(w->quiet, &tv); /* re-arming restarts the quiet period */
 	}

@@ -61,6 +61,47 @@ function M.gantry(args, dir)
   return M.sh(table.concat(parts, " "), dir)
 end
 
+-- Starts gantry in the background; returns a handle with the pid and the
+-- files its exit status and output go to.
+function M.spawn(args, dir)
+  local parts = { q(M.bin) }
+  for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
+  local h = { rc = dir .. "/.rc", out = dir .. "/.out", err = dir .. "/.err" }
+  os.remove(h.rc)
+  local cmd = "sh -c " .. q(table.concat(parts, " ") .. " >" .. q(h.out) .. " 2>" .. q(h.err)
+    .. "; echo $? >" .. q(h.rc .. ".tmp") .. "; mv " .. q(h.rc .. ".tmp") .. " " .. q(h.rc))
+    .. " >/dev/null 2>&1 & echo $!"
+  local p = io.popen(cmd)
+  h.pid = tonumber(p:read("l"))
+  p:close()
+  return h
+end
+
+function M.sleep(s) os.execute("sleep " .. s) end
+
+-- Polls pred every 50 ms for at most `timeout` seconds; returns its last value.
+function M.wait_for(pred, timeout)
+  local tries = math.floor((timeout or 10) / 0.05)
+  for _ = 1, tries do
+    local v = pred()
+    if v then return v end
+    M.sleep(0.05)
+  end
+  return pred()
+end
+
+-- Waits for a spawned gantry to exit; returns its exit status (nil on timeout).
+function M.wait_exit(h, timeout)
+  local ok = M.wait_for(function() return M.read(h.rc) end, timeout or 20)
+  if not ok then os.execute("kill -9 " .. h.pid .. " 2>/dev/null"); return nil end
+  return tonumber(ok)
+end
+
+function M.ctl(sock, ...)
+  local code, out, err = M.gantry({ "ctl", sock, ... })
+  return code, out, err
+end
+
 function M.gen_bars(dir, args)
   local cmd = "lua5.4 " .. q(M.root .. "/scripts/gen_bars") .. " " .. args .. " --out " .. q(dir)
   local code, _, err = M.sh(cmd, dir)

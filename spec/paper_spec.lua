@@ -1,0 +1,275 @@
+-- A running host: gantry paper on a replayed feed, driven through gantry ctl.
+local T = require "support"
+
+local function day_bars(dir, n, name)
+  local rows = { "datetime,open,high,low,close,volume" }
+  for i = 1, n do
+    local d = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400)
+    local px = 100 + (i % 7)
+    rows[#rows + 1] = string.format("%s,%d,%d,%d,%d,1000", d, px, px + 2, px - 2, px + 1)
+  end
+  return T.write(dir .. "/" .. (name or "XYZ") .. ".csv", table.concat(rows, "\n") .. "\n")
+end
+
+-- one bar every 10 ms of wall time for daily bars
+local SPEED = tostring(86400 / 0.01)
+
+describe("gantry paper", function()
+  local dir, data, h, sock
+  before_each(function() dir = T.tmpdir(); data = day_bars(dir, 400) end)
+  after_each(function()
+    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
+    T.rmdir(dir)
+  end)
+
+  local function start(src, extra, speed)
+    local s = T.write(dir .. "/s.lua", src)
+    sock = dir .. "/ctl.sock"
+    local args = { "paper", s, "--feed", "file:" .. data .. "?speed=" .. (speed or SPEED),
+                   "--out", dir .. "/out", "--ctl", sock, "--no-report" }
+    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+    h = T.spawn(args, dir)
+    assert.truthy(T.wait_for(function()
+      return T.ctl(sock, "status") == 0
+    end, 10), "the control socket never answered: " .. (T.read(h.err) or ""))
+  end
+
+  local resting = [[
+    local S = { params = { symbol = "XYZ", n = 3 } }
+    function S.on_start(ctx) ctx.state.rejects = {} end
+    function S.on_bar(ctx, bar)
+      if #ctx:orders() < ctx.params.n then
+        local id, why = ctx:buy("XYZ", 1, { limit = 50 })
+        if not id then ctx.state.rejects[why] = (ctx.state.rejects[why] or 0) + 1 end
+      end
+    end
+    function S.on_order(ctx, o) if o.status == "canceled" then ctx.state.canceled = (ctx.state.canceled or 0) + 1 end end
+    function S.on_stop(ctx) ctx:log("info", "halted_rejects=%d canceled=%d", ctx.state.rejects.halted or 0, ctx.state.canceled or 0) end
+    return S]]
+
+  it("answers status with the mode, the strategies and their orders", function()
+    start(resting)
+    T.sleep(0.2)
+    local code, out = T.ctl(sock, "status")
+    assert.equal(0, code)
+    assert.matches('"mode": "paper"', out, 1, true)
+    assert.matches('"name": "s", "version": 1', out, 1, true)
+    assert.matches('"state": "running"', out, 1, true)
+    assert.matches('"open_orders": %[{"id": 1', out)
+    assert.equal(0, (T.ctl(sock, "stop")))
+    assert.equal(0, T.wait_exit(h))
+  end)
+
+  it("halt cancels every working order, blocks new ones until resume", function()
+    start(resting)
+    T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"id": 3') end, 5)
+    local code, out = T.ctl(sock, "halt", "s")
+    assert.equal(0, code)
+    assert.matches('"halted": %[{"name": "s", "count": 3, "state": "halted"}%]', out)
+    T.sleep(0.15)
+    local _, st = T.ctl(sock, "status")
+    assert.matches('"state": "halted", "reason": "operator"', st, 1, true)
+    assert.matches('"open_orders": []', st, 1, true)
+    code, out = T.ctl(sock, "resume", "s")
+    assert.equal(0, code)
+    assert.matches('"state": "running"', out, 1, true)
+    assert.truthy(T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"open_orders": %[{') end, 5))
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+    local err = T.read(h.err)
+    local rejects = tonumber(err:match("halted_rejects=(%d+)"))
+    assert.truthy(rejects and rejects > 0, "no order was refused while halted")
+    assert.matches("canceled=", err, 1, true)
+    -- the cancels were reported to the strategy: 3 at the halt, the rest at the stop
+    assert.truthy(tonumber(err:match("canceled=(%d+)")) >= 3)
+    local orders = T.csv(dir .. "/out/orders.csv")
+    local halted = 0
+    for _, o in ipairs(orders) do if o.reason == "halted" then halted = halted + 1 end end
+    assert.equal(rejects, halted)
+  end)
+
+  it("flatten closes the position at market while halted", function()
+    start([[
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_bar(ctx, bar) if not ctx.state.x then ctx.state.x = 1; ctx:buy("XYZ", 7) end end
+      return S]])
+    T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"positions": {"XYZ": 7}') end, 5)
+    T.ctl(sock, "halt")
+    local code, out = T.ctl(sock, "flatten", "s")
+    assert.equal(0, code)
+    assert.matches('"count": 1', out, 1, true)
+    assert.truthy(T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"positions": {}') end, 5))
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+  end)
+
+  it("set changes a parameter or a risk limit, validated", function()
+    start(resting)
+    local code, out = T.ctl(sock, "set", "n=5")
+    assert.equal(0, code)
+    assert.matches('"old": "3"', out, 1, true)
+    code, out = T.ctl(sock, "set", "n=abc")
+    assert.equal(1, code)
+    assert.matches("expected an integer for s.n", out, 1, true)
+    code, out = T.ctl(sock, "set", "nope=1")
+    assert.equal(1, code)
+    assert.matches("unknown parameter 'nope'", out, 1, true)
+    code, out = T.ctl(sock, "set", "risk.max_order_qty=500")
+    assert.equal(0, code)
+    code, out = T.ctl(sock, "set", "risk.max_order_qty=-1")
+    assert.equal(1, code)
+    assert.matches("max_order_qty", out, 1, true)
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+    assert.matches("WARN ctl: set risk.max_order_qty=500 (was none)", T.read(h.err), 1, true)
+  end)
+
+  it("a limit set at run time rejects the next order over it", function()
+    start(resting)
+    T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"id": 3') end, 5)
+    assert.equal(0, (T.ctl(sock, "set", "risk.max_open_orders=3")))
+    assert.equal(0, (T.ctl(sock, "set", "n=5")))
+    assert.truthy(T.wait_for(function()
+      local _, o = T.ctl(sock, "status"); return o:match('"rejects_by_reason": {"max_open_orders": %d+}')
+    end, 5))
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+    assert.matches("WARN risk: s rejected buy 1 XYZ: max_open_orders", T.read(h.err), 1, true)
+  end)
+
+  it("answers bad commands with ok false", function()
+    start(resting)
+    local code, out = T.ctl(sock, "frobnicate")
+    assert.equal(1, code)
+    assert.matches("unknown command 'frobnicate'", out, 1, true)
+    code, out = T.ctl(sock, "halt", "nobody")
+    assert.equal(1, code)
+    assert.matches("no strategy named 'nobody'", out, 1, true)
+    T.ctl(sock, "stop")
+    T.wait_exit(h)
+  end)
+
+  it("stops cleanly on SIGTERM: working orders cancelled, files written", function()
+    start(resting)
+    T.sleep(0.2)
+    -- h.pid is the wrapping shell's: signal gantry, its child
+    os.execute("pkill -TERM -P " .. h.pid)
+    assert.equal(0, T.wait_exit(h))
+    local orders = T.csv(dir .. "/out/orders.csv")
+    assert.truthy(#orders >= 3)
+    for _, o in ipairs(orders) do assert.equal("canceled", o.status) end
+    assert.equal("stopped", orders[1].reason)
+    assert.truthy(T.read(dir .. "/out/summary.json"))
+    assert.is_nil(io.open(sock), "the socket is removed")
+  end)
+
+  it("makes its control socket private (0600)", function()
+    start(resting)
+    local p = io.popen("stat -c %a " .. T.quote(sock))
+    local mode = p:read("l")
+    p:close()
+    assert.equal("600", mode)
+    T.ctl(sock, "stop")
+    T.wait_exit(h)
+  end)
+end)
+
+describe("gantry ctl", function()
+  it("says when no host listens", function()
+    local code, _, err = T.gantry({ "ctl", "/nonexistent/ctl.sock", "status" })
+    assert.equal(2, code)
+    assert.matches("/nonexistent/ctl.sock: cannot connect", err, 1, true)
+  end)
+
+  it("needs a command", function()
+    local code, _, err = T.gantry({ "ctl", "/tmp/x.sock" })
+    assert.equal(2, code)
+    assert.matches("usage: gantry ctl SOCKET COMMAND", err, 1, true)
+  end)
+end)
+
+describe("hot reload", function()
+  local dir, data, h, sock
+  before_each(function() dir = T.tmpdir(); data = day_bars(dir, 300) end)
+  after_each(function()
+    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
+    T.rmdir(dir)
+  end)
+
+  local v1 = [[
+    local S = { params = { symbol = "XYZ", tag = "v1" } }
+    function S.on_start(ctx) ctx.state.n = 0; ctx.state.by = {} end
+    function S.on_bar(ctx, bar)
+      ctx.state.n = ctx.state.n + 1
+      local t = ctx.params.tag
+      ctx.state.by[t] = (ctx.state.by[t] or 0) + 1
+      if not ctx.state.order then ctx.state.order = ctx:buy("XYZ", 1, { limit = 1 }) end
+    end
+    function S.on_reload(ctx, old) old.reloads = (old.reloads or 0) + 1; return old end
+    function S.on_stop(ctx)
+      ctx:log("info", "n=%d v1=%d v2=%d reloads=%d", ctx.state.n, ctx.state.by.v1 or 0, ctx.state.by.v2 or 0, ctx.state.reloads or 0)
+    end
+    return S]]
+
+  local function start(src)
+    local s = T.write(dir .. "/r.lua", src)
+    sock = dir .. "/ctl.sock"
+    h = T.spawn({ "paper", s, "--feed", "file:" .. data .. "?speed=" .. SPEED, "--out", dir .. "/out",
+                  "--ctl", sock, "--no-report" }, dir)
+    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10), T.read(h.err) or "")
+    return s
+  end
+
+  it("swaps a saved file between two events, keeping state and open orders", function()
+    local s = start(v1)
+    T.sleep(0.3)
+    T.write(s, (v1:gsub('tag = "v1"', 'tag = "v2"')))
+    assert.truthy(T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"version": 2') end, 5))
+    local _, st = T.ctl(sock, "status")
+    -- the resting order placed by version 1 is still there, and says so
+    assert.matches('"open_orders": %[{"id": 1, .-"version": 1}%]', st)
+    -- a broken save keeps version 2 running
+    T.write(s, "local S = {\nfunction broken(\nreturn S\n")
+    T.sleep(0.4)
+    _, st = T.ctl(sock, "status")
+    assert.matches('"version": 2', st, 1, true)
+    assert.matches('"state": "running"', st, 1, true)
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+    local err = T.read(h.err)
+    assert.matches("INFO reload: .-r%.lua version 2 ok %(swap [%d.]+ ms%)", err)
+    assert.matches("ERROR reload: .-r%.lua:%d+: .- %(still running version 2%)", err)
+    local n, a, b, reloads = err:match("n=(%d+) v1=(%d+) v2=(%d+) reloads=(%d+)")
+    assert.truthy(n, err)
+    -- every event seen exactly once across the versions
+    assert.equal(tonumber(n), tonumber(a) + tonumber(b))
+    assert.truthy(tonumber(a) > 0 and tonumber(b) > 0)
+    assert.equal("1", reloads)
+    local summary = T.json(T.read(dir .. "/out/summary.json"))
+    assert.equal(tonumber(n), summary.events - 0) -- stopped early: n <= 300
+  end)
+
+  it("reloads on request and refuses a state that is not plain data", function()
+    start([[
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_start(ctx) ctx.state.f = function() end end
+      return S]])
+    local code, out = T.ctl(sock, "reload", "r")
+    assert.equal(1, code)
+    assert.matches("state.f is a function: only plain data", out, 1, true)
+    assert.matches("still running version 1", out, 1, true)
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+  end)
+
+  it("keeps the old version when on_reload fails", function()
+    local s = start(v1)
+    T.write(s, (v1:gsub("old.reloads = ", "error('nope'); old.reloads = ")))
+    local code, out = T.ctl(sock, "reload")
+    assert.equal(1, code)
+    assert.matches("nope", out, 1, true)
+    assert.matches("still running version 1", out, 1, true)
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+  end)
+end)
