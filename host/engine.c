@@ -714,10 +714,11 @@ static void watch_pnl(struct engine *e, int64_t t)
 	for (int i = 0; i < e->nstrat; i++) {
 		struct strategy *s = &e->strats[i];
 		double eq = oms_equity(e->oms, i);
-		if (day != s->day) {
+		if (day != s->day) { /* the day starts where the last one closed */
 			s->day = day;
-			s->day_equity = eq;
+			s->day_equity = s->last_equity;
 		}
+		s->last_equity = eq;
 		if (eq > s->peak_equity)
 			s->peak_equity = eq;
 		struct risk_account a = {.pnl = eq - s->day_equity,
@@ -822,7 +823,8 @@ static void run_start(struct engine *e)
 		oms_set_listener(e->oms, on_oms_event, e);
 		equity_log_start(&e->eqlog, e->equity_csv, e->cfg.cash * e->nstrat);
 		for (int i = 0; i < e->nstrat; i++)
-			e->strats[i].peak_equity = e->strats[i].day_equity = e->cfg.cash;
+			e->strats[i].peak_equity = e->strats[i].day_equity = e->strats[i].last_equity =
+				e->cfg.cash;
 		e->equity_csv = NULL; /* the log owns it now */
 	}
 	for (int i = 0; i < e->nstrat && !e->failed; i++) {

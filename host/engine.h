@@ -45,7 +45,7 @@ struct strategy {
 	struct param *params;	 /* owned copy of the overrides, for reloads */
 	int nparams;
 	uint64_t hash; /* FNV-1a of the source of the running version */
-	double peak_equity, day_equity;
+	double peak_equity, day_equity, last_equity;
 	int64_t day; /* UTC day of day_equity */
 };
 
