@@ -510,7 +510,6 @@ int engine_top(struct engine *e, int sym, struct book_top *out)
 static void recompute_next_timer(struct engine *e)
 {
 	e->next_timer = INT64_MAX;
-	risk_state_init(e->firm_risk);
 	for (int i = 0; i < e->nstrat; i++)
 		for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
 			int64_t d = e->strats[i].timers[j].deadline;
@@ -601,6 +600,7 @@ struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
 		free(e);
 		return NULL;
 	}
+	risk_state_init(e->firm_risk);
 	return e;
 }
 
