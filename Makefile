@@ -47,35 +47,45 @@ SAN_OBJ   := $(HOST_SRC:%.c=$(BUILD)/san/%.o)
 all: gantry tools
 
 gantry: $(BUILD)/rel/libgantry.a $(BUILD)/rel/host/main.o
-	$(CC) -o $@ $(BUILD)/rel/host/main.o $(BUILD)/rel/libgantry.a $(REL_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $(BUILD)/rel/host/main.o $(BUILD)/rel/libgantry.a $(REL_LIBS)
 
 $(BUILD)/san/gantry: $(BUILD)/san/libgantry.a $(BUILD)/san/host/main.o
-	$(CC) $(SAN_LDFLAGS) -o $@ $(BUILD)/san/host/main.o $(BUILD)/san/libgantry.a $(LIBS)
+	@$(if $(Q),echo "  LD san  $@")
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $(BUILD)/san/host/main.o $(BUILD)/san/libgantry.a $(LIBS)
 
 $(BUILD)/rel/libgantry.a: $(REL_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/san/libgantry.a: $(SAN_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
+# V=1 shows the compiler command lines
+Q := $(if $(V),,@)
+
 $(BUILD)/rel/%.o: %.c $(wildcard host/*.h bindings/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
 $(BUILD)/san/%.o: %.c $(wildcard host/*.h bindings/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC san  $<")
+	$(Q)$(CC) $(SAN_CFLAGS) -c -o $@ $<
 
 # C unit tests: spec/c/test_x.c -> build/san/test_x (sanitized)
 $(BUILD)/san/spec/c/%: spec/c/%.c spec/c/check.h $(BUILD)/san/libgantry.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Ispec/c -o $@ $< $(BUILD)/san/libgantry.a $(LIBS) $(SAN_LDFLAGS)
+	@$(if $(Q),echo "  TEST    $<")
+	$(Q)$(CC) $(SAN_CFLAGS) -Ispec/c -o $@ $< $(BUILD)/san/libgantry.a $(LIBS) $(SAN_LDFLAGS)
 
 # benchmarks and tools: optimised
 $(BUILD)/rel/bench/%: bench/%.c $(BUILD)/rel/libgantry.a
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< $(BUILD)/rel/libgantry.a $(REL_LIBS)
+	@$(if $(Q),echo "  BENCH   $<")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $< $(BUILD)/rel/libgantry.a $(REL_LIBS)
 $(BUILD)/tools/%: scripts/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
+	@$(if $(Q),echo "  TOOL    $<")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
 
 tools: $(TOOLS_C:scripts/%.c=$(BUILD)/tools/%)
 
