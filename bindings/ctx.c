@@ -187,7 +187,7 @@ static int ctx_orders(lua_State *L)
 static int ctx_book(lua_State *L)
 {
 	struct strategy *s = host(L);
-	struct book_top t;
+	struct top_of_book t;
 	int sym = symbol_arg(L, s, 2);
 	if (sym < 0 || engine_top(s->eng, sym, &t) != 0) {
 		lua_pushnil(L);

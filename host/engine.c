@@ -493,7 +493,7 @@ struct strategy *engine_find(struct engine *e, const char *name)
 	return NULL;
 }
 
-int engine_top(struct engine *e, int sym, struct book_top *out)
+int engine_top(struct engine *e, int sym, struct top_of_book *out)
 {
 	if (sym < 0 || sym >= e->nlast || e->last[sym].time == 0)
 		return -1;

@@ -83,7 +83,7 @@ int64_t engine_now(const struct engine *e);
 struct oms *engine_oms(struct engine *e);
 struct symtab *engine_symtab(struct engine *e);
 /* Top of book (bars: the last close on both sides, zero quantities). 0 or -1 when none. */
-int engine_top(struct engine *e, int sym, struct book_top *out);
+int engine_top(struct engine *e, int sym, struct top_of_book *out);
 int engine_timer(struct strategy *s, const char *name, double ms);
 void engine_log(struct strategy *s, int level, const char *msg);
 

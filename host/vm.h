@@ -68,7 +68,7 @@ struct vm_info {
 	int nsymbols;
 };
 
-struct book_top {
+struct top_of_book {
 	int64_t time;
 	int sym;
 	double bid, bid_qty, ask, ask_qty;
@@ -92,7 +92,7 @@ struct vm_ops {
 
 	int (*on_start)(struct vm *vm);
 	int (*on_bar)(struct vm *vm, const struct bar *b);
-	int (*on_book)(struct vm *vm, const struct book_top *t);
+	int (*on_book)(struct vm *vm, const struct top_of_book *t);
 	int (*on_trade)(struct vm *vm, const struct trade_event *t);
 	int (*on_order)(struct vm *vm, const struct order *o);
 	int (*on_fill)(struct vm *vm, const struct fill *f);

@@ -860,7 +860,7 @@ static int vm54_on_bar(struct vm *vm, const struct bar *b)
 	return call_event(vm, 1, SLOT_BAR, "on_bar");
 }
 
-static int vm54_on_book(struct vm *vm, const struct book_top *t)
+static int vm54_on_book(struct vm *vm, const struct top_of_book *t)
 {
 	lua_State *L = vm->L;
 	push_symbol(vm, t->sym);
