@@ -1,0 +1,220 @@
+/*
+ * bench_vm — the cost of the sandbox and of hot reload (issue 5 figures):
+ *   1. per-event cost of on_bar through the sandboxed VM (budget armed by
+ *      the watchdog, counting allocator, reused event table) against a plain
+ *      lua_State with luaL_openlibs calling the same function the plain way;
+ *   2. reload swap time of a generated 500-line strategy (median, p99);
+ *   3. memory of an idle strategy state (sma_cross after on_start).
+ * Usage: bench_vm DIR (a scratch directory). Prints figures; never fails on time.
+ */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "log.h"
+#include "symtab.h"
+
+#define EVENTS 2000000
+#define RELOADS 200
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static const char counting[] = "local S = { params = { symbol = 'XYZ' } }\n"
+			       "local n, s = 0, 0\n"
+			       "function S.on_bar(ctx, bar) n = n + 1; s = s + bar.close end\n"
+			       "return S\n";
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+static struct engine *engine_with(const char *path, struct symtab *st, double callback_ms)
+{
+	char err[2048];
+	struct engine_config ec = {.cash = 100000, .memory_limit = 64u << 20, .callback_ms = callback_ms,
+				   .seed = 1};
+	struct engine *e = engine_new(&ec, st);
+	if (!e || engine_add_strategy(e, path, NULL, 0, err, sizeof err) != 0) {
+		fprintf(stderr, "bench_vm: %s\n", err);
+		exit(2);
+	}
+	return e;
+}
+
+static double sandboxed(const char *path, double budget_ms)
+{
+	struct symtab *st = symtab_new();
+	int sym = symtab_intern(st, "XYZ", 3);
+	struct engine *e = engine_with(path, st, budget_ms);
+	struct vm *v = e->strats[0].vm;
+	struct bar b = {.time = 1, .open = 1, .high = 2, .low = 0.5, .close = 1.5, .volume = 10, .sym = sym};
+	double t0 = now_ns();
+	for (int i = 0; i < EVENTS; i++) {
+		b.time = i;
+		if (vm_backend.on_bar(v, &b) != VM_OK) {
+			fprintf(stderr, "bench_vm: %s\n", vm_backend.error(v));
+			exit(2);
+		}
+	}
+	double ns = (now_ns() - t0) / EVENTS;
+	engine_free(e);
+	symtab_free(st);
+	return ns;
+}
+
+/* The same call without the sandbox: luaL_openlibs, field names from C
+ * strings, lua_pcall with no message handler, no watchdog. */
+static double plain(void)
+{
+	lua_State *L = luaL_newstate();
+	luaL_openlibs(L);
+	if (luaL_loadstring(L, counting) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+		fprintf(stderr, "bench_vm: %s\n", lua_tostring(L, -1));
+		exit(2);
+	}
+	int mod = lua_gettop(L);
+	lua_newtable(L);
+	int ctx = lua_gettop(L);
+	lua_newtable(L);
+	int bar = lua_gettop(L);
+	lua_getfield(L, mod, "on_bar");
+	int fn = lua_gettop(L);
+	double t0 = now_ns();
+	for (int i = 0; i < EVENTS; i++) {
+		lua_pushstring(L, "XYZ");
+		lua_setfield(L, bar, "symbol");
+		lua_pushinteger(L, i);
+		lua_setfield(L, bar, "time");
+		lua_pushnumber(L, 1);
+		lua_setfield(L, bar, "open");
+		lua_pushnumber(L, 2);
+		lua_setfield(L, bar, "high");
+		lua_pushnumber(L, 0.5);
+		lua_setfield(L, bar, "low");
+		lua_pushnumber(L, 1.5);
+		lua_setfield(L, bar, "close");
+		lua_pushnumber(L, 10);
+		lua_setfield(L, bar, "volume");
+		lua_pushvalue(L, fn);
+		lua_pushvalue(L, ctx);
+		lua_pushvalue(L, bar);
+		if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+			exit(2);
+	}
+	double ns = (now_ns() - t0) / EVENTS;
+	lua_close(L);
+	return ns;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* A 500-line strategy: 60 helper functions and a state to migrate. */
+static void write_big(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fprintf(f, "local ta = require 'gantry.ta'\nlocal S = { params = { symbol = 'XYZ', k = 3 } }\n");
+	int lines = 2;
+	for (int i = 0; lines < 480; i++) {
+		fprintf(f, "local function helper%d(ctx, x)\n  local y = x * %d + 1\n"
+			   "  if y > %d then y = y - %d end\n  for i = 1, 3 do y = y + i end\n"
+			   "  ctx.state.h%d = y\n  return y\nend\n\n", i, i + 1, i * 7, i, i % 20);
+		lines += 8;
+	}
+	fprintf(f, "function S.on_start(ctx) for i = 1, 200 do ctx.state['k' .. i] = { i, tostring(i), i * 0.5 } end end\n"
+		   "function S.on_bar(ctx, bar) helper0(ctx, bar.close) end\n"
+		   "function S.on_reload(ctx, old) return old end\nreturn S\n");
+	lines += 4;
+	fclose(f);
+}
+
+static void reloads(const char *dir)
+{
+	char path[4096], msg[4096];
+	snprintf(path, sizeof path, "%s/big.lua", dir);
+	write_big(path);
+	struct symtab *st = symtab_new();
+	symtab_intern(st, "XYZ", 3);
+	struct engine *e = engine_with(path, st, 5);
+	struct strategy *s = &e->strats[0];
+	vm_backend.on_start(s->vm);
+	double t[RELOADS];
+	for (int i = 0; i < RELOADS; i++) {
+		double t0 = now_ns();
+		if (engine_reload(s, msg, sizeof msg) != 0) {
+			fprintf(stderr, "bench_vm: %s\n", msg);
+			exit(2);
+		}
+		t[i] = (now_ns() - t0) / 1e6;
+	}
+	qsort(t, RELOADS, sizeof t[0], cmp_double);
+	FILE *f = fopen(path, "r");
+	int lines = 0, c;
+	while (f && (c = getc(f)) != EOF)
+		lines += c == '\n';
+	if (f)
+		fclose(f);
+	printf("reload swap, %d-line strategy, 200-entry state: median %.3f ms, p99 %.3f ms, max %.3f ms (%d reloads)\n",
+	       lines, t[RELOADS / 2], t[RELOADS * 99 / 100], t[RELOADS - 1], RELOADS);
+	engine_free(e);
+	symtab_free(st);
+}
+
+static void idle_memory(void)
+{
+	struct symtab *st = symtab_new();
+	symtab_intern(st, "AAPL", 4);
+	struct engine *e = engine_with(GANTRY_ROOT "/strategies/sma_cross.lua", st, 5);
+	vm_backend.on_start(e->strats[0].vm);
+	printf("idle strategy state (sma_cross after on_start): %.1f KiB\n",
+	       (double)vm_backend.memory(e->strats[0].vm) / 1024.0);
+	engine_free(e);
+	symtab_free(st);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_vm DIR\n");
+		return 2;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/count.lua", argv[1]);
+	write_file(path, counting);
+	log_set_level(LOG_WARN);
+	double best_s = INFINITY, best_p = INFINITY, best_n = INFINITY;
+	for (int r = 0; r < 3; r++) {
+		double s = sandboxed(path, 5), n = sandboxed(path, 0), p = plain();
+		best_s = s < best_s ? s : best_s;
+		best_n = n < best_n ? n : best_n;
+		best_p = p < best_p ? p : best_p;
+	}
+	printf("on_bar per event: sandboxed %.1f ns (%.1f ns without the CPU budget), plain lua_State %.1f ns: "
+	       "overhead %+.1f%% (best of 3, %d events)\n",
+	       best_s, best_n, best_p, (best_s / best_p - 1) * 100, EVENTS);
+	reloads(argv[1]);
+	idle_memory();
+	return 0;
+}
