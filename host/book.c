@@ -571,8 +571,15 @@ int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *
 	ev->subscribed = !s->filter || s->sym[m->locate].subscribed;
 	switch (m->type) {
 	case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': case 'P': case 'Q':
-		if (!ev->subscribed)
-			return 0;
+		if (__builtin_expect(!ev->subscribed, 0)) {
+			/* an unnamed locate may be named (and subscribed) by this message */
+			unsigned off = itch_stock_off(m->type);
+			if (!off || s->sym[m->locate].named)
+				return 0;
+			name_sym(s, m->locate, m, off);
+			if (!(ev->subscribed = s->sym[m->locate].subscribed))
+				return 0;
+		}
 		return apply_order_msg(s, m, ev);
 	default:
 		apply_state_msg(s, m, ev);

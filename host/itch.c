@@ -177,8 +177,10 @@ struct jbuf {
 
 static void jput(struct jbuf *j, const char *s, size_t len)
 {
-	if (j->n + len < j->cap)
-		memcpy(j->buf + j->n, s, len);
+	if (j->n + 1 < j->cap) {
+		size_t room = j->cap - 1 - j->n;
+		memcpy(j->buf + j->n, s, len < room ? len : room);
+	}
 	j->n += len;
 }
 

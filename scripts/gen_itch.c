@@ -175,6 +175,22 @@ static struct sym *syms;
 static uint32_t nsym;
 static uint64_t next_ref = 1, next_match = 1;
 
+/* The last adds, newest at ring_head - 1: most cancels, replaces and
+ * deletes hit young orders, as on a real day. */
+#define RING 65536
+static struct {
+	uint32_t id;
+	uint64_t ref;
+} ring[RING];
+static uint32_t ring_head;
+
+static void ring_push(uint32_t id)
+{
+	ring[ring_head % RING].id = id;
+	ring[ring_head % RING].ref = ord[id].ref;
+	ring_head++;
+}
+
 static uint32_t order_new(void)
 {
 	if (free_id) {
@@ -251,6 +267,7 @@ static void unlink_order(struct sym *y, uint32_t id)
 
 static void order_free(uint32_t id)
 {
+	ord[id].ref = 0;
 	ord[id].next = free_id;
 	free_id = id;
 }
@@ -318,6 +335,7 @@ static int gen_add(struct sym *y)
 	if (f)
 		put_alpha(m + 36, mpids[below(7)], 4);
 	link_order(y, id);
+	ring_push(id);
 	return 0;
 }
 
@@ -387,6 +405,7 @@ static void gen_replace(struct sym *y, uint32_t id)
 	put32(m + 27, o->shares);
 	put32(m + 31, price_of(y, lvl));
 	link_order(y, id);
+	ring_push(id);
 }
 
 static void gen_hidden(struct sym *y)
@@ -629,6 +648,19 @@ static void make_symbols(uint32_t n, uint64_t live)
 		syms[i].target = 4 + (uint32_t)((double)live / (h * (i + 1.0)));
 }
 
+/* A young live order (exponential age, mean ~300 adds), or 0. */
+static uint32_t young_order(void)
+{
+	uint32_t age = (uint32_t)(-300.0 * log(1.0 - unit()));
+	if (age >= RING || age >= ring_head)
+		return 0;
+	uint32_t k = (ring_head - 1 - age) % RING;
+	uint32_t id = ring[k].id;
+	if (id == 0 || id >= ord_cap || ord[id].ref != ring[k].ref || syms[ord[id].sym].halted)
+		return 0;
+	return id;
+}
+
 /* One message of continuous trading for a Zipf-chosen symbol. */
 static void step(void)
 {
@@ -653,12 +685,19 @@ static void step(void)
 		return;
 	}
 	double a = unit();
-	if (a < 0.18)
+	if (a < 0.18) {
 		gen_exec(y);
-	else if (a < 0.36)
-		gen_replace(y, y->live[below(y->nlive)]);
+		return;
+	}
+	uint32_t id = below(4) ? young_order() : 0;
+	if (id)
+		y = &syms[ord[id].sym];
 	else
-		gen_cancel(y, y->live[below(y->nlive)]);
+		id = y->live[below(y->nlive)];
+	if (a < 0.36)
+		gen_replace(y, id);
+	else
+		gen_cancel(y, id);
 }
 
 int main(int argc, char **argv)
