@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define NIL UINT32_MAX
 #define BLOCK_BITS 6
@@ -53,7 +54,11 @@ struct order {
 };
 
 struct book_set {
-	struct sym *sym; /* [BOOK_LOCATES] */
+	struct sym *sym; /* [BOOK_LOCATES], mmap'ed: pages appear as locates are used */
+	uint16_t *touched; /* locates that ever had a level (sym_map) */
+	uint16_t *named;   /* locates with a name, in naming order (sym_map) */
+	uint32_t ntouched;
+	size_t map_len;
 	struct order *ord;
 	uint32_t ord_cap, ord_used, free_head;
 	uint64_t *slot; /* home << 32 | (index + 1); 0 = empty */
@@ -295,7 +300,7 @@ static void name_sym(struct book_set *s, uint16_t locate, const struct itch_msg 
 {
 	struct sym *y = &s->sym[locate];
 	if (!y->named)
-		s->nsymbols++;
+		s->named[s->nsymbols++] = locate;
 	y->named = 1;
 	itch_alpha(m, off, 8, y->name);
 	for (size_t i = 0; i < s->npending; i++)
@@ -315,6 +320,8 @@ static int add_order(struct book_set *s, uint16_t locate, uint64_t ref, int side
 		return ITCH_ERR_IO;
 	struct sym *y = &s->sym[locate];
 	struct side *sd = &y->side[side];
+	if (__builtin_expect(!y->side[0].lv && !y->side[1].lv, 0))
+		s->touched[s->ntouched++] = locate;
 	struct best before = best_of(sd);
 	uint32_t key = key_of(side, price);
 	long li = level_find(sd, key);
@@ -597,7 +604,15 @@ struct book_set *book_set_new(const struct book_config *cfg)
 	struct book_set *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->sym = calloc(BOOK_LOCATES, sizeof *s->sym);
+	/* one anonymous mapping: untouched locates cost no memory */
+	size_t len = BOOK_LOCATES * (sizeof *s->sym + 2 * sizeof(uint16_t));
+	void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map != MAP_FAILED) {
+		s->map_len = len;
+		s->sym = map;
+		s->touched = (uint16_t *)(s->sym + BOOK_LOCATES);
+		s->named = s->touched + BOOK_LOCATES;
+	}
 	s->ord_cap = hint < 1024 ? 1024 : hint;
 	s->ord = malloc((size_t)s->ord_cap * sizeof *s->ord);
 	s->free_head = NIL;
@@ -615,12 +630,13 @@ void book_set_free(struct book_set *s)
 {
 	if (!s)
 		return;
-	if (s->sym)
-		for (size_t i = 0; i < BOOK_LOCATES; i++) {
-			free(s->sym[i].side[0].lv);
-			free(s->sym[i].side[1].lv);
+	if (s->sym) {
+		for (uint32_t i = 0; i < s->ntouched; i++) {
+			free(s->sym[s->touched[i]].side[0].lv);
+			free(s->sym[s->touched[i]].side[1].lv);
 		}
-	free(s->sym);
+		munmap(s->sym, s->map_len);
+	}
 	free(s->ord);
 	free(s->slot);
 	free(s->pending);
@@ -658,9 +674,9 @@ size_t book_levels(const struct book_set *s, uint16_t locate, int side)
 
 int book_locate(const struct book_set *s, const char *name)
 {
-	for (int i = 0; i < BOOK_LOCATES; i++)
-		if (s->sym[i].named && strcmp(s->sym[i].name, name) == 0)
-			return i;
+	for (uint32_t i = s->nsymbols; i > 0; i--)
+		if (strcmp(s->sym[s->named[i - 1]].name, name) == 0)
+			return s->named[i - 1];
 	return -1;
 }
 
@@ -702,9 +718,9 @@ int book_subscribe_name(struct book_set *s, const char *name)
 		return -1;
 	s->pending = p;
 	snprintf(p[s->npending++], 9, "%s", name);
-	for (int i = 0; i < BOOK_LOCATES; i++)
-		if (s->sym[i].named && strcmp(s->sym[i].name, name) == 0)
-			s->sym[i].subscribed = 1;
+	for (uint32_t i = 0; i < s->nsymbols; i++)
+		if (strcmp(s->sym[s->named[i]].name, name) == 0)
+			s->sym[s->named[i]].subscribed = 1;
 	return 0;
 }
 
@@ -799,7 +815,8 @@ static int verify_side(const struct book_set *s, uint16_t loc, int side, uint64_
 int book_verify(const struct book_set *s, char *err, size_t errlen)
 {
 	uint64_t count = 0;
-	for (uint32_t loc = 0; loc < BOOK_LOCATES; loc++) {
+	for (uint32_t t = 0; t < s->ntouched; t++) {
+		uint16_t loc = s->touched[t];
 		uint64_t before = count;
 		for (int side = 0; side < 2; side++)
 			if (verify_side(s, (uint16_t)loc, side, &count, err, errlen) != 0)
