@@ -13,6 +13,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -43,8 +44,23 @@ int main(int argc, char **argv)
 	struct book_event ev;
 	uint64_t n = 0, sum = 0, errors = 0, tops = 0;
 	int rc;
+	const char *pf = getenv("BENCH_PREFETCH"); /* "far,near" frames ahead; "0,0" off */
+	int far_d = 16, near_d = 8;
+	if (pf)
+		sscanf(pf, "%d,%d", &far_d, &near_d);
+	struct itch_ahead far = {0}, near = {0};
+	const uint8_t *p;
+	size_t len;
+	for (int i = 0; books && i < far_d; i++)
+		book_prefetch(b, itch_reader_peek(&rd, &far, &len), len, 1);
+	for (int i = 0; books && i < near_d; i++)
+		book_prefetch(b, itch_reader_peek(&rd, &near, &len), len, 2);
 	if (books) {
 		while ((rc = itch_reader_next(&rd, &m)) != 0) {
+			if (far_d && (p = itch_reader_peek(&rd, &far, &len)))
+				book_prefetch(b, p, len, 1);
+			if (near_d && (p = itch_reader_peek(&rd, &near, &len)))
+				book_prefetch(b, p, len, 2);
 			if (rc < 0) {
 				errors++;
 				continue;

@@ -35,7 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct book_event ev;
 	char json[1024];
 	int rc;
+	struct itch_ahead far = {0}, near = {0};
+	size_t alen;
+	for (int i = 0; i < 3; i++)
+		book_prefetch(b, itch_reader_peek(&rd, &far, &alen), alen, 1);
 	while ((rc = itch_reader_next(&rd, &m)) != 0) {
+		const uint8_t *ap = itch_reader_peek(&rd, &far, &alen);
+		book_prefetch(b, ap, ap ? alen : 0, 1);
+		ap = itch_reader_peek(&rd, &near, &alen);
+		book_prefetch(b, ap, ap ? alen : 0, 2);
 		if (rc < 0 && rc != ITCH_ERR_TIME)
 			continue;
 		if (m.len != itch_type_len((uint8_t)m.type))
@@ -45,8 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		book_apply(b, &m, &ev);
 		struct book_top t;
 		book_top(b, m.locate, &t);
-		if (t.bid && t.ask && ev.top_changed == 0 && ev.kind == BOOK_EV_ADD && ev.price == 0)
-			(void)t;
 		struct book_level_info lv[4];
 		book_depth(b, m.locate, BOOK_BID, lv, 4);
 		book_depth(b, m.locate, BOOK_ASK, lv, 4);

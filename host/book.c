@@ -623,6 +623,43 @@ int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *
 	}
 }
 
+/* ------------------------------------------------------------ prefetch */
+
+void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len, int stage)
+{
+	if (!msg || len < ITCH_HDR_LEN + 8 || len != itch_type_len(msg[0]))
+		return;
+	char type = (char)msg[0];
+	const struct sym *y = &s->sym[itch_be16(msg + 1)];
+	uint64_t ref = itch_be64(msg + ITCH_OFF_REF);
+	switch (type) {
+	case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U':
+		break;
+	default:
+		return;
+	}
+	if (stage == 1) {
+		__builtin_prefetch(y);
+		__builtin_prefetch(&s->slot[home_of(s, ref)]);
+		return;
+	}
+	if (type == 'A' || type == 'F') {
+		const struct side *sd = &y->side[msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK];
+		if (sd->n)
+			__builtin_prefetch(&sd->lv[sd->n - 1]);
+		return;
+	}
+	uint64_t pos;
+	uint32_t idx = hash_find(s, ref, &pos);
+	if (idx == NIL)
+		return;
+	const struct order *o = &s->ord[idx];
+	__builtin_prefetch(o, 1);
+	for (int side = 0; side < 2; side++)
+		if (y->side[side].n)
+			__builtin_prefetch(&y->side[side].lv[y->side[side].n - 1]);
+}
+
 /* ------------------------------------------------------------ set */
 
 struct book_set *book_set_new(const struct book_config *cfg)

@@ -167,6 +167,14 @@ void itch_reader_open_mem(struct itch_reader *rd, const uint8_t *buf, size_t len
  * ITCH_ERR_TRUNCATED and ITCH_ERR_IO end the stream.
  */
 int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg);
+/* A second cursor over the stream, for prefetching ahead of the reader:
+ * zero-initialise it, then each itch_reader_peek returns the message after
+ * the one it returned last (never one the reader has passed), or NULL when
+ * that frame is not buffered yet. Nothing is checked but bounds: a hint. */
+struct itch_ahead {
+	uint64_t off; /* stream offset of the next frame to peek */
+};
+const uint8_t *itch_reader_peek(const struct itch_reader *rd, struct itch_ahead *c, size_t *len);
 /* Byte offset (in the decompressed stream) of the frame last handed out. */
 uint64_t itch_reader_offset(const struct itch_reader *rd);
 /* Bytes consumed so far (the whole stream once next returned 0). */
