@@ -649,12 +649,14 @@ void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len, int
 			__builtin_prefetch(&sd->lv[sd->n - 1]);
 		return;
 	}
-	uint64_t pos;
-	uint32_t idx = hash_find(s, ref, &pos);
-	if (idx == NIL)
+	/* the first slot with the right home is nearly always the order: take
+	 * it without comparing references, which would wait for the order */
+	uint64_t home = home_of(s, ref), i = home, v;
+	while ((v = s->slot[i]) != 0 && (v >> 32) != home)
+		i = (i + 1) & s->hmask;
+	if (v == 0)
 		return;
-	const struct order *o = &s->ord[idx];
-	__builtin_prefetch(o, 1);
+	__builtin_prefetch(&s->ord[(uint32_t)v - 1], 1);
 	for (int side = 0; side < 2; side++)
 		if (y->side[side].n)
 			__builtin_prefetch(&y->side[side].lv[y->side[side].n - 1]);
