@@ -20,7 +20,7 @@
 #include <zlib.h>
 
 /* Fixed message lengths, indexed by type byte; 0 = unknown type. */
-static const uint8_t itch_lengths[256] = {
+const uint8_t itch_len_table[256] = {
 	['S'] = 12, ['R'] = 39, ['H'] = 25, ['Y'] = 20, ['L'] = 26, ['V'] = 35,
 	['W'] = 12, ['K'] = 28, ['J'] = 35, ['h'] = 21, ['A'] = 36, ['F'] = 40,
 	['E'] = 31, ['C'] = 36, ['X'] = 23, ['D'] = 19, ['U'] = 35, ['P'] = 44,
@@ -40,14 +40,14 @@ const char *itch_err_name(int err)
 
 size_t itch_type_len(uint8_t type)
 {
-	return itch_lengths[type];
+	return itch_len_table[type];
 }
 
 static inline int decode(const uint8_t *p, size_t len, struct itch_msg *m)
 {
 	if (len == 0)
 		return ITCH_ERR_LENGTH;
-	size_t want = itch_lengths[p[0]];
+	size_t want = itch_len_table[p[0]];
 	if (want == 0)
 		return ITCH_ERR_TYPE;
 	if (len != want)
@@ -389,10 +389,9 @@ static int fail(struct itch_reader *rd, int err, uint64_t off, const char *fmt, 
 	return err;
 }
 
-static int reader_slow(struct itch_reader *rd, struct itch_msg *msg);
 
 /* Reported once per backward jump: the clock then follows the new time. */
-static int time_backwards(struct itch_reader *rd, const struct itch_msg *msg)
+int itch_reader_time_error(struct itch_reader *rd, const struct itch_msg *msg)
 {
 	uint64_t prev = rd->last_ts;
 	rd->last_ts = msg->ts;
@@ -401,31 +400,9 @@ static int time_backwards(struct itch_reader *rd, const struct itch_msg *msg)
 		    (unsigned long long)msg->ts, (unsigned long long)prev);
 }
 
-int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg)
-{
-	size_t avail = rd->size - rd->pos;
-	if (__builtin_expect(avail >= 2 + ITCH_MAX_LEN && !rd->done, 1)) {
-		const uint8_t *f = rd->base + rd->pos;
-		/* the hardware prefetcher stops at page boundaries; run ahead of it */
-		__builtin_prefetch(f + 1024);
-		size_t len = itch_be16(f);
-		if (__builtin_expect(len <= ITCH_MAX_LEN, 1) &&
-		    __builtin_expect(decode(f + 2, len, msg) == ITCH_OK, 1)) {
-			rd->frame_off = rd->base_off + rd->pos;
-			rd->pos += 2 + len;
-			rd->messages++;
-			if (__builtin_expect(msg->ts < rd->last_ts, 0) && rd->check_time)
-				return time_backwards(rd, msg);
-			rd->last_ts = msg->ts;
-			return 1;
-		}
-	}
-	return reader_slow(rd, msg);
-}
-
 /* Everything but a well-formed frame fully in the buffer: refills, the end,
  * and the errors. */
-static int reader_slow(struct itch_reader *rd, struct itch_msg *msg)
+int itch_reader_next_slow(struct itch_reader *rd, struct itch_msg *msg)
 {
 	if (rd->done)
 		return 0;
@@ -468,7 +445,7 @@ static int reader_slow(struct itch_reader *rd, struct itch_msg *msg)
 	}
 	rd->messages++;
 	if (msg->ts < rd->last_ts && rd->check_time)
-		return time_backwards(rd, msg);
+		return itch_reader_time_error(rd, msg);
 	rd->last_ts = msg->ts;
 	return 1;
 }

@@ -166,7 +166,11 @@ void itch_reader_open_mem(struct itch_reader *rd, const uint8_t *buf, size_t len
  * valid (the message itself is well formed) and the caller may use it;
  * ITCH_ERR_TRUNCATED and ITCH_ERR_IO end the stream.
  */
-int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg);
+static inline int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg);
+/* The out-of-line part of itch_reader_next: refills, the end, the errors. */
+int itch_reader_next_slow(struct itch_reader *rd, struct itch_msg *msg);
+int itch_reader_time_error(struct itch_reader *rd, const struct itch_msg *msg);
+extern const uint8_t itch_len_table[256];
 /* A second cursor over the stream, for prefetching ahead of the reader:
  * zero-initialise it, then each itch_reader_peek returns the message after
  * the one it returned last (never one the reader has passed), or NULL when
@@ -180,5 +184,33 @@ uint64_t itch_reader_offset(const struct itch_reader *rd);
 /* Bytes consumed so far (the whole stream once next returned 0). */
 uint64_t itch_reader_bytes(const struct itch_reader *rd);
 void itch_reader_close(struct itch_reader *rd);
+
+/* The common case inline: a well-formed frame wholly in the buffer. */
+static inline int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg)
+{
+	if (__builtin_expect(rd->size - rd->pos >= 2 + ITCH_MAX_LEN && !rd->done, 1)) {
+		const uint8_t *f = rd->base + rd->pos;
+		/* the hardware prefetcher stops at page boundaries; run ahead of it */
+		__builtin_prefetch(f + 1024);
+		size_t len = itch_be16(f);
+		if (__builtin_expect(len != 0 && len == itch_len_table[f[2]], 1)) {
+			const uint8_t *p = f + 2;
+			msg->p = p;
+			msg->len = (uint16_t)len;
+			msg->type = (char)p[0];
+			msg->locate = itch_be16(p + 1);
+			msg->tracking = itch_be16(p + 3);
+			msg->ts = itch_be48(p + 5);
+			rd->frame_off = rd->base_off + rd->pos;
+			rd->pos += 2 + len;
+			rd->messages++;
+			if (__builtin_expect(msg->ts < rd->last_ts, 0) && rd->check_time)
+				return itch_reader_time_error(rd, msg);
+			rd->last_ts = msg->ts;
+			return 1;
+		}
+	}
+	return itch_reader_next_slow(rd, msg);
+}
 
 #endif
