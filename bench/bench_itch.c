@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_itch: %s\n", err);
 		return 2;
 	}
-	struct book_set *b = books ? book_set_new(&(struct book_config){.orders_hint = 1u << 21}) : NULL;
+	struct book_set *b = books ? book_set_new(&(struct book_config){.orders_hint = (uint32_t)(getenv("BENCH_ORDERS") ? strtoul(getenv("BENCH_ORDERS"), NULL, 10) : 1u << 21)}) : NULL;
 	struct itch_msg m;
 	struct book_event ev;
 	uint64_t n = 0, sum = 0, errors = 0, tops = 0;
