@@ -14,14 +14,16 @@ $(FUZZ_BIN): fuzz/fuzz_itch.c host/itch.c host/book.c host/itch.h host/book.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_itch.c host/itch.c host/book.c -lz
 
+# libFuzzer writes into (and reduces) the corpus directories it is given:
+# it only ever gets copies of the committed seeds.
 fuzz: $(FUZZ_BIN)
-	@mkdir -p $(BUILD)/fuzz/corpus
+	@mkdir -p $(BUILD)/fuzz/corpus && cp fuzz/corpus/* $(BUILD)/fuzz/corpus/
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus fuzz/corpus
+	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
 
 fuzz-smoke: $(FUZZ_BIN)
-	@rm -rf $(BUILD)/fuzz/smoke && mkdir -p $(BUILD)/fuzz/smoke
+	@rm -rf $(BUILD)/fuzz/smoke && mkdir -p $(BUILD)/fuzz/smoke && cp fuzz/corpus/* $(BUILD)/fuzz/smoke/
 	@$(FUZZ_BIN) -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 -print_final_stats=1 \
-	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/smoke fuzz/corpus 2>$(BUILD)/fuzz/smoke.log \
+	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/smoke 2>$(BUILD)/fuzz/smoke.log \
 	  || { tail -n 60 $(BUILD)/fuzz/smoke.log; exit 1; }
 	@grep -E '^stat::number_of_executed_units' $(BUILD)/fuzz/smoke.log || true
