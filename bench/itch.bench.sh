@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# ITCH 5.0: decode only, decode + every book, and `gantry itch --stats`, on a
+# generated day of ITCH_BENCH_MESSAGES messages (default 50 million, 8000
+# symbols, about a million live orders at the peak).
+set -euo pipefail
+n=${ITCH_BENCH_MESSAGES:-50000000}
+day="$BENCH_TMP/itch-day.itch"
+t0=$(date +%s.%N)
+"$GANTRY_TOOLS/gen_itch" --seed 1 --messages "$n" --symbols 8000 --live 1000000 --out "$day" 2>/dev/null
+t1=$(date +%s.%N)
+printf 'gen_itch       %s msgs  %.1f s  %s bytes\n' "$n" "$(echo "$t1 - $t0" | bc)" "$(stat -c %s "$day")"
+cat "$day" >/dev/null # page cache, as the decode figures assume
+for mode in --decode --books; do
+  "$GANTRY_BENCH/bench_itch" "$mode" "$day"
+done
+printf 'without prefetching: '
+BENCH_PREFETCH=0,0 "$GANTRY_BENCH/bench_itch" --books "$day"
+"$GANTRY_BIN" itch "$day" --stats | sed -E 's/.*"messages":([0-9]+).*"elapsed_s":([0-9.]+),"msgs_per_s":([0-9.]+).*"peak_orders":([0-9]+).*/gantry itch    \1 msgs  \2 s  \3 msgs\/s  peak orders \4/'
+rm -f "$day"

@@ -1,0 +1,15 @@
+-- The ITCH decoder and books under libFuzzer: a short deterministic pass over
+-- the committed seed corpus (fuzz/corpus), ASan and UBSan on. `make fuzz`
+-- runs the long version.
+describe("itch fuzzing", function()
+  local have_clang = os.execute("command -v clang >/dev/null 2>&1")
+  local it_fuzz = have_clang and it or pending
+
+  it_fuzz("survives the seed corpus and 20000 mutated inputs (make fuzz-smoke)", function()
+    local p = io.popen("make -s --no-print-directory fuzz-smoke 2>&1; echo \"exit=$?\"")
+    local out = p:read("a")
+    p:close()
+    assert.matches("exit=0", out, out)
+    assert.matches("number_of_executed_units: 20000", out)
+  end)
+end)
