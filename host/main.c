@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"paper", cmd_paper, "run strategies as a live process on a replayed feed (ctl socket)"},
 	{"ctl", cmd_ctl, "talk to a running paper/live host: status, halt, resume, set, stop"},
 	{"check", cmd_check, "compile a strategy in the sandbox, list callbacks and params"},
+	{"itch", cmd_itch, "decode NASDAQ TotalView-ITCH 5.0: --stats, --dump, --book SYM"},
 };
 
 static void usage(FILE *out)

@@ -4,7 +4,7 @@
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 20000
 FUZZ_CC      ?= clang
-FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) -Ihost -g -O1 \
+FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(filter-out -Wno-format-truncation,$(WARN)) -Ihost -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_itch
 
