@@ -184,6 +184,23 @@ static int ctx_orders(lua_State *L)
 	return 1;
 }
 
+static void push_levels(lua_State *L, struct strategy *s, int sym, int side, int depth)
+{
+	double lv[64][3];
+	int n = engine_depth(s->eng, sym, side, lv, depth < 64 ? depth : 64);
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_createtable(L, 3, 0);
+		for (int k = 0; k < 3; k++) {
+			lua_pushnumber(L, lv[i][k]);
+			lua_rawseti(L, -2, k + 1);
+		}
+		lua_rawseti(L, -2, i + 1);
+	}
+}
+
+/* ctx:book(sym): the top; ctx:book(sym, depth): { symbol, bids = {{price,
+ * qty, orders}, ...}, asks = ... }, best first. */
 static int ctx_book(lua_State *L)
 {
 	struct strategy *s = host(L);
@@ -191,6 +208,18 @@ static int ctx_book(lua_State *L)
 	int sym = symbol_arg(L, s, 2);
 	if (sym < 0 || engine_top(s->eng, sym, &t) != 0) {
 		lua_pushnil(L);
+		return 1;
+	}
+	if (!lua_isnoneornil(L, 3)) {
+		lua_Integer depth = luaL_checkinteger(L, 3);
+		luaL_argcheck(L, depth >= 1 && depth <= 64, 3, "depth must be 1 to 64");
+		lua_createtable(L, 0, 3);
+		lua_pushstring(L, symtab_name(engine_symtab(s->eng), sym));
+		lua_setfield(L, -2, "symbol");
+		push_levels(L, s, sym, 0, (int)depth);
+		lua_setfield(L, -2, "bids");
+		push_levels(L, s, sym, 1, (int)depth);
+		lua_setfield(L, -2, "asks");
 		return 1;
 	}
 	lua_createtable(L, 0, 6);

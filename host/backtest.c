@@ -33,6 +33,10 @@ struct bt_opts {
 	double cash, fee_bps, fee_share, slippage_bps, memory_mb, callback_ms;
 	unsigned long long seed;
 	int no_report, quiet;
+	/* order-book (ITCH) data */
+	int itch, lenient;
+	double latency_us;
+	const char *date;
 	/* paper */
 	const char *ctl;
 	double speed;
@@ -45,10 +49,13 @@ static const char backtest_usage[] =
 	"                       [--cash N] [--symbol SYM] [--fee-bps N] [--fee-per-share N]\n"
 	"                       [--slippage-bps N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
 	"                       [--no-report] [--quiet]\n"
+	"                       ITCH data: --data DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
+	"                       [--date YYYY-MM-DD] [--lenient]\n"
 	"\n"
 	"Runs each strategy in its own sandbox over CSV bars (several --data files are\n"
-	"merged by time) and writes summary.json, fills.csv, orders.csv, equity.csv and\n"
-	"report.html into --out DIR (default ./out/<strategy>-<UTC time>).\n"
+	"merged by time) or a NASDAQ ITCH 5.0 day (order books; on_book, on_trade), and\n"
+	"writes summary.json, fills.csv, orders.csv, equity.csv and report.html into\n"
+	"--out DIR (default ./out/<strategy>-<UTC time>).\n"
 	"Exit status: 0 done, 1 a strategy failed at run time, 2 bad usage or input.\n";
 
 static const char paper_usage[] =
@@ -211,6 +218,13 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 		} else if (!check && (v = opt_value(argc, argv, &i, "--callback-ms", &bad))) {
 			if (parse_double("--callback-ms", v, 1e-300, &o->callback_ms))
 				return -1;
+		} else if (!check && !paper && (v = opt_value(argc, argv, &i, "--latency-us", &bad))) {
+			if (parse_double("--latency-us", v, 0, &o->latency_us))
+				return -1;
+		} else if (!check && !paper && (v = opt_value(argc, argv, &i, "--date", &bad))) {
+			o->date = v;
+		} else if (!check && !paper && !strcmp(a, "--lenient")) {
+			o->lenient = 1;
 		} else if (!check && (v = opt_value(argc, argv, &i, "--seed", &bad))) {
 			char *end;
 			errno = 0;
@@ -246,6 +260,20 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 	}
 	if (!check && o->ndata == 0) {
 		log_user_error("no --data file given (CSV bars: datetime,open,high,low,close,volume)");
+		return -1;
+	}
+	for (int i = 0; i < o->ndata; i++) {
+		size_t n = strlen(o->data[i]);
+		int itch = (n > 5 && !strcmp(o->data[i] + n - 5, ".itch")) ||
+			   (n > 8 && !strcmp(o->data[i] + n - 8, ".itch.gz"));
+		if (itch && (o->ndata > 1 || paper)) {
+			log_user_error("%s: an ITCH file is a backtest's only --data", o->data[i]);
+			return -1;
+		}
+		o->itch |= itch;
+	}
+	if (!o->itch && (o->latency_us > 0 || o->date || o->lenient)) {
+		log_user_error("--latency-us, --date and --lenient apply to ITCH data (.itch, .itch.gz)");
 		return -1;
 	}
 	return 0;
@@ -444,11 +472,13 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		return rc;
 	if (r->cfg.has_risk && load_risk(r, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
-	if (bars_feed_open(&r->feed, o->data, o->ndata, r->st, o->symbol, err, sizeof err) != 0)
-		return log_user_error("%s", err), EXIT_USAGE;
-	r->feed_open = 1;
-	int syms[MAX_ARGS];
-	int nsyms = data_symbols(r, syms, MAX_ARGS);
+	int syms[MAX_ARGS], nsyms = -1; /* ITCH: the symbols are known only as the day goes */
+	if (!o->itch) {
+		if (bars_feed_open(&r->feed, o->data, o->ndata, r->st, o->symbol, err, sizeof err))
+			return log_user_error("%s", err), EXIT_USAGE;
+		r->feed_open = 1;
+		nsyms = data_symbols(r, syms, MAX_ARGS);
+	}
 	if (engine_subscribe(r->e, syms, nsyms, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	if (o->out)
@@ -487,6 +517,36 @@ static int run_finish(struct run *r, int status, const char *err, const char *ou
 	return EXIT_OK;
 }
 
+/* --symbol A,B for ITCH data: the names, split in place of a copy. */
+static int split_symbols(const char *list, char *buf, size_t len, const char **out, int max)
+{
+	int n = 0;
+	snprintf(buf, len, "%s", list ? list : "");
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < max;
+	     t = strtok_r(NULL, ",", &save))
+		out[n++] = t;
+	return n;
+}
+
+static int run_itch(struct run *r, char *err, size_t errlen)
+{
+	struct bt_opts *o = &r->o;
+	char buf[4096];
+	const char *syms[256];
+	struct tick_config tc = {.path = o->data[0],
+				 .symbols = syms,
+				 .nsymbols = split_symbols(o->symbol, buf, sizeof buf, syms, 256),
+				 .latency_ns = (int64_t)(o->latency_us * 1000),
+				 .lenient = o->lenient};
+	if (o->date) {
+		if (time_parse(o->date, strlen(o->date), &tc.date_ns) != 0 || strlen(o->date) != 10) {
+			errf(err, errlen, "--date %s: expected YYYY-MM-DD", o->date);
+			return 2;
+		}
+	}
+	return engine_run_itch(r->e, &tc, err, errlen);
+}
+
 static int run_backtest(struct run *r)
 {
 	char err[2048], outdir[4096];
@@ -494,7 +554,8 @@ static int run_backtest(struct run *r)
 	int rc = run_prepare(r, outdir, sizeof outdir);
 	if (rc != EXIT_OK)
 		return rc;
-	int status = engine_run_bars(r->e, &r->feed, err, sizeof err);
+	int status = r->o.itch ? run_itch(r, err, sizeof err)
+			       : engine_run_bars(r->e, &r->feed, err, sizeof err);
 	return run_finish(r, status, err, outdir, t0);
 }
 

@@ -17,6 +17,9 @@
 #include <time.h>
 
 #include "bar_reader.h"
+#include "engine_internal.h"
+#include "book.h"
+#include "simbook.h"
 #include "log.h"
 #include "numfmt.h"
 #include "timefmt.h"
@@ -123,7 +126,7 @@ static void on_oms_event(void *ud, const struct oms_event *ev)
 		n->fill = *ev->fill;
 }
 
-static void strategy_failed(struct engine *e, struct strategy *s, int status)
+void engine_failed(struct engine *e, struct strategy *s, int status)
 {
 	const char *msg = vm->error(s->vm);
 	s->state = STRAT_QUARANTINED;
@@ -135,7 +138,7 @@ static void strategy_failed(struct engine *e, struct strategy *s, int status)
 		e->failed = 1;
 }
 
-static void deliver(struct engine *e)
+void engine_deliver(struct engine *e)
 {
 	/* callbacks may queue more: walk by index, the array may move */
 	for (int i = 0; i < e->qn; i++) {
@@ -146,7 +149,7 @@ static void deliver(struct engine *e)
 		int rc = n->kind == NOTIF_FILL ? vm->on_fill(s->vm, &e->q[i].fill)
 					       : vm->on_order(s->vm, &e->q[i].order);
 		if (rc != VM_OK)
-			strategy_failed(e, s, rc);
+			engine_failed(e, s, rc);
 	}
 	e->qn = 0;
 }
@@ -267,6 +270,8 @@ static int64_t submit(struct strategy *s, const struct order_request *req, const
 		*reason = why;
 		return 0;
 	}
+	if (e->probe)
+		engine_probe_order(e);
 	if (e->venue->submit(e->venue_self, o, e->now) != 0) {
 		oms_reject(e->oms, o, "venue", -1);
 		*reason = "venue";
@@ -330,7 +335,7 @@ int engine_halt(struct strategy *s, const char *reason)
 		risk_halt(s->risk, RISK_HALTED, e->now);
 	int n = engine_cancel_all(s, -1);
 	log_msg(LOG_WARN, "risk", "%s halted: %s (%d working orders canceled)", s->name, reason, n);
-	deliver(e);
+	engine_deliver(e);
 	return n;
 }
 
@@ -366,7 +371,7 @@ int engine_flatten(struct strategy *s)
 			n++;
 	}
 	log_msg(LOG_WARN, "risk", "%s flatten: %d closing orders sent", s->name, n);
-	deliver(e);
+	engine_deliver(e);
 	return n;
 }
 
@@ -485,6 +490,11 @@ int engine_reload(struct strategy *s, char *msg, size_t msglen)
 	return 0;
 }
 
+int engine_locate(const struct engine *e, int sym)
+{
+	return (e->loc_of_sym && sym >= 0 && sym < SYMTAB_MAX) ? e->loc_of_sym[sym] : -1;
+}
+
 struct strategy *engine_find(struct engine *e, const char *name)
 {
 	for (int i = 0; i < e->nstrat; i++)
@@ -495,6 +505,20 @@ struct strategy *engine_find(struct engine *e, const char *name)
 
 int engine_top(struct engine *e, int sym, struct top_of_book *out)
 {
+	if (e->books) {
+		int loc = engine_locate(e, sym);
+		if (loc <= 0)
+			return -1;
+		struct book_top t;
+		book_top(e->books, (uint16_t)loc, &t);
+		out->time = e->now;
+		out->sym = sym;
+		out->bid = t.bid / 1e4;
+		out->ask = t.ask / 1e4;
+		out->bid_qty = (double)t.bid_qty;
+		out->ask_qty = (double)t.ask_qty;
+		return 0;
+	}
 	if (sym < 0 || sym >= e->nlast || e->last[sym].time == 0)
 		return -1;
 	const struct bar *b = &e->last[sym];
@@ -547,7 +571,7 @@ int engine_timer(struct strategy *s, const char *name, double ms)
 }
 
 /* Fires every timer due at or before t, in deadline order, at its deadline. */
-static void fire_timers(struct engine *e, int64_t t)
+void engine_fire_timers(struct engine *e, int64_t t)
 {
 	while (e->next_timer <= t && !e->failed) {
 		struct strategy *best = NULL;
@@ -571,8 +595,8 @@ static void fire_timers(struct engine *e, int64_t t)
 		if (best->state != STRAT_QUARANTINED && (best->info.callbacks & VM_ON_TIMER)) {
 			int rc = vm->on_timer(best->vm, name);
 			if (rc != VM_OK)
-				strategy_failed(e, best, rc);
-			deliver(e);
+				engine_failed(e, best, rc);
+			engine_deliver(e);
 		}
 	}
 	e->now = t;
@@ -617,6 +641,11 @@ void engine_free(struct engine *e)
 	free(e->strats);
 	free(e->firm_risk);
 	sim_free(e->sim);
+	simbook_free(e->simbook);
+	book_set_free(e->books);
+	free(e->sym_of_loc);
+	free(e->loc_of_sym);
+	free(e->probe);
 	oms_free(e->oms);
 	free(e->q);
 	free(e->last);
@@ -729,7 +758,7 @@ static void watch_pnl(struct engine *e, int64_t t)
 	}
 }
 
-static void record_equity(struct engine *e, int64_t t)
+void engine_record_equity(struct engine *e, int64_t t)
 {
 	double eq = 0, cash = 0;
 	for (int i = 0; i < e->nstrat; i++) {
@@ -741,7 +770,7 @@ static void record_equity(struct engine *e, int64_t t)
 	equity_log_push(&e->eqlog, t, eq, cash);
 }
 
-static int want_prices(struct engine *e, int sym)
+int engine_charts(struct engine *e, int sym)
 {
 	int any_all = 0;
 	for (int i = 0; i < e->nstrat; i++) {
@@ -792,7 +821,7 @@ int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *er
 	return 0;
 }
 
-static int grow_per_symbol(struct engine *e, int sym)
+int engine_grow_symbols(struct engine *e, int sym)
 {
 	if (sym < e->nlast)
 		return 0;
@@ -813,64 +842,73 @@ static int grow_per_symbol(struct engine *e, int sym)
 	return 0;
 }
 
-static void run_start(struct engine *e)
+void engine_run_start(struct engine *e)
 {
-	if (!e->oms) {
+	if (!e->oms)
 		e->oms = oms_new(e->nstrat, e->cfg.cash);
+	if (!e->venue) {
 		e->sim = sim_new(e->oms, &e->cfg.sim);
 		e->venue = &sim_venue;
 		e->venue_self = e->sim;
-		oms_set_listener(e->oms, on_oms_event, e);
-		equity_log_start(&e->eqlog, e->equity_csv, e->cfg.cash * e->nstrat);
-		for (int i = 0; i < e->nstrat; i++)
-			e->strats[i].peak_equity = e->strats[i].day_equity = e->strats[i].last_equity =
-				e->cfg.cash;
-		e->equity_csv = NULL; /* the log owns it now */
 	}
+	oms_set_listener(e->oms, on_oms_event, e);
+	equity_log_start(&e->eqlog, e->equity_csv, e->cfg.cash * e->nstrat);
+	e->equity_csv = NULL; /* the log owns it now */
+	for (int i = 0; i < e->nstrat; i++)
+		e->strats[i].peak_equity = e->strats[i].day_equity = e->strats[i].last_equity =
+			e->cfg.cash;
 	for (int i = 0; i < e->nstrat && !e->failed; i++) {
 		struct strategy *s = &e->strats[i];
 		if (s->info.callbacks & VM_ON_START) {
 			int rc = vm->on_start(s->vm);
 			if (rc != VM_OK)
-				strategy_failed(e, s, rc);
-			deliver(e);
+				engine_failed(e, s, rc);
+			engine_deliver(e);
 		}
 	}
 }
 
-static void run_stop(struct engine *e, int64_t t)
+static void cancel_everything(struct engine *e, const char *why, int64_t t)
+{
+	if (e->simbook)
+		simbook_cancel_all(e->simbook, why, t);
+	else
+		sim_cancel_all(e->sim, why, t);
+}
+
+void engine_run_stop(struct engine *e, int64_t t)
 {
 	const char *why = e->stop_reason ? e->stop_reason : "end_of_data";
 	e->now = t;
-	sim_cancel_all(e->sim, why, t);
-	deliver(e);
+	cancel_everything(e, why, t);
+	engine_deliver(e);
 	for (int i = 0; i < e->nstrat; i++) {
 		struct strategy *s = &e->strats[i];
 		if (s->state != STRAT_QUARANTINED && (s->info.callbacks & VM_ON_STOP)) {
 			int rc = vm->on_stop(s->vm);
 			if (rc != VM_OK)
-				strategy_failed(e, s, rc);
-			deliver(e);
+				engine_failed(e, s, rc);
+			engine_deliver(e);
 		}
 	}
-	sim_cancel_all(e->sim, why, t); /* what on_stop may have sent */
-	deliver(e);
+	cancel_everything(e, why, t); /* what on_stop may have sent */
+	engine_deliver(e);
 }
 
 void engine_begin(struct engine *e)
 {
 	e->cur = INT64_MIN;
-	run_start(e);
+	engine_run_start(e);
 }
 
 int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen)
 {
 	if (b->time != e->cur) {
 		if (e->cur != INT64_MIN)
-			record_equity(e, e->cur);
+			engine_record_equity(e, e->cur);
 		e->cur = b->time;
 	}
-	if (grow_per_symbol(e, b->sym) != 0) {
+	if (engine_grow_symbols(e, b->sym) != 0) {
 		errf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -880,14 +918,14 @@ int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen)
 		return -1;
 	}
 	if (b->time >= e->next_timer)
-		fire_timers(e, b->time);
+		engine_fire_timers(e, b->time);
 	e->now = b->time;
 	sim_on_bar(e->sim, b);
 	if (e->qn)
-		deliver(e);
+		engine_deliver(e);
 	oms_mark(e->oms, b->sym, b->close);
 	e->last[b->sym] = *b;
-	if (want_prices(e, b->sym))
+	if (engine_charts(e, b->sym))
 		series_push(&e->prices[b->sym], b->time, b->close);
 	for (int i = 0; i < e->nstrat; i++) {
 		struct strategy *s = &e->strats[i];
@@ -896,9 +934,9 @@ int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen)
 			continue;
 		int rc = vm->on_bar(s->vm, b);
 		if (rc != VM_OK)
-			strategy_failed(e, s, rc);
+			engine_failed(e, s, rc);
 		if (e->qn)
-			deliver(e);
+			engine_deliver(e);
 	}
 	e->events++;
 	return 0;
@@ -911,8 +949,8 @@ int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
 		return 2;
 	}
 	if (e->cur != INT64_MIN) {
-		run_stop(e, e->cur);
-		record_equity(e, e->cur);
+		engine_run_stop(e, e->cur);
+		engine_record_equity(e, e->cur);
 	}
 	int werr = equity_log_finish(&e->eqlog);
 	if (e->fills_csv && fflush(e->fills_csv) != 0)

@@ -139,6 +139,14 @@ struct engine {
 	struct risk_state *firm_risk;	/* owned */
 	long rejects_by_reason[RISK_REASON_COUNT];
 	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
+	/* order-book runs (host/tick.c) */
+	struct book_set *books;	  /* owned */
+	struct simbook *simbook;  /* owned; the venue of book runs */
+	int *sym_of_loc;	  /* ITCH locate -> symbol id, -1 unknown */
+	int *loc_of_sym;	  /* symbol id -> ITCH locate, 0 unknown */
+	int64_t date_ns;	  /* midnight of the ITCH day */
+	uint64_t *probe;	  /* tick-to-order histogram (ns buckets), when measuring */
+	int64_t probe_t0;	  /* when decoding of the current message started */
 	int (*set_hook)(void *ud, const char *key, const char *value, char *old, size_t oldlen,
 			char *err, size_t errlen);
 	void *set_hook_ud;
@@ -164,5 +172,20 @@ void engine_begin(struct engine *e);
 int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen); /* 0 or -1 */
 int engine_end(struct engine *e, int data_error, char *err, size_t errlen);	  /* as run */
 const char *engine_failure(const struct engine *e);
+
+/* Order-book (ITCH) backtests: host/tick.c. */
+struct tick_config {
+	const char *path;
+	const char *const *symbols; /* --symbol names, besides the strategies' own */
+	int nsymbols;
+	int64_t date_ns;    /* the day's midnight, UTC */
+	int64_t latency_ns; /* order to venue, in event time */
+	int lenient;	    /* data integrity problems: warnings, not errors */
+};
+int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, size_t errlen);
+/* Levels of a side (0 bids, 1 asks), best first: price, shares, orders. */
+int engine_depth(struct engine *e, int sym, int side, double (*out)[3], int n);
+#define PROBE_BUCKETS 100000 /* 10 ns each: 0 .. 1 ms */
+void engine_probe_order(struct engine *e);
 
 #endif
