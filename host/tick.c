@@ -160,6 +160,30 @@ static int data_error(const struct tick_config *tc, struct itch_reader *rd, int 
 	return -1;
 }
 
+/* GANTRY_PROBE=FILE: the tick-to-order histogram's percentiles, one line
+ * (for bench/tick.bench.sh; off otherwise: the clock is read only then). */
+static void probe_report(struct engine *e, const char *path)
+{
+	uint64_t total = 0, seen = 0;
+	for (int i = 0; i < PROBE_BUCKETS; i++)
+		total += e->probe[i];
+	const double q[] = {0.5, 0.99, 0.999, 1.0};
+	double v[4] = {0};
+	int k = 0;
+	for (int i = 0; i < PROBE_BUCKETS && k < 4; i++) {
+		seen += e->probe[i];
+		while (k < 4 && total && (double)seen >= q[k] * (double)total)
+			v[k++] = i * 10.0;
+	}
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f, "orders %llu  p50 %.0f ns  p99 %.0f ns  p99.9 %.0f ns  max %.0f ns%s\n",
+		(unsigned long long)total, v[0], v[1], v[2], v[3],
+		e->probe[PROBE_BUCKETS - 1] ? " (max clipped at 1 ms)" : "");
+	fclose(f);
+}
+
 int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, size_t errlen)
 {
 	struct itch_reader rd;
@@ -171,6 +195,9 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 	if (itch_reader_open(&rd, tc->path, err, errlen) != 0)
 		return 2;
 	int status = 0, rc;
+	const char *probe = getenv("GANTRY_PROBE");
+	if (probe && *probe && !(e->probe = calloc(PROBE_BUCKETS, sizeof *e->probe)))
+		return errf(err, errlen, "out of memory"), 2;
 	engine_begin(e);
 	while (!e->failed) {
 		if (e->probe)
@@ -235,6 +262,8 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 			callbacks(e, sym, ev.locate, &ev);
 	}
 	itch_reader_close(&rd);
+	if (e->probe)
+		probe_report(e, probe);
 	if (warnings > 10)
 		log_msg(LOG_WARN, "itch", "%s: %ld warnings in all", tc->path, warnings);
 	int end = engine_end(e, status == 2, err, errlen);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Order-book backtests on the generated day of itch.bench.sh (made here when
+# missing): a Lua strategy subscribed to the busiest symbol, and the
+# tick-to-order latency (start of decoding the triggering message -> order
+# handed to the venue) of a strategy that orders on every Nth top-of-book change.
+set -euo pipefail
+day="$BENCH_TMP/itch-day.itch"
+if [ ! -f "$day" ]; then
+  "$GANTRY_TOOLS/gen_itch" --seed 1 --messages "${ITCH_BENCH_MESSAGES:-50000000}" --symbols 8000 \
+    --live 1000000 --out "$day" 2>/dev/null
+fi
+d=$BENCH_TMP/tick
+mkdir -p "$d"
+cat >"$d/follow.lua" <<'LUA'
+-- busy-symbol follower: tracks the spread on every top-of-book change
+local S = { symbols = { "AAAA" } }
+local n, spread = 0, 0
+function S.on_book(ctx, b) n = n + 1; if b.ask > 0 and b.bid > 0 then spread = spread + (b.ask - b.bid) end end
+return S
+LUA
+cat >"$d/every.lua" <<'LUA'
+-- orders on every 100th top-of-book change (alternating sides, small size)
+local S = { symbols = { "AAAA" }, params = { every = 100 } }
+local n = 0
+function S.on_book(ctx, b)
+  n = n + 1
+  if n % ctx.params.every == 0 then
+    if ctx:position("AAAA") > 0 then ctx:sell("AAAA", 1) else ctx:buy("AAAA", 1) end
+  end
+end
+return S
+LUA
+"$GANTRY_BENCH/runstat" "$GANTRY_BIN" backtest "$d/follow.lua" --data "$day" --out "$d/o1" \
+  --no-report --quiet 2>"$d/stat1"
+awk -F'[:,]' '{for(i=1;i<=NF;i++){if($i~/"events"/)e=$(i+1); if($i~/"elapsed_s"/)s=$(i+1)}}
+  END{printf "backtest, Lua on_book for AAAA: %d msgs  %.3f s  %.1f ns/msg  %.2f M msgs/s\n", e, s, s/e*1e9, e/s/1e6}' \
+  "$d/o1/summary.json"
+sed 's/^runstat: /  (/; s/$/)/' "$d/stat1"
+GANTRY_PROBE="$d/probe" "$GANTRY_BIN" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report --quiet
+printf 'tick-to-order, every 100th top-of-book change of AAAA: %s\n' "$(cat "$d/probe")"

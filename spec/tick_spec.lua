@@ -1,0 +1,116 @@
+-- Order-book backtests: a strategy trading against a hand-built ITCH day
+-- whose fills the venue model can be checked against by hand.
+local T = require "support"
+
+local function frame(msg) return string.pack(">s2", msg) end
+local function R(loc, t, stock)
+  return frame(string.pack(">c1I2I2I6c8c1c1I4c1c1c2c1c1c1c1c1I4c1", "R", loc, 0, t, stock, "Q", "N", 100, "N", "C", "  ", "P", "N", "N", "1", "N", 0, "N"))
+end
+local function S(t, code) return frame(string.pack(">c1I2I2I6c1", "S", 0, 0, t, code)) end
+local function A(loc, t, ref, side, shares, stock, price)
+  return frame(string.pack(">c1I2I2I6I8c1I4c8I4", "A", loc, 0, t, ref, side, shares, stock, price))
+end
+local function E(loc, t, ref, shares, match)
+  return frame(string.pack(">c1I2I2I6I8I4I8", "E", loc, 0, t, ref, shares, match))
+end
+
+local STOCK = "TEST    "
+local function day(dir)
+  local ms = 1000000
+  local parts = {
+    S(1 * ms, "O"), R(1, 2 * ms, STOCK),
+    A(1, 10 * ms, 1, "B", 300, STOCK, 1000000),   -- bid 100.0000 x 300
+    A(1, 11 * ms, 2, "B", 200, STOCK, 999900),    -- bid  99.9900 x 200
+    A(1, 12 * ms, 4, "S", 500, STOCK, 1000200),   -- ask 100.0200 x 500
+    A(1, 13 * ms, 3, "S", 100, STOCK, 1000100),   -- ask 100.0100 x 100: the strategy acts here
+    E(1, 20 * ms, 1, 200, 1),                     -- 200 of the 300 ahead of us trade
+    E(1, 21 * ms, 1, 100, 2),                     -- the last 100 ahead of us
+    A(1, 22 * ms, 5, "B", 50, STOCK, 1000000),    -- joins the level behind us
+    E(1, 23 * ms, 5, 50, 3),                      -- 50 trade at 100.00: we were first, 50 of ours fill
+    A(1, 24 * ms, 6, "S", 200, STOCK, 1000000),   -- an ask comes to our bid: the other 50 fill
+    S(30 * ms, "C"),
+  }
+  return T.write(dir .. "/day.itch", table.concat(parts))
+end
+
+local strategy = [[
+  local S = { symbols = { "TEST" } }
+  function S.on_book(ctx, b)
+    if ctx.state.sent or b.ask ~= 100.01 then return end
+    ctx.state.sent = true
+    assert(b.bid == 100 and b.bid_qty == 300 and b.ask_qty == 100, "top")
+    local d = ctx:book("TEST", 5)
+    assert(#d.asks == 2 and d.asks[2][1] == 100.02 and d.asks[2][2] == 500 and d.asks[2][3] == 1, "depth")
+    assert(#d.bids == 2 and d.bids[1][1] == 100 and d.bids[1][2] == 300, "bids")
+    assert(ctx:buy("TEST", 250))                       -- walks 100 @ 100.01 and 150 @ 100.02
+    assert(ctx:buy("TEST", 100, { limit = 100.00 }))   -- rests behind the 300 displayed
+  end
+  function S.on_trade(ctx, t) ctx.state.trades = (ctx.state.trades or 0) + t.qty end
+  function S.on_stop(ctx) ctx:log("info", "traded=%d", ctx.state.trades or 0) end
+  return S]]
+
+describe("order-book backtests", function()
+  local dir
+  before_each(function() dir = T.tmpdir(); day(dir) end)
+  after_each(function() T.rmdir(dir) end)
+
+  it("decodes the hand-built day", function()
+    local code, out, err = T.gantry({ "itch", dir .. "/day.itch", "--book", "TEST" })
+    assert.equal(0, code, err)
+    assert.matches('"asks":%[%["100.0000",200,1%],%["100.0100",100,1%],%["100.0200",500,1%]%]', out)
+  end)
+
+  it("fills by the venue model: levels walked, queue position, price coming to the order", function()
+    local s = T.write(dir .. "/s.lua", strategy)
+    local code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/day.itch", "--date", "2024-03-01",
+                                    "--out", dir .. "/out", "--no-report" })
+    assert.equal(0, code, err)
+    local fills = T.csv(dir .. "/out/fills.csv")
+    assert.equal(4, #fills)
+    assert.same({ "100", "100.01", "1" }, { fills[1].qty, fills[1].price, fills[1].order_id })
+    assert.same({ "150", "100.02", "1" }, { fills[2].qty, fills[2].price, fills[2].order_id })
+    assert.same({ "50", "100", "2" }, { fills[3].qty, fills[3].price, fills[3].order_id })
+    assert.equal("2024-03-01T00:00:00.023000Z", fills[3].time)
+    assert.same({ "50", "100", "2" }, { fills[4].qty, fills[4].price, fills[4].order_id })
+    assert.equal("2024-03-01T00:00:00.024000Z", fills[4].time)
+    assert.matches("traded=350", err, 1, true) -- the E executions: 200 + 100 + 50
+  end)
+
+  it("delays arrival by the latency: the order meets the book as it is then", function()
+    local s = T.write(dir .. "/s.lua", strategy)
+    -- 8 ms later both bids ahead are gone; 100 @ 100.01 and 150 @ 100.02 still there
+    local code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/day.itch", "--date", "2024-03-01",
+                                    "--latency-us", "8500", "--out", dir .. "/out", "--no-report" })
+    assert.equal(0, code, err)
+    local fills = T.csv(dir .. "/out/fills.csv")
+    assert.equal("2024-03-01T00:00:00.021500Z", fills[1].time)
+    -- the limit order arrives after the 300 ahead traded: it joins an empty level,
+    -- so the 50 executed at 23 ms fill it first
+    assert.same({ "50", "100", "2" }, { fills[3].qty, fills[3].price, fills[3].order_id })
+  end)
+
+  it("needs symbols", function()
+    local s = T.write(dir .. "/n.lua", "return { on_book = function() end }")
+    local code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/day.itch" })
+    assert.equal(2, code)
+    assert.matches("needs its symbols: --symbol A,B", err, 1, true)
+  end)
+
+  it("stops at bad data with the byte offset, or warns with --lenient", function()
+    local bytes = T.read(dir .. "/day.itch")
+    T.write(dir .. "/bad.itch", bytes .. E(1, 40 * 1000000, 99, 10, 9))
+    local s = T.write(dir .. "/s.lua", strategy)
+    local code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/bad.itch", "--out", dir .. "/o" })
+    assert.equal(2, code)
+    assert.matches("bad.itch: byte " .. #bytes .. ": a reference to an order not in the book", err, 1, true)
+    code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/bad.itch", "--lenient", "--out", dir .. "/o2" })
+    assert.equal(0, code, err)
+    assert.matches("WARN itch: .-bad.itch: byte " .. #bytes, err)
+  end)
+
+  it("refuses the ITCH options with CSV data", function()
+    local code, _, err = T.gantry({ "backtest", "strategies/sma_cross.lua", "--data", "x.csv", "--latency-us", "5" })
+    assert.equal(2, code)
+    assert.matches("apply to ITCH data", err, 1, true)
+  end)
+end)
