@@ -267,6 +267,71 @@ static int sb_resume(lua_State *L)
 	return lua_gettop(L);
 }
 
+/*
+ * Lua patterns run in C, out of the hook's reach: a pattern with q
+ * variable-length items can take len^(q+1) steps on a len-byte subject
+ * (every start position, then every split) and hold the host past any
+ * budget. The sandbox's string.find, match, gmatch and gsub refuse a pattern
+ * whose len^(q+1) passes PATTERN_STEPS, about a quarter of a second of
+ * matching at worst; the budget catches the callback as soon as it returns.
+ */
+#define PATTERN_STEPS 1e8
+
+static int pattern_quantifiers(const char *p, size_t n)
+{
+	int q = 0, in_set = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c == '%') {
+			i++; /* an escape, a class, %b xy, %f[...] */
+			if (i < n && p[i] == 'b')
+				i += 2;
+		} else if (in_set) {
+			in_set = c != ']';
+		} else if (c == '[') {
+			in_set = 1;
+			if (i + 1 < n && p[i + 1] == '^')
+				i++;
+			if (i + 1 < n && p[i + 1] == ']')
+				i++;
+		} else if ((c == '*' || c == '+' || c == '-' || c == '?') && i > 0) {
+			q++;
+		}
+	}
+	return q;
+}
+
+static int sb_pattern(lua_State *L)
+{
+	size_t len, plen;
+	luaL_checklstring(L, 1, &len);
+	const char *pat = luaL_checklstring(L, 2, &plen);
+	int plain = lua_toboolean(L, 4) && lua_tointeger(L, lua_upvalueindex(2)) == 1;
+	if (!plain) {
+		int q = pattern_quantifiers(pat, plen);
+		if (q >= 1 && pow((double)len, q + 1) > PATTERN_STEPS)
+			return luaL_error(L, "pattern too costly for the sandbox: %d quantifiers over a "
+					     "%d-byte string (len^(q+1) must stay under 1e8)",
+					  q, (int)len);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* xpcall whose handler runs after the error, not inside it: Lua runs a
+ * message handler with hooks off when the error came from a hook (the CPU
+ * budget's), so a looping handler could never be stopped. The handler still
+ * gets the error and its result is returned; it runs under the budget. */
+static const char xpcall_src[] =
+	"local pcall, pack, unpack = ...\n"
+	"return function(f, h, ...)\n"
+	"  local r = pack(pcall(f, ...))\n"
+	"  if r[1] then return unpack(r, 1, r.n) end\n"
+	"  return false, h(r[2])\n"
+	"end\n";
+
 /* coroutine.wrap in terms of the resume above. */
 static const char wrap_src[] =
 	"local create, resume, error, pack, unpack = ...\n"
@@ -436,6 +501,25 @@ static void open_sandbox(struct vm *vm, uint64_t seed)
 	lua_call(L, 5, 1);
 	lua_setfield(L, -2, "wrap");
 	lua_pop(L, 1);
+
+	/* patterns guarded; xpcall without in-error handlers */
+	static const char *const pattern_fns[] = {"find", "match", "gmatch", "gsub", NULL};
+	lua_getglobal(L, "string");
+	for (int i = 0; pattern_fns[i]; i++) {
+		lua_getfield(L, -1, pattern_fns[i]);
+		lua_pushinteger(L, i == 0); /* only find has a `plain` argument */
+		lua_pushcclosure(L, sb_pattern, 2);
+		lua_setfield(L, -2, pattern_fns[i]);
+	}
+	lua_pop(L, 1);
+	luaL_loadbufferx(L, xpcall_src, sizeof xpcall_src - 1, "=xpcall", "t");
+	lua_getglobal(L, "pcall");
+	lua_getglobal(L, "table");
+	lua_getfield(L, -1, "pack");
+	lua_getfield(L, -2, "unpack");
+	lua_remove(L, -3);
+	lua_call(L, 3, 1);
+	lua_setglobal(L, "xpcall");
 
 	/* math.random, seeded per run so a backtest replays identically */
 	lua_getglobal(L, "math");

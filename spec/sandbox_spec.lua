@@ -129,6 +129,48 @@ describe("the sandbox", function()
     assert.matches("cpu budget of 20 ms exceeded", err, 1, true)
   end)
 
+  it("halts a loop in an xpcall message handler", function()
+    local code, _, err = run([[local S = {}
+      function S.on_bar(ctx, bar)
+        xpcall(function() error("x") end, function(m) while true do end end)
+      end
+      return S]], { "--callback-ms", "20" })
+    assert.equal(1, code)
+    assert.matches("cpu budget of 20 ms exceeded", err, 1, true)
+  end)
+
+  it("halts loops in comparators, gsub callbacks and metamethods", function()
+    for _, body in ipairs({
+      "table.sort({3, 2, 1}, function(a, b) while true do end end)",
+      "string.gsub('abc', '%w', function(c) while true do end end)",
+      "local x = setmetatable({}, { __index = function() while true do end end }).foo",
+    }) do
+      local code, _, err = run("local S = {}\nfunction S.on_bar(ctx, bar) " .. body .. " end\nreturn S",
+                               { "--callback-ms", "20" })
+      assert.equal(1, code, body)
+      assert.matches("cpu budget of 20 ms exceeded", err, 1, true)
+    end
+  end)
+
+  it("refuses patterns that would run in C past any budget, keeps ordinary ones", function()
+    local code, _, err = run([[local S = {}
+      function S.on_bar(ctx, bar)
+        local s = string.rep("a", 5000)
+        local ok, e = pcall(string.find, s, ".-.-.-b")
+        assert(not ok and e:match("pattern too costly for the sandbox: 3 quantifiers"), e)
+        ok, e = pcall(function() return s:match("(a*)*b") end)
+        assert(not ok, "method calls are guarded too")
+        assert(("key=value"):match("(%w+)=(%w+)") == "key")
+        assert(string.find("a+b", "+", 1, true) == 2)
+        assert(select(2, string.gsub("a,b,c", ",", ";")) == 2)
+        local r = { xpcall(function() error({ code = 7 }) end, function(e) return e.code end) }
+        assert(r[1] == false and r[2] == 7, "xpcall hands the error to the handler")
+        assert(select("#", xpcall(function(a, b) return a, b end, print, 1, 2)) == 3)
+      end
+      return S]])
+    assert.equal(0, code, err)
+  end)
+
   it("halts an infinite loop at load time", function()
     local code, _, err = run("while true do end")
     assert.equal(2, code)
