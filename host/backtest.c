@@ -461,6 +461,7 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		.seed = o->seed,
 		.memory_limit = (size_t)(pick(o->memory_mb, r->cfg.memory_mb, 64) * 1048576.0),
 		.callback_ms = pick(o->callback_ms, r->cfg.callback_ms, 5),
+		.leave_orders_on_halt = r->cfg.on_halt_leave,
 	};
 	if (!(r->e = engine_new(&ec, r->st)))
 		return log_user_error("out of memory"), EXIT_USAGE;

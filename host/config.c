@@ -165,7 +165,7 @@ static int read_params(struct deploy_config *c, lua_State *L, int tbl, char *err
 
 static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
 {
-	static const char *const sandbox_keys[] = {"memory_mb", "callback_ms", NULL};
+	static const char *const sandbox_keys[] = {"memory_mb", "callback_ms", "on_halt", NULL};
 	static const char *const fee_keys[] = {"per_share", "bps", "slippage_bps", NULL};
 	if (check_keys(L, 1, "", top_keys, c, err, errlen) != 0)
 		return -1;
@@ -188,6 +188,17 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 		    number_field(L, s, "sandbox", "callback_ms", 1e-9, &c->callback_ms, c, err,
 				 errlen))
 			return -1;
+		int t2 = lua_getfield(L, s, "on_halt");
+		if (t2 != LUA_TNIL) {
+			const char *v = t2 == LUA_TSTRING ? lua_tostring(L, -1) : "";
+			if (strcmp(v, "cancel") != 0 && strcmp(v, "leave") != 0) {
+				errf(err, errlen, "%s: sandbox.on_halt: expected \"cancel\" or \"leave\"",
+				     c->path);
+				return -1;
+			}
+			c->on_halt_leave = strcmp(v, "leave") == 0;
+		}
+		lua_pop(L, 1);
 	} else if (t != LUA_TNIL) {
 		errf(err, errlen, "%s: sandbox: expected a table", c->path);
 		return -1;

@@ -17,6 +17,7 @@ struct deploy_config {
 	double memory_mb, callback_ms;	       /* < 0: unset */
 	double fee_bps, fee_per_share, slippage_bps; /* < 0: unset */
 	double cash;			       /* < 0: unset */
+	int on_halt_leave;		       /* sandbox.on_halt = "leave" */
 	lua_State *L;			       /* holds the table, for the risk section */
 	int has_risk;			       /* the table is at index 1 of L; risk at 2 */
 };

@@ -74,9 +74,9 @@ static void status_strategy(struct engine *e, struct strategy *s, struct evbuffe
 				    o->version);
 	}
 	evbuffer_add_printf(out, "], \"cash\": %.10g, \"equity\": %.10g, \"pnl\": %.10g, "
-				 "\"orders\": %ld, \"fills\": %ld, \"rejects\": %ld}",
+				 "\"orders\": %ld, \"fills\": %ld, \"rejects\": %ld, \"memory\": %zu}",
 			    a->cash, oms_equity(oms, s->id), oms_pnl(oms, s->id, -1), a->orders,
-			    a->fills, a->rejects);
+			    a->fills, a->rejects, vm_backend.memory(s->vm));
 }
 
 static void cmd_status(struct engine *e, const struct ctl_hooks *h, struct evbuffer *out)

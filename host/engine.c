@@ -133,7 +133,8 @@ void engine_failed(struct engine *e, struct strategy *s, int status)
 	snprintf(s->reason, sizeof s->reason, "%s", msg);
 	log_msg(LOG_ERROR, "strategy", "%s halted (%s): %s", s->name,
 		status == VM_ERRCPU ? "cpu" : status == VM_ERRMEM ? "memory" : "error", msg);
-	engine_cancel_all(s, -1);
+	if (!e->cfg.leave_orders_on_halt)
+		engine_cancel_all(s, -1);
 	if (e->fail_fast)
 		e->failed = 1;
 }

@@ -103,6 +103,7 @@ struct engine_config {
 	uint64_t seed;
 	size_t memory_limit;
 	double callback_ms;
+	int leave_orders_on_halt; /* sandbox.on_halt = "leave": a failed strategy's orders stay */
 };
 
 

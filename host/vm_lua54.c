@@ -164,6 +164,9 @@ static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, in
 	if (vm->interrupted) {
 		disarm(vm);
 		status = VM_ERRCPU;
+		/* the traceback's first line repeats what the hook said: keep the trace */
+		if (msg && strncmp(msg, "cpu budget", 10) == 0 && strchr(msg, '\n'))
+			msg = strchr(msg, '\n') + 1;
 		snprintf(vm->err, sizeof vm->err, "%s: %s: cpu budget of %.3g ms exceeded%s%s",
 			 vm->path, what, (double)budget / 1e6, msg && *msg ? "\n" : "",
 			 msg ? msg : "");
@@ -176,6 +179,7 @@ static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, in
 		snprintf(vm->err, sizeof vm->err, "%s (in %s)", msg ? msg : "error", what);
 	}
 	lua_settop(L, SLOT_TOP);
+	lua_gc(L, LUA_GCCOLLECT); /* give back what the failed callback left behind */
 	return status;
 }
 

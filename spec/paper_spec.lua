@@ -273,3 +273,130 @@ describe("hot reload", function()
     assert.equal(0, T.wait_exit(h))
   end)
 end)
+
+describe("a hostile strategy in a running host", function()
+  local dir, data, h, sock
+  before_each(function() dir = T.tmpdir(); data = day_bars(dir, 300) end)
+  after_each(function()
+    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
+    T.rmdir(dir)
+  end)
+
+  local trader = [[
+    local S = { params = { symbol = "XYZ" } }
+    function S.on_bar(ctx, bar) ctx:buy("XYZ", 1) end
+    return S]]
+
+  local hostile = {
+    { "an infinite loop", "while true do end", "cpu budget of 20 ms exceeded" },
+    { "an infinite loop inside pcall", "while true do pcall(function() while true do end end) end", "cpu budget of 20 ms exceeded" },
+    { "a table memory bomb", "local t = {} for i = 1, 1e9 do t[i] = i end", "memory cap of 8 MB exceeded", "5000" },
+    { "a string memory bomb", "local s = 'x' for i = 1, 40 do s = s .. s end", "memory cap of 8 MB exceeded", "5000" },
+    { "reaching for io", "io.open('/etc/passwd')", "attempt to index a nil value (global 'io')" },
+    { "reaching for os", "os.execute('true')", "attempt to index a nil value (global 'os')" },
+    { "reaching for debug", "debug.sethook()", "attempt to index a nil value (global 'debug')" },
+    { "reaching for package", "package.loadlib('x', 'y')", "attempt to index a nil value (global 'package')" },
+    { "string.dump", "string.dump(print)", "attempt to call a nil value (field 'dump')" },
+    { "a binary chunk", "assert(load('\\27LuaT', 'x', 'b'))", "binary chunks are not allowed" },
+    { "changing the string metatable", "getmetatable('').__index = {}", "attempt to index a boolean value" },
+  }
+
+  for _, case in ipairs(hostile) do
+    local what, body, message, budget = case[1], case[2], case[3], case[4] or "20"
+    it("stops " .. what .. "; the host and the other strategy keep trading", function()
+      T.write(dir .. "/bad.lua", "local S = { params = { symbol = 'XYZ' } }\nfunction S.on_bar(ctx, bar)\n  if (ctx.state.n or 0) == 3 then " ..
+        body .. " end\n  ctx.state.n = (ctx.state.n or 0) + 1\nend\nreturn S\n")
+      T.write(dir .. "/good.lua", trader)
+      sock = dir .. "/ctl.sock"
+      h = T.spawn({ "paper", dir .. "/bad.lua", dir .. "/good.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED,
+                    "--out", dir .. "/out", "--ctl", sock, "--no-report", "--callback-ms", budget, "--memory-mb", "8" }, dir)
+      local st = T.wait_for(function()
+        local code, o = T.ctl(sock, "status")
+        return code == 0 and o:match('"state": "quarantined"') and o
+      end, 10)
+      assert.truthy(st, "never quarantined: " .. (T.read(h.err) or ""))
+      assert.matches(message, st, 1, true)
+      local fills1 = tonumber(st:match('"name": "good".-"fills": (%d+)'))
+      local mem = tonumber(st:match('"name": "bad".-"memory": (%d+)'))
+      assert.truthy(mem and mem <= 8 * 1048576, "memory of the stopped strategy: " .. tostring(mem))
+      T.sleep(0.3)
+      local _, st2 = T.ctl(sock, "status")
+      local fills2 = tonumber(st2:match('"name": "good".-"fills": (%d+)'))
+      assert.truthy(fills2 > fills1, "the other strategy stopped trading")
+      assert.matches('"name": "good", "version": 1, "hash": "%x+", "state": "running"', st2)
+      T.ctl(sock, "stop")
+      assert.equal(0, T.wait_exit(h))
+    end)
+  end
+
+  it("resume brings a quarantined strategy back", function()
+    T.write(dir .. "/bad.lua", "local S = { params = { symbol = 'XYZ' } }\nfunction S.on_bar(ctx, bar)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  if ctx.state.n == 3 then error('boom') end\nend\nreturn S\n")
+    sock = dir .. "/ctl.sock"
+    h = T.spawn({ "paper", dir .. "/bad.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED,
+                  "--out", dir .. "/out", "--ctl", sock, "--no-report" }, dir)
+    assert.truthy(T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match("boom") end, 10))
+    local code, out = T.ctl(sock, "resume", "bad")
+    assert.equal(0, code)
+    assert.matches('"state": "running"', out, 1, true)
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+  end)
+end)
+
+describe("hot reload triggers", function()
+  local dir, data, h, sock
+  before_each(function() dir = T.tmpdir(); data = day_bars(dir, 300) end)
+  after_each(function()
+    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
+    T.rmdir(dir)
+  end)
+
+  local src = [[
+    local S = { params = { symbol = "XYZ", v = 1 } }
+    function S.on_bar(ctx, bar) end
+    return S]]
+
+  local function start()
+    T.write(dir .. "/w.lua", src)
+    sock = dir .. "/ctl.sock"
+    h = T.spawn({ "paper", dir .. "/w.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED, "--out", dir .. "/out",
+                  "--ctl", sock, "--no-report" }, dir)
+    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10))
+  end
+
+  local function version_becomes(v)
+    return T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"version": ' .. v) end, 5)
+  end
+
+  it("follows an editor that writes a new file and renames it over the old one", function()
+    start()
+    T.write(dir .. "/.w.lua.swp", (src:gsub("v = 1", "v = 2")))
+    os.execute("mv " .. T.quote(dir .. "/.w.lua.swp") .. " " .. T.quote(dir .. "/w.lua"))
+    assert.truthy(version_becomes(2))
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+  end)
+
+  it("reloads on SIGHUP", function()
+    start()
+    os.execute("pkill -HUP -P " .. h.pid)
+    assert.truthy(version_becomes(2))
+    assert.matches("SIGHUP: reloading every strategy", T.read(h.err), 1, true)
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+  end)
+
+  it("reloads when a module it required changes", function()
+    T.write(dir .. "/helper.lua", "return { k = 1 }")
+    src = [[
+      local helper = require "helper"
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_bar(ctx, bar) end
+      return S]]
+    start()
+    T.write(dir .. "/helper.lua", "return { k = 2 }")
+    assert.truthy(version_becomes(2))
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+  end)
+end)
