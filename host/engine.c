@@ -302,6 +302,21 @@ int engine_cancel(struct strategy *s, int64_t id, const char **reason)
 		*reason = "not_open";
 		return -1;
 	}
+	/* a strategy's cancel is a message (max_msgs_per_sec); the kill switch's
+	 * cancels (engine_cancel_all) never wait for a budget */
+	struct risk_order ro = {s->id, o->sym, o->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
+				o->qty - o->filled, o->price, true};
+	struct risk_view v;
+	memset(&v, 0, sizeof v);
+	v.now_ns = e->now;
+	enum risk_reason r = risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
+	if (r != RISK_OK) {
+		e->rejects_by_reason[r]++;
+		log_msg(LOG_WARN, "risk", "%s cancel of order %lld refused: %s", s->name,
+			(long long)id, risk_reason_name(r));
+		*reason = risk_reason_name(r);
+		return -1;
+	}
 	if (e->venue->cancel(e->venue_self, o, e->now) != 0) {
 		*reason = "not_open";
 		return -1;

@@ -470,3 +470,34 @@ describe("sma_cross end to end", function()
     assert.truthy(by.pairs and by.pairs > 0)
   end)
 end)
+
+describe("the example strategies", function()
+  local dir
+  setup(function()
+    dir = T.tmpdir()
+    T.gen_bars(dir, "--seed 42 --bars 504 --symbols AAPL,MSFT --corr 0.8 --start 2024-01-02")
+  end)
+  teardown(function() T.rmdir(dir) end)
+
+  local cases = {
+    { "sma_cross", { "--data", "AAPL.csv" } },
+    { "rsi_reversion", { "--data", "MSFT.csv", "--param", "symbol=MSFT" } },
+    { "pairs", { "--data", "AAPL.csv", "--data", "MSFT.csv", "--param", "a=AAPL", "--param", "b=MSFT",
+                 "--param", "window=40", "--param", "entry=1.5" } },
+  }
+  for _, c in ipairs(cases) do
+    it(c[1] .. " runs and trades", function()
+      local args = { "backtest", "strategies/" .. c[1] .. ".lua", "--out", dir .. "/" .. c[1] }
+      for _, a in ipairs(c[2]) do
+        args[#args + 1] = a:match("%.csv$") and (dir .. "/" .. a) or a
+      end
+      local code, out, err = T.gantry(args)
+      assert.equal(0, code, err)
+      local s = T.json(T.read(dir .. "/" .. c[1] .. "/summary.json"))
+      assert.equal(c[1], s.strategy)
+      assert.truthy(s.fills >= 2, "no trades")
+      assert.truthy(s.round_trips >= 1)
+      assert.matches("report%s+.-report.html", out)
+    end)
+  end
+end)

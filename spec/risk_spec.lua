@@ -13,6 +13,8 @@ end
 
 -- Runs `body` (Lua, with ctx and bar in scope) once, on the first bar of ABC,
 -- under the risk table `risk`; returns exit code, stderr, orders.csv rows.
+local MODE = "backtest"
+
 local function run(dir, risk, body, extra)
   T.write(dir .. "/c.lua", "return { risk = " .. risk .. " }")
   T.write(dir .. "/s.lua", [[
@@ -25,10 +27,15 @@ local function run(dir, risk, body, extra)
       ]] .. body .. [[
     end
     return S]])
-  local args = { "backtest", dir .. "/s.lua", "--data", dir .. "/ABC.csv", "--data", dir .. "/XYZ.csv",
-                 "--config", dir .. "/c.lua", "--out", dir .. "/out", "--no-report" }
+  local args = MODE == "backtest"
+    and { "backtest", dir .. "/s.lua", "--data", dir .. "/ABC.csv", "--data", dir .. "/XYZ.csv",
+          "--config", dir .. "/c.lua", "--out", dir .. "/out", "--no-report" }
+    or { "paper", dir .. "/s.lua", "--feed", "file:" .. dir .. "/ABC.csv", "--feed", "file:" .. dir .. "/XYZ.csv",
+         "--config", dir .. "/c.lua", "--out", dir .. "/out", "--no-report", "--ctl", dir .. "/ctl.sock" }
   for _, a in ipairs(extra or {}) do args[#args + 1] = a end
   local code, _, err = T.gantry(args)
+  -- a paper host quarantines a failing strategy instead of exiting: same verdict
+  if code == 0 and err:match("halted %(error%)") then code = 1 end
   local orders = T.read(dir .. "/out/orders.csv") and T.csv(dir .. "/out/orders.csv") or {}
   return code, err, orders
 end
@@ -40,7 +47,9 @@ local EXPECT = [[
   end
 ]]
 
-describe("risk limits in a backtest", function()
+for _, mode in ipairs({ "backtest", "paper" }) do
+describe("risk limits in " .. mode .. " mode", function()
+  setup(function() MODE = mode end)
   local dir
   before_each(function() dir = T.tmpdir(); bars(dir) end)
   after_each(function() T.rmdir(dir) end)
@@ -141,6 +150,43 @@ describe("risk limits in a backtest", function()
     assert.equal("canceled", orders[2].status)
   end)
 
+  it("stale_reference: no fresh price, no order", function()
+    case("{ stale_reference_ms = 1000, price_collar_pct = 50 }", [[if n == 2 then
+      expect(ctx:buy("ABC", 1, { limit = 100 }))
+      -- XYZ's last price is yesterday's close: its bar of today comes after ABC's
+      local id, why = ctx:buy("XYZ", 1, { limit = 100 }); expect(id, why, "stale_reference") end]], "stale_reference")
+  end)
+
+  it("max_msgs_per_sec counts cancels", function()
+    case("{ max_msgs_per_sec = 3 }", [[if n == 1 then
+      local a = ctx:buy("ABC", 1, { limit = 90 }); expect(a)
+      assert(ctx:cancel(a)); expect(ctx:buy("ABC", 2, { limit = 90 }))
+      local id, why = ctx:buy("ABC", 3, { limit = 90 }); expect(id, why, "rate_limit") end]], "rate_limit")
+  end)
+
+  it("the repeated-execution throttle halts after N fill-and-reenter cycles", function()
+    local code, err, orders = run(dir, "{ throttle = { fills = 2, window_ms = 864000000 } }", EXPECT .. [[
+      local id, why = ctx:buy("ABC", 1); ctx.state.why = ctx.state.why or why]])
+    assert.equal(0, code, err)
+    assert.matches("WARN risk: s halted: throttle", err, 1, true)
+    local accepted = 0
+    for _, o in ipairs(orders) do if o.status ~= "rejected" then accepted = accepted + 1 end end
+    assert.equal(3, accepted) -- the first order and two re-entries
+  end)
+
+  it("max_drawdown halts", function()
+    local rows = { "datetime,open,high,low,close,volume" }
+    for i = 1, 20 do
+      local c = (i >= 5) and 90 or 100
+      rows[#rows + 1] = string.format("2024-02-%02d,%d,101,89,%d,1000", i, c, c)
+    end
+    T.write(dir .. "/ABC.csv", table.concat(rows, "\n") .. "\n")
+    local code, err = run(dir, "{ max_drawdown = 500 }", EXPECT .. [[
+      if n == 1 then expect(ctx:buy("ABC", 100)) end]])
+    assert.equal(0, code, err)
+    assert.matches("WARN risk: s halted: max_drawdown", err, 1, true)
+  end)
+
   it("names a bad risk key in the config", function()
     T.write(dir .. "/c.lua", "return { risk = { max_order_qty = 'lots' } }")
     local code, _, err = T.gantry({ "backtest", "strategies/sma_cross.lua", "--data", dir .. "/ABC.csv",
@@ -149,3 +195,4 @@ describe("risk limits in a backtest", function()
     assert.matches("c.lua: risk.max_order_qty", err, 1, true)
   end)
 end)
+end
