@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jsonfmt.h"
 #include "log.h"
 
 struct ctl_server {
@@ -25,20 +26,17 @@ struct ctl_server {
 	char path[108];
 };
 
-static void json_str(struct evbuffer *out, const char *s)
+static void to_evbuffer(void *ud, const char *p, size_t n)
 {
-	evbuffer_add(out, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", c);
-		else
-			evbuffer_add(out, s, 1);
-	}
-	evbuffer_add(out, "\"", 1);
+	evbuffer_add(ud, p, n);
 }
+
+void ctl_json_str(struct evbuffer *out, const char *s)
+{
+	json_quote(s, to_evbuffer, out);
+}
+
+#define json_str ctl_json_str
 
 static const char *state_name(int st)
 {

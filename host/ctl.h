@@ -31,6 +31,9 @@ struct ctl_server *ctl_listen(struct event_base *base, const char *path, struct 
 			      const struct ctl_hooks *hooks, char *err, size_t errlen);
 void ctl_close(struct ctl_server *c);
 
+/* A JSON string literal into out. */
+void ctl_json_str(struct evbuffer *out, const char *s);
+
 /* Runs one command line against the engine; the reply goes into out. */
 void ctl_execute(struct engine *e, const struct ctl_hooks *hooks, const char *line,
 		 struct evbuffer *out);

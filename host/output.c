@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "jsonfmt.h"
 #include "log.h"
 #include "numfmt.h"
 #include "timefmt.h"
@@ -82,19 +83,14 @@ static double fin(double v)
 	return isfinite(v) ? v : 0;
 }
 
+static void to_file(void *ud, const char *p, size_t n)
+{
+	fwrite(p, 1, n, ud);
+}
+
 static void json_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	json_quote(s, to_file, f);
 }
 
 int output_summary_json(const char *dir, const struct run_summary *s, char *err, size_t errlen)

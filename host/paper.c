@@ -170,16 +170,9 @@ static void ctl_reload(void *ud, struct strategy *s, struct evbuffer *out)
 	struct paper *p = ud;
 	char msg[4096];
 	int rc = reload(p, s, msg, sizeof msg);
-	evbuffer_add_printf(out, "{\"ok\": %s, \"message\": \"", rc == 0 ? "true" : "false");
-	for (const char *c = msg; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			evbuffer_add_printf(out, "\\%c", *c);
-		else if ((unsigned char)*c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", (unsigned char)*c);
-		else
-			evbuffer_add(out, c, 1);
-	}
-	evbuffer_add_printf(out, "\"}\n");
+	evbuffer_add_printf(out, "{\"ok\": %s, \"message\": ", rc == 0 ? "true" : "false");
+	ctl_json_str(out, msg);
+	evbuffer_add_printf(out, "}\n");
 }
 
 static void ctl_status(void *ud, struct evbuffer *out)
