@@ -27,7 +27,7 @@ static void consume(struct equity_log *l, const struct equity_row *rows, size_t 
 		*p++ = '\n';
 	}
 	if (l->csv && p > buf)
-		fwrite(buf, 1, (size_t)(p - buf), l->csv);
+		fwrite(buf, 1, (size_t)(p - buf), l->csv); // cppcheck-suppress uninitvar
 }
 
 static void *write_behind(void *arg)

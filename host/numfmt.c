@@ -12,7 +12,7 @@ char *numfmt(char *p, double v, int decimals)
 	if (decimals < 0)
 		decimals = 0;
 	double a = fabs(v);
-	while (decimals > 0 && !(a * p10[decimals] < 9e18))
+	while (decimals > 0 && !(a * p10[decimals] < 9e18)) // cppcheck-suppress arrayIndexOutOfBoundsCond
 		decimals--;
 	if (!(a * p10[decimals] < 9e18))
 		return p + snprintf(p, 32, "%.17g", v);
@@ -30,7 +30,9 @@ char *numfmt(char *p, double v, int decimals)
 		*p++ = tmp[--n];
 	if (fp) {
 		*p++ = '.';
+		/* fp != 0 means scale >= 10, so d starts at 1 or more */
 		for (unsigned long long d = scale / 10; d > 0 && fp; d /= 10) {
+			// cppcheck-suppress zerodivcond
 			*p++ = (char)('0' + fp / d);
 			fp %= d;
 		}

@@ -142,13 +142,18 @@ int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errle
 			symtab_name(e->symtab, o->sym), oms_side_name(o->side),
 			o->type == ORD_LIMIT ? "limit" : "market", o->qty);
 		char num[40];
-		if (o->type == ORD_LIMIT)
-			fwrite(num, 1, (size_t)(numfmt(num, o->price, 8) - num), f);
+		if (o->type == ORD_LIMIT) {
+			size_t len = (size_t)(numfmt(num, o->price, 8) - num);
+			fwrite(num, 1, len, f);
+		}
 		fprintf(f, ",%s,%s,%.0f,", oms_tif_name(o->tif), oms_status_name(o->status), o->filled);
-		if (o->filled > 0)
-			fwrite(num, 1, (size_t)(numfmt(num, o->avg_price, 8) - num), f);
+		if (o->filled > 0) {
+			size_t len = (size_t)(numfmt(num, o->avg_price, 8) - num);
+			fwrite(num, 1, len, f);
+		}
 		fputc(',', f);
-		fwrite(num, 1, (size_t)(numfmt(num, o->fees, 8) - num), f);
+		size_t nf = (size_t)(numfmt(num, o->fees, 8) - num);
+		fwrite(num, 1, nf, f);
 		fprintf(f, ",%s,%d,%s\n", o->reason ? o->reason : "", o->version, u);
 	}
 	if (fclose(f) != 0) {

@@ -50,6 +50,7 @@ void symtab_free(struct symtab *st)
 static int lookup(const struct symtab *st, const char *name, size_t len, uint32_t *slot)
 {
 	uint32_t mask = (uint32_t)st->nbuckets - 1, i = hash_name(name, len) & mask;
+	*slot = i;
 	for (;; i = (i + 1) & mask) {
 		int b = st->buckets[i];
 		if (b == 0) {
