@@ -208,7 +208,10 @@ static enum risk_reason risk_gate(struct strategy *s, const struct order_request
 	struct risk_view v;
 	memset(&v, 0, sizeof v);
 	risk_account_of(e, s->id, req->sym, &v.strat);
-	risk_account_of(e, -1, req->sym, &v.firm);
+	if (e->nstrat == 1)
+		v.firm = v.strat; /* one strategy: the firm is that account */
+	else
+		risk_account_of(e, -1, req->sym, &v.firm);
 	if (req->sym < e->nlast && e->last[req->sym].time != 0) {
 		v.ref_price = e->last[req->sym].close;
 		v.ref_ns = e->last[req->sym].time;

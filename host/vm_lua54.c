@@ -50,9 +50,26 @@ enum {
 };
 
 /* Field names pushed from stack slots: a TValue copy, no string lookup. */
-enum { K_SYMBOL, K_TIME, K_OPEN, K_HIGH, K_LOW, K_CLOSE, K_VOLUME, K__COUNT };
-static const char *const key_names[K__COUNT] = {"symbol", "time", "open", "high",
-						"low",	  "close", "volume"};
+enum {
+	K_SYMBOL,
+	K_TIME,
+	K_OPEN,
+	K_HIGH,
+	K_LOW,
+	K_CLOSE,
+	K_VOLUME,
+	K_BID,
+	K_BID_QTY,
+	K_ASK,
+	K_ASK_QTY,
+	K_PRICE,
+	K_QTY,
+	K_SIDE,
+	K__COUNT
+};
+static const char *const key_names[K__COUNT] = {"symbol", "time",    "open", "high",  "low",
+						"close",  "volume",  "bid",  "bid_qty", "ask",
+						"ask_qty", "price", "qty",  "side"};
 
 static const char *const cb_names[] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
 				       "on_fill",  "on_timer",  "on_reload", "on_stop"};
@@ -948,32 +965,46 @@ static int vm54_on_bar(struct vm *vm, const struct bar *b)
 	return call_event(vm, 1, SLOT_BAR, "on_bar");
 }
 
+static inline void rawsym(struct vm *vm, int slot, int sym)
+{
+	lua_State *L = vm->L;
+	lua_pushvalue(L, SLOT_KEYS + K_SYMBOL);
+	push_symbol(vm, sym);
+	lua_rawset(L, slot);
+}
+
+static inline void rawtime(lua_State *L, int slot, int64_t t)
+{
+	lua_pushvalue(L, SLOT_KEYS + K_TIME);
+	lua_pushinteger(L, (lua_Integer)t);
+	lua_rawset(L, slot);
+}
+
 static int vm54_on_book(struct vm *vm, const struct top_of_book *t)
 {
 	lua_State *L = vm->L;
-	push_symbol(vm, t->sym);
-	lua_setfield(L, SLOT_BOOK, "symbol");
-	setint(L, SLOT_BOOK, "time", t->time);
-	setnum(L, SLOT_BOOK, "bid", t->bid);
-	setnum(L, SLOT_BOOK, "bid_qty", t->bid_qty);
-	setnum(L, SLOT_BOOK, "ask", t->ask);
-	setnum(L, SLOT_BOOK, "ask_qty", t->ask_qty);
+	rawsym(vm, SLOT_BOOK, t->sym);
+	rawtime(L, SLOT_BOOK, t->time);
+	rawnum(L, SLOT_BOOK, K_BID, t->bid);
+	rawnum(L, SLOT_BOOK, K_BID_QTY, t->bid_qty);
+	rawnum(L, SLOT_BOOK, K_ASK, t->ask);
+	rawnum(L, SLOT_BOOK, K_ASK_QTY, t->ask_qty);
 	return call_event(vm, 2, SLOT_BOOK, "on_book");
 }
 
 static int vm54_on_trade(struct vm *vm, const struct trade_event *t)
 {
 	lua_State *L = vm->L;
-	push_symbol(vm, t->sym);
-	lua_setfield(L, SLOT_TRADE, "symbol");
-	setint(L, SLOT_TRADE, "time", t->time);
-	setnum(L, SLOT_TRADE, "price", t->price);
-	setnum(L, SLOT_TRADE, "qty", t->qty);
+	rawsym(vm, SLOT_TRADE, t->sym);
+	rawtime(L, SLOT_TRADE, t->time);
+	rawnum(L, SLOT_TRADE, K_PRICE, t->price);
+	rawnum(L, SLOT_TRADE, K_QTY, t->qty);
+	lua_pushvalue(L, SLOT_KEYS + K_SIDE);
 	if (t->side)
 		lua_pushstring(L, oms_side_name(t->side));
 	else
 		lua_pushnil(L);
-	lua_setfield(L, SLOT_TRADE, "side");
+	lua_rawset(L, SLOT_TRADE);
 	return call_event(vm, 3, SLOT_TRADE, "on_trade");
 }
 
