@@ -91,7 +91,7 @@ tools: $(TOOLS_C:scripts/%.c=$(BUILD)/tools/%)
 
 # ---------------------------------------------------------------- deps
 DEB_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 libevent-dev libssl-dev \
-            zlib1g-dev lua-busted clang libclang-rt-14-dev
+            zlib1g-dev lua-busted clang libclang-rt-14-dev procps
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
 
