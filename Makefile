@@ -5,7 +5,7 @@
 #   make test       install what is missing, build under ASan+UBSan, run every suite
 #   make bench      build optimised, print the figures (nothing here fails on time)
 #   make lint       clang-tidy and cppcheck over host/ and bindings/
-#   make VM=luajit  the LuaJIT backend (see host/vm.h)
+#   make VM=NAME    build with host/vm_NAME.c as the VM backend (only lua54 exists yet)
 #
 # Sources are found by wildcard: a new host/x.c, bindings/x.c, spec/c/test_x.c,
 # bench/bench_x.c or scripts/x.c is built without touching this file.

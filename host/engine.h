@@ -134,7 +134,6 @@ struct engine {
 	int nprices;
 	struct fill *fills; /* the first ENGINE_REPORT_FILLS, for the report */
 	size_t nfills;
-	double last_cash, last_posval;
 	struct risk_limits limits;	/* every strategy's */
 	struct risk_limits firm_limits; /* all strategies together */
 	struct risk_state *firm_risk;	/* owned */
