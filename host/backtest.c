@@ -425,20 +425,35 @@ static int set_risk(void *ud, const char *key, const char *value, char *old, siz
 		    char *err, size_t errlen)
 {
 	struct engine *e = ud;
-	int rc = risk_limits_set(&e->limits, key, value, old, oldlen, err, errlen);
+	int firm = strncmp(key, "firm_risk.", 10) == 0;
+	/* the limits parser knows keys as risk.KEY */
+	int rc = risk_limits_set(firm ? &e->firm_limits : &e->limits, firm ? key + 5 : key, value,
+				 old, oldlen, err, errlen);
 	if (rc == 0)
 		e->risk_active = 1;
 	return rc;
 }
 
 /* The deploy config's risk table: every strategy's limits. */
+/* The deploy config's `risk` (every strategy's limits) and `firm_risk` (all
+ * strategies together) tables. */
 static int load_risk(struct run *r, char *err, size_t errlen)
 {
-	char inner[1024];
-	if (risk_limits_from_lua(r->cfg.L, 2, &r->e->limits, intern_symbol, r->st, inner,
-				 sizeof inner) != 0) {
-		errf(err, errlen, "%s: %s", r->cfg.path, inner);
-		return -1;
+	static const char *const keys[] = {"risk", "firm_risk"};
+	struct risk_limits *dst[] = {&r->e->limits, &r->e->firm_limits};
+	for (int k = 0; k < 2; k++) {
+		if (!(r->cfg.has_risk & (1 << k)))
+			continue;
+		char inner[1024];
+		lua_getfield(r->cfg.L, 1, keys[k]);
+		int rc = risk_limits_from_lua(r->cfg.L, -1, dst[k], intern_symbol, r->st, inner,
+					      sizeof inner);
+		lua_pop(r->cfg.L, 1);
+		if (rc != 0) {
+			/* the loader says "risk.KEY": name the table it came from */
+			errf(err, errlen, "%s: %s%s", r->cfg.path, k ? "firm_" : "", inner);
+			return -1;
+		}
 	}
 	r->e->risk_active = 1;
 	return 0;

@@ -36,8 +36,9 @@ static void config_hook(lua_State *L, lua_Debug *ar)
 	luaL_error(L, "the config runs too long (it must be data: a table of values)");
 }
 
-static const char *const top_keys[] = {"params", "risk", "sandbox", "http", "journal", "fees",
-				       "cash",   "seed", "venue",   "feed", "log",     NULL};
+static const char *const top_keys[] = {"params", "risk", "firm_risk", "sandbox", "http",
+				       "journal", "fees", "cash", "seed", "venue", "feed", "log",
+				       NULL};
 
 static int number_field(lua_State *L, int tbl, const char *section, const char *key, double min,
 			double *out, struct deploy_config *c, char *err, size_t errlen)
@@ -217,14 +218,16 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 		return -1;
 	}
 	lua_pop(L, 1);
-	t = lua_getfield(L, 1, "risk");
-	if (t != LUA_TNIL && t != LUA_TTABLE) {
-		errf(err, errlen, "%s: risk: expected a table", c->path);
-		return -1;
-	}
-	c->has_risk = t == LUA_TTABLE;
-	if (!c->has_risk)
+	static const char *const risk_keys[] = {"risk", "firm_risk"};
+	for (int k = 0; k < 2; k++) {
+		t = lua_getfield(L, 1, risk_keys[k]);
 		lua_pop(L, 1);
+		if (t != LUA_TNIL && t != LUA_TTABLE) {
+			errf(err, errlen, "%s: %s: expected a table", c->path, risk_keys[k]);
+			return -1;
+		}
+		c->has_risk |= (t == LUA_TTABLE) << k;
+	}
 	return 0;
 }
 

@@ -19,7 +19,7 @@ struct deploy_config {
 	double cash;			       /* < 0: unset */
 	int on_halt_leave;		       /* sandbox.on_halt = "leave" */
 	lua_State *L;			       /* holds the table, for the risk section */
-	int has_risk;			       /* the table is at index 1 of L; risk at 2 */
+	int has_risk; /* bit 0: a `risk` table, bit 1: `firm_risk`; the config table is at 1 of L */
 };
 
 /* Every field unset: what a run without --config uses. */

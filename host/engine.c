@@ -406,7 +406,7 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = '\0';
 	const char *value = eq + 1, *dot = strchr(key, '.');
-	if (strncmp(key, "risk.", 5) == 0) {
+	if (strncmp(key, "risk.", 5) == 0 || strncmp(key, "firm_risk.", 10) == 0) {
 		if (!e->set_hook) {
 			errf(err, errlen, "set %s: this host has no risk limits to change", key);
 			return -1;
@@ -761,6 +761,7 @@ int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t err
 static void watch_pnl(struct engine *e, int64_t t)
 {
 	int64_t day = t / NS_PER_DAY;
+	struct risk_account firm = {0};
 	for (int i = 0; i < e->nstrat; i++) {
 		struct strategy *s = &e->strats[i];
 		double eq = oms_equity(e->oms, i);
@@ -776,7 +777,14 @@ static void watch_pnl(struct engine *e, int64_t t)
 					 .peak_equity = s->peak_equity};
 		if (s->state == STRAT_RUNNING && risk_on_pnl(&e->limits, s->risk, &a, t) != RISK_OK)
 			check_risk_halts(e, s);
+		firm.pnl += a.pnl;
+		firm.equity += a.equity;
+		firm.peak_equity += a.peak_equity;
 	}
+	/* the firm: every strategy's loss and drawdown together */
+	if (!e->firm_risk->halted && risk_on_pnl(&e->firm_limits, e->firm_risk, &firm, t) != RISK_OK &&
+	    e->nstrat > 0)
+		check_risk_halts(e, &e->strats[0]);
 }
 
 void engine_record_equity(struct engine *e, int64_t t)

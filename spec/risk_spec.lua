@@ -196,3 +196,40 @@ describe("risk limits in " .. mode .. " mode", function()
   end)
 end)
 end
+
+describe("firm-wide limits", function()
+  local dir
+  before_each(function() dir = T.tmpdir(); bars(dir) end)
+  after_each(function() T.rmdir(dir) end)
+
+  it("count every strategy's orders together", function()
+    T.write(dir .. "/c.lua", "return { firm_risk = { max_open_orders = 3 } }")
+    local src = [[
+      local S = { symbols = { "ABC" } }
+      function S.on_bar(ctx, bar)
+        if ctx.state.done then return end
+        ctx.state.done = true
+        for i = 1, 2 do ctx.state.last = { ctx:buy("ABC", i, { limit = 50 + i }) } end
+      end
+      function S.on_stop(ctx) ctx:log("info", "last=%s", tostring(ctx.state.last[2] or ctx.state.last[1])) end
+      return S]]
+    T.write(dir .. "/a.lua", src)
+    T.write(dir .. "/b.lua", src)
+    local code, _, err = T.gantry({ "backtest", dir .. "/a.lua", dir .. "/b.lua", "--data", dir .. "/ABC.csv",
+      "--config", dir .. "/c.lua", "--out", dir .. "/out", "--no-report" })
+    assert.equal(0, code, err)
+    -- a's two orders and b's first fit under 3; b's second is one over
+    assert.matches("INFO b: last=max_open_orders", err, 1, true)
+    assert.matches("INFO a: last=2", err, 1, true)
+  end)
+
+  it("names a bad firm_risk key", function()
+    T.write(dir .. "/c.lua", "return { firm_risk = { max_open_orders = -1 } }")
+    local code, _, err = T.gantry({ "check", "strategies/sma_cross.lua", "--config", dir .. "/c.lua" })
+    assert.equal(0, code) -- check loads strategies, not limits
+    code, _, err = T.gantry({ "backtest", "strategies/sma_cross.lua", "--data", dir .. "/ABC.csv",
+      "--param", "symbol=ABC", "--config", dir .. "/c.lua", "--out", dir .. "/o" })
+    assert.equal(2, code)
+    assert.matches("c.lua: firm_risk.max_open_orders", err, 1, true)
+  end)
+end)
