@@ -305,7 +305,14 @@ static int params_for(const char *name, const struct param *all, int n, struct p
 	return k;
 }
 
-static int check_scopes(const struct param *all, int n, char names[][64], int nstrat)
+static int scope_is(const char *key, const char *dot, const char *name)
+{
+	return (size_t)(dot - key) == strlen(name) && strncmp(key, name, strlen(name)) == 0;
+}
+
+/* Every NAME.K names a strategy of the run, by its name or its file's. */
+static int check_scopes(const struct param *all, int n, char names[][64], char files[][64],
+			int nstrat)
 {
 	for (int i = 0; i < n; i++) {
 		const char *dot = strchr(all[i].key, '.');
@@ -313,8 +320,8 @@ static int check_scopes(const struct param *all, int n, char names[][64], int ns
 			continue;
 		int found = 0;
 		for (int s = 0; s < nstrat; s++)
-			found |= (size_t)(dot - all[i].key) == strlen(names[s]) &&
-				 strncmp(all[i].key, names[s], strlen(names[s])) == 0;
+			found |= scope_is(all[i].key, dot, names[s]) ||
+				 scope_is(all[i].key, dot, files[s]);
 		if (!found) {
 			log_user_error("%s %s: no strategy named '%.*s' in this run", all[i].origin,
 				       all[i].key, (int)(dot - all[i].key), all[i].key);
@@ -365,16 +372,49 @@ static int gather_params(struct run *r)
 	return 0;
 }
 
+/* A strategy's name is `name` in its table, else the file's base name. The
+ * table's name is known only once the file has run: when a --param scope
+ * names no file, load each file once, bare, to learn it. */
+static void strategy_name(struct run *r, int i, int probe, char *out, size_t len)
+{
+	char err[2048];
+	base_name(r->o.strategies[i], out, len);
+	if (!probe)
+		return;
+	struct vm_config vc = {.path = r->o.strategies[i], .memory_limit = 64u << 20, .seed = 1};
+	struct vm *v = vm_backend.open(&vc, err, sizeof err);
+	if (!v)
+		return; /* the real load reports it */
+	struct vm_info info;
+	vm_backend.info(v, &info);
+	snprintf(out, len, "%s", info.name);
+	vm_backend.close(v);
+}
+
 static int load_strategies(struct run *r)
 {
 	char err[2048];
-	char names[ENGINE_MAX_STRATEGIES][64];
-	struct param *mine = calloc((size_t)r->nall + 1, sizeof *mine);
+	char names[ENGINE_MAX_STRATEGIES][64], files[ENGINE_MAX_STRATEGIES][64];
+	int probe = 0;
+	for (int i = 0; i < r->o.nstrat; i++)
+		base_name(r->o.strategies[i], files[i], sizeof files[i]);
+	for (int k = 0; k < r->nall && !probe; k++) {
+		const char *dot = strchr(r->all[k].key, '.');
+		int known = 0;
+		for (int i = 0; dot && i < r->o.nstrat; i++)
+			known |= scope_is(r->all[k].key, dot, files[i]);
+		probe = dot && !known;
+	}
+	/* two passes of params_for may each take every unscoped param */
+	struct param *mine = calloc(2 * (size_t)r->nall + 1, sizeof *mine);
 	if (!mine)
 		return EXIT_USAGE;
 	for (int i = 0; i < r->o.nstrat; i++) {
-		base_name(r->o.strategies[i], names[i], sizeof names[i]);
+		strategy_name(r, i, probe, names[i], sizeof names[i]);
+		/* scoped by the strategy's name, or else by its file's */
 		int n = params_for(names[i], r->all, r->nall, mine);
+		if (probe && strcmp(names[i], files[i]) != 0)
+			n += params_for(files[i], r->all, r->nall, mine + n);
 		if (engine_add_strategy(r->e, r->o.strategies[i], mine, n, err, sizeof err) != 0) {
 			log_user_error("%s", err);
 			free(mine);
@@ -383,7 +423,7 @@ static int load_strategies(struct run *r)
 		snprintf(names[i], sizeof names[i], "%s", r->e->strats[i].name);
 	}
 	free(mine);
-	return check_scopes(r->all, r->nall, names, r->o.nstrat) ? EXIT_USAGE : EXIT_OK;
+	return check_scopes(r->all, r->nall, names, files, r->o.nstrat) ? EXIT_USAGE : EXIT_OK;
 }
 
 static void default_out(char *buf, size_t len, const char *name)

@@ -383,6 +383,17 @@ describe("the bar execution model", function()
     assert.matches("--param other.n: no strategy named 'other' in this run", err, 1, true)
   end)
 
+  it("scopes a parameter by the strategy's name or its file's", function()
+    local s = strategy(dir, "file", [[
+      return { name = "mm", params = { k = 1 },
+               on_start = function(ctx) ctx:log("info", "k=%d", ctx.params.k) end }]])
+    for _, p in ipairs({ "mm.k=5", "file.k=5" }) do
+      local code, _, err = T.gantry({ "backtest", s, "--data", data, "--param", p, "--out", dir .. "/o", "--no-report" })
+      assert.equal(0, code, err)
+      assert.matches("INFO mm: k=5", err, 1, true)
+    end
+  end)
+
   it("ends the run with exit 1 and the file and line when a callback fails", function()
     local code, _, err = run([[
       local S = {}
