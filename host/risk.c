@@ -117,9 +117,10 @@ int risk_limits_restrict(struct risk_limits *l, int symbol, bool restricted)
 static inline const struct risk_position_limit *position_limit(const struct risk_limits *l,
 							       int symbol)
 {
-	if ((unsigned)symbol < RISK_MAX_SYMBOLS && l->override_slot[symbol])
-		return &l->override[l->override_slot[symbol] - 1];
-	return &l->max_position;
+	if ((unsigned)symbol >= RISK_MAX_SYMBOLS)
+		return &l->max_position;
+	unsigned slot = l->override_slot[symbol];
+	return slot ? &l->override[slot - 1] : &l->max_position;
 }
 
 struct risk_position_limit risk_limits_position(const struct risk_limits *l, int symbol)
@@ -244,13 +245,16 @@ static void dup_record(struct risk_state *s, const struct dup_probe *p, int64_t 
 {
 	struct risk_dup_entry *set = s->dup[p->set];
 	int victim = 0;
+	int64_t oldest = set[0].ts;
 	for (int w = 0; w < RISK_DUP_WAYS; w++) {
 		if (dup_same(&set[w], p)) {
 			victim = w;
 			break;
 		}
-		if (set[w].ts < set[victim].ts)
-			victim = w;
+		/* which way is oldest varies from order to order: no branch */
+		bool older = set[w].ts < oldest;
+		victim = older ? w : victim;
+		oldest = older ? set[w].ts : oldest;
 	}
 	set[victim] = (struct risk_dup_entry){p->key, p->qty, p->price, now};
 }
@@ -332,7 +336,8 @@ static enum risk_reason check_sanity(const struct risk_order *o, const struct ri
 		return RISK_UNKNOWN_SYMBOL;
 	if (!v->trading)
 		return RISK_NOT_TRADING;
-	if (!is_market(p) && v->tick > 0 && isfinite(v->tick)) {
+	if (v->tick > 0 && isfinite(v->tick)) {
+		/* a market price (0 or NaN) is never off tick: no test of it */
 		double ticks = p / v->tick;
 		if (fabs(ticks - floor(ticks + 0.5)) > 1e-6 + fabs(ticks) * 1e-15)
 			return RISK_OFF_TICK;
@@ -375,24 +380,27 @@ static inline int64_t age_ns(int64_t now, int64_t then)
 
 static inline bool reference_ok(const struct risk_limits *l, const struct risk_view *v)
 {
-	return v->ref_price > 0 && isfinite(v->ref_price) &&
-	       (l->stale_reference_ns == RISK_UNSET_NS ||
-		age_ns(v->now_ns, v->ref_ns) <= l->stale_reference_ns);
+	/* age <= RISK_UNSET_NS always holds: no test for a disabled limit */
+	return (v->ref_price > 0) & (v->ref_price < RISK_UNSET) &
+	       (age_ns(v->now_ns, v->ref_ns) <= l->stale_reference_ns);
 }
 
 static enum risk_reason check_price(const struct risk_limits *l, const struct risk_order *o,
 				    const struct risk_view *v, double notional)
 {
+	/* market and limit orders come mixed: test flags, not the order type */
 	bool market = is_market(o->price);
-	if (market && needs_reference(l) && !reference_ok(l, v))
+	bool ref_bad = !reference_ok(l, v);
+	if (market & ref_bad && needs_reference(l))
 		return RISK_STALE_REFERENCE;
 	if (over(notional, l->max_order_notional))
 		return RISK_MAX_ORDER_NOTIONAL;
-	if (!market && l->price_collar_pct < RISK_UNSET) {
-		if (!reference_ok(l, v))
-			return RISK_STALE_REFERENCE;
+	if (l->price_collar_pct < RISK_UNSET) {
 		double band = v->ref_price * l->price_collar_pct * 0.01;
-		if (!(fabs(o->price - v->ref_price) <= band * (1.0 + 1e-9)))
+		bool outside = !(fabs(o->price - v->ref_price) <= band * (1.0 + 1e-9));
+		if (!market & ref_bad)
+			return RISK_STALE_REFERENCE;
+		if (!market & outside)
 			return RISK_PRICE_COLLAR;
 	}
 	return RISK_OK;
@@ -402,14 +410,15 @@ static enum risk_reason check_exposure(const struct risk_limits *l, const struct
 				       const struct risk_account *a, double notional)
 {
 	const struct risk_position_limit *pl = position_limit(l, o->symbol);
-	if (o->side == RISK_BUY) {
-		if (over(a->position + a->working_buy + o->qty, pl->max_long))
-			return RISK_MAX_POSITION;
-	} else if (over(o->qty + a->working_sell - a->position, pl->max_short)) {
+	/* the side is a coin toss from order to order: select, do not branch */
+	bool buy = o->side == RISK_BUY;
+	double fig = buy ? a->position + a->working_buy + o->qty
+			 : o->qty + a->working_sell - a->position;
+	double lim = buy ? pl->max_long : pl->max_short;
+	if (over(fig, lim))
 		return RISK_MAX_POSITION;
-	}
-	if (l->max_gross_exposure < RISK_UNSET && !risk_is_reducing(o, a) &&
-	    over(a->gross_exposure + notional, l->max_gross_exposure))
+	/* the (rare) breach first: whether the order reduces is a coin toss */
+	if (over(a->gross_exposure + notional, l->max_gross_exposure) && !risk_is_reducing(o, a))
 		return RISK_MAX_GROSS_EXPOSURE;
 	if (over(a->open_orders + 1, l->max_open_orders))
 		return RISK_MAX_OPEN_ORDERS;
@@ -418,9 +427,11 @@ static enum risk_reason check_exposure(const struct risk_limits *l, const struct
 
 static bool crosses_own(const struct risk_order *o, const struct risk_account *a)
 {
-	if (o->side == RISK_BUY)
-		return a->resting_sell > 0 && (is_market(o->price) || o->price >= a->resting_sell);
-	return a->resting_buy > 0 && (is_market(o->price) || o->price <= a->resting_buy);
+	/* side, own quotes and market come mixed: flags, no branches */
+	bool market = is_market(o->price);
+	bool buy_crosses = (a->resting_sell > 0) & (market | (o->price >= a->resting_sell));
+	bool sell_crosses = (a->resting_buy > 0) & (market | (o->price <= a->resting_buy));
+	return o->side == RISK_BUY ? buy_crosses : sell_crosses;
 }
 
 /* Every limit of one account but the halt gate; trips the throttle. */
