@@ -3,8 +3,9 @@
  *
  * One struct book_set holds every symbol of a feed, indexed by stock locate
  * (a flat array of 65536). Every live order sits in one pool and one open
- * addressing hash keyed by order reference; each price level keeps its orders
- * in an intrusive FIFO (time priority), its total shares and order count.
+ * addressing hash keyed by order reference; each order carries an arrival
+ * number (time priority within its level), each price level its total shares
+ * and order count.
  * Levels of a side are a sorted array, best last, so the top of book and the
  * levels near it move cheaply.
  *
@@ -172,10 +173,10 @@ struct book_order_info {
 };
 int book_order(const struct book_set *s, uint64_t ref, struct book_order_info *out);
 /* Shares and orders ahead of ref in its level's queue (time priority); -1 if
- * the order is not in the book. Walks the level: for tests and tools. */
+ * the order is not in the book. Scans every live order: for tests and tools. */
 int book_queue_ahead(const struct book_set *s, uint64_t ref, uint64_t *shares, uint32_t *orders);
 
-/* Checks every invariant (levels sorted, sums, FIFO links, hash); 0 ok, else
+/* Checks every invariant (levels sorted, sums, arrival numbers, hash); 0 ok, else
  * -1 and a description in err. O(book): for tests and fuzzing. */
 int book_verify(const struct book_set *s, char *err, size_t errlen);
 
