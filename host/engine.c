@@ -218,6 +218,13 @@ static enum risk_reason risk_gate(struct strategy *s, const struct order_request
 		v.symbol_known = true;
 	}
 	v.trading = true;
+	int loc = e->books ? engine_locate(e, req->sym) : -1;
+	if (loc > 0) { /* ITCH: halted (H), paused (P) or an operational halt (h) */
+		struct book_status st;
+		book_status(e->books, (uint16_t)loc, &st);
+		v.trading = (st.trading_state == 0 || st.trading_state == 'T' ||
+			     st.trading_state == 'Q') && !st.op_halted;
+	}
 	v.now_ns = e->now;
 	enum risk_reason r = risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
 	if (r != RISK_OK) {

@@ -10,6 +10,9 @@ local function S(t, code) return frame(string.pack(">c1I2I2I6c1", "S", 0, 0, t, 
 local function A(loc, t, ref, side, shares, stock, price)
   return frame(string.pack(">c1I2I2I6I8c1I4c8I4", "A", loc, 0, t, ref, side, shares, stock, price))
 end
+local function H(loc, t, stock, state)
+  return frame(string.pack(">c1I2I2I6c8c1c1c4", "H", loc, 0, t, stock, state, " ", "    "))
+end
 local function E(loc, t, ref, shares, match)
   return frame(string.pack(">c1I2I2I6I8I4I8", "E", loc, 0, t, ref, shares, match))
 end
@@ -87,6 +90,30 @@ describe("order-book backtests", function()
     -- the limit order arrives after the 300 ahead traded: it joins an empty level,
     -- so the 50 executed at 23 ms fill it first
     assert.same({ "50", "100", "2" }, { fills[3].qty, fills[3].price, fills[3].order_id })
+  end)
+
+  it("refuses orders while the symbol is halted (not_trading)", function()
+    local ms = 1000000
+    T.write(dir .. "/halt.itch", table.concat({
+      S(1 * ms, "O"), R(1, 2 * ms, STOCK),
+      A(1, 10 * ms, 1, "B", 300, STOCK, 1000000), A(1, 11 * ms, 3, "S", 100, STOCK, 1000100),
+      H(1, 12 * ms, STOCK, "H"),
+      A(1, 13 * ms, 7, "B", 100, STOCK, 999900),     -- top unchanged: no on_book
+      A(1, 14 * ms, 8, "B", 100, STOCK, 1000050),    -- a better bid while halted: on_book
+      H(1, 15 * ms, STOCK, "T"),
+      A(1, 16 * ms, 9, "B", 100, STOCK, 1000060),    -- trading again: on_book
+    }))
+    local s = T.write(dir .. "/h.lua", [[
+      local S = { symbols = { "TEST" } }
+      function S.on_book(ctx, b)
+        if b.bid == 100.005 then ctx.state.halted = select(2, ctx:buy("TEST", 1, { limit = 99 })) end
+        if b.bid == 100.006 then ctx.state.trading = ctx:buy("TEST", 1, { limit = 99 }) ~= nil end
+      end
+      function S.on_stop(ctx) ctx:log("info", "halted=%s trading=%s", tostring(ctx.state.halted), tostring(ctx.state.trading)) end
+      return S]])
+    local code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/halt.itch", "--out", dir .. "/out", "--no-report" })
+    assert.equal(0, code, err)
+    assert.matches("halted=not_trading trading=true", err, 1, true)
   end)
 
   it("needs symbols", function()
