@@ -74,6 +74,21 @@ struct strategy *engine_find(struct engine *e, const char *name);
  * sandbox, migrate ctx.state, swap. On any failure the running version
  * stays. 0 and msg "version N ok (swap X ms)", or -1 and msg why. */
 int engine_reload(struct strategy *s, char *msg, size_t msglen);
+
+/* The same in two steps, so the compile can run off the loop: prepare opens
+ * the new version (safe on a helper thread: it reads only what never changes
+ * during a run), commit migrates the state and swaps (between two events,
+ * on the loop's thread). commit consumes job->next either way. */
+struct reload_job {
+	struct strategy *s;
+	struct vm *next;
+	uint64_t hash;
+	int off_thread;
+	double prepare_ms, commit_ms;
+	char err[2048];
+};
+int engine_reload_prepare(struct strategy *s, struct reload_job *job, int off_thread);
+int engine_reload_commit(struct reload_job *job, char *msg, size_t msglen);
 /* `set KEY=VALUE`: a parameter (`k` for all, `name.k` for one), validated
  * against its type, or `risk.*` through the set hook. Old value in old. */
 int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char *err,

@@ -7,7 +7,10 @@
 #include "paper.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -26,6 +29,13 @@ struct paper {
 	struct event *pump, *sig_term, *sig_int, *sig_hup;
 	struct ctl_server *ctl;
 	struct watch *watch;
+	/* reloads on save compile on a helper thread; done jobs come back through
+	 * a pipe and commit on the loop, between two events */
+	int done_pipe[2];
+	struct event *done_ev;
+	struct reload_job jobs[ENGINE_MAX_STRATEGIES];
+	pthread_t threads[ENGINE_MAX_STRATEGIES];
+	unsigned char busy[ENGINE_MAX_STRATEGIES], again[ENGINE_MAX_STRATEGIES];
 	struct bar next;
 	int have_next, feed_done, stopping, status, data_error;
 	int64_t t0_data;
@@ -157,12 +167,76 @@ static int reload(struct paper *p, struct strategy *only, char *msg, size_t msgl
 	return rc;
 }
 
+struct done_note {
+	struct paper *p;
+	int id;
+};
+
+static void *compile_and_notify(void *arg)
+{
+	struct done_note *n = arg;
+	struct reload_job *job = &n->p->jobs[n->id];
+	engine_reload_prepare(job->s, job, 1);
+	int id = n->id, fd = n->p->done_pipe[1];
+	free(n);
+	ssize_t w = write(fd, &id, sizeof id); /* atomic: under PIPE_BUF */
+	(void)w;
+	return NULL;
+}
+
+static void start_compile(struct paper *p, int id)
+{
+	struct done_note *n = malloc(sizeof *n);
+	memset(&p->jobs[id], 0, sizeof p->jobs[id]);
+	p->jobs[id].s = &p->e->strats[id];
+	p->jobs[id].off_thread = 1;
+	if (n) {
+		n->p = p;
+		n->id = id;
+	}
+	if (!n || pthread_create(&p->threads[id], NULL, compile_and_notify, n) != 0) {
+		free(n);
+		char msg[4096]; /* no thread: compile in line */
+		reload(p, &p->e->strats[id], msg, sizeof msg);
+		return;
+	}
+	p->busy[id] = 1;
+}
+
+static void on_compiled(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct paper *p = arg;
+	int id;
+	while (read(fd, &id, sizeof id) == (ssize_t)sizeof id) {
+		if (id < 0 || id >= p->e->nstrat || !p->busy[id])
+			continue;
+		pthread_join(p->threads[id], NULL);
+		p->busy[id] = 0;
+		char msg[4096];
+		struct strategy *s = &p->e->strats[id];
+		if (engine_reload_commit(&p->jobs[id], msg, sizeof msg) == 0 && p->watch)
+			watch_strategy(p, s);
+		if (p->again[id]) { /* saved again while compiling */
+			p->again[id] = 0;
+			start_compile(p, id);
+		}
+	}
+}
+
 static void on_file_changed(void *ud, int owner)
 {
 	struct paper *p = ud;
-	char msg[4096];
-	if (owner < p->e->nstrat)
+	if (owner >= p->e->nstrat)
+		return;
+	if (p->done_ev == NULL) {
+		char msg[4096];
 		reload(p, &p->e->strats[owner], msg, sizeof msg);
+	} else if (p->busy[owner]) {
+		p->again[owner] = 1;
+	} else {
+		start_compile(p, owner);
+	}
 }
 
 static void ctl_reload(void *ud, struct strategy *s, struct evbuffer *out)
@@ -220,6 +294,10 @@ int paper_run(struct engine *e, struct bars_feed *feed, const struct paper_opts 
 	event_add(p.sig_hup, NULL);
 	log_msg(LOG_INFO, "paper", "control socket %s", po->ctl_path);
 	if (po->watch_files) {
+		if (pipe2(p.done_pipe, O_NONBLOCK | O_CLOEXEC) == 0)
+			p.done_ev = event_new(p.base, p.done_pipe[0], EV_READ | EV_PERSIST, on_compiled, &p);
+		if (p.done_ev)
+			event_add(p.done_ev, NULL);
 		p.watch = watch_new(p.base, on_file_changed, &p);
 		for (int i = 0; p.watch && i < e->nstrat; i++)
 			watch_strategy(&p, &e->strats[i]);
@@ -241,6 +319,17 @@ int paper_run(struct engine *e, struct bars_feed *feed, const struct paper_opts 
 	}
 	ctl_close(p.ctl);
 	watch_free(p.watch);
+	for (int i = 0; i < e->nstrat; i++) /* compiles still running: wait, then drop */
+		if (p.busy[i]) {
+			pthread_join(p.threads[i], NULL);
+			if (p.jobs[i].next)
+				vm_backend.close(p.jobs[i].next);
+		}
+	if (p.done_ev) {
+		event_free(p.done_ev);
+		close(p.done_pipe[0]);
+		close(p.done_pipe[1]);
+	}
 	event_free(p.pump);
 	event_free(p.sig_term);
 	event_free(p.sig_int);

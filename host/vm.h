@@ -60,6 +60,8 @@ struct vm_config {
 	double callback_ms;     /* CPU budget per callback; 0 = none */
 	uint64_t seed;          /* math.random seed */
 	struct strategy *host;  /* what ctx talks to; may be NULL for `gantry check` */
+	int off_thread;         /* opened on a helper thread: the load budget is enforced
+				 * by a count hook on that thread's CPU time, not the watchdog */
 };
 
 /* What a loaded strategy declares, for `gantry check` and subscriptions. */

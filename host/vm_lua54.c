@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctx.h"
 #include "engine.h"
@@ -84,6 +85,8 @@ struct vm {
 	size_t mem_used, mem_limit;
 	int mem_exceeded;
 	int64_t budget_ns;
+	int off_thread;	 /* opening on a helper thread (see vm_config) */
+	int64_t deadline; /* off_thread: CLOCK_THREAD_CPUTIME_ID deadline of the call */
 	volatile sig_atomic_t interrupted;
 	lua_State *volatile running; /* the coroutine being resumed, if any */
 	struct strategy *host;
@@ -164,14 +167,42 @@ static int msgh(lua_State *L)
 	return 1;
 }
 
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Off the main thread the watchdog cannot reach us: look at the clock every
+ * 1000 instructions instead (only while a file loads, never per event). */
+static void load_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	void *ud;
+	lua_getallocf(L, &ud);
+	struct vm *vm = ud;
+	if (thread_cpu_ns() > vm->deadline) {
+		vm->interrupted = 1;
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+		budget_hook(L, ar);
+	}
+}
+
 /* The one protected-call path: function and arguments are on the stack. */
 static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, int64_t budget)
 {
 	lua_State *L = vm->L;
-	if (budget > 0)
+	if (budget > 0 && vm->off_thread) {
+		vm->deadline = thread_cpu_ns() + budget;
+		lua_sethook(L, load_hook, LUA_MASKCOUNT, 1000);
+	} else if (budget > 0) {
 		watchdog_enter(vm_interrupt, vm, budget);
+	}
 	int rc = lua_pcall(L, nargs, nresults, SLOT_MSGH);
-	if (budget > 0)
+	if (budget > 0 && vm->off_thread)
+		lua_sethook(L, NULL, 0, 0);
+	else if (budget > 0)
 		watchdog_leave();
 	if (rc == LUA_OK && !vm->interrupted && !vm->mem_exceeded)
 		return VM_OK;
@@ -807,6 +838,7 @@ static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errle
 	vm->mem_limit = cfg->memory_limit;
 	vm->budget_ns = (int64_t)(cfg->callback_ms * 1e6);
 	vm->host = cfg->host;
+	vm->off_thread = cfg->off_thread;
 	split_path(vm, cfg->path);
 	vm->L = lua_newstate(vm_alloc, vm);
 	if (!vm->L) {
@@ -820,7 +852,7 @@ static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errle
 	lua_pushcfunction(L, msgh);
 	lua_replace(L, SLOT_MSGH);
 	open_sandbox(vm, cfg->seed);
-	if (vm->budget_ns > 0 && watchdog_start() != 0)
+	if (vm->budget_ns > 0 && !vm->off_thread && watchdog_start() != 0)
 		log_msg(LOG_WARN, "vm", "cannot start the watchdog: no CPU budget enforcement");
 
 	if (load_module(vm, err, errlen) != 0 || find_callbacks(vm, err, errlen) != 0 ||
@@ -849,6 +881,7 @@ static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errle
 		lua_pushstring(L, key_names[k]);
 		lua_replace(L, SLOT_KEYS + k);
 	}
+	vm->off_thread = 0; /* from here on it runs on the main thread */
 	return vm;
 
 failed:
