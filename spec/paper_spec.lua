@@ -377,6 +377,25 @@ describe("hot reload triggers", function()
     assert.equal(0, T.wait_exit(h))
   end)
 
+  it("compiles a saved file off the loop: the loop waits only for the swap", function()
+    T.write(dir .. "/w.lua", src)
+    sock = dir .. "/ctl.sock"
+    h = T.spawn({ "paper", dir .. "/w.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED, "--out", dir .. "/out",
+                  "--ctl", sock, "--no-report" }, dir, "GANTRY_LOG=debug")
+    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10))
+    -- about 0.2 s of work when the new version loads
+    T.write(dir .. "/w.lua", "for i = 1, 3e7 do end\n" .. src)
+    assert.truthy(version_becomes(2))
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+    local err = T.read(h.err)
+    local compile, swap = err:match("compile and load ([%d.]+) ms off the loop, state and swap ([%d.]+) ms")
+    assert.truthy(compile, err)
+    assert.truthy(tonumber(compile) > 50, "the load did its work: " .. compile)
+    assert.truthy(tonumber(swap) < tonumber(compile) / 5, "swap " .. swap .. " ms, compile " .. compile .. " ms")
+    assert.matches("version 2 ok %(swap " .. swap:gsub("%.", "%%.") .. " ms%)", err)
+  end)
+
   it("reloads on SIGHUP", function()
     start()
     os.execute("pkill -HUP -P " .. h.pid)

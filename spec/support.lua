@@ -63,8 +63,8 @@ end
 
 -- Starts gantry in the background; returns a handle with the pid and the
 -- files its exit status and output go to.
-function M.spawn(args, dir)
-  local parts = { q(M.bin) }
+function M.spawn(args, dir, env)
+  local parts = { env or "", q(M.bin) }
   for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
   local h = { rc = dir .. "/.rc", out = dir .. "/.out", err = dir .. "/.err" }
   os.remove(h.rc)
