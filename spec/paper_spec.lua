@@ -396,6 +396,24 @@ describe("hot reload triggers", function()
     assert.matches("version 2 ok %(swap " .. swap:gsub("%.", "%%.") .. " ms%)", err)
   end)
 
+  it("reloads the example strategy mid-run (its state is plain data)", function()
+    local text = T.read("strategies/sma_cross.lua")
+    T.write(dir .. "/sma_cross.lua", text)
+    sock = dir .. "/ctl.sock"
+    h = T.spawn({ "paper", dir .. "/sma_cross.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED, "--param", "symbol=XYZ",
+                  "--param", "fast=2", "--param", "slow=5", "--out", dir .. "/out", "--ctl", sock, "--no-report" }, dir)
+    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10))
+    T.sleep(0.2)
+    T.write(dir .. "/sma_cross.lua", (text:gsub("qty = 100", "qty = 50")))
+    assert.truthy(version_becomes(2))
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+    local orders = T.csv(dir .. "/out/orders.csv")
+    local seen = {}
+    for _, o in ipairs(orders) do seen[o.version] = true end
+    assert.truthy(seen["1"], "version 1 traded")
+  end)
+
   it("reloads on SIGHUP", function()
     start()
     os.execute("pkill -HUP -P " .. h.pid)

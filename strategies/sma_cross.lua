@@ -1,6 +1,10 @@
 -- sma_cross: long `qty` shares while the fast SMA is above the slow one,
 -- flat when it crosses below. The contract's example strategy.
 -- symbol = "*" trades every symbol in the data, each with its own averages.
+--
+-- The indicators live in a local table of this file, not in ctx.state:
+-- ctx.state survives a hot reload only as plain data, and a new version
+-- simply warms its averages up again.
 local ta = require "gantry.ta"
 
 local S = {
@@ -12,6 +16,8 @@ function S.symbols(p)
   return { p.symbol }
 end
 
+local by_symbol = {}
+
 local function indicators(p)
   return { fast = ta.sma(p.fast), slow = ta.sma(p.slow), cross = ta.cross() }
 end
@@ -21,15 +27,14 @@ function S.on_start(ctx)
   if p.fast >= p.slow then
     error(("fast (%d) must be below slow (%d)"):format(p.fast, p.slow))
   end
-  ctx.state.by_symbol = {}
 end
 
 function S.on_bar(ctx, bar)
   local sym = bar.symbol
-  local ind = ctx.state.by_symbol[sym]
+  local ind = by_symbol[sym]
   if not ind then
     ind = indicators(ctx.params)
-    ctx.state.by_symbol[sym] = ind
+    by_symbol[sym] = ind
   end
   local close = bar.close
   local c = ind.cross:update(ind.fast:update(close), ind.slow:update(close))
