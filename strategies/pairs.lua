@@ -11,9 +11,10 @@ local S = {
 -- the two legs are parameters: the host asks for the symbols once params are merged
 function S.symbols(p) return { p.a, p.b } end
 
+-- the indicator is a local of the file (ctx.state keeps plain data for reloads)
+local zscore
+
 function S.on_start(ctx)
-  local p = ctx.params
-  ctx.state.z = ta.zscore(p.window)
   ctx.state.last = {}
 end
 
@@ -34,7 +35,8 @@ function S.on_bar(ctx, bar)
   local pa, pb = st.last[p.a], st.last[p.b]
   -- act once both legs have a price for the same time: on the B bar
   if bar.symbol ~= p.b or not pa or not pb then return end
-  local z = st.z:update(math.log(pa) - p.beta * math.log(pb))
+  zscore = zscore or ta.zscore(p.window)
+  local z = zscore:update(math.log(pa) - p.beta * math.log(pb))
   if not z then return end
   local held = ctx:position(p.a) ~= 0 or ctx:position(p.b) ~= 0
   if not held and z > p.entry then

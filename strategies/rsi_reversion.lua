@@ -6,14 +6,17 @@ local S = {
   params = { symbol = "AAPL", period = 14, oversold = 30, exit = 55, qty = 100, discount_bps = 10 },
 }
 
+-- the indicator is a local of the file (ctx.state keeps plain data for reloads)
+local rsi
+
 function S.on_start(ctx)
-  ctx.state.rsi = ta.rsi(ctx.params.period)
   ctx.state.entry = nil  -- id of the working entry order
 end
 
 function S.on_bar(ctx, bar)
   local p, st = ctx.params, ctx.state
-  local r = st.rsi:update(bar.close)
+  rsi = rsi or ta.rsi(p.period)
+  local r = rsi:update(bar.close)
   if not r then return end
   local pos = ctx:position(bar.symbol)
   if pos == 0 and not st.entry and r < p.oversold then
