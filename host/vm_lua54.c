@@ -47,7 +47,7 @@ enum {
 	SLOT_TRADE,
 	SLOT_SYMS,
 	SLOT_KEYS, /* the event field names, one slot each (see key_names) */
-	SLOT_CB0 = SLOT_KEYS + 20, /* one slot per callback, in the order of cb_names */
+	SLOT_CB0 = SLOT_KEYS + 24, /* one slot per callback, in the order of cb_names */
 };
 
 /* Field names pushed from stack slots: a TValue copy, no string lookup. */
@@ -66,11 +66,20 @@ enum {
 	K_PRICE,
 	K_QTY,
 	K_SIDE,
+	K_ID,
+	K_ORDER_ID,
+	K_FILLED,
+	K_AVG_PRICE,
+	K_STATUS,
+	K_REASON,
+	K_FEE,
 	K__COUNT
 };
-static const char *const key_names[K__COUNT] = {"symbol", "time",    "open", "high",  "low",
-						"close",  "volume",  "bid",  "bid_qty", "ask",
-						"ask_qty", "price", "qty",  "side"};
+static const char *const key_names[K__COUNT] = {
+	"symbol", "time",  "open", "high", "low",     "close",	"volume",
+	"bid",	  "bid_qty", "ask", "ask_qty", "price", "qty",	"side",
+	"id",	  "order_id", "filled", "avg_price", "status", "reason", "fee"};
+_Static_assert(K__COUNT <= SLOT_CB0 - SLOT_KEYS, "the key slots overlap the callback slots");
 
 static const char *const cb_names[] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
 				       "on_fill",  "on_timer",  "on_reload", "on_stop"};
@@ -847,7 +856,14 @@ static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errle
 		return NULL;
 	}
 	lua_State *L = vm->L;
-	lua_pushcfunction(L, msgh);
+	/* the persistent slots, and room above them for what a call pushes: the
+	 * C API promises only LUA_MINSTACK free slots unless asked */
+	if (!lua_checkstack(L, SLOT_TOP + 2 * LUA_MINSTACK)) {
+		fail(vm, err, errlen, "%s: cannot grow the Lua stack", cfg->path);
+		lua_close(L);
+		free(vm);
+		return NULL;
+	}
 	lua_settop(L, SLOT_TOP);
 	lua_pushcfunction(L, msgh);
 	lua_replace(L, SLOT_MSGH);
@@ -953,18 +969,6 @@ static inline void push_symbol(struct vm *vm, int sym)
 	lua_rawseti(L, SLOT_SYMS, sym + 1);
 }
 
-static inline void setnum(lua_State *L, int slot, const char *k, double v)
-{
-	lua_pushnumber(L, v);
-	lua_setfield(L, slot, k);
-}
-
-static inline void setint(lua_State *L, int slot, const char *k, long long v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, slot, k);
-}
-
 static inline int call_event(struct vm *vm, int cb, int slot, const char *what)
 {
 	lua_State *L = vm->L;
@@ -974,6 +978,8 @@ static inline int call_event(struct vm *vm, int cb, int slot, const char *what)
 	return vm_pcall(vm, 2, 0, what, vm->budget_ns);
 }
 
+/* Event fields are set with their names from stack slots (a TValue copy, no
+ * string lookup) and rawset (no metamethods): the same for every event. */
 static inline void rawnum(lua_State *L, int slot, int key, double v)
 {
 	lua_pushvalue(L, SLOT_KEYS + key);
@@ -981,21 +987,22 @@ static inline void rawnum(lua_State *L, int slot, int key, double v)
 	lua_rawset(L, slot);
 }
 
-static int vm54_on_bar(struct vm *vm, const struct bar *b)
+static inline void rawint(lua_State *L, int slot, int key, long long v)
 {
-	lua_State *L = vm->L;
-	lua_pushvalue(L, SLOT_KEYS + K_SYMBOL);
-	push_symbol(vm, b->sym);
-	lua_rawset(L, SLOT_BAR);
-	lua_pushvalue(L, SLOT_KEYS + K_TIME);
-	lua_pushinteger(L, (lua_Integer)b->time);
-	lua_rawset(L, SLOT_BAR);
-	rawnum(L, SLOT_BAR, K_OPEN, b->open);
-	rawnum(L, SLOT_BAR, K_HIGH, b->high);
-	rawnum(L, SLOT_BAR, K_LOW, b->low);
-	rawnum(L, SLOT_BAR, K_CLOSE, b->close);
-	rawnum(L, SLOT_BAR, K_VOLUME, b->volume);
-	return call_event(vm, 1, SLOT_BAR, "on_bar");
+	lua_pushvalue(L, SLOT_KEYS + key);
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_rawset(L, slot);
+}
+
+/* A string field, or nil when s is NULL or empty. */
+static inline void rawstr(lua_State *L, int slot, int key, const char *s)
+{
+	lua_pushvalue(L, SLOT_KEYS + key);
+	if (s && *s)
+		lua_pushstring(L, s);
+	else
+		lua_pushnil(L);
+	lua_rawset(L, slot);
 }
 
 static inline void rawsym(struct vm *vm, int slot, int sym)
@@ -1006,18 +1013,24 @@ static inline void rawsym(struct vm *vm, int slot, int sym)
 	lua_rawset(L, slot);
 }
 
-static inline void rawtime(lua_State *L, int slot, int64_t t)
+static int vm54_on_bar(struct vm *vm, const struct bar *b)
 {
-	lua_pushvalue(L, SLOT_KEYS + K_TIME);
-	lua_pushinteger(L, (lua_Integer)t);
-	lua_rawset(L, slot);
+	lua_State *L = vm->L;
+	rawsym(vm, SLOT_BAR, b->sym);
+	rawint(L, SLOT_BAR, K_TIME, b->time);
+	rawnum(L, SLOT_BAR, K_OPEN, b->open);
+	rawnum(L, SLOT_BAR, K_HIGH, b->high);
+	rawnum(L, SLOT_BAR, K_LOW, b->low);
+	rawnum(L, SLOT_BAR, K_CLOSE, b->close);
+	rawnum(L, SLOT_BAR, K_VOLUME, b->volume);
+	return call_event(vm, 1, SLOT_BAR, "on_bar");
 }
 
 static int vm54_on_book(struct vm *vm, const struct top_of_book *t)
 {
 	lua_State *L = vm->L;
 	rawsym(vm, SLOT_BOOK, t->sym);
-	rawtime(L, SLOT_BOOK, t->time);
+	rawint(L, SLOT_BOOK, K_TIME, t->time);
 	rawnum(L, SLOT_BOOK, K_BID, t->bid);
 	rawnum(L, SLOT_BOOK, K_BID_QTY, t->bid_qty);
 	rawnum(L, SLOT_BOOK, K_ASK, t->ask);
@@ -1029,60 +1042,44 @@ static int vm54_on_trade(struct vm *vm, const struct trade_event *t)
 {
 	lua_State *L = vm->L;
 	rawsym(vm, SLOT_TRADE, t->sym);
-	rawtime(L, SLOT_TRADE, t->time);
+	rawint(L, SLOT_TRADE, K_TIME, t->time);
 	rawnum(L, SLOT_TRADE, K_PRICE, t->price);
 	rawnum(L, SLOT_TRADE, K_QTY, t->qty);
-	lua_pushvalue(L, SLOT_KEYS + K_SIDE);
-	if (t->side)
-		lua_pushstring(L, oms_side_name(t->side));
-	else
-		lua_pushnil(L);
-	lua_rawset(L, SLOT_TRADE);
+	rawstr(L, SLOT_TRADE, K_SIDE, t->side ? oms_side_name(t->side) : NULL);
 	return call_event(vm, 3, SLOT_TRADE, "on_trade");
 }
 
 static int vm54_on_order(struct vm *vm, const struct order *o)
 {
 	lua_State *L = vm->L;
-	setint(L, SLOT_ORDER, "id", o->id);
-	push_symbol(vm, o->sym);
-	lua_setfield(L, SLOT_ORDER, "symbol");
-	lua_pushstring(L, oms_side_name(o->side));
-	lua_setfield(L, SLOT_ORDER, "side");
-	setint(L, SLOT_ORDER, "qty", (long long)o->qty);
-	setint(L, SLOT_ORDER, "filled", (long long)o->filled);
+	rawint(L, SLOT_ORDER, K_ID, o->id);
+	rawsym(vm, SLOT_ORDER, o->sym);
+	rawstr(L, SLOT_ORDER, K_SIDE, oms_side_name(o->side));
+	rawint(L, SLOT_ORDER, K_QTY, (long long)o->qty);
+	rawint(L, SLOT_ORDER, K_FILLED, (long long)o->filled);
 	if (o->type == ORD_LIMIT)
-		lua_pushnumber(L, o->price);
+		rawnum(L, SLOT_ORDER, K_PRICE, o->price);
 	else
-		lua_pushnil(L);
-	lua_setfield(L, SLOT_ORDER, "price");
+		rawstr(L, SLOT_ORDER, K_PRICE, NULL);
 	if (o->filled > 0)
-		lua_pushnumber(L, o->avg_price);
+		rawnum(L, SLOT_ORDER, K_AVG_PRICE, o->avg_price);
 	else
-		lua_pushnil(L);
-	lua_setfield(L, SLOT_ORDER, "avg_price");
-	lua_pushstring(L, oms_status_name(o->status));
-	lua_setfield(L, SLOT_ORDER, "status");
-	if (o->reason && *o->reason)
-		lua_pushstring(L, o->reason);
-	else
-		lua_pushnil(L);
-	lua_setfield(L, SLOT_ORDER, "reason");
+		rawstr(L, SLOT_ORDER, K_AVG_PRICE, NULL);
+	rawstr(L, SLOT_ORDER, K_STATUS, oms_status_name(o->status));
+	rawstr(L, SLOT_ORDER, K_REASON, o->reason);
 	return call_event(vm, 4, SLOT_ORDER, "on_order");
 }
 
 static int vm54_on_fill(struct vm *vm, const struct fill *f)
 {
 	lua_State *L = vm->L;
-	setint(L, SLOT_FILL, "order_id", f->order_id);
-	push_symbol(vm, f->sym);
-	lua_setfield(L, SLOT_FILL, "symbol");
-	lua_pushstring(L, oms_side_name(f->side));
-	lua_setfield(L, SLOT_FILL, "side");
-	setint(L, SLOT_FILL, "qty", (long long)f->qty);
-	setnum(L, SLOT_FILL, "price", f->price);
-	setnum(L, SLOT_FILL, "fee", f->fee);
-	setint(L, SLOT_FILL, "time", f->time);
+	rawint(L, SLOT_FILL, K_ORDER_ID, f->order_id);
+	rawsym(vm, SLOT_FILL, f->sym);
+	rawstr(L, SLOT_FILL, K_SIDE, oms_side_name(f->side));
+	rawint(L, SLOT_FILL, K_QTY, (long long)f->qty);
+	rawnum(L, SLOT_FILL, K_PRICE, f->price);
+	rawnum(L, SLOT_FILL, K_FEE, f->fee);
+	rawint(L, SLOT_FILL, K_TIME, f->time);
 	return call_event(vm, 5, SLOT_FILL, "on_fill");
 }
 
