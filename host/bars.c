@@ -5,6 +5,7 @@
  * a small stack copy otherwise.
  */
 #include "bars.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -264,20 +265,15 @@ static int field_number(struct bars_file *bf, const char *f, size_t fl, int c, d
 
 static int track_symbol_time(struct bars_file *bf, int sym, int64_t t, char *err, size_t errlen)
 {
-	if (sym >= bf->nlast) {
-		int n = bf->nlast ? bf->nlast : 16;
-		while (n <= sym)
-			n *= 2;
-		int64_t *p = realloc(bf->last_by_sym, (size_t)n * sizeof *p);
-		if (!p) {
-			errf(err, errlen, "%s: out of memory", bf->path);
-			return -1;
-		}
-		for (int i = bf->nlast; i < n; i++)
-			p[i] = INT64_MIN;
-		bf->last_by_sym = p;
-		bf->nlast = n;
+	int had = bf->nlast;
+	int64_t *p = grow_array(bf->last_by_sym, &bf->nlast, sym + 1, sizeof *p, 16);
+	if (!p) {
+		errf(err, errlen, "%s: out of memory", bf->path);
+		return -1;
 	}
+	for (int i = had; i < bf->nlast; i++)
+		p[i] = INT64_MIN; /* no row of this symbol yet */
+	bf->last_by_sym = p;
 	if (bf->last_by_sym[sym] == t) {
 		char a[32];
 		time_format_short(t, a);

@@ -18,6 +18,7 @@
 
 #include "bar_reader.h"
 #include "engine_internal.h"
+#include "grow.h"
 #include "book.h"
 #include "simbook.h"
 #include "log.h"
@@ -67,14 +68,10 @@ void engine_log(struct strategy *s, int level, const char *msg)
 
 static struct notif *enqueue(struct engine *e)
 {
-	if (e->qn == e->qcap) {
-		int cap = e->qcap ? e->qcap * 2 : 256;
-		struct notif *q = realloc(e->q, (size_t)cap * sizeof *q);
-		if (!q)
-			return NULL;
-		e->q = q;
-		e->qcap = cap;
-	}
+	struct notif *q = grow_array(e->q, &e->qcap, e->qn + 1, sizeof *q, 256);
+	if (!q)
+		return NULL;
+	e->q = q;
 	return &e->q[e->qn++];
 }
 
@@ -882,22 +879,14 @@ int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *er
 
 int engine_grow_symbols(struct engine *e, int sym)
 {
-	if (sym < e->nlast)
-		return 0;
-	int n = e->nlast ? e->nlast : 16;
-	while (n <= sym)
-		n *= 2;
-	struct bar *l = realloc(e->last, (size_t)n * sizeof *l);
+	struct bar *l = grow_array(e->last, &e->nlast, sym + 1, sizeof *l, 16);
 	if (!l)
 		return -1;
-	memset(l + e->nlast, 0, (size_t)(n - e->nlast) * sizeof *l);
 	e->last = l;
-	struct series *p = realloc(e->prices, (size_t)n * sizeof *p);
+	struct series *p = grow_array(e->prices, &e->nprices, sym + 1, sizeof *p, 16);
 	if (!p)
 		return -1;
-	memset(p + e->nprices, 0, (size_t)(n - e->nprices) * sizeof *p);
 	e->prices = p;
-	e->nlast = e->nprices = n;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
  * flat to flat; a flip closes one and opens the next.
  */
 #include "oms.h"
+#include "grow.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -115,25 +116,15 @@ struct account *oms_account(struct oms *o, int strat)
 static struct position *position_slot(struct oms *o, int strat, int sym)
 {
 	struct account *a = &o->acct[strat];
-	if (sym >= a->npos) {
-		int n = a->npos ? a->npos : 16;
-		while (n <= sym)
-			n *= 2;
-		struct position *p = realloc(a->pos, (size_t)n * sizeof *p);
-		int *h = realloc(a->held, (size_t)n * sizeof *h);
-		if (!p || !h) {
-			/* keep whichever grew; report failure */
-			if (p)
-				a->pos = p;
-			if (h)
-				a->held = h;
-			return NULL;
-		}
-		memset(p + a->npos, 0, (size_t)(n - a->npos) * sizeof *p);
-		a->pos = p;
-		a->held = h;
-		a->npos = n;
-	}
+	/* held lists symbols with a position: it never needs more room than pos */
+	int *h = grow_array(a->held, &a->held_cap, sym + 1, sizeof *h, 16);
+	if (!h)
+		return NULL;
+	a->held = h;
+	struct position *p = grow_array(a->pos, &a->npos, sym + 1, sizeof *p, 16);
+	if (!p)
+		return NULL;
+	a->pos = p;
 	return &a->pos[sym];
 }
 
@@ -217,14 +208,10 @@ static void open_add(struct oms *o, struct order *ord)
 	struct open_list *l = &o->open[ord->strat];
 	if (ord->open_index >= 0)
 		return;
-	if (l->n == l->cap) {
-		int cap = l->cap ? l->cap * 2 : 64;
-		struct order **v = realloc(l->v, (size_t)cap * sizeof *v);
-		if (!v)
-			return; /* the order stays out of the list; oms_create reserved its slot */
-		l->v = v;
-		l->cap = cap;
-	}
+	struct order **v = grow_array(l->v, &l->cap, l->n + 1, sizeof *v, 64);
+	if (!v)
+		return; /* the order stays out of the list */
+	l->v = v;
 	ord->open_index = l->n;
 	l->v[l->n++] = ord;
 }
@@ -380,18 +367,13 @@ void oms_fill(struct oms *o, struct order *ord, double qty, double price, double
 
 void oms_mark(struct oms *o, int sym, double price)
 {
-	if (sym >= o->nmarks) {
-		int n = o->nmarks ? o->nmarks : 16;
-		while (n <= sym)
-			n *= 2;
-		double *m = realloc(o->marks, (size_t)n * sizeof *m);
-		if (!m)
-			return;
-		for (int i = o->nmarks; i < n; i++)
-			m[i] = NAN;
-		o->marks = m;
-		o->nmarks = n;
-	}
+	int had = o->nmarks;
+	double *m = grow_array(o->marks, &o->nmarks, sym + 1, sizeof *m, 16);
+	if (!m)
+		return;
+	for (int i = had; i < o->nmarks; i++)
+		m[i] = NAN; /* no price seen yet */
+	o->marks = m;
 	o->marks[sym] = price;
 }
 

@@ -61,7 +61,7 @@ struct account {
 	int npos;
 	double fees;
 	int *held; /* symbol ids with a non-zero position, in no order */
-	int nheld;
+	int nheld, held_cap;
 	long fills, round_trips, wins;
 	long orders, rejects;
 	long rejects_by_reason[32];

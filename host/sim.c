@@ -4,6 +4,7 @@
  * symbol of the bar; done orders are swap-removed.
  */
 #include "sim.h"
+#include "grow.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,17 +44,10 @@ void sim_free(struct sim *s)
 
 static struct id_list *list_for(struct sim *s, int sym)
 {
-	if (sym >= s->nsym) {
-		int n = s->nsym ? s->nsym : 16;
-		while (n <= sym)
-			n *= 2;
-		struct id_list *l = realloc(s->by_sym, (size_t)n * sizeof *l);
-		if (!l)
-			return NULL;
-		memset(l + s->nsym, 0, (size_t)(n - s->nsym) * sizeof *l);
-		s->by_sym = l;
-		s->nsym = n;
-	}
+	struct id_list *l = grow_array(s->by_sym, &s->nsym, sym + 1, sizeof *l, 16);
+	if (!l)
+		return NULL;
+	s->by_sym = l;
 	return &s->by_sym[sym];
 }
 
@@ -68,14 +62,10 @@ static int sim_submit(void *self, struct order *o, int64_t now)
 	struct id_list *l = list_for(s, o->sym);
 	if (!l)
 		return -1;
-	if (l->n == l->cap) {
-		int cap = l->cap ? l->cap * 2 : 16;
-		int64_t *v = realloc(l->v, (size_t)cap * sizeof *v);
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
+	int64_t *v = grow_array(l->v, &l->cap, l->n + 1, sizeof *v, 16);
+	if (!v)
+		return -1;
+	l->v = v;
 	l->v[l->n++] = o->id;
 	oms_accept(s->oms, o, now);
 	return 0;

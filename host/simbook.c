@@ -4,6 +4,7 @@
  * prices are ITCH u32 with 4 decimals inside, doubles at the oms.
  */
 #include "simbook.h"
+#include "grow.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -61,17 +62,10 @@ void simbook_free(struct simbook *sb)
 
 void simbook_map(struct simbook *sb, int sym, uint16_t locate)
 {
-	if (sym >= sb->nloc) {
-		int n = sb->nloc ? sb->nloc : 64;
-		while (n <= sym)
-			n *= 2;
-		uint16_t *p = realloc(sb->loc_of, (size_t)n * sizeof *p);
-		if (!p)
-			return;
-		memset(p + sb->nloc, 0, (size_t)(n - sb->nloc) * sizeof *p);
-		sb->loc_of = p;
-		sb->nloc = n;
-	}
+	uint16_t *p = grow_array(sb->loc_of, &sb->nloc, sym + 1, sizeof *p, 64);
+	if (!p)
+		return; /* orders in sym then fail at submit: "venue" */
+	sb->loc_of = p;
 	sb->loc_of[sym] = locate;
 }
 
@@ -227,14 +221,10 @@ static int simbook_submit(void *self, struct order *o, int64_t now)
 	struct simbook *sb = self;
 	if (o->sym >= sb->nloc || sb->loc_of[o->sym] == 0)
 		return -1;
-	if (sb->n == sb->cap) {
-		int cap = sb->cap ? sb->cap * 2 : 64;
-		struct sb_order *v = realloc(sb->v, (size_t)cap * sizeof *v);
-		if (!v)
-			return -1;
-		sb->v = v;
-		sb->cap = cap;
-	}
+	struct sb_order *v = grow_array(sb->v, &sb->cap, sb->n + 1, sizeof *v, 64);
+	if (!v)
+		return -1;
+	sb->v = v;
 	struct sb_order *so = &sb->v[sb->n++];
 	memset(so, 0, sizeof *so);
 	so->id = o->id;
