@@ -17,10 +17,7 @@ local SPEED = tostring(86400 / 0.01)
 describe("gantry paper", function()
   local dir, data, h, sock
   before_each(function() dir = T.tmpdir(); data = day_bars(dir, 400) end)
-  after_each(function()
-    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
-    T.rmdir(dir)
-  end)
+  after_each(function() T.reap(h); T.rmdir(dir) end)
 
   local function start(src, extra, speed)
     local s = T.write(dir .. "/s.lua", src)
@@ -29,9 +26,7 @@ describe("gantry paper", function()
                    "--out", dir .. "/out", "--ctl", sock, "--no-report" }
     for _, a in ipairs(extra or {}) do args[#args + 1] = a end
     h = T.spawn(args, dir)
-    assert.truthy(T.wait_for(function()
-      return T.ctl(sock, "status") == 0
-    end, 10), "the control socket never answered: " .. (T.read(h.err) or ""))
+    T.await_ctl(sock, h)
   end
 
   local resting = [[
@@ -191,10 +186,7 @@ end)
 describe("hot reload", function()
   local dir, data, h, sock
   before_each(function() dir = T.tmpdir(); data = day_bars(dir, 300) end)
-  after_each(function()
-    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
-    T.rmdir(dir)
-  end)
+  after_each(function() T.reap(h); T.rmdir(dir) end)
 
   local v1 = [[
     local S = { params = { symbol = "XYZ", tag = "v1" } }
@@ -216,7 +208,7 @@ describe("hot reload", function()
     sock = dir .. "/ctl.sock"
     h = T.spawn({ "paper", s, "--feed", "file:" .. data .. "?speed=" .. SPEED, "--out", dir .. "/out",
                   "--ctl", sock, "--no-report" }, dir)
-    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10), T.read(h.err) or "")
+    T.await_ctl(sock, h)
     return s
   end
 
@@ -277,10 +269,7 @@ end)
 describe("a hostile strategy in a running host", function()
   local dir, data, h, sock
   before_each(function() dir = T.tmpdir(); data = day_bars(dir, 300) end)
-  after_each(function()
-    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
-    T.rmdir(dir)
-  end)
+  after_each(function() T.reap(h); T.rmdir(dir) end)
 
   local trader = [[
     local S = { params = { symbol = "XYZ" } }
@@ -346,10 +335,7 @@ end)
 describe("hot reload triggers", function()
   local dir, data, h, sock
   before_each(function() dir = T.tmpdir(); data = day_bars(dir, 300) end)
-  after_each(function()
-    if h and not T.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
-    T.rmdir(dir)
-  end)
+  after_each(function() T.reap(h); T.rmdir(dir) end)
 
   local src = [[
     local S = { params = { symbol = "XYZ", v = 1 } }
@@ -361,7 +347,7 @@ describe("hot reload triggers", function()
     sock = dir .. "/ctl.sock"
     h = T.spawn({ "paper", dir .. "/w.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED, "--out", dir .. "/out",
                   "--ctl", sock, "--no-report" }, dir)
-    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10))
+    T.await_ctl(sock, h)
   end
 
   local function version_becomes(v)
@@ -382,7 +368,7 @@ describe("hot reload triggers", function()
     sock = dir .. "/ctl.sock"
     h = T.spawn({ "paper", dir .. "/w.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED, "--out", dir .. "/out",
                   "--ctl", sock, "--no-report" }, dir, "GANTRY_LOG=debug")
-    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10))
+    T.await_ctl(sock, h)
     -- about 0.2 s of work when the new version loads
     T.write(dir .. "/w.lua", "for i = 1, 3e7 do end\n" .. src)
     assert.truthy(version_becomes(2))
@@ -402,7 +388,7 @@ describe("hot reload triggers", function()
     sock = dir .. "/ctl.sock"
     h = T.spawn({ "paper", dir .. "/sma_cross.lua", "--feed", "file:" .. data .. "?speed=" .. SPEED, "--param", "symbol=XYZ",
                   "--param", "fast=2", "--param", "slow=5", "--out", dir .. "/out", "--ctl", sock, "--no-report" }, dir)
-    assert.truthy(T.wait_for(function() return T.ctl(sock, "status") == 0 end, 10))
+    T.await_ctl(sock, h)
     T.sleep(0.2)
     T.write(dir .. "/sma_cross.lua", (text:gsub("qty = 100", "qty = 50")))
     assert.truthy(version_becomes(2))

@@ -97,6 +97,17 @@ function M.wait_exit(h, timeout)
   return tonumber(ok)
 end
 
+-- After a test: a host it started and did not stop is killed.
+function M.reap(h)
+  if h and not M.read(h.rc) then os.execute("kill -9 " .. h.pid .. " 2>/dev/null") end
+end
+
+-- Waits (10 s at most) for a started host's control socket to answer.
+function M.await_ctl(sock, h)
+  local ok = M.wait_for(function() return M.ctl(sock, "status") == 0 end, 10)
+  assert(ok, "the control socket never answered: " .. (h and M.read(h.err) or ""))
+end
+
 function M.ctl(sock, ...)
   local code, out, err = M.gantry({ "ctl", sock, ... })
   return code, out, err
