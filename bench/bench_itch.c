@@ -39,28 +39,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_itch: %s\n", err);
 		return 2;
 	}
-	struct book_set *b = books ? book_set_new(&(struct book_config){.orders_hint = (uint32_t)(getenv("BENCH_ORDERS") ? strtoul(getenv("BENCH_ORDERS"), NULL, 10) : 1u << 21)}) : NULL;
+	/* BENCH_ORDERS: the pool hint; without it the library default, as `gantry itch` */
+	const char *bo = getenv("BENCH_ORDERS");
+	struct book_config bc = {.orders_hint = bo ? (uint32_t)strtoul(bo, NULL, 10) : 0};
+	struct book_set *b = books ? book_set_new(&bc) : NULL;
 	struct itch_msg m;
 	struct book_event ev;
 	uint64_t n = 0, sum = 0, errors = 0, tops = 0;
 	int rc;
-	const char *pf = getenv("BENCH_PREFETCH"); /* "far,near" frames ahead; "0,0" off */
-	int far_d = 16, near_d = 8;
-	if (pf)
-		sscanf(pf, "%d,%d", &far_d, &near_d);
-	struct itch_ahead far = {0}, near = {0};
+	const char *pf = getenv("BENCH_PREFETCH"); /* frames ahead; 0: off */
+	int ahead_n = pf ? atoi(pf) : 16;
+	struct itch_ahead ahead = {0};
 	const uint8_t *p;
 	size_t len;
-	for (int i = 0; books && i < far_d; i++)
-		book_prefetch(b, itch_reader_peek(&rd, &far, &len), len, 1);
-	for (int i = 0; books && i < near_d; i++)
-		book_prefetch(b, itch_reader_peek(&rd, &near, &len), len, 2);
+	for (int i = 0; books && i < ahead_n; i++)
+		if ((p = itch_reader_peek(&rd, &ahead, &len)))
+			book_prefetch(b, p, len);
 	if (books) {
 		while ((rc = itch_reader_next(&rd, &m)) != 0) {
-			if (far_d && (p = itch_reader_peek(&rd, &far, &len)))
-				book_prefetch(b, p, len, 1);
-			if (near_d && (p = itch_reader_peek(&rd, &near, &len)))
-				book_prefetch(b, p, len, 2);
+			if (ahead_n && (p = itch_reader_peek(&rd, &ahead, &len)))
+				book_prefetch(b, p, len);
 			if (rc < 0) {
 				errors++;
 				continue;

@@ -35,15 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct book_event ev;
 	char json[1024];
 	int rc;
-	struct itch_ahead far = {0}, near = {0};
+	struct itch_ahead ahead = {0};
 	size_t alen;
-	for (int i = 0; i < 3; i++)
-		book_prefetch(b, itch_reader_peek(&rd, &far, &alen), alen, 1);
+	for (int i = 0; i < 3; i++) {
+		const uint8_t *ap = itch_reader_peek(&rd, &ahead, &alen);
+		book_prefetch(b, ap, ap ? alen : 0);
+	}
 	while ((rc = itch_reader_next(&rd, &m)) != 0) {
-		const uint8_t *ap = itch_reader_peek(&rd, &far, &alen);
-		book_prefetch(b, ap, ap ? alen : 0, 1);
-		ap = itch_reader_peek(&rd, &near, &alen);
-		book_prefetch(b, ap, ap ? alen : 0, 2);
+		const uint8_t *ap = itch_reader_peek(&rd, &ahead, &alen);
+		book_prefetch(b, ap, ap ? alen : 0);
 		if (rc < 0 && rc != ITCH_ERR_TIME)
 			continue;
 		if (m.len != itch_type_len((uint8_t)m.type))

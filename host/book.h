@@ -95,7 +95,8 @@ struct book_status {
 };
 
 struct book_config {
-	uint32_t orders_hint; /* expected peak live orders (pools sized for it); 0: 1M */
+	uint32_t orders_hint; /* expected peak live orders (the direct table gets four slots
+				 * for each, rounded up to a power of two); 0: 1M */
 };
 
 struct book_set; /* opaque */
@@ -115,19 +116,17 @@ void book_set_free(struct book_set *s);
 int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *ev);
 
 /*
- * Prefetch hints for a message that book_apply will see soon: msg/len are the
- * raw bytes of a frame ahead (from itch_reader_peek; anything malformed is
- * ignored). Stage 1, far ahead (~16 messages): the symbol and the hash slot
- * of the order reference. Stage 2, nearer (~8): the order itself and the best
- * levels. Books built from memory are bound by cache misses on random
- * orders; these hide most of them. Usage:
+ * Prefetch hint for a message that book_apply will see soon: msg/len are the
+ * raw bytes of a frame ahead (from itch_reader_peek; msg may be malformed,
+ * nothing is read past len, and NULL with len 0 does nothing). It asks for the symbol and the order's slot of
+ * the direct table. Books built from memory are bound by cache misses on
+ * random orders; issued about 16 messages ahead, this hides most of them:
  *
- *   struct itch_ahead far = {0}, near = {0};
- *   for (i = 0; i < 16; i++) prefetch stage 1 of itch_reader_peek(rd, &far, ..)
- *   for (i = 0; i < 8; i++)  prefetch stage 2 of itch_reader_peek(rd, &near, ..)
- *   loop: peek far -> stage 1; peek near -> stage 2; itch_reader_next; book_apply
+ *   struct itch_ahead ahead = {0};
+ *   for (i = 0; i < 16; i++) prefetch itch_reader_peek(rd, &ahead, ..)
+ *   loop: itch_reader_next; prefetch the next peek; book_apply
  */
-void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len, int stage);
+void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len);
 
 /* Top of book of a locate. */
 void book_top(const struct book_set *s, uint16_t locate, struct book_top *top);

@@ -217,30 +217,26 @@ static void dump_msg(struct itch_run *r, const struct itch_msg *m)
 	fwrite(line, 1, n, stdout);
 }
 
-/* Prefetch distances (messages ahead) for the books: see book_prefetch. */
-enum { AHEAD_FAR = 16, AHEAD_NEAR = 8 };
+/* Prefetch distance (messages ahead) for the books: see book_prefetch. */
+enum { AHEAD = 16 };
 
-static void prefetch_ahead(struct itch_run *r, struct itch_ahead *c, int stage)
+static void prefetch_ahead(struct itch_run *r, struct itch_ahead *c)
 {
 	size_t len;
 	const uint8_t *p = itch_reader_peek(&r->rd, c, &len);
 	if (p)
-		book_prefetch(r->books, p, len, stage);
+		book_prefetch(r->books, p, len);
 }
 
 static int run_loop(struct itch_run *r)
 {
 	struct itch_msg m;
-	struct itch_ahead far = {0}, near = {0};
-	for (int i = 0; r->books && i < AHEAD_FAR; i++)
-		prefetch_ahead(r, &far, 1);
-	for (int i = 0; r->books && i < AHEAD_NEAR; i++)
-		prefetch_ahead(r, &near, 2);
+	struct itch_ahead ahead = {0};
+	for (int i = 0; r->books && i < AHEAD; i++)
+		prefetch_ahead(r, &ahead);
 	for (;;) {
-		if (r->books) {
-			prefetch_ahead(r, &far, 1);
-			prefetch_ahead(r, &near, 2);
-		}
+		if (r->books)
+			prefetch_ahead(r, &ahead);
 		int rc = itch_reader_next(&r->rd, &m);
 		if (rc == 0)
 			return 0;

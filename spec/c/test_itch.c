@@ -619,9 +619,112 @@ static void test_subscription_filter(void)
 	book_set_free(b);
 }
 
+/* Orders live in a direct table by reference and move to an overflow table
+ * when they outlive 2^dbits newer references (here 1024: a hint of 16), or
+ * when their reference is too large for the table. Both stores must give
+ * the same book: lookups, duplicate references, time priority, replaces
+ * across them, and growth of the overflow table. */
+static void test_book_order_stores(void)
+{
+	enum { N = 3000 };
+	static struct stream s;
+	struct book_set *b = book_set_new(&(struct book_config){.orders_hint = 16});
+	struct book_event ev;
+	char err[256];
+	s.n = 0;
+	/* N live orders at one price: the first N - 1024 are pushed out of the
+	 * direct table by the later ones, past the overflow table's first size */
+	for (uint64_t r = 1; r <= N; r++)
+		add(&s, 1, r, 'B', (uint32_t)r, "STOR", 100000);
+	/* references the direct table cannot name, and reference 0 */
+	const uint64_t big[] = {0, 1ull << 60, UINT64_MAX, (uint64_t)UINT32_MAX << 10};
+	for (size_t i = 0; i < sizeof big / sizeof *big; i++)
+		add(&s, 1, big[i], 'S', 7, "STOR", 200000);
+	CHECK_EQ_INT(apply_all(b, &s, 0, NULL), 0);
+	CHECK_EQ_INT(book_verify(b, err, sizeof err), 0);
+	CHECK_EQ_INT(book_live_orders(b), N + 4);
+	expect_level(b, 1, BOOK_BID, 0, 100000, (uint64_t)N * (N + 1) / 2, N);
+	expect_level(b, 1, BOOK_ASK, 0, 200000, 28, 4);
+	struct book_order_info oi;
+	int wrong = 0;
+	for (uint64_t r = 1; r <= N; r++)
+		wrong += book_order(b, r, &oi) != 1 || oi.shares != r || oi.price != 100000;
+	for (size_t i = 0; i < sizeof big / sizeof *big; i++)
+		wrong += book_order(b, big[i], &oi) != 1 || oi.shares != 7 || oi.side != 'S';
+	CHECK_EQ_INT(wrong, 0);
+	CHECK_EQ_INT(book_order(b, N + 1, &oi), 0);
+	CHECK_EQ_INT(book_order(b, 1ull << 61, &oi), 0);
+	/* time priority runs across the stores: order r has r - 1 ahead */
+	uint64_t ahead;
+	uint32_t norders;
+	CHECK_EQ_INT(book_queue_ahead(b, 1, &ahead, &norders), 0);
+	CHECK_EQ_INT(norders, 0);
+	CHECK_EQ_INT(book_queue_ahead(b, 2500, &ahead, &norders), 0);
+	CHECK_EQ_INT(norders, 2499);
+	CHECK_EQ_INT(ahead, 2499ull * 2500 / 2);
+	CHECK_EQ_INT(book_queue_ahead(b, UINT64_MAX, &ahead, &norders), 0);
+	CHECK_EQ_INT(norders, 2);
+	/* a duplicate is refused whichever store holds the live order */
+	size_t at = s.n;
+	add(&s, 1, 5, 'B', 1, "STOR", 100000);        /* overflow */
+	CHECK_EQ_INT(apply_all(b, &s, at, NULL), ITCH_ERR_DUP_REF);
+	at = s.n;
+	add(&s, 1, N, 'B', 1, "STOR", 100000);        /* direct */
+	CHECK_EQ_INT(apply_all(b, &s, at, NULL), ITCH_ERR_DUP_REF);
+	at = s.n;
+	add(&s, 1, 1ull << 60, 'B', 1, "STOR", 100000); /* too large for a tag */
+	CHECK_EQ_INT(apply_all(b, &s, at, NULL), ITCH_ERR_DUP_REF);
+	CHECK_EQ_INT(book_live_orders(b), N + 4);
+	/* replace an overflow order by a direct one and the reverse; the new
+	 * reference goes to the back of its level */
+	at = s.n;
+	replace(&s, 1, 3, N + 1, 50, 100000);
+	replace(&s, 1, N, 1ull << 59, 60, 100000);
+	CHECK_EQ_INT(apply_all(b, &s, at, &ev), 0);
+	CHECK_EQ_INT(book_order(b, 3, &oi), 0);
+	CHECK_EQ_INT(book_order(b, N, &oi), 0);
+	CHECK_EQ_INT(book_order(b, N + 1, &oi), 1);
+	CHECK_EQ_INT(oi.shares, 50);
+	CHECK_EQ_INT(book_queue_ahead(b, 1ull << 59, &ahead, &norders), 0);
+	CHECK_EQ_INT(norders, N - 1);
+	CHECK_EQ_INT(book_verify(b, err, sizeof err), 0);
+	/* delete everything in a scattered order: both stores drain */
+	at = s.n;
+	for (uint64_t k = 0; k < N + 1; k++) {
+		uint64_t r = 1 + (k * 1237) % (N + 1); /* 1237 is prime to N + 1 */
+		if (r != 3 && r != N)
+			ref_msg(&s, 'D', 1, r, 0);
+	}
+	ref_msg(&s, 'D', 1, 1ull << 59, 0);
+	for (size_t i = 0; i < sizeof big / sizeof *big; i++)
+		ref_msg(&s, 'X', 1, big[i], 7);
+	CHECK_EQ_INT(apply_all(b, &s, at, NULL), 0);
+	CHECK_EQ_INT(book_live_orders(b), 0);
+	CHECK_EQ_INT(book_levels(b, 1, BOOK_BID), 0);
+	CHECK_EQ_INT(book_levels(b, 1, BOOK_ASK), 0);
+	CHECK_EQ_INT(book_verify(b, err, sizeof err), 0);
+	CHECK_EQ_INT(book_order(b, 1, &oi), 0);
+	/* and the freed slots take new orders */
+	at = s.n;
+	add(&s, 1, 1, 'S', 9, "STOR", 300000);
+	add(&s, 1, 1 + 1024, 'S', 9, "STOR", 300000);
+	CHECK_EQ_INT(apply_all(b, &s, at, NULL), 0);
+	CHECK_EQ_INT(book_order(b, 1, &oi) + book_order(b, 1025, &oi), 2);
+	CHECK_EQ_INT(book_verify(b, err, sizeof err), 0);
+	book_set_free(b);
+}
+
 /* Random adds, executions, cancels, deletes and replaces against a naive
- * model of per-order state; book_verify checks the structure after each. */
-static void test_book_random_against_model(void)
+ * model of per-order state; book_verify checks the structure after each.
+ * scatter = 0: increasing references, as NASDAQ gives them; 1: the k-th
+ * reference is k times an odd constant, all over the 64-bit range (mostly
+ * the overflow table). */
+static uint64_t model_ref(uint64_t k, int scatter)
+{
+	return scatter ? k * 0xD6E8FEB86659FD93ull : k;
+}
+
+static void book_against_model(int scatter)
 {
 	enum { N = 3000 };
 	static uint32_t shares[N + 1], price[N + 1];
@@ -629,6 +732,7 @@ static void test_book_random_against_model(void)
 	static struct stream s;
 	struct book_set *b = book_set_new(&(struct book_config){.orders_hint = 16});
 	uint64_t seed = 12345;
+	memset(shares, 0, sizeof shares);
 	uint64_t next_ref = 1;
 	int failures = 0;
 	for (int round = 0; round < 40; round++) {
@@ -645,20 +749,20 @@ static void test_book_random_against_model(void)
 				side[nr] = r & 8 ? 'B' : 'S';
 				shares[nr] = 1 + r % 500;
 				price[nr] = 10000 + (r >> 8) % 40 * 100;
-				add(&s, (uint16_t)(1 + r % 3), nr, side[nr], shares[nr], "R", price[nr]);
+				add(&s, (uint16_t)(1 + r % 3), model_ref(nr, scatter), side[nr], shares[nr], "R", price[nr]);
 			} else if (r % 3 == 1) {
 				uint32_t q = 1 + (r >> 4) % shares[ref];
-				ref_msg(&s, (r >> 12) & 1 ? 'E' : 'X', 1, ref, q);
+				ref_msg(&s, (r >> 12) & 1 ? 'E' : 'X', 1, model_ref(ref, scatter), q);
 				shares[ref] -= q;
 			} else if ((r >> 5) & 1) {
-				ref_msg(&s, 'D', 1, ref, 0);
+				ref_msg(&s, 'D', 1, model_ref(ref, scatter), 0);
 				shares[ref] = 0;
 			} else if (next_ref <= N) {
 				uint64_t nr = next_ref++;
 				side[nr] = side[ref];
 				shares[nr] = 1 + r % 300;
 				price[nr] = 10000 + (r >> 9) % 40 * 100;
-				replace(&s, 1, ref, nr, shares[nr], price[nr]);
+				replace(&s, 1, model_ref(ref, scatter), model_ref(nr, scatter), shares[nr], price[nr]);
 				shares[ref] = 0;
 			}
 		}
@@ -671,7 +775,7 @@ static void test_book_random_against_model(void)
 	int mismatch = 0;
 	for (uint64_t r = 1; r < next_ref; r++) {
 		struct book_order_info oi;
-		int in = book_order(b, r, &oi);
+		int in = book_order(b, model_ref(r, scatter), &oi);
 		live += shares[r] > 0;
 		if (in != (shares[r] > 0) || (in && (oi.shares != shares[r] || oi.price != price[r] ||
 						     oi.side != side[r])))
@@ -681,6 +785,12 @@ static void test_book_random_against_model(void)
 	CHECK_EQ_INT(book_live_orders(b), live);
 	CHECK(book_peak_orders(b) >= live);
 	book_set_free(b);
+}
+
+static void test_book_random_against_model(void)
+{
+	book_against_model(0);
+	book_against_model(1);
 }
 
 int main(void)
@@ -693,6 +803,7 @@ int main(void)
 	RUN(test_book_rules);
 	RUN(test_trades_and_states_leave_book);
 	RUN(test_subscription_filter);
+	RUN(test_book_order_stores);
 	RUN(test_book_random_against_model);
 	return check_summary();
 }
