@@ -260,6 +260,7 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 			series_push(&e->prices[sym], now, e->last[sym].close);
 		if (ev.top_changed || ev.has_trade)
 			callbacks(e, sym, ev.locate, &ev);
+		oms_reserve(e->oms); /* between events: the next orders find their room */
 	}
 	itch_reader_close(&rd);
 	if (e->probe)
