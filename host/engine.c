@@ -986,6 +986,7 @@ int engine_bar(struct engine *e, const struct bar *b, char *err, size_t errlen)
 		if (e->qn)
 			engine_deliver(e);
 	}
+	oms_reserve(e->oms); /* between events: the next orders find their room */
 	e->events++;
 	return 0;
 }

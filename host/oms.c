@@ -59,7 +59,7 @@ struct oms *oms_new(int nstrat, double start_cash)
 		return NULL;
 	o->nstrat = nstrat;
 	o->cap = 1024;
-	o->orders = malloc((size_t)o->cap * sizeof *o->orders);
+	o->orders = calloc((size_t)o->cap, sizeof *o->orders);
 	o->acct = calloc((size_t)nstrat, sizeof *o->acct);
 	o->open = calloc((size_t)nstrat, sizeof *o->open);
 	if (!o->orders || !o->acct || !o->open) {
@@ -139,27 +139,41 @@ struct position *oms_position(struct oms *o, int strat, int sym)
 	return &a->pos[sym];
 }
 
+/* Moves the order array to ncap slots. Open lists hold pointers into it:
+ * they are kept as indices across the move (the old pointer is dead after
+ * realloc). The new slots are written once, so their pages are faulted in
+ * here and not by the oms_create that first uses them. */
+static int grow_orders(struct oms *o, int64_t ncap)
+{
+	for (int s = 0; s < o->nstrat; s++)
+		for (int i = 0; i < o->open[s].n; i++)
+			o->open[s].v[i] = (struct order *)(uintptr_t)(o->open[s].v[i] - o->orders);
+	struct order *n = realloc(o->orders, (size_t)ncap * sizeof *n);
+	struct order *base = n ? n : o->orders;
+	for (int s = 0; s < o->nstrat; s++)
+		for (int i = 0; i < o->open[s].n; i++)
+			o->open[s].v[i] = base + (uintptr_t)o->open[s].v[i];
+	if (!n)
+		return -1;
+	memset(n + o->cap, 0, (size_t)(ncap - o->cap) * sizeof *n);
+	o->orders = n;
+	o->cap = ncap;
+	return 0;
+}
+
+void oms_reserve(struct oms *o)
+{
+	if (o->n * 2 >= o->cap)
+		grow_orders(o, o->cap * 2); /* out of memory: oms_create says so later */
+}
+
 struct order *oms_create(struct oms *o, int strat, int sym, int side, int type, int tif,
 			 double qty, double price, int64_t now, int version)
 {
 	if (!position_slot(o, strat, sym))
 		return NULL;
-	if (o->n == o->cap) {
-		/* open lists hold pointers into the array: keep them as indices
-		 * across the move (the old pointer is dead after realloc) */
-		for (int s = 0; s < o->nstrat; s++)
-			for (int i = 0; i < o->open[s].n; i++)
-				o->open[s].v[i] = (struct order *)(uintptr_t)(o->open[s].v[i] - o->orders);
-		struct order *n = realloc(o->orders, (size_t)o->cap * 2 * sizeof *n);
-		struct order *base = n ? n : o->orders;
-		for (int s = 0; s < o->nstrat; s++)
-			for (int i = 0; i < o->open[s].n; i++)
-				o->open[s].v[i] = base + (uintptr_t)o->open[s].v[i];
-		if (!n)
-			return NULL;
-		o->orders = n;
-		o->cap *= 2;
-	}
+	if (o->n == o->cap && grow_orders(o, o->cap * 2) != 0)
+		return NULL;
 	struct order *ord = &o->orders[o->n++];
 	memset(ord, 0, sizeof *ord);
 	ord->id = o->n;

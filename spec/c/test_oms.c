@@ -473,6 +473,43 @@ static void test_held_positions_follow_flat(void)
 	oms_free(o);
 }
 
+/* oms_reserve grows the array between events: the orders an event then
+ * makes land in room already there (the array does not move under them),
+ * and open orders stay reachable across the move. */
+static void test_reserve_keeps_room(void)
+{
+	struct oms *o = oms_new(2, 0);
+	int made = 0, moved = 0;
+	for (int i = 0; i < 3000; i++) {
+		oms_reserve(o);
+		struct order *a = oms_get(o, 1);
+		struct order *ord = oms_create(o, i % 2, i % 7, SIDE_BUY, ORD_LIMIT, TIF_DAY, 1,
+					       10, i, 1);
+		made += ord != NULL;
+		moved += i > 0 && oms_get(o, 1) != a; /* the array moved inside the "event" */
+		if (ord && i % 3 == 0)
+			oms_accept(o, ord, i);
+	}
+	CHECK_EQ_INT(made, 3000);
+	CHECK_EQ_INT(moved, 0);
+	CHECK_EQ_INT(oms_open_count(o, 0) + oms_open_count(o, 1), 1000);
+	int stale = 0;
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < oms_open_count(o, s); i++) {
+			struct order *ord = oms_open_at(o, s, i);
+			stale += ord != oms_get(o, ord->id) || ord->open_index != i || ord->strat != s;
+		}
+	CHECK_EQ_INT(stale, 0);
+	/* without oms_reserve, oms_create still grows on its own */
+	struct oms *p = oms_new(1, 0);
+	for (int i = 0; i < 5000; i++)
+		oms_create(p, 0, 1, SIDE_SELL, ORD_MARKET, TIF_DAY, 1, 0, i, 1);
+	CHECK_EQ_INT(oms_count(p), 5000);
+	CHECK_EQ_INT(oms_get(p, 5000)->id, 5000);
+	oms_free(p);
+	oms_free(o);
+}
+
 int main(void)
 {
 	RUN(test_create_and_ids);
@@ -487,5 +524,6 @@ int main(void)
 	RUN(test_equity_marks_and_pnl_per_symbol);
 	RUN(test_working);
 	RUN(test_held_positions_follow_flat);
+	RUN(test_reserve_keeps_room);
 	return check_summary();
 }
