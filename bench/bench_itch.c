@@ -47,18 +47,26 @@ int main(int argc, char **argv)
 	struct book_event ev;
 	uint64_t n = 0, sum = 0, errors = 0, tops = 0;
 	int rc;
-	const char *pf = getenv("BENCH_PREFETCH"); /* frames ahead; 0: off */
-	int ahead_n = pf ? atoi(pf) : 16;
-	struct itch_ahead ahead = {0};
+	/* BENCH_PREFETCH=FAR,NEAR frames ahead for the two hints; 0,0: off */
+	const char *pf = getenv("BENCH_PREFETCH");
+	int ahead_n = 16, near_n = 8;
+	if (pf && sscanf(pf, "%d,%d", &ahead_n, &near_n) != 2)
+		ahead_n = near_n = 0;
+	struct itch_ahead ahead = {0}, near = {0};
 	const uint8_t *p;
 	size_t len;
 	for (int i = 0; books && i < ahead_n; i++)
 		if ((p = itch_reader_peek(&rd, &ahead, &len)))
 			book_prefetch(b, p, len);
+	for (int i = 0; books && i < near_n; i++)
+		if ((p = itch_reader_peek(&rd, &near, &len)))
+			book_prefetch_near(b, p, len);
 	if (books) {
 		while ((rc = itch_reader_next(&rd, &m)) != 0) {
 			if (ahead_n && (p = itch_reader_peek(&rd, &ahead, &len)))
 				book_prefetch(b, p, len);
+			if (near_n && (p = itch_reader_peek(&rd, &near, &len)))
+				book_prefetch_near(b, p, len);
 			if (rc < 0) {
 				errors++;
 				continue;

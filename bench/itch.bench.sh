@@ -14,6 +14,6 @@ for mode in --decode --books; do
   "$GANTRY_BENCH/bench_itch" "$mode" "$day"
 done
 printf 'without prefetching: '
-BENCH_PREFETCH=0 "$GANTRY_BENCH/bench_itch" --books "$day"
+BENCH_PREFETCH=0,0 "$GANTRY_BENCH/bench_itch" --books "$day"
 "$GANTRY_BIN" itch "$day" --stats | sed -E 's/.*"messages":([0-9]+).*"elapsed_s":([0-9.]+),"msgs_per_s":([0-9.]+).*"peak_orders":([0-9]+).*/gantry itch    \1 msgs  \2 s  \3 msgs\/s  peak orders \4/'
 # the day stays for tick.bench.sh; run.sh removes BENCH_TMP at the end

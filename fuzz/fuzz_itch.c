@@ -35,15 +35,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct book_event ev;
 	char json[1024];
 	int rc;
-	struct itch_ahead ahead = {0};
+	struct itch_ahead far = {0}, near = {0};
 	size_t alen;
 	for (int i = 0; i < 3; i++) {
-		const uint8_t *ap = itch_reader_peek(&rd, &ahead, &alen);
+		const uint8_t *ap = itch_reader_peek(&rd, &far, &alen);
 		book_prefetch(b, ap, ap ? alen : 0);
 	}
 	while ((rc = itch_reader_next(&rd, &m)) != 0) {
-		const uint8_t *ap = itch_reader_peek(&rd, &ahead, &alen);
+		const uint8_t *ap = itch_reader_peek(&rd, &far, &alen);
 		book_prefetch(b, ap, ap ? alen : 0);
+		ap = itch_reader_peek(&rd, &near, &alen);
+		book_prefetch_near(b, ap, ap ? alen : 0);
 		if (rc < 0 && rc != ITCH_ERR_TIME)
 			continue;
 		if (m.len != itch_type_len((uint8_t)m.type))

@@ -48,6 +48,7 @@ struct side {
  * the book changes state, live in book_set.tally. */
 struct sym {
 	struct side side[2];
+	uint32_t best[2]; /* key of each side's best level (when the side has one) */
 	uint32_t live;
 	uint8_t subscribed, named, cross_state, op_halted;
 	char trading_state, reg_sho;
@@ -336,10 +337,9 @@ static inline struct best best_of(const struct side *sd)
 
 static void check_cross(struct book_set *s, struct sym *y)
 {
-	const struct side *b = &y->side[BOOK_BID], *a = &y->side[BOOK_ASK];
 	uint8_t st = 0;
-	if (b->n && a->n) {
-		uint32_t bp = b->lv[b->n - 1].key, ap = ~a->lv[a->n - 1].key;
+	if (y->side[BOOK_BID].n && y->side[BOOK_ASK].n) {
+		uint32_t bp = y->best[BOOK_BID], ap = ~y->best[BOOK_ASK];
 		st = bp > ap ? 2 : bp == ap ? 1 : 0;
 	}
 	if (st != y->cross_state) {
@@ -378,8 +378,12 @@ static inline int order_exists(const struct book_set *s, uint64_t ref)
 	return s->nx && ref <= s->xmax_ref && x_find(s, ref);
 }
 
-static inline void top_changed(struct book_set *s, struct sym *y, struct book_event *ev)
+/* The best level of side changed (price or shares). */
+static inline void top_changed(struct book_set *s, struct sym *y, int side, struct book_event *ev)
 {
+	const struct side *sd = &y->side[side];
+	if (sd->n)
+		y->best[side] = sd->lv[sd->n - 1].key;
 	ev->top_changed = 1;
 	check_cross(s, y);
 }
@@ -420,7 +424,7 @@ static int add_order(struct book_set *s, uint16_t locate, uint64_t ref, int side
 	ev->price = price;
 	ev->delta = shares;
 	if ((uint32_t)li == sd->n - 1 && (fresh || shares))
-		top_changed(s, y, ev);
+		top_changed(s, y, side, ev);
 	return 0;
 }
 
@@ -453,8 +457,9 @@ static int reduce_order(struct book_set *s, uint64_t ref, uint32_t shares, int a
 	struct order *o = find_order(s, ref);
 	if (!o)
 		return ITCH_ERR_UNKNOWN_REF;
+	int o_side = o->side;
 	struct sym *y = &s->sym[o->locate];
-	struct side *sd = &y->side[o->side];
+	struct side *sd = &y->side[o_side];
 	int rc = 0;
 	ev->locate = o->locate;
 	ev->side = o->side == BOOK_BID ? 'B' : 'S';
@@ -476,7 +481,7 @@ static int reduce_order(struct book_set *s, uint64_t ref, uint32_t shares, int a
 		sd->lv[li].shares -= shares;
 	}
 	if (top && (shares || gone))
-		top_changed(s, y, ev);
+		top_changed(s, y, o_side, ev);
 	return rc;
 }
 
@@ -507,10 +512,8 @@ static int replace_order(struct book_set *s, const struct itch_msg *m, struct bo
 	ev->new_price = nprice;
 	ev->new_delta = nshares;
 	struct best after = best_of(sd);
-	if (after.key != before.key || after.shares != before.shares) {
-		ev->top_changed = 1;
-		check_cross(s, y);
-	}
+	if (after.key != before.key || after.shares != before.shares)
+		top_changed(s, y, side, ev);
 	return rc;
 }
 
@@ -657,21 +660,53 @@ int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *
 
 /* ------------------------------------------------------------ prefetch */
 
-void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len)
+enum { NOT_ORDER = 32 };
+
+/* For the hints: type - 'A' of an A F E C X D U frame long enough for its
+ * reference (frames are checked against their type only when decoded), or
+ * NOT_ORDER. */
+static inline unsigned order_type(const uint8_t *msg, size_t len)
 {
-	/* A F E C X D U, and long enough for the reference (frames are checked
-	 * against their type only when they are decoded) */
 	const uint32_t order_types = 1u << ('A' - 'A') | 1u << ('F' - 'A') | 1u << ('E' - 'A') |
 				     1u << ('C' - 'A') | 1u << ('X' - 'A') | 1u << ('D' - 'A') |
 				     1u << ('U' - 'A');
 	if (len < ITCH_OFF_REF + 8)
-		return;
+		return NOT_ORDER;
 	unsigned t = (unsigned)msg[0] - 'A';
-	if (t >= 32 || !(order_types >> t & 1))
+	return t < 32 && (order_types >> t & 1) ? t : NOT_ORDER;
+}
+
+void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len)
+{
+	if (order_type(msg, len) == NOT_ORDER)
 		return;
 	uint64_t ref = itch_be64(msg + ITCH_OFF_REF);
 	__builtin_prefetch(&s->sym[itch_be16(msg + 1)]);
 	__builtin_prefetch(&s->dir[ref & s->dmask], 1);
+}
+
+void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len)
+{
+	unsigned t = order_type(msg, len);
+	if (t == NOT_ORDER)
+		return;
+	uint64_t ref = itch_be64(msg + ITCH_OFF_REF);
+	const struct sym *y = &s->sym[itch_be16(msg + 1)];
+	int side;
+	if (t == 0 || t == 'F' - 'A') {
+		side = msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK;
+	} else {
+		const struct order *o = &s->dir[ref & s->dmask];
+		if ((uint64_t)o->tag != (ref >> s->dbits) + 1) {
+			if (s->nx)
+				__builtin_prefetch(&s->xo[xhome(s, ref)]);
+			return;
+		}
+		side = o->side & 1;
+	}
+	const struct side *sd = &y->side[side];
+	if (sd->n)
+		__builtin_prefetch(&sd->lv[sd->n - 1], 1);
 }
 
 /* ------------------------------------------------------------ set */
@@ -918,6 +953,9 @@ static int verify_levels(const struct book_set *s, uint32_t *first, uint64_t *nl
 					return snprintf(err, errlen, "locate %u side %d: empty level", loc,
 							side), -1;
 			}
+			if (sd->n && s->sym[loc].best[side] != sd->lv[sd->n - 1].key)
+				return snprintf(err, errlen, "locate %u side %d: best level out of date",
+						loc, side), -1;
 			first[2 * loc + (uint32_t)side] = (uint32_t)total;
 			total += sd->n;
 		}

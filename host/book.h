@@ -116,17 +116,22 @@ void book_set_free(struct book_set *s);
 int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *ev);
 
 /*
- * Prefetch hint for a message that book_apply will see soon: msg/len are the
+ * Prefetch hints for a message that book_apply will see soon: msg/len are the
  * raw bytes of a frame ahead (from itch_reader_peek; msg may be malformed,
- * nothing is read past len, and NULL with len 0 does nothing). It asks for the symbol and the order's slot of
- * the direct table. Books built from memory are bound by cache misses on
- * random orders; issued about 16 messages ahead, this hides most of them:
+ * nothing is read past len, and NULL with len 0 does nothing). Books built
+ * from memory are bound by cache misses; two stages hide most of them:
+ * book_prefetch, about 16 messages ahead, asks for the symbol and the order's
+ * slot of the direct table; book_prefetch_near, about 8 ahead, reads those
+ * (arrived by then) and asks for the best level of the order's side, or the
+ * overflow slot of an old order.
  *
- *   struct itch_ahead ahead = {0};
- *   for (i = 0; i < 16; i++) prefetch itch_reader_peek(rd, &ahead, ..)
- *   loop: itch_reader_next; prefetch the next peek; book_apply
+ *   struct itch_ahead far = {0}, near = {0};
+ *   for (i = 0; i < 16; i++) book_prefetch(itch_reader_peek(rd, &far, ..))
+ *   for (i = 0; i < 8; i++)  book_prefetch_near(itch_reader_peek(rd, &near, ..))
+ *   loop: itch_reader_next; both hints on the next peeks; book_apply
  */
 void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len);
+void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len);
 
 /* Top of book of a locate. */
 void book_top(const struct book_set *s, uint16_t locate, struct book_top *top);

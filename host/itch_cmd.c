@@ -217,26 +217,28 @@ static void dump_msg(struct itch_run *r, const struct itch_msg *m)
 	fwrite(line, 1, n, stdout);
 }
 
-/* Prefetch distance (messages ahead) for the books: see book_prefetch. */
-enum { AHEAD = 16 };
+/* Prefetch distances (messages ahead) for the books: see book_prefetch. */
+enum { AHEAD_FAR = 16, AHEAD_NEAR = 8 };
 
-static void prefetch_ahead(struct itch_run *r, struct itch_ahead *c)
+static void prefetch_ahead(struct itch_run *r, struct itch_ahead *far, struct itch_ahead *near)
 {
 	size_t len;
-	const uint8_t *p = itch_reader_peek(&r->rd, c, &len);
+	const uint8_t *p = itch_reader_peek(&r->rd, far, &len);
 	if (p)
 		book_prefetch(r->books, p, len);
+	if (near && (p = itch_reader_peek(&r->rd, near, &len)))
+		book_prefetch_near(r->books, p, len);
 }
 
 static int run_loop(struct itch_run *r)
 {
 	struct itch_msg m;
-	struct itch_ahead ahead = {0};
-	for (int i = 0; r->books && i < AHEAD; i++)
-		prefetch_ahead(r, &ahead);
+	struct itch_ahead far = {0}, near = {0};
+	for (int i = 0; r->books && i < AHEAD_FAR; i++)
+		prefetch_ahead(r, &far, i < AHEAD_FAR - AHEAD_NEAR ? NULL : &near);
 	for (;;) {
 		if (r->books)
-			prefetch_ahead(r, &ahead);
+			prefetch_ahead(r, &far, &near);
 		int rc = itch_reader_next(&r->rd, &m);
 		if (rc == 0)
 			return 0;
