@@ -640,22 +640,25 @@ int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *
 	ev->side = 0;
 	ev->has_trade = 0;
 	ev->subscribed = !s->filter || s->sym[m->locate].subscribed;
-	switch (m->type) {
-	case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': case 'P': case 'Q':
-		if (__builtin_expect(!ev->subscribed, 0)) {
-			/* an unnamed locate may be named (and subscribed) by this message */
-			unsigned off = itch_stock_off(m->type);
-			if (!off || s->sym[m->locate].named)
-				return 0;
-			name_sym(s, m->locate, m, off);
-			if (!(ev->subscribed = s->sym[m->locate].subscribed))
-				return 0;
-		}
-		return apply_order_msg(s, m, ev);
-	default:
+	/* A F E C X D U P Q: a bit test, so that the type is dispatched once */
+	const uint32_t order_msgs = 1u << ('A' - 'A') | 1u << ('F' - 'A') | 1u << ('E' - 'A') |
+				    1u << ('C' - 'A') | 1u << ('X' - 'A') | 1u << ('D' - 'A') |
+				    1u << ('U' - 'A') | 1u << ('P' - 'A') | 1u << ('Q' - 'A');
+	unsigned t = (unsigned)(uint8_t)m->type - 'A';
+	if (__builtin_expect(t >= 32 || !(order_msgs >> t & 1), 0)) {
 		apply_state_msg(s, m, ev);
 		return 0;
 	}
+	if (__builtin_expect(!ev->subscribed, 0)) {
+		/* an unnamed locate may be named (and subscribed) by this message */
+		unsigned off = itch_stock_off(m->type);
+		if (!off || s->sym[m->locate].named)
+			return 0;
+		name_sym(s, m->locate, m, off);
+		if (!(ev->subscribed = s->sym[m->locate].subscribed))
+			return 0;
+	}
+	return apply_order_msg(s, m, ev);
 }
 
 /* ------------------------------------------------------------ prefetch */

@@ -450,22 +450,6 @@ int itch_reader_next_slow(struct itch_reader *rd, struct itch_msg *msg)
 	return 1;
 }
 
-const uint8_t *itch_reader_peek(const struct itch_reader *rd, struct itch_ahead *c, size_t *len)
-{
-	uint64_t cur = rd->base_off + rd->pos;
-	if (c->off < cur)
-		c->off = cur;
-	size_t rel = (size_t)(c->off - rd->base_off);
-	if (rel + 2 > rd->size)
-		return NULL;
-	size_t l = itch_be16(rd->base + rel);
-	if (rel + 2 + l > rd->size)
-		return NULL;
-	c->off += 2 + l;
-	*len = l;
-	return rd->base + rel + 2;
-}
-
 uint64_t itch_reader_offset(const struct itch_reader *rd)
 {
 	return rd->frame_off;

@@ -178,7 +178,8 @@ extern const uint8_t itch_len_table[256];
 struct itch_ahead {
 	uint64_t off; /* stream offset of the next frame to peek */
 };
-const uint8_t *itch_reader_peek(const struct itch_reader *rd, struct itch_ahead *c, size_t *len);
+static inline const uint8_t *itch_reader_peek(const struct itch_reader *rd,
+					      struct itch_ahead *c, size_t *len);
 /* Byte offset (in the decompressed stream) of the frame last handed out. */
 uint64_t itch_reader_offset(const struct itch_reader *rd);
 /* Bytes consumed so far (the whole stream once next returned 0). */
@@ -211,6 +212,23 @@ static inline int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg)
 		}
 	}
 	return itch_reader_next_slow(rd, msg);
+}
+
+static inline const uint8_t *itch_reader_peek(const struct itch_reader *rd,
+					      struct itch_ahead *c, size_t *len)
+{
+	uint64_t cur = rd->base_off + rd->pos;
+	if (c->off < cur)
+		c->off = cur;
+	size_t rel = (size_t)(c->off - rd->base_off);
+	if (rel + 2 > rd->size)
+		return NULL;
+	size_t l = itch_be16(rd->base + rel);
+	if (rel + 2 + l > rd->size)
+		return NULL;
+	c->off += 2 + l;
+	*len = l;
+	return rd->base + rel + 2;
 }
 
 #endif
