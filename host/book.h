@@ -97,6 +97,8 @@ struct book_status {
 struct book_config {
 	uint32_t orders_hint; /* expected peak live orders (the direct table gets four slots
 				 * for each, rounded up to a power of two); 0: 1M */
+	int prefault;         /* fault the tables in up front (about 100 MB by default), so
+			       * that no page fault lands in the message loop */
 };
 
 struct book_set; /* opaque */
