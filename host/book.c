@@ -695,8 +695,10 @@ void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len)
 	if (order_type(msg, len) == NOT_ORDER)
 		return;
 	uint64_t ref = itch_be64(msg + ITCH_OFF_REF);
-	__builtin_prefetch(&s->sym[itch_be16(msg + 1)]);
-	__builtin_prefetch(&s->dir[ref & s->dmask], 1);
+	const struct sym *y = &s->sym[itch_be16(msg + 1)];
+	__builtin_prefetch(y);
+	if (!s->filter || y->subscribed) /* filtered: a flag read, in cache for busy symbols */
+		__builtin_prefetch(&s->dir[ref & s->dmask], 1);
 }
 
 void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len)
@@ -706,6 +708,8 @@ void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len
 		return;
 	uint64_t ref = itch_be64(msg + ITCH_OFF_REF);
 	const struct sym *y = &s->sym[itch_be16(msg + 1)];
+	if (s->filter && !y->subscribed)
+		return;
 	int side;
 	if (t == 0 || t == 'F' - 'A') {
 		side = msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK;
