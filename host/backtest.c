@@ -467,10 +467,12 @@ static int set_risk(void *ud, const char *key, const char *value, char *old, siz
 	struct engine *e = ud;
 	int firm = strncmp(key, "firm_risk.", 10) == 0;
 	/* the limits parser knows keys as risk.KEY */
-	int rc = risk_limits_set(firm ? &e->firm_limits : &e->limits, firm ? key + 5 : key, value,
-				 old, oldlen, err, errlen);
-	if (rc == 0)
+	struct risk_limits *l = firm ? &e->firm_limits : &e->limits;
+	int rc = risk_limits_set(l, firm ? key + 5 : key, value, old, oldlen, err, errlen);
+	if (rc == 0) {
+		risk_limits_narrow(l); /* a limit set to none: its check costs nothing again */
 		e->risk_active = 1;
+	}
 	return rc;
 }
 
@@ -494,6 +496,7 @@ static int load_risk(struct run *r, char *err, size_t errlen)
 			errf(err, errlen, "%s: %s%s", r->cfg.path, k ? "firm_" : "", inner);
 			return -1;
 		}
+		risk_limits_narrow(dst[k]);
 	}
 	r->e->risk_active = 1;
 	return 0;

@@ -155,9 +155,13 @@ void engine_deliver(struct engine *e)
 /* ------------------------------------------------------------ order path */
 
 /* What risk needs to know about one account (a strategy, or every strategy
- * when strat < 0) in the order's symbol. O(open orders + held symbols). */
-static void risk_account_of(struct engine *e, int strat, int sym, struct risk_account *a)
+ * when strat < 0) in the order's symbol. O(open orders + held symbols).
+ * need (RISK_CHK_* bits of the checks that will run): gross exposure and
+ * the P&L figures are worked out only for the checks that read them. */
+static void risk_account_of(struct engine *e, int strat, int sym, uint32_t need,
+			    struct risk_account *a)
 {
+	bool gross = need & RISK_CHK_GROSS, loss = need & RISK_CHK_LOSS;
 	memset(a, 0, sizeof *a);
 	int lo = strat < 0 ? 0 : strat, hi = strat < 0 ? e->nstrat : strat + 1;
 	for (int id = lo; id < hi; id++) {
@@ -168,9 +172,11 @@ static void risk_account_of(struct engine *e, int strat, int sym, struct risk_ac
 		for (int i = 0; i < oms_open_count(e->oms, id); i++) {
 			const struct order *o = oms_open_at(e->oms, id, i);
 			double left = o->qty - o->filled;
-			double px = o->type == ORD_LIMIT ? o->price : oms_mark_of(e->oms, o->sym);
-			if (isfinite(px))
-				a->gross_exposure += left * px;
+			if (gross) {
+				double px = o->type == ORD_LIMIT ? o->price : oms_mark_of(e->oms, o->sym);
+				if (isfinite(px))
+					a->gross_exposure += left * px;
+			}
 			if (o->sym != sym)
 				continue;
 			if (o->side == SIDE_BUY) {
@@ -184,12 +190,14 @@ static void risk_account_of(struct engine *e, int strat, int sym, struct risk_ac
 					a->resting_sell = o->price;
 			}
 		}
-		for (int i = 0; i < acct->nheld; i++) {
+		for (int i = 0; gross && i < acct->nheld; i++) {
 			int h = acct->held[i];
 			double m = oms_mark_of(e->oms, h);
 			if (isfinite(m))
 				a->gross_exposure += fabs(oms_position(e->oms, id, h)->qty) * m;
 		}
+		if (!loss)
+			continue;
 		double eq = oms_equity(e->oms, id);
 		a->equity += eq;
 		a->peak_equity += s->peak_equity > eq ? s->peak_equity : eq;
@@ -204,11 +212,12 @@ static enum risk_reason risk_gate(struct strategy *s, const struct order_request
 				req->qty, isnan(req->limit) ? 0 : req->limit, false};
 	struct risk_view v;
 	memset(&v, 0, sizeof v);
-	risk_account_of(e, s->id, req->sym, &v.strat);
+	uint32_t need = ~(e->limits.off & e->firm_limits.off);
+	risk_account_of(e, s->id, req->sym, need, &v.strat);
 	if (e->nstrat == 1)
 		v.firm = v.strat; /* one strategy: the firm is that account */
 	else
-		risk_account_of(e, -1, req->sym, &v.firm);
+		risk_account_of(e, -1, req->sym, need, &v.firm);
 	if (req->sym < e->nlast && e->last[req->sym].time != 0) {
 		v.ref_price = e->last[req->sym].close;
 		v.ref_ns = e->last[req->sym].time;
@@ -661,6 +670,8 @@ struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
 	e->symtab = st;
 	risk_limits_init(&e->limits);
 	risk_limits_init(&e->firm_limits);
+	risk_limits_narrow(&e->limits); /* nothing set: only what no limit turns off */
+	risk_limits_narrow(&e->firm_limits);
 	e->next_timer = INT64_MAX;
 	e->fills = malloc(ENGINE_REPORT_FILLS * sizeof *e->fills);
 	e->strats = calloc(ENGINE_MAX_STRATEGIES, sizeof *e->strats);

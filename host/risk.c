@@ -79,6 +79,47 @@ void risk_limits_init(struct risk_limits *l)
 	l->throttle_fills = RISK_UNSET;
 	l->throttle_window_ns = 0;
 	l->reduce_only_when_halted = false;
+	l->off = 0; /* every check runs until narrowed */
+}
+
+static bool any_restricted(const struct risk_limits *l)
+{
+	uint64_t any = 0;
+	for (int i = 0; i < RISK_MAX_SYMBOLS / 64; i++)
+		any |= l->restricted[i];
+	return any != 0;
+}
+
+uint32_t risk_limits_needed(const struct risk_limits *l)
+{
+	uint32_t m = 0;
+	m |= any_restricted(l) ? RISK_CHK_RESTRICTED : 0;
+	m |= l->max_order_qty < RISK_UNSET ? RISK_CHK_ORDER_QTY : 0;
+	m |= (l->price_collar_pct < RISK_UNSET || l->max_order_notional < RISK_UNSET ||
+	      l->max_gross_exposure < RISK_UNSET)
+		 ? RISK_CHK_PRICE
+		 : 0;
+	m |= (l->max_position.max_long < RISK_UNSET || l->max_position.max_short < RISK_UNSET ||
+	      l->n_overrides > 0)
+		 ? RISK_CHK_POSITION
+		 : 0;
+	m |= l->max_gross_exposure < RISK_UNSET ? RISK_CHK_GROSS : 0;
+	m |= l->max_open_orders < RISK_UNSET ? RISK_CHK_OPEN_ORDERS : 0;
+	m |= l->duplicate_window_ns > 0 ? RISK_CHK_DUPLICATE : 0;
+	m |= (l->max_orders_per_sec < RISK_UNSET || l->max_msgs_per_sec < RISK_UNSET)
+		 ? RISK_CHK_RATE
+		 : 0;
+	m |= l->throttle_fills < RISK_UNSET ? RISK_CHK_THROTTLE : 0;
+	m |= (l->max_daily_loss < RISK_UNSET || l->max_drawdown < RISK_UNSET ||
+	      l->max_drawdown_pct < RISK_UNSET)
+		 ? RISK_CHK_LOSS
+		 : 0;
+	return m;
+}
+
+void risk_limits_narrow(struct risk_limits *l)
+{
+	l->off = RISK_CHK_ALL & ~risk_limits_needed(l);
 }
 
 void risk_state_init(struct risk_state *s)
@@ -99,6 +140,7 @@ int risk_limits_set_position(struct risk_limits *l, int symbol, double max_long,
 	}
 	l->override[slot - 1].max_long = max_long;
 	l->override[slot - 1].max_short = max_short;
+	l->off &= ~(uint32_t)RISK_CHK_POSITION;
 	return 0;
 }
 
@@ -107,10 +149,12 @@ int risk_limits_restrict(struct risk_limits *l, int symbol, bool restricted)
 	if (symbol < 0 || symbol >= RISK_MAX_SYMBOLS)
 		return -1;
 	uint64_t bit = UINT64_C(1) << (symbol & 63);
-	if (restricted)
+	if (restricted) {
 		l->restricted[symbol >> 6] |= bit;
-	else
+		l->off &= ~(uint32_t)RISK_CHK_RESTRICTED;
+	} else {
 		l->restricted[symbol >> 6] &= ~bit;
+	}
 	return 0;
 }
 
@@ -353,6 +397,8 @@ static enum risk_reason check_halt(const struct risk_limits *l, struct risk_stat
 {
 	enum risk_reason tripped = RISK_OK;
 	if (!s->halted) {
+		if (l->off & RISK_CHK_LOSS)
+			return RISK_OK;
 		tripped = loss_breach(l, a);
 		if (tripped == RISK_OK)
 			return RISK_OK;
@@ -463,6 +509,22 @@ static enum risk_reason check_account(const struct risk_limits *l, struct risk_s
 	return RISK_OK;
 }
 
+/* The checks check_account runs but self_cross, which no limit turns off. */
+#define CHK_ACCOUNT (RISK_CHK_ALL & ~RISK_CHK_LOSS)
+
+/* check_account, or only the self-cross test when the account's limits are
+ * all off (one test of the mask: with limits on, the checks run as written). */
+static inline enum risk_reason account_checks(const struct risk_limits *l, struct risk_state *s,
+					      const struct risk_order *o,
+					      const struct risk_view *v,
+					      const struct risk_account *a, double notional,
+					      const struct dup_probe *dp)
+{
+	if ((l->off & CHK_ACCOUNT) != CHK_ACCOUNT)
+		return check_account(l, s, o, v, a, notional, dp);
+	return crosses_own(o, a) ? RISK_SELF_CROSS : RISK_OK;
+}
+
 static void record_order(struct risk_state *s, const struct dup_probe *dp, int64_t now)
 {
 	rate_push(&s->orders, now);
@@ -520,11 +582,11 @@ enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state 
 	double notional = order->qty * px;
 	struct dup_probe dp = dup_probe(order);
 
-	r = check_account(limits, state, order, view, &view->strat, notional, &dp);
+	r = account_checks(limits, state, order, view, &view->strat, notional, &dp);
 	if (r != RISK_OK)
 		return reject(state, r);
 	if (fs) {
-		r = check_account(firm_limits, fs, order, view, &view->firm, notional, &dp);
+		r = account_checks(firm_limits, fs, order, view, &view->firm, notional, &dp);
 		if (r != RISK_OK)
 			return reject(fs, r);
 	}

@@ -71,9 +71,32 @@ struct risk_position_limit {
 	double max_short; /* -(position - working sells - this sell) <= max_short */
 };
 
+/* The checks of an account that unset limits switch off (risk_limits.off). */
+enum risk_check_bit {
+	RISK_CHK_RESTRICTED = 1 << 0,  /* a restricted symbol */
+	RISK_CHK_ORDER_QTY = 1 << 1,   /* max_order_qty */
+	RISK_CHK_PRICE = 1 << 2,       /* max_order_notional, price_collar, stale_reference */
+	RISK_CHK_POSITION = 1 << 3,    /* max_position, default or per symbol */
+	RISK_CHK_GROSS = 1 << 4,       /* max_gross_exposure */
+	RISK_CHK_OPEN_ORDERS = 1 << 5, /* max_open_orders */
+	RISK_CHK_DUPLICATE = 1 << 6,   /* duplicate_window */
+	RISK_CHK_RATE = 1 << 7,	       /* max_orders_per_sec, max_msgs_per_sec */
+	RISK_CHK_THROTTLE = 1 << 8,    /* throttle */
+	RISK_CHK_LOSS = 1 << 9,	       /* max_daily_loss, max_drawdown(_pct) */
+	RISK_CHK_ALL = (1 << 10) - 1
+};
+
 /* Every limit of one account (a strategy, or the firm). Plain data: copy it,
  * edit it with risk_limits_set, load it with risk_limits_from_lua. */
 struct risk_limits {
+	/* Checks known to be off (RISK_CHK_* bits): all of an off check's limits
+	 * are unset, so it cannot fail, and risk_check skips it at no cost.
+	 * Zero (risk_limits_init, or a struct never initialised) runs every check;
+	 * the risk_limits_* functions only ever clear the bits of what they set;
+	 * risk_limits_narrow sets the bits of the checks whose limits are unset.
+	 * So: after writing fields by hand, narrow again or not at all. */
+	uint32_t off;
+
 	double max_order_qty;			 /* shares per order */
 	double max_order_notional;		 /* qty * (limit price, else reference) */
 	struct risk_position_limit max_position; /* default for every symbol */
@@ -165,6 +188,10 @@ struct risk_view {
 };
 
 void risk_limits_init(struct risk_limits *l); /* every limit disabled */
+/* The RISK_CHK_* bits of the limits set in l. */
+uint32_t risk_limits_needed(const struct risk_limits *l);
+/* off = the checks risk_limits_needed(l) leaves out: call when done editing l. */
+void risk_limits_narrow(struct risk_limits *l);
 void risk_state_init(struct risk_state *s);
 const char *risk_reason_name(enum risk_reason r); /* "max_order_qty", "ok", ... */
 /* The reason for a word, or -1. */

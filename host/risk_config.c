@@ -565,6 +565,7 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 		else
 			store_number(l, d, v);
 	}
+	l->off &= ~risk_limits_needed(l);
 	if (old_out && oldlen)
 		snprintf(old_out, oldlen, "%s", old);
 	return 0;

@@ -19,6 +19,27 @@
 static struct risk_limits L, FL;    /* strategy, firm */
 static struct risk_state S, S2, FS; /* two strategies, the firm */
 
+/* The second pass runs every test again with the limits narrowed
+ * (risk_limits_narrow on a copy, as the engine does after each change): a
+ * check skipped by the mask must never change an answer. */
+static bool narrowed;
+
+static enum risk_reason check_as_engine(const struct risk_limits *l, struct risk_state *s,
+					const struct risk_limits *fl, struct risk_state *fs,
+					const struct risk_order *o, const struct risk_view *v)
+{
+	if (!narrowed)
+		return risk_check(l, s, fl, fs, o, v);
+	static struct risk_limits nl, nfl;
+	nl = *l;
+	risk_limits_narrow(&nl);
+	if (fl) {
+		nfl = *fl;
+		risk_limits_narrow(&nfl);
+	}
+	return risk_check(&nl, s, fl ? &nfl : NULL, fs, o, v);
+}
+
 static void reset(void)
 {
 	risk_limits_init(&L);
@@ -68,12 +89,12 @@ static struct risk_order cancel(void)
 
 static enum risk_reason chk(struct risk_order o, struct risk_view v)
 {
-	return risk_check(&L, &S, &FL, &FS, &o, &v);
+	return check_as_engine(&L, &S, &FL, &FS, &o, &v);
 }
 
 static enum risk_reason chk2(struct risk_order o, struct risk_view v)
 {
-	return risk_check(&L, &S2, &FL, &FS, &o, &v);
+	return check_as_engine(&L, &S2, &FL, &FS, &o, &v);
 }
 
 /*
@@ -96,12 +117,12 @@ static void boundary(set_fn set, make_fn make, enum risk_reason want)
 
 		v = view();
 		make(false, &o, &v, firm ? &v.firm : &v.strat);
-		CHECK_EQ_INT(risk_check(&L, &S, &FL, &FS, &o, &v), RISK_OK);
+		CHECK_EQ_INT(check_as_engine(&L, &S, &FL, &FS, &o, &v), RISK_OK);
 
 		v = view();
 		v.now_ns += SEC; /* the over order comes later: no window overlaps */
 		make(true, &o, &v, firm ? &v.firm : &v.strat);
-		CHECK_EQ_INT(risk_check(&L, &S, &FL, &FS, &o, &v), want);
+		CHECK_EQ_INT(check_as_engine(&L, &S, &FL, &FS, &o, &v), want);
 		CHECK_EQ_INT((firm ? &FS : &S)->rejects[want], 1);
 		CHECK_EQ_INT((firm ? &S : &FS)->rejects[want], 0);
 		CHECK_EQ_INT(S.accepted, 1);
@@ -114,7 +135,7 @@ static void boundary(set_fn set, make_fn make, enum risk_reason want)
 		reset();
 		v = view();
 		make(true, &o, &v, firm ? &v.firm : &v.strat);
-		CHECK_EQ_INT(risk_check(&L, &S, &FL, &FS, &o, &v), RISK_OK);
+		CHECK_EQ_INT(check_as_engine(&L, &S, &FL, &FS, &o, &v), RISK_OK);
 	}
 }
 
@@ -174,7 +195,7 @@ static void test_all_disabled_accepts(void)
 	CHECK_EQ_INT(chk(buy(1e9, 0), v), RISK_OK); /* no duplicate window */
 	CHECK_EQ_INT(chk(sell(5, 99.5), v), RISK_OK);
 	CHECK_EQ_INT(
-	    risk_check(&L, &S, NULL, NULL, &(struct risk_order){.symbol = 1, .qty = 1}, &v),
+	    check_as_engine(&L, &S, NULL, NULL, &(struct risk_order){.symbol = 1, .qty = 1}, &v),
 	    RISK_OK);
 	CHECK(!S.halted);
 	CHECK_EQ_INT(S.checked, 4);
@@ -671,7 +692,7 @@ static void test_self_cross(void)
 	struct risk_view v = view();
 	v.firm.resting_sell = 100;
 	struct risk_order o = buy(1, 101);
-	CHECK_EQ_INT(risk_check(&L, &S, NULL, &FS, &o, &v), RISK_OK);
+	CHECK_EQ_INT(check_as_engine(&L, &S, NULL, &FS, &o, &v), RISK_OK);
 	CHECK_EQ_INT(FS.checked, 0);
 	/* no resting orders: nothing to cross */
 	CHECK_EQ_INT(chk(buy(1, 0), view()), RISK_OK);
@@ -879,7 +900,7 @@ static int dup_set_of(struct risk_order o)
 	struct risk_view v = view();
 	risk_limits_init(&none);
 	risk_state_init(&scratch);
-	if (risk_check(&none, &scratch, NULL, NULL, &o, &v) != RISK_OK)
+	if (check_as_engine(&none, &scratch, NULL, NULL, &o, &v) != RISK_OK)
 		return -1;
 	for (int set = 0; set < RISK_DUP_SETS; set++)
 		for (int w = 0; w < RISK_DUP_WAYS; w++)
@@ -1344,12 +1365,12 @@ static void test_config_contract_example(void)
 	struct risk_view v = view();
 	struct risk_order o = buy(10, 100);
 	o.symbol = 2;
-	CHECK_EQ_INT(risk_check(&l, &S, NULL, NULL, &o, &v), RISK_RESTRICTED);
+	CHECK_EQ_INT(check_as_engine(&l, &S, NULL, NULL, &o, &v), RISK_RESTRICTED);
 	o.symbol = 0;
 	o.qty = 1000;
-	CHECK_EQ_INT(risk_check(&l, &S, NULL, NULL, &o, &v), RISK_OK);
+	CHECK_EQ_INT(check_as_engine(&l, &S, NULL, NULL, &o, &v), RISK_OK);
 	v.strat.position = 1;
-	CHECK_EQ_INT(risk_check(&l, &S, NULL, NULL, &o, &v), RISK_MAX_POSITION);
+	CHECK_EQ_INT(check_as_engine(&l, &S, NULL, NULL, &o, &v), RISK_MAX_POSITION);
 }
 
 static void test_config_extra_keys(void)
@@ -1709,6 +1730,44 @@ static void test_set_bad_input(void)
 			 "risk.duplicate_window_ms: expected a positive number, got -1");
 }
 
+static void test_active_mask(void)
+{
+	struct risk_limits l;
+	risk_limits_init(&l);
+	CHECK_EQ_INT((int)l.off, 0); /* every check runs */
+	risk_limits_narrow(&l);
+	CHECK_EQ_INT((int)l.off, RISK_CHK_ALL);
+	/* the setters only add bits: a narrowed mask never hides what they set */
+	CHECK_EQ_INT(risk_limits_set_position(&l, 5, 50, 20), 0);
+	CHECK_EQ_INT((int)l.off, RISK_CHK_ALL & ~RISK_CHK_POSITION);
+	CHECK_EQ_INT(risk_limits_restrict(&l, 7, true), 0);
+	CHECK_EQ_INT((int)l.off, RISK_CHK_ALL & ~(RISK_CHK_POSITION | RISK_CHK_RESTRICTED));
+	char old[64], err[256];
+	CHECK_EQ_INT(risk_limits_set(&l, "risk.max_order_qty", "10", old, sizeof old, err,
+				     sizeof err), 0);
+	CHECK((l.off & RISK_CHK_ORDER_QTY) == 0);
+	CHECK_EQ_INT(risk_limits_set(&l, "max_order_qty", "none", old, sizeof old, err, sizeof err),
+		     0);
+	CHECK((l.off & RISK_CHK_ORDER_QTY) == 0); /* still runs until narrowed */
+	risk_limits_narrow(&l);
+	CHECK_EQ_INT((int)l.off, RISK_CHK_ALL & ~(RISK_CHK_POSITION | RISK_CHK_RESTRICTED));
+	CHECK_EQ_INT(risk_limits_restrict(&l, 7, false), 0);
+	risk_limits_narrow(&l);
+	CHECK_EQ_INT((int)l.off, RISK_CHK_ALL & ~RISK_CHK_POSITION);
+	/* every limit on: every bit */
+	risk_limits_init(&l);
+	l.max_order_qty = l.max_order_notional = l.price_collar_pct = l.max_gross_exposure = 1;
+	l.max_position.max_long = l.max_open_orders = l.max_orders_per_sec = 1;
+	l.duplicate_window_ns = 1;
+	l.throttle_fills = l.max_daily_loss = 1;
+	risk_limits_restrict(&l, 1, true);
+	risk_limits_narrow(&l);
+	CHECK_EQ_INT((int)l.off, 0);
+	/* never initialised (all 0): every check runs, and fails closed */
+	memset(&l, 0, sizeof l);
+	CHECK_EQ_INT((int)l.off, 0);
+}
+
 int main(void)
 {
 	RUN(test_reason_names);
@@ -1746,6 +1805,46 @@ int main(void)
 	RUN(test_is_reducing);
 	RUN(test_cancels_skip_order_checks);
 	RUN(test_check_order);
+
+	RUN(test_active_mask);
+	narrowed = true; /* again, as the engine checks: masks narrowed */
+
+	RUN(test_all_disabled_accepts);
+	RUN(test_zero_limits_fail_closed);
+	RUN(test_bad_qty);
+	RUN(test_bad_price);
+	RUN(test_unknown_symbol_not_trading);
+	RUN(test_off_tick);
+	RUN(test_max_order_qty);
+	RUN(test_max_order_notional);
+	RUN(test_price_collar);
+	RUN(test_stale_reference);
+	RUN(test_max_position);
+	RUN(test_position_overrides);
+	RUN(test_max_gross_exposure);
+	RUN(test_max_open_orders);
+	RUN(test_restricted);
+	RUN(test_self_cross);
+	RUN(test_rate_limit_window_slides);
+	RUN(test_rate_limit_at_limit);
+	RUN(test_rejected_orders_do_not_consume_rate);
+	RUN(test_msgs_per_sec_counts_cancels);
+	RUN(test_firm_rate_spans_strategies);
+	RUN(test_rate_ring_wraps);
+	RUN(test_duplicate_window);
+	RUN(test_duplicate_table_capacity);
+	RUN(test_max_loss_halts_until_resume);
+	RUN(test_firm_halt_blocks_every_strategy);
+	RUN(test_on_pnl);
+	RUN(test_max_drawdown);
+	RUN(test_throttle);
+	RUN(test_throttle_window_slides);
+	RUN(test_operator_halt_and_reduce_only);
+	RUN(test_is_reducing);
+	RUN(test_cancels_skip_order_checks);
+	RUN(test_check_order);
+
+	narrowed = false;
 
 	LS = luaL_newstate();
 	RUN(test_config_contract_example);
