@@ -1,9 +1,11 @@
 /*
  * ctx — luaopen_gantry_ctx builds the table a strategy receives as `ctx`.
- * Methods are closures over the strategy pointer; they live in a metatable
- * whose __metatable field hides it, so a strategy cannot swap them for
- * another strategy's or change what `ctx:buy` does in the core.
- * Every order goes through engine_submit (sanity and risk in C).
+ * Methods are closures over one userdata (the strategy pointer and the last
+ * symbol looked up); they are fields of ctx itself, so `ctx:buy` is one
+ * table lookup, and also the __index of a metatable whose __metatable field
+ * hides it: a strategy that overwrites ctx.buy changes only what its own
+ * code calls (ctx.buy = nil finds the method again), never what the core
+ * does. Every order goes through engine_submit (sanity and risk in C).
  */
 #include "ctx.h"
 
@@ -14,19 +16,51 @@
 #include "engine.h"
 #include "log.h"
 
-static struct strategy *host(lua_State *L)
+/* The methods' upvalue. */
+struct ctx_host {
+	struct strategy *s; /* NULL for `gantry check` */
+	int last_id;	    /* the symbol id of the last lookup, or -1 */
+};
+
+static struct ctx_host *ctx_host(lua_State *L)
 {
-	struct strategy *s = lua_touserdata(L, lua_upvalueindex(1));
-	if (!s)
+	struct ctx_host *h = lua_touserdata(L, lua_upvalueindex(1));
+	if (!h->s)
 		luaL_error(L, "ctx is not connected to a running host (gantry check loads only)");
-	return s;
+	return h;
 }
 
-static int symbol_arg(lua_State *L, struct strategy *s, int arg)
+static struct strategy *host(lua_State *L)
+{
+	return ctx_host(L)->s;
+}
+
+/* Whether sym (len bytes, no NUL among them) is name; short: no libc call. */
+static inline int same_name(const char *name, const char *sym, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name[i] != sym[i] || sym[i] == '\0')
+			return 0;
+	return name[len] == '\0';
+}
+
+/* The symbol id of a name: a strategy names the same symbol call after call,
+ * so the last id is tried first (its name compared, so it is always right). */
+static int symbol_arg(lua_State *L, struct ctx_host *h, int arg)
 {
 	size_t len;
 	const char *sym = luaL_checklstring(L, arg, &len);
-	return symtab_find(engine_symtab(s->eng), sym, len);
+	const struct symtab *st = engine_symtab(h->s->eng);
+	if (h->last_id >= 0 && len <= SYMTAB_NAME_MAX) {
+		/* names are SYMTAB_NAME_MAX + 1 bytes: name[len] is inside */
+		const char *name = symtab_name(st, h->last_id);
+		if (same_name(name, sym, len))
+			return h->last_id;
+	}
+	int id = symtab_find(st, sym, len);
+	if (id >= 0)
+		h->last_id = id;
+	return id;
 }
 
 static int tif_arg(lua_State *L, int idx)
@@ -38,10 +72,11 @@ static int tif_arg(lua_State *L, int idx)
 
 static int order(lua_State *L, int side)
 {
-	struct strategy *s = host(L);
+	struct ctx_host *h = ctx_host(L);
+	struct strategy *s = h->s;
 	struct order_request req = {.side = side, .limit = NAN, .tif = TIF_DAY};
 	const char *reason = NULL;
-	req.sym = symbol_arg(L, s, 2);
+	req.sym = symbol_arg(L, h, 2);
 	req.qty = luaL_checknumber(L, 3);
 	if (!lua_isnoneornil(L, 4)) {
 		luaL_checktype(L, 4, LUA_TTABLE);
@@ -91,9 +126,10 @@ static int ctx_cancel(lua_State *L)
 
 static int ctx_cancel_all(lua_State *L)
 {
-	struct strategy *s = host(L);
+	struct ctx_host *h = ctx_host(L);
+	struct strategy *s = h->s;
 	int sym = -1;
-	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, s, 2)) < 0) {
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, h, 2)) < 0) {
 		lua_pushinteger(L, 0);
 		return 1;
 	}
@@ -103,8 +139,9 @@ static int ctx_cancel_all(lua_State *L)
 
 static int ctx_position(lua_State *L)
 {
-	struct strategy *s = host(L);
-	int sym = symbol_arg(L, s, 2);
+	struct ctx_host *h = ctx_host(L);
+	struct strategy *s = h->s;
+	int sym = symbol_arg(L, h, 2);
 	double q = sym < 0 ? 0 : oms_position(engine_oms(s->eng), s->id, sym)->qty;
 	lua_pushinteger(L, (lua_Integer)q);
 	return 1;
@@ -126,9 +163,10 @@ static int ctx_equity(lua_State *L)
 
 static int ctx_pnl(lua_State *L)
 {
-	struct strategy *s = host(L);
+	struct ctx_host *h = ctx_host(L);
+	struct strategy *s = h->s;
 	int sym = -1;
-	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, s, 2)) < 0) {
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, h, 2)) < 0) {
 		lua_pushnumber(L, 0);
 		return 1;
 	}
@@ -161,10 +199,11 @@ static void push_order(lua_State *L, struct strategy *s, const struct order *o)
 
 static int ctx_orders(lua_State *L)
 {
-	struct strategy *s = host(L);
+	struct ctx_host *h = ctx_host(L);
+	struct strategy *s = h->s;
 	struct oms *oms = engine_oms(s->eng);
 	int sym = -1, n = 0;
-	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, s, 2)) < 0) {
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, h, 2)) < 0) {
 		lua_newtable(L);
 		return 1;
 	}
@@ -203,9 +242,10 @@ static void push_levels(lua_State *L, struct strategy *s, int sym, int side, int
  * qty, orders}, ...}, asks = ... }, best first. */
 static int ctx_book(lua_State *L)
 {
-	struct strategy *s = host(L);
+	struct ctx_host *h = ctx_host(L);
+	struct strategy *s = h->s;
 	struct top_of_book t;
-	int sym = symbol_arg(L, s, 2);
+	int sym = symbol_arg(L, h, 2);
 	if (sym < 0 || engine_top(s->eng, sym, &t) != 0) {
 		lua_pushnil(L);
 		return 1;
@@ -285,14 +325,25 @@ static const luaL_Reg ctx_methods[] = {
 int luaopen_gantry_ctx(lua_State *L)
 {
 	void *s = lua_touserdata(L, 1);
-	lua_createtable(L, 0, 2); /* ctx */
-	lua_createtable(L, 0, 3); /* its metatable */
-	lua_createtable(L, 0, sizeof ctx_methods / sizeof ctx_methods[0]);
-	lua_pushlightuserdata(L, s);
+	int nmethods = (int)(sizeof ctx_methods / sizeof ctx_methods[0]) - 1;
+	lua_createtable(L, 0, nmethods + 2); /* ctx: the methods, params, state */
+	int ctx = lua_gettop(L);
+	lua_createtable(L, 0, 2); /* its metatable */
+	lua_createtable(L, 0, nmethods);
+	int methods = lua_gettop(L);
+	struct ctx_host *h = lua_newuserdatauv(L, sizeof *h, 0);
+	h->s = s;
+	h->last_id = -1;
 	luaL_setfuncs(L, ctx_methods, 1);
+	lua_pushnil(L); /* each method a field of ctx too */
+	while (lua_next(L, methods) != 0) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, ctx);
+	}
 	lua_setfield(L, -2, "__index");
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
+	lua_setmetatable(L, ctx);
 	return 1;
 }
