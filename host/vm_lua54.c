@@ -84,7 +84,49 @@ _Static_assert(K__COUNT <= SLOT_CB0 - SLOT_KEYS, "the key slots overlap the call
 static const char *const cb_names[] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
 				       "on_fill",  "on_timer",  "on_reload", "on_stop"};
 #define NCB ((int)(sizeof cb_names / sizeof cb_names[0]))
-#define SLOT_TOP (SLOT_CB0 + NCB)
+
+/*
+ * An event kind: its reused table, its callback and its fields in the order
+ * they are set (the order the first event inserts them in, so the table's
+ * layout, and what pairs() sees, stays the same from run to run).
+ *
+ * The fields are set in Lua bytecode: a setter compiled at open, kept in a
+ * stack slot out of the strategy's reach,
+ *     function(cb, ctx, ev, v1, ..., vN) ev.k1 = v1 ... return cb(ctx, ev) end
+ * so C pushes N values and makes one protected call, instead of N rawsets
+ * through the API. A SETFIELD on a table without a metatable is a rawset;
+ * the event table is the strategy's, so when it has been given a metatable
+ * (a __newindex could see the writes) the fields go in with rawset as
+ * before. The setter tail-calls the callback: error(msg, 2) and tracebacks
+ * see what they saw when C called the callback (msgh drops the one
+ * "(...tail calls...)" line the setter's tail call adds).
+ */
+enum { EV_BAR, EV_BOOK, EV_TRADE, EV_ORDER, EV_FILL, EV__COUNT };
+#define EV_MAX_FIELDS 10
+
+struct event_kind {
+	int slot; /* the reused event table */
+	int cb;   /* index in cb_names */
+	const char *what;
+	int nfields;
+	int keys[EV_MAX_FIELDS];
+};
+
+#define SLOT_SET0 (SLOT_CB0 + NCB) /* one setter per event kind */
+#define SLOT_TOP (SLOT_SET0 + EV__COUNT)
+
+static const struct event_kind event_kinds[EV__COUNT] = {
+	[EV_BAR] = {SLOT_BAR, 1, "on_bar", 7,
+		    {K_SYMBOL, K_TIME, K_OPEN, K_HIGH, K_LOW, K_CLOSE, K_VOLUME}},
+	[EV_BOOK] = {SLOT_BOOK, 2, "on_book", 6,
+		     {K_SYMBOL, K_TIME, K_BID, K_BID_QTY, K_ASK, K_ASK_QTY}},
+	[EV_TRADE] = {SLOT_TRADE, 3, "on_trade", 5, {K_SYMBOL, K_TIME, K_PRICE, K_QTY, K_SIDE}},
+	[EV_ORDER] = {SLOT_ORDER, 4, "on_order", 9,
+		      {K_ID, K_SYMBOL, K_SIDE, K_QTY, K_FILLED, K_PRICE, K_AVG_PRICE, K_STATUS,
+		       K_REASON}},
+	[EV_FILL] = {SLOT_FILL, 5, "on_fill", 7,
+		     {K_ORDER_ID, K_SYMBOL, K_SIDE, K_QTY, K_PRICE, K_FEE, K_TIME}},
+};
 
 #define MEM_SLACK (1u << 20) /* room to report the error once the cap is hit */
 #define LOAD_BUDGET_NS (500LL * 1000000)
@@ -98,6 +140,8 @@ struct vm {
 	int64_t deadline; /* off_thread: CLOCK_THREAD_CPUTIME_ID deadline of the call */
 	volatile sig_atomic_t interrupted;
 	lua_State *volatile running; /* the coroutine being resumed, if any */
+	const void *cb_fn[NCB];	 /* the callbacks (lua_topointer), to know them in msgh */
+	const void *via_setter; /* the callback a setter is running (see msgh), else NULL */
 	struct strategy *host;
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
@@ -164,6 +208,49 @@ static void disarm(struct vm *vm)
 	vm->running = NULL;
 }
 
+/* The deepest stack level (lauxlib's lastlevel: a bound, then a bisection). */
+static int last_level(lua_State *L)
+{
+	lua_Debug ar;
+	int lo = 1, hi = 1;
+	while (lua_getstack(L, hi, &ar)) {
+		lo = hi;
+		hi *= 2;
+	}
+	while (lo < hi) {
+		int m = (lo + hi) / 2;
+		if (lua_getstack(L, m, &ar))
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	return hi - 1;
+}
+
+/* The traceback at -1 ends with the "(...tail calls...)" of the setter's
+ * tail call when the callback itself is the bottom frame: drop that line, so
+ * a strategy's traceback reads as when C called the callback directly. */
+static void drop_setter_tail(lua_State *L)
+{
+	static const char tail[] = "\n\t(...tail calls...)";
+	const size_t tn = sizeof tail - 1;
+	void *ud;
+	lua_getallocf(L, &ud);
+	struct vm *vm = ud;
+	size_t n;
+	const char *tb = lua_tolstring(L, -1, &n);
+	lua_Debug ar;
+	if (!vm->via_setter || n < tn || memcmp(tb + n - tn, tail, tn) != 0 ||
+	    !lua_getstack(L, last_level(L), &ar) || !lua_getinfo(L, "tf", &ar))
+		return;
+	int ours = ar.istailcall && lua_topointer(L, -1) == vm->via_setter;
+	lua_pop(L, 1);
+	if (ours) {
+		lua_pushlstring(L, tb, n - tn);
+		lua_remove(L, -2);
+	}
+}
+
 static int msgh(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
@@ -173,6 +260,7 @@ static int msgh(lua_State *L)
 		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
 	}
 	luaL_traceback(L, L, msg, 1);
+	drop_setter_tail(L);
 	return 1;
 }
 
@@ -781,6 +869,7 @@ static int find_callbacks(struct vm *vm, char *err, size_t errlen)
 				    cb_names[i], lua_typename(L, t));
 		if (t == LUA_TFUNCTION)
 			vm->info.callbacks |= 1 << i;
+		vm->cb_fn[i] = lua_topointer(L, -1);
 		lua_replace(L, SLOT_CB0 + i);
 	}
 	/* a misspelt callback would silently never run: name it */
@@ -828,6 +917,30 @@ static int load_module(struct vm *vm, char *err, size_t errlen)
 	if (lua_getfield(L, SLOT_MODULE, "name") == LUA_TSTRING)
 		snprintf(vm->info.name, sizeof vm->info.name, "%s", lua_tostring(L, -1));
 	lua_pop(L, 1);
+	return 0;
+}
+
+/* The setters of event_kinds, one per kind, into their slots. */
+static int compile_setters(struct vm *vm, char *err, size_t errlen)
+{
+	lua_State *L = vm->L;
+	for (int kind = 0; kind < EV__COUNT; kind++) {
+		const struct event_kind *k = &event_kinds[kind];
+		char src[1024];
+		size_t n = (size_t)snprintf(src, sizeof src, "return function(cb, ctx, ev");
+		for (int i = 0; i < k->nfields; i++)
+			n += (size_t)snprintf(src + n, sizeof src - n, ", v%d", i + 1);
+		n += (size_t)snprintf(src + n, sizeof src - n, ")\n");
+		for (int i = 0; i < k->nfields; i++)
+			n += (size_t)snprintf(src + n, sizeof src - n, "  ev.%s = v%d\n",
+					      key_names[k->keys[i]], i + 1);
+		n += (size_t)snprintf(src + n, sizeof src - n, "  return cb(ctx, ev)\nend\n");
+		if (luaL_loadbufferx(L, src, n, "=(event fields)", "t") != LUA_OK ||
+		    lua_pcall(L, 0, 1, 0) != LUA_OK)
+			return fail(vm, err, errlen, "%s: cannot compile the event setters: %s",
+				    vm->path, lua_tostring(L, -1));
+		lua_replace(L, SLOT_SET0 + kind);
+	}
 	return 0;
 }
 
@@ -897,6 +1010,8 @@ static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errle
 		lua_pushstring(L, key_names[k]);
 		lua_replace(L, SLOT_KEYS + k);
 	}
+	if (compile_setters(vm, err, errlen) != 0)
+		goto failed;
 	vm->off_thread = 0; /* from here on it runs on the main thread */
 	return vm;
 
@@ -969,118 +1084,130 @@ static inline void push_symbol(struct vm *vm, int sym)
 	lua_rawseti(L, SLOT_SYMS, sym + 1);
 }
 
-static inline int call_event(struct vm *vm, int cb, int slot, const char *what)
+/* Starts an event: the setter, the callback, ctx and the event table; the
+ * caller then pushes the kind's field values, in its order, and calls
+ * call_event. */
+static inline void begin_event(struct vm *vm, int kind)
 {
 	lua_State *L = vm->L;
-	lua_pushvalue(L, SLOT_CB0 + cb);
+	const struct event_kind *k = &event_kinds[kind];
+	lua_pushvalue(L, SLOT_SET0 + kind);
+	lua_pushvalue(L, SLOT_CB0 + k->cb);
 	lua_pushvalue(L, SLOT_CTX);
-	lua_pushvalue(L, slot);
-	return vm_pcall(vm, 2, 0, what, vm->budget_ns);
+	lua_pushvalue(L, k->slot);
 }
 
-/* Event fields are set with their names from stack slots (a TValue copy, no
- * string lookup) and rawset (no metamethods): the same for every event. */
-static inline void rawnum(lua_State *L, int slot, int key, double v)
+/* The strategy gave the event table a metatable: set the fields with rawset
+ * (no metamethod sees them), then call the callback itself. */
+static int call_event_raw(struct vm *vm, const struct event_kind *k)
 {
-	lua_pushvalue(L, SLOT_KEYS + key);
-	lua_pushnumber(L, v);
-	lua_rawset(L, slot);
+	lua_State *L = vm->L;
+	int first = lua_gettop(L) - k->nfields + 1;
+	for (int i = 0; i < k->nfields; i++) {
+		lua_pushvalue(L, SLOT_KEYS + k->keys[i]);
+		lua_pushvalue(L, first + i);
+		lua_rawset(L, k->slot);
+	}
+	lua_settop(L, first - 1);
+	lua_remove(L, first - 4); /* the setter */
+	return vm_pcall(vm, 2, 0, k->what, vm->budget_ns);
 }
 
-static inline void rawint(lua_State *L, int slot, int key, long long v)
+static inline int call_event(struct vm *vm, int kind)
 {
-	lua_pushvalue(L, SLOT_KEYS + key);
-	lua_pushinteger(L, (lua_Integer)v);
-	lua_rawset(L, slot);
+	lua_State *L = vm->L;
+	const struct event_kind *k = &event_kinds[kind];
+	if (lua_getmetatable(L, k->slot)) {
+		lua_pop(L, 1);
+		return call_event_raw(vm, k);
+	}
+	vm->via_setter = vm->cb_fn[k->cb];
+	int rc = vm_pcall(vm, 3 + k->nfields, 0, k->what, vm->budget_ns);
+	vm->via_setter = NULL;
+	return rc;
 }
 
-/* A string field, or nil when s is NULL or empty. */
-static inline void rawstr(lua_State *L, int slot, int key, const char *s)
+static inline void push_str(lua_State *L, const char *s)
 {
-	lua_pushvalue(L, SLOT_KEYS + key);
-	if (s && *s)
+	if (s && *s) /* a string field, or nil when s is NULL or empty */
 		lua_pushstring(L, s);
 	else
 		lua_pushnil(L);
-	lua_rawset(L, slot);
-}
-
-static inline void rawsym(struct vm *vm, int slot, int sym)
-{
-	lua_State *L = vm->L;
-	lua_pushvalue(L, SLOT_KEYS + K_SYMBOL);
-	push_symbol(vm, sym);
-	lua_rawset(L, slot);
 }
 
 static int vm54_on_bar(struct vm *vm, const struct bar *b)
 {
 	lua_State *L = vm->L;
-	rawsym(vm, SLOT_BAR, b->sym);
-	rawint(L, SLOT_BAR, K_TIME, b->time);
-	rawnum(L, SLOT_BAR, K_OPEN, b->open);
-	rawnum(L, SLOT_BAR, K_HIGH, b->high);
-	rawnum(L, SLOT_BAR, K_LOW, b->low);
-	rawnum(L, SLOT_BAR, K_CLOSE, b->close);
-	rawnum(L, SLOT_BAR, K_VOLUME, b->volume);
-	return call_event(vm, 1, SLOT_BAR, "on_bar");
+	begin_event(vm, EV_BAR);
+	push_symbol(vm, b->sym);
+	lua_pushinteger(L, (lua_Integer)b->time);
+	lua_pushnumber(L, b->open);
+	lua_pushnumber(L, b->high);
+	lua_pushnumber(L, b->low);
+	lua_pushnumber(L, b->close);
+	lua_pushnumber(L, b->volume);
+	return call_event(vm, EV_BAR);
 }
 
 static int vm54_on_book(struct vm *vm, const struct top_of_book *t)
 {
 	lua_State *L = vm->L;
-	rawsym(vm, SLOT_BOOK, t->sym);
-	rawint(L, SLOT_BOOK, K_TIME, t->time);
-	rawnum(L, SLOT_BOOK, K_BID, t->bid);
-	rawnum(L, SLOT_BOOK, K_BID_QTY, t->bid_qty);
-	rawnum(L, SLOT_BOOK, K_ASK, t->ask);
-	rawnum(L, SLOT_BOOK, K_ASK_QTY, t->ask_qty);
-	return call_event(vm, 2, SLOT_BOOK, "on_book");
+	begin_event(vm, EV_BOOK);
+	push_symbol(vm, t->sym);
+	lua_pushinteger(L, (lua_Integer)t->time);
+	lua_pushnumber(L, t->bid);
+	lua_pushnumber(L, t->bid_qty);
+	lua_pushnumber(L, t->ask);
+	lua_pushnumber(L, t->ask_qty);
+	return call_event(vm, EV_BOOK);
 }
 
 static int vm54_on_trade(struct vm *vm, const struct trade_event *t)
 {
 	lua_State *L = vm->L;
-	rawsym(vm, SLOT_TRADE, t->sym);
-	rawint(L, SLOT_TRADE, K_TIME, t->time);
-	rawnum(L, SLOT_TRADE, K_PRICE, t->price);
-	rawnum(L, SLOT_TRADE, K_QTY, t->qty);
-	rawstr(L, SLOT_TRADE, K_SIDE, t->side ? oms_side_name(t->side) : NULL);
-	return call_event(vm, 3, SLOT_TRADE, "on_trade");
+	begin_event(vm, EV_TRADE);
+	push_symbol(vm, t->sym);
+	lua_pushinteger(L, (lua_Integer)t->time);
+	lua_pushnumber(L, t->price);
+	lua_pushnumber(L, t->qty);
+	push_str(L, t->side ? oms_side_name(t->side) : NULL);
+	return call_event(vm, EV_TRADE);
 }
 
 static int vm54_on_order(struct vm *vm, const struct order *o)
 {
 	lua_State *L = vm->L;
-	rawint(L, SLOT_ORDER, K_ID, o->id);
-	rawsym(vm, SLOT_ORDER, o->sym);
-	rawstr(L, SLOT_ORDER, K_SIDE, oms_side_name(o->side));
-	rawint(L, SLOT_ORDER, K_QTY, (long long)o->qty);
-	rawint(L, SLOT_ORDER, K_FILLED, (long long)o->filled);
+	begin_event(vm, EV_ORDER);
+	lua_pushinteger(L, (lua_Integer)o->id);
+	push_symbol(vm, o->sym);
+	push_str(L, oms_side_name(o->side));
+	lua_pushinteger(L, (lua_Integer)o->qty);
+	lua_pushinteger(L, (lua_Integer)o->filled);
 	if (o->type == ORD_LIMIT)
-		rawnum(L, SLOT_ORDER, K_PRICE, o->price);
+		lua_pushnumber(L, o->price);
 	else
-		rawstr(L, SLOT_ORDER, K_PRICE, NULL);
+		lua_pushnil(L);
 	if (o->filled > 0)
-		rawnum(L, SLOT_ORDER, K_AVG_PRICE, o->avg_price);
+		lua_pushnumber(L, o->avg_price);
 	else
-		rawstr(L, SLOT_ORDER, K_AVG_PRICE, NULL);
-	rawstr(L, SLOT_ORDER, K_STATUS, oms_status_name(o->status));
-	rawstr(L, SLOT_ORDER, K_REASON, o->reason);
-	return call_event(vm, 4, SLOT_ORDER, "on_order");
+		lua_pushnil(L);
+	push_str(L, oms_status_name(o->status));
+	push_str(L, o->reason);
+	return call_event(vm, EV_ORDER);
 }
 
 static int vm54_on_fill(struct vm *vm, const struct fill *f)
 {
 	lua_State *L = vm->L;
-	rawint(L, SLOT_FILL, K_ORDER_ID, f->order_id);
-	rawsym(vm, SLOT_FILL, f->sym);
-	rawstr(L, SLOT_FILL, K_SIDE, oms_side_name(f->side));
-	rawint(L, SLOT_FILL, K_QTY, (long long)f->qty);
-	rawnum(L, SLOT_FILL, K_PRICE, f->price);
-	rawnum(L, SLOT_FILL, K_FEE, f->fee);
-	rawint(L, SLOT_FILL, K_TIME, f->time);
-	return call_event(vm, 5, SLOT_FILL, "on_fill");
+	begin_event(vm, EV_FILL);
+	lua_pushinteger(L, (lua_Integer)f->order_id);
+	push_symbol(vm, f->sym);
+	push_str(L, oms_side_name(f->side));
+	lua_pushinteger(L, (lua_Integer)f->qty);
+	lua_pushnumber(L, f->price);
+	lua_pushnumber(L, f->fee);
+	lua_pushinteger(L, (lua_Integer)f->time);
+	return call_event(vm, EV_FILL);
 }
 
 static int vm54_on_timer(struct vm *vm, const char *name)
