@@ -22,6 +22,41 @@ describe("the sandbox", function()
     return T.gantry(args)
   end
 
+  it("shows a strategy error with the strategy's own frames, nothing of the host's", function()
+    local code, _, err = run([[
+      local S = {}
+      local function deep(n) if n == 0 then error("boom") end return deep(n - 1) + 1 end
+      function S.on_bar(ctx, b)
+        if b.close == 100 then deep(2) end
+      end
+      return S]])
+    assert.equal(1, code, err)
+    err = err:gsub(dir:gsub("%p", "%%%0") .. "/", "")
+    assert.matches("s.lua:2: boom\nstack traceback:\n\t[C]: in function 'error'\n" ..
+                   "\ts.lua:2: in upvalue 'deep'\n", err, 1, true)
+    assert.matches("\ts.lua:4: in function <s.lua:3> (in on_bar)\n", err, 1, true)
+    assert.is_nil(err:find("tail call", 1, true))
+    assert.is_nil(err:find("event fields", 1, true))
+  end)
+
+  it("sets event fields raw even on an event table the strategy gave a metatable", function()
+    local code, _, err = run([[
+      local S, seen = {}, 0
+      function S.on_bar(ctx, b)
+        if not getmetatable(b) then
+          setmetatable(b, {
+            __newindex = function(_, k) error("__newindex saw " .. k) end,
+            __index = function(_, k) error("__index asked for " .. k) end })
+        end
+        seen = seen + 1
+        assert(b.symbol == "XYZ" and b.close == 100 and rawget(b, "volume") == 1000, "fields")
+        rawset(b, "volume", nil) -- absent: a plain assignment would go to __newindex
+      end
+      function S.on_stop(ctx) assert(seen == 5, "saw " .. seen) end
+      return S]])
+    assert.equal(0, code, err)
+  end)
+
   it("has no io, os, debug, package, dofile, loadfile or string.dump", function()
     local code, _, err = run([[
       assert(io == nil and os == nil and debug == nil and package == nil)
