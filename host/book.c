@@ -712,7 +712,9 @@ void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len
 		return;
 	int side;
 	if (t == 0 || t == 'F' - 'A') {
-		side = msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK;
+		/* order_type let through frames of ITCH_OFF_REF + 8 bytes: the
+		 * side byte is one further */
+		side = len > ITCH_OFF_ADD_SIDE && msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK;
 	} else {
 		const struct order *o = &s->dir[ref & s->dmask];
 		if ((uint64_t)o->tag != (ref >> s->dbits) + 1) {
