@@ -36,5 +36,7 @@ awk -F'[:,]' '{for(i=1;i<=NF;i++){if($i~/"events"/)e=$(i+1); if($i~/"elapsed_s"/
   END{printf "backtest, Lua on_book for AAAA: %d msgs  %.3f s  %.1f ns/msg  %.2f M msgs/s\n", e, s, s/e*1e9, e/s/1e6}' \
   "$d/o1/summary.json"
 sed 's/^runstat: /  (/; s/$/)/' "$d/stat1"
+# the machine's own interruptions of a busy thread: the floor under the tail
+"$GANTRY_BENCH/bench_gaps" 3
 GANTRY_PROBE="$d/probe" "$GANTRY_BIN" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report --quiet
 printf 'tick-to-order, every 100th top-of-book change of AAAA: %s\n' "$(cat "$d/probe")"
