@@ -1768,82 +1768,62 @@ static void test_active_mask(void)
 	CHECK_EQ_INT((int)l.off, 0);
 }
 
+/* The order tests, run twice: with every check's mask bit clear, and with
+ * the masks narrowed as the engine narrows them. */
+#define T(fn) {#fn, fn}
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} order_tests[] = {
+	T(test_all_disabled_accepts),
+	T(test_zero_limits_fail_closed),
+	T(test_bad_qty),
+	T(test_bad_price),
+	T(test_unknown_symbol_not_trading),
+	T(test_off_tick),
+	T(test_max_order_qty),
+	T(test_max_order_notional),
+	T(test_price_collar),
+	T(test_stale_reference),
+	T(test_max_position),
+	T(test_position_overrides),
+	T(test_max_gross_exposure),
+	T(test_max_open_orders),
+	T(test_restricted),
+	T(test_self_cross),
+	T(test_rate_limit_window_slides),
+	T(test_rate_limit_at_limit),
+	T(test_rejected_orders_do_not_consume_rate),
+	T(test_msgs_per_sec_counts_cancels),
+	T(test_firm_rate_spans_strategies),
+	T(test_rate_ring_wraps),
+	T(test_duplicate_window),
+	T(test_duplicate_table_capacity),
+	T(test_max_loss_halts_until_resume),
+	T(test_firm_halt_blocks_every_strategy),
+	T(test_on_pnl),
+	T(test_max_drawdown),
+	T(test_throttle),
+	T(test_throttle_window_slides),
+	T(test_operator_halt_and_reduce_only),
+	T(test_is_reducing),
+	T(test_cancels_skip_order_checks),
+	T(test_check_order),
+};
+#undef T
+
 int main(void)
 {
 	RUN(test_reason_names);
-	RUN(test_all_disabled_accepts);
-	RUN(test_zero_limits_fail_closed);
-	RUN(test_bad_qty);
-	RUN(test_bad_price);
-	RUN(test_unknown_symbol_not_trading);
-	RUN(test_off_tick);
-	RUN(test_max_order_qty);
-	RUN(test_max_order_notional);
-	RUN(test_price_collar);
-	RUN(test_stale_reference);
-	RUN(test_max_position);
-	RUN(test_position_overrides);
-	RUN(test_max_gross_exposure);
-	RUN(test_max_open_orders);
-	RUN(test_restricted);
-	RUN(test_self_cross);
-	RUN(test_rate_limit_window_slides);
-	RUN(test_rate_limit_at_limit);
-	RUN(test_rejected_orders_do_not_consume_rate);
-	RUN(test_msgs_per_sec_counts_cancels);
-	RUN(test_firm_rate_spans_strategies);
-	RUN(test_rate_ring_wraps);
-	RUN(test_duplicate_window);
-	RUN(test_duplicate_table_capacity);
-	RUN(test_max_loss_halts_until_resume);
-	RUN(test_firm_halt_blocks_every_strategy);
-	RUN(test_on_pnl);
-	RUN(test_max_drawdown);
-	RUN(test_throttle);
-	RUN(test_throttle_window_slides);
-	RUN(test_operator_halt_and_reduce_only);
-	RUN(test_is_reducing);
-	RUN(test_cancels_skip_order_checks);
-	RUN(test_check_order);
-
-	RUN(test_active_mask);
-	narrowed = true; /* again, as the engine checks: masks narrowed */
-
-	RUN(test_all_disabled_accepts);
-	RUN(test_zero_limits_fail_closed);
-	RUN(test_bad_qty);
-	RUN(test_bad_price);
-	RUN(test_unknown_symbol_not_trading);
-	RUN(test_off_tick);
-	RUN(test_max_order_qty);
-	RUN(test_max_order_notional);
-	RUN(test_price_collar);
-	RUN(test_stale_reference);
-	RUN(test_max_position);
-	RUN(test_position_overrides);
-	RUN(test_max_gross_exposure);
-	RUN(test_max_open_orders);
-	RUN(test_restricted);
-	RUN(test_self_cross);
-	RUN(test_rate_limit_window_slides);
-	RUN(test_rate_limit_at_limit);
-	RUN(test_rejected_orders_do_not_consume_rate);
-	RUN(test_msgs_per_sec_counts_cancels);
-	RUN(test_firm_rate_spans_strategies);
-	RUN(test_rate_ring_wraps);
-	RUN(test_duplicate_window);
-	RUN(test_duplicate_table_capacity);
-	RUN(test_max_loss_halts_until_resume);
-	RUN(test_firm_halt_blocks_every_strategy);
-	RUN(test_on_pnl);
-	RUN(test_max_drawdown);
-	RUN(test_throttle);
-	RUN(test_throttle_window_slides);
-	RUN(test_operator_halt_and_reduce_only);
-	RUN(test_is_reducing);
-	RUN(test_cancels_skip_order_checks);
-	RUN(test_check_order);
-
+	for (int pass = 0; pass < 2; pass++) {
+		narrowed = pass == 1;
+		for (size_t i = 0; i < sizeof order_tests / sizeof *order_tests; i++) {
+			fprintf(stderr, "-- %s%s\n", order_tests[i].name, narrowed ? " (narrowed)" : "");
+			order_tests[i].fn();
+		}
+		if (pass == 0)
+			RUN(test_active_mask);
+	}
 	narrowed = false;
 
 	LS = luaL_newstate();
