@@ -752,8 +752,8 @@ struct book_set *book_set_new(const struct book_config *cfg)
 	}
 	/* the direct table: four slots an expected live order. An order moves
 	 * to the overflow table only when it outlives 2^dbits newer references;
-	 * on the generated 50M-message day (1.09M live at the peak) that is 1%
-	 * of adds with 4M slots, 6% with 2M. */
+	 * on the generated 50M-message day (1.09M live at the peak) that is 6%
+	 * of adds with the default 4M slots, 1% with 8M. */
 	s->dbits = 10;
 	while (((uint64_t)1 << s->dbits) < (uint64_t)hint * 4)
 		s->dbits++;
