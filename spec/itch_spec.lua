@@ -136,6 +136,22 @@ describe("gantry itch", function()
       assert.is_true(#aaaa.bids > 3 and #aaaa.asks > 3)
     end)
 
+    it("rebuilds them as well with a direct order table of 1024 slots (most orders overflow)", function()
+      -- --orders 16: the smallest table; the day's 150k references wrap it
+      -- many times, so long-lived orders move to the overflow table
+      for line in read(truth):gmatch("[^\n]+") do
+        local want = json.decode(line)
+        local r = itch(day, "--book", want.symbol, "--orders", "16")
+        assert.is_true(r.ok, r.err)
+        assert.are.equal(line .. "\n", r.out)
+      end
+      local a = json.decode(itch(day, "--stats").out)
+      local b = json.decode(itch(day, "--stats", "--orders", "16").out)
+      assert.are.equal(a.live_orders, b.live_orders)
+      assert.are.equal(a.peak_orders, b.peak_orders)
+      assert.are.equal(0, b.warnings)
+    end)
+
     it("--depth cuts each side, best first", function()
       local r = itch(day, "--book", "AAAA", "--depth", "2")
       local b = json.decode(r.out)
