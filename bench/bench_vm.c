@@ -81,42 +81,58 @@ static double sandboxed(const char *path, double budget_ms)
 	return ns;
 }
 
-/* The same call without the sandbox: luaL_openlibs, field names from C
- * strings, lua_pcall with no message handler, no watchdog. */
-static double plain(void)
+/* A plain lua_State (luaL_openlibs, no sandbox, no watchdog) with the
+ * counting strategy's module, a ctx and a bar table, and on_bar, pushed in
+ * that order on top of what is already there. */
+struct plain {
+	lua_State *L;
+	int ctx, bar, fn;
+};
+
+static void plain_open(struct plain *p, const char *setter)
 {
-	lua_State *L = luaL_newstate();
+	lua_State *L = p->L = luaL_newstate();
 	luaL_openlibs(L);
-	if (luaL_loadstring(L, counting) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+	if ((setter && (luaL_loadstring(L, setter) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)) ||
+	    luaL_loadstring(L, counting) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
 		fprintf(stderr, "bench_vm: %s\n", lua_tostring(L, -1));
 		exit(2);
 	}
 	int mod = lua_gettop(L);
 	lua_newtable(L);
-	int ctx = lua_gettop(L);
+	p->ctx = lua_gettop(L);
 	lua_newtable(L);
-	int bar = lua_gettop(L);
+	p->bar = lua_gettop(L);
 	lua_getfield(L, mod, "on_bar");
-	int fn = lua_gettop(L);
+	p->fn = lua_gettop(L);
+}
+
+/* The same call the plain way: field names from C strings, lua_pcall with
+ * no message handler. */
+static double plain(void)
+{
+	struct plain p;
+	plain_open(&p, NULL);
+	lua_State *L = p.L;
 	double t0 = now_ns();
 	for (int i = 0; i < EVENTS; i++) {
 		lua_pushstring(L, "XYZ");
-		lua_setfield(L, bar, "symbol");
+		lua_setfield(L, p.bar, "symbol");
 		lua_pushinteger(L, i);
-		lua_setfield(L, bar, "time");
+		lua_setfield(L, p.bar, "time");
 		lua_pushnumber(L, 1);
-		lua_setfield(L, bar, "open");
+		lua_setfield(L, p.bar, "open");
 		lua_pushnumber(L, 2);
-		lua_setfield(L, bar, "high");
+		lua_setfield(L, p.bar, "high");
 		lua_pushnumber(L, 0.5);
-		lua_setfield(L, bar, "low");
+		lua_setfield(L, p.bar, "low");
 		lua_pushnumber(L, 1.5);
-		lua_setfield(L, bar, "close");
+		lua_setfield(L, p.bar, "close");
 		lua_pushnumber(L, 10);
-		lua_setfield(L, bar, "volume");
-		lua_pushvalue(L, fn);
-		lua_pushvalue(L, ctx);
-		lua_pushvalue(L, bar);
+		lua_setfield(L, p.bar, "volume");
+		lua_pushvalue(L, p.fn);
+		lua_pushvalue(L, p.ctx);
+		lua_pushvalue(L, p.bar);
 		if (lua_pcall(L, 2, 0, 0) != LUA_OK)
 			exit(2);
 	}
@@ -129,33 +145,22 @@ static double plain(void)
  * sets the fields in bytecode and tail-calls the callback. */
 static double plain_setter(void)
 {
-	lua_State *L = luaL_newstate();
-	luaL_openlibs(L);
 	static const char setter[] =
 		"return function(cb, ctx, ev, a, b, c, d, e, f, g)\n"
 		"  ev.symbol = a; ev.time = b; ev.open = c; ev.high = d\n"
 		"  ev.low = e; ev.close = f; ev.volume = g\n"
 		"  return cb(ctx, ev)\nend\n";
-	if (luaL_loadstring(L, counting) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK ||
-	    luaL_loadstring(L, setter) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
-		fprintf(stderr, "bench_vm: %s\n", lua_tostring(L, -1));
-		exit(2);
-	}
-	int set = lua_gettop(L), mod = set - 1;
-	lua_newtable(L);
-	int ctx = lua_gettop(L);
-	lua_newtable(L);
-	int bar = lua_gettop(L);
-	lua_getfield(L, mod, "on_bar");
-	int fn = lua_gettop(L);
+	struct plain p;
+	plain_open(&p, setter); /* the setter at 1 */
+	lua_State *L = p.L;
 	lua_pushstring(L, "XYZ");
 	int sym = lua_gettop(L);
 	double t0 = now_ns();
 	for (int i = 0; i < EVENTS; i++) {
-		lua_pushvalue(L, set);
-		lua_pushvalue(L, fn);
-		lua_pushvalue(L, ctx);
-		lua_pushvalue(L, bar);
+		lua_pushvalue(L, 1);
+		lua_pushvalue(L, p.fn);
+		lua_pushvalue(L, p.ctx);
+		lua_pushvalue(L, p.bar);
 		lua_pushvalue(L, sym);
 		lua_pushinteger(L, i);
 		lua_pushnumber(L, 1);

@@ -23,6 +23,7 @@
 #include "simbook.h"
 #include "log.h"
 #include "numfmt.h"
+#include "output.h"
 #include "timefmt.h"
 
 enum { NOTIF_ORDER, NOTIF_FILL };
@@ -779,15 +780,9 @@ int engine_add_strategy(struct engine *e, const char *path, const struct param *
 
 int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t errlen)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/fills.csv", dir);
-	e->fills_csv = fopen(path, "w");
-	snprintf(path, sizeof path, "%s/equity.csv", dir);
-	e->equity_csv = fopen(path, "w");
-	if (!e->fills_csv || !e->equity_csv) {
-		errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+	if (!(e->fills_csv = output_create(dir, "fills.csv", err, errlen)) ||
+	    !(e->equity_csv = output_create(dir, "equity.csv", err, errlen)))
 		return -1;
-	}
 	setvbuf(e->equity_csv, NULL, _IOFBF, 1 << 20);
 	setvbuf(e->fills_csv, NULL, _IOFBF, 1 << 18);
 	fputs("time,symbol,side,qty,price,order_id,fee\n", e->fills_csv);

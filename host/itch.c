@@ -52,12 +52,7 @@ static inline int decode(const uint8_t *p, size_t len, struct itch_msg *m)
 		return ITCH_ERR_TYPE;
 	if (len != want)
 		return ITCH_ERR_LENGTH;
-	m->p = p;
-	m->len = (uint16_t)len;
-	m->type = (char)p[0];
-	m->locate = itch_be16(p + 1);
-	m->tracking = itch_be16(p + 3);
-	m->ts = itch_be48(p + 5);
+	itch_view(m, p, len);
 	return ITCH_OK;
 }
 

@@ -186,6 +186,17 @@ uint64_t itch_reader_offset(const struct itch_reader *rd);
 uint64_t itch_reader_bytes(const struct itch_reader *rd);
 void itch_reader_close(struct itch_reader *rd);
 
+/* The view of a message whose length was checked against its type. */
+static inline void itch_view(struct itch_msg *m, const uint8_t *p, size_t len)
+{
+	m->p = p;
+	m->len = (uint16_t)len;
+	m->type = (char)p[0];
+	m->locate = itch_be16(p + 1);
+	m->tracking = itch_be16(p + 3);
+	m->ts = itch_be48(p + 5);
+}
+
 /* The common case inline: a well-formed frame wholly in the buffer. */
 static inline int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg)
 {
@@ -195,13 +206,7 @@ static inline int itch_reader_next(struct itch_reader *rd, struct itch_msg *msg)
 		__builtin_prefetch(f + 1024);
 		size_t len = itch_be16(f);
 		if (__builtin_expect(len != 0 && len == itch_len_table[f[2]], 1)) {
-			const uint8_t *p = f + 2;
-			msg->p = p;
-			msg->len = (uint16_t)len;
-			msg->type = (char)p[0];
-			msg->locate = itch_be16(p + 1);
-			msg->tracking = itch_be16(p + 3);
-			msg->ts = itch_be48(p + 5);
+			itch_view(msg, f + 2, len);
 			rd->frame_off = rd->base_off + rd->pos;
 			rd->pos += 2 + len;
 			rd->messages++;

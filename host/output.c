@@ -93,15 +93,31 @@ static void json_string(FILE *f, const char *s)
 	json_quote(s, to_file, f);
 }
 
-int output_summary_json(const char *dir, const struct run_summary *s, char *err, size_t errlen)
+FILE *output_create(const char *dir, const char *name, char *err, size_t errlen)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/summary.json", dir);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
 	FILE *f = fopen(path, "w");
-	if (!f) {
+	if (!f)
 		errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+	return f;
+}
+
+/* Closes an output file; a failed flush is a failed write. */
+static int output_close(FILE *f, const char *dir, const char *name, char *err, size_t errlen)
+{
+	if (fclose(f) != 0) {
+		errf(err, errlen, "%s/%s: write failed: %s", dir, name, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int output_summary_json(const char *dir, const struct run_summary *s, char *err, size_t errlen)
+{
+	FILE *f = output_create(dir, "summary.json", err, errlen);
+	if (!f)
+		return -1;
 	fputs("{\"strategy\": ", f);
 	json_string(f, s->strategy);
 	fprintf(f,
@@ -114,22 +130,14 @@ int output_summary_json(const char *dir, const struct run_summary *s, char *err,
 		fin(s->m.total_return), fin(s->m.sharpe), fin(s->m.sortino), fin(s->m.max_drawdown),
 		fin(s->win_rate), fin(s->elapsed_s), fin(s->events_per_s), s->orders, s->rejects,
 		fin(s->m.periods_per_year));
-	if (fclose(f) != 0) {
-		errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return output_close(f, dir, "summary.json", err, errlen);
 }
 
 int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errlen)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/orders.csv", dir);
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+	FILE *f = output_create(dir, "orders.csv", err, errlen);
+	if (!f)
 		return -1;
-	}
 	fputs("id,time,strategy,symbol,side,type,qty,price,tif,status,filled,avg_price,fees,"
 	      "reason,version,updated\n", f);
 	int64_t n = e->oms ? oms_count(e->oms) : 0;
@@ -156,11 +164,7 @@ int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errle
 		fwrite(num, 1, nf, f);
 		fprintf(f, ",%s,%d,%s\n", o->reason ? o->reason : "", o->version, u);
 	}
-	if (fclose(f) != 0) {
-		errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return output_close(f, dir, "orders.csv", err, errlen);
 }
 
 void output_print(FILE *f, const struct run_summary *s, const char *dir)

@@ -21,6 +21,8 @@ struct run_summary {
 
 /* mkdir -p; 0 or -1 with err. */
 int output_mkdirs(const char *dir, char *err, size_t errlen);
+/* DIR/NAME opened for writing, or NULL with `PATH: cannot write: why` in err. */
+FILE *output_create(const char *dir, const char *name, char *err, size_t errlen);
 void output_summarize(struct engine *e, double elapsed_s, struct run_summary *out);
 int output_summary_json(const char *dir, const struct run_summary *s, char *err, size_t errlen);
 int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errlen);
