@@ -1,7 +1,7 @@
 -- scripts/gen_bars: the seeded synthetic bar generator, run as a process.
+local T = require "support"
 local SCRIPT = "scripts/gen_bars"
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q, slurp, lines = T.quote, T.read, T.lines
 
 local function run(args)
   local p = io.popen("lua5.4 " .. SCRIPT .. " " .. args .. " 2>&1; echo \"rc=$?\"")
@@ -11,18 +11,6 @@ local function run(args)
   return rc, (out:gsub("rc=%d+%s*$", ""))
 end
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function lines(path)
-  local out = {}
-  for line in io.lines(path) do out[#out + 1] = line end
-  return out
-end
 
 local function days_from_civil(y, m, d)
   if m <= 2 then y = y - 1 end
@@ -63,15 +51,8 @@ end
 describe("gen_bars", function()
   local dir
 
-  before_each(function()
-    local p = io.popen("mktemp -d")
-    dir = p:read("l")
-    p:close()
-  end)
-
-  after_each(function()
-    if dir and dir:match("^/") then os.execute("rm -rf " .. q(dir)) end
-  end)
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function() T.rmdir(dir) end)
 
   it("writes one CSV per symbol with the exact header", function()
     local rc = run("--seed 42 --bars 50 --symbols AAPL,MSFT --out " .. q(dir))

@@ -1,28 +1,13 @@
 -- gantry itch, end to end: the real capture, generated days with their
 -- ground truth, and every data-integrity error with its byte offset.
 local json = require "dkjson"
+local T = require "support"
 
-local BIN = os.getenv("GANTRY_BIN") or "./build/san/gantry"
-local TOOLS = os.getenv("GANTRY_TOOLS") or "./build/tools"
-local SHARED = os.getenv("GANTRY_SHARED") or "../shared"
-local DATA = SHARED .. "/reference/data"
+local BIN, TOOLS = T.bin, T.tools
+local DATA = (os.getenv("GANTRY_SHARED") or T.shared()) .. "/reference/data"
+local sh_quote, write = T.quote, T.write
 
-local function sh_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local function read(path) return assert(T.read(path), path) end
 
 local tmp
 local function run(args)
@@ -47,14 +32,8 @@ end
 local function del(ref, ts) return frame(hdr("D", 1, ts) .. string.pack(">I8", ref)) end
 
 describe("gantry itch", function()
-  setup(function()
-    local p = io.popen("mktemp -d " .. (os.getenv("TMPDIR") or "/tmp") .. "/itch_spec.XXXXXX")
-    tmp = p:read("l")
-    p:close()
-  end)
-  teardown(function()
-    if tmp then os.execute("rm -rf " .. sh_quote(tmp)) end
-  end)
+  setup(function() tmp = T.tmpdir() end)
+  teardown(function() T.rmdir(tmp) end)
 
   describe("on the real capture", function()
     local have = io.open(DATA .. "/itch50-real.itch", "rb")
