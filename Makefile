@@ -5,15 +5,20 @@
 #   make test       install what is missing, build under ASan+UBSan, run every suite
 #   make bench      build optimised, print the figures (nothing here fails on time)
 #   make lint       clang-tidy and cppcheck over host/ and bindings/
-#   make VM=NAME    build with host/vm_NAME.c as the VM backend (only lua54 exists yet)
+#   make VM=luajit  the LuaJIT 2.1 build ./gantry-luajit (JIT and the FFI fast path);
+#                   make test and make bench build and run it beside ./gantry
 #
 # Sources are found by wildcard: a new host/x.c, bindings/x.c, spec/c/test_x.c,
 # bench/bench_x.c or scripts/x.c is built without touching this file.
 # Extra targets live in mk/*.mk.
 
 VM        ?= lua54
+ifeq ($(filter lua54 luajit,$(VM)),)
+$(error VM must be lua54 or luajit, not '$(VM)')
+endif
 CC        ?= cc
-BUILD     ?= build
+BUILD     ?= $(if $(filter luajit,$(VM)),build/luajit,build)
+BIN       := $(if $(filter luajit,$(VM)),gantry-luajit,gantry)
 PKGS_LUA  := $(if $(filter luajit,$(VM)),luajit,lua5.4)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -22,18 +27,19 @@ BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) -Ihost -Ibindings 
              $(shell pkg-config --cflags $(PKGS_LUA) libevent 2>/dev/null) \
              -DGANTRY_ROOT='"$(CURDIR)"' -DGANTRY_VM_$(VM)=1
 LIBS      := $(shell pkg-config --libs $(PKGS_LUA) libevent 2>/dev/null) -lz -lm -lpthread
-# The release binary links Lua 5.4 statically when Debian's .a is there: no
-# PLT hop on every API call of the hot path. Sanitized builds use the .so.
-LUA_A     := $(if $(filter lua54,$(VM)),$(wildcard $(shell pkg-config --variable=libdir lua5.4 2>/dev/null)/liblua5.4.a))
-REL_LIBS  := $(if $(LUA_A),$(LUA_A) $(filter-out -llua5.4,$(LIBS)) -ldl,$(LIBS))
+# The release binary links Lua statically when Debian's .a is there: no PLT
+# hop on every API call of the hot path. Sanitized builds use the .so.
+LUA_A     := $(wildcard $(shell pkg-config --variable=libdir $(PKGS_LUA) 2>/dev/null)/lib$(if $(filter luajit,$(VM)),luajit-5.1,lua5.4).a)
+REL_LIBS  := $(if $(LUA_A),$(LUA_A) $(filter-out -llua5.4 -lluajit-5.1,$(LIBS)) -ldl,$(LIBS))
 
 REL_CFLAGS  := $(BASEFLAGS) -O2 -g -march=x86-64-v2 -fno-plt
 SAN_CFLAGS  := $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 
-HOST_SRC  := $(filter-out host/main.c host/vm_%.c,$(wildcard host/*.c)) $(wildcard host/vm_$(VM).c) \
-             $(wildcard bindings/*.c)
+# host/vm_lua.c is the VM backend of both builds (host/lua_compat.h bridges
+# the two C APIs); what only LuaJIT has is under #if GANTRY_LUAJIT.
+HOST_SRC  := $(filter-out host/main.c,$(wildcard host/*.c)) $(wildcard bindings/*.c)
 TESTS_C   := $(wildcard spec/c/test_*.c)
 BENCH_C   := $(wildcard bench/*.c)
 TOOLS_C   := $(wildcard scripts/*.c)
@@ -44,9 +50,9 @@ SAN_OBJ   := $(HOST_SRC:%.c=$(BUILD)/san/%.o)
 .PHONY: all deps demo test test-c test-lua bench lint clean tools format
 .DEFAULT_GOAL := all
 
-all: gantry tools
+all: $(BIN) tools
 
-gantry: $(BUILD)/rel/libgantry.a $(BUILD)/rel/host/main.o
+$(BIN): $(BUILD)/rel/libgantry.a $(BUILD)/rel/host/main.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $(BUILD)/rel/host/main.o $(BUILD)/rel/libgantry.a $(REL_LIBS)
 
@@ -62,11 +68,11 @@ $(BUILD)/san/libgantry.a: $(SAN_OBJ)
 # V=1 shows the compiler command lines
 Q := $(if $(V),,@)
 
-$(BUILD)/rel/%.o: %.c $(wildcard host/*.h bindings/*.h)
+$(BUILD)/rel/%.o: %.c $(wildcard host/*.h bindings/*.h bindings/ffi/*.lua)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
-$(BUILD)/san/%.o: %.c $(wildcard host/*.h bindings/*.h)
+$(BUILD)/san/%.o: %.c $(wildcard host/*.h bindings/*.h bindings/ffi/*.lua)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC san  $<")
 	$(Q)$(CC) $(SAN_CFLAGS) -c -o $@ $<
@@ -90,8 +96,8 @@ $(BUILD)/tools/%: scripts/%.c
 tools: $(TOOLS_C:scripts/%.c=$(BUILD)/tools/%)
 
 # ---------------------------------------------------------------- deps
-DEB_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 libevent-dev libssl-dev \
-            zlib1g-dev lua-busted clang libclang-rt-14-dev procps
+DEB_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 libluajit2-5.1-dev libevent-dev \
+            libssl-dev zlib1g-dev lua-busted clang libclang-rt-14-dev procps
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
 
@@ -102,17 +108,21 @@ demo: deps
 
 # ---------------------------------------------------------------- test
 SAN_TESTS := $(TESTS_C:spec/c/%.c=$(BUILD)/san/spec/c/%)
+# Both VMs: the C units and every spec with the Lua 5.4 build, then the specs
+# that run strategies again with the LuaJIT build (spec/run_all.sh).
 test: deps
 	@$(MAKE) --no-print-directory gantry tools $(BUILD)/san/gantry $(SAN_TESTS)
+	@$(MAKE) --no-print-directory VM=luajit build/luajit/san/gantry
 	@GANTRY_BIN=$(CURDIR)/$(BUILD)/san/gantry GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools \
-	  spec/run_all.sh $(SAN_TESTS)
+	  GANTRY_BIN_LUAJIT=$(CURDIR)/build/luajit/san/gantry spec/run_all.sh $(SAN_TESTS)
 
 # ---------------------------------------------------------------- bench
 BENCH_BIN := $(BENCH_C:bench/%.c=$(BUILD)/rel/bench/%)
 bench: deps
 	@$(MAKE) --no-print-directory gantry tools $(BENCH_BIN)
-	@GANTRY_BIN=$(CURDIR)/gantry GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools \
-	  GANTRY_BENCH=$(CURDIR)/$(BUILD)/rel/bench bench/run.sh
+	@$(MAKE) --no-print-directory VM=luajit gantry-luajit
+	@GANTRY_BIN=$(CURDIR)/gantry GANTRY_BIN_LUAJIT=$(CURDIR)/gantry-luajit \
+	  GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools GANTRY_BENCH=$(CURDIR)/$(BUILD)/rel/bench bench/run.sh
 
 # ---------------------------------------------------------------- lint
 lint:
@@ -124,6 +134,6 @@ format:
 	clang-format -i $(wildcard host/*.[ch] bindings/*.[ch] spec/c/*.[ch] bench/*.c scripts/*.c)
 
 clean:
-	rm -rf $(BUILD) gantry
+	rm -rf build gantry gantry-luajit
 
 -include mk/*.mk

@@ -10,14 +10,13 @@
  *   3. memory of an idle strategy state (sma_cross after on_start).
  * Usage: bench_vm DIR (a scratch directory). Prints figures; never fails on time.
  */
-#include <lauxlib.h>
-#include <lualib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lua_compat.h"
 #include "engine.h"
 #include "log.h"
 #include "symtab.h"

@@ -30,13 +30,22 @@ function S.on_book(ctx, b)
 end
 return S
 LUA
-"$GANTRY_BENCH/runstat" "$GANTRY_BIN" backtest "$d/follow.lua" --data "$day" --out "$d/o1" \
-  --no-report --quiet 2>"$d/stat1"
-awk -F'[:,]' '{for(i=1;i<=NF;i++){if($i~/"events"/)e=$(i+1); if($i~/"elapsed_s"/)s=$(i+1)}}
-  END{printf "backtest, Lua on_book for AAAA: %d msgs  %.3f s  %.1f ns/msg  %.2f M msgs/s\n", e, s, s/e*1e9, e/s/1e6}' \
-  "$d/o1/summary.json"
-sed 's/^runstat: /  (/; s/$/)/' "$d/stat1"
+# each build: Lua 5.4 (GANTRY_BIN), and LuaJIT when make bench built it
+builds=("Lua 5.4:$GANTRY_BIN")
+[ -n "${GANTRY_BIN_LUAJIT:-}" ] && builds+=("LuaJIT:$GANTRY_BIN_LUAJIT")
+for b in "${builds[@]}"; do
+  vm=${b%%:*} bin=${b#*:}
+  "$GANTRY_BENCH/runstat" "$bin" backtest "$d/follow.lua" --data "$day" --out "$d/o1" \
+    --no-report --quiet 2>"$d/stat1"
+  awk -F'[:,]' -v vm="$vm" '{for(i=1;i<=NF;i++){if($i~/"events"/)e=$(i+1); if($i~/"elapsed_s"/)s=$(i+1)}}
+    END{printf "backtest (%s), Lua on_book for AAAA: %d msgs  %.3f s  %.1f ns/msg  %.2f M msgs/s\n",
+        vm, e, s, s/e*1e9, e/s/1e6}' "$d/o1/summary.json"
+  sed 's/^runstat: /  (/; s/$/)/' "$d/stat1"
+done
 # the machine's own interruptions of a busy thread: the floor under the tail
 "$GANTRY_BENCH/bench_gaps" 3
-GANTRY_PROBE="$d/probe" "$GANTRY_BIN" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report --quiet
-printf 'tick-to-order, every 100th top-of-book change of AAAA: %s\n' "$(cat "$d/probe")"
+for b in "${builds[@]}"; do
+  vm=${b%%:*} bin=${b#*:}
+  GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report --quiet
+  printf 'tick-to-order (%s), every 100th top-of-book change of AAAA: %s\n' "$vm" "$(cat "$d/probe")"
+done

@@ -9,7 +9,6 @@
  */
 #include "ctx.h"
 
-#include <lauxlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -347,3 +346,94 @@ int luaopen_gantry_ctx(lua_State *L)
 	lua_setmetatable(L, ctx);
 	return 1;
 }
+
+#if GANTRY_LUAJIT
+/* ------------------------------------------------------------ LuaJIT FFI */
+
+/* bindings/ffi/gantry.lua, in the binary: a strategy runs wherever the binary
+ * is, and its fast path cannot go missing or stale. */
+__asm__(".pushsection .rodata\n"
+	".balign 16\n"
+	"gantry_ffi_lua:\n"
+	".incbin \"bindings/ffi/gantry.lua\"\n"
+	".byte 0\n"
+	".popsection\n");
+extern const char gantry_ffi_lua[] __asm__("gantry_ffi_lua");
+
+/* What the FFI closures call: the same engine calls as the methods above. */
+struct gantry_ffi {
+	struct strategy *s;
+	int64_t (*submit)(struct strategy *s, int32_t sym, int32_t side, double qty,
+			  const char **reason);
+	double (*position)(struct strategy *s, int32_t sym);
+	int32_t (*symbol)(struct strategy *s, const char *name, size_t len);
+	const char *(*name)(struct strategy *s, int32_t sym);
+};
+
+static int64_t ffi_submit(struct strategy *s, int32_t sym, int32_t side, double qty,
+			  const char **reason)
+{
+	struct order_request req = {.sym = sym, .side = side, .qty = qty, .limit = NAN,
+				    .tif = TIF_DAY};
+	*reason = NULL;
+	return engine_submit(s, &req, reason);
+}
+
+static double ffi_position(struct strategy *s, int32_t sym)
+{
+	/* what ctx_position pushes: the quantity as an integer */
+	return (double)(int64_t)oms_position(engine_oms(s->eng), s->id, sym)->qty;
+}
+
+static int32_t ffi_symbol(struct strategy *s, const char *name, size_t len)
+{
+	return symtab_find(engine_symtab(s->eng), name, len);
+}
+
+static const char *ffi_name(struct strategy *s, int32_t sym)
+{
+	return s ? symtab_name(engine_symtab(s->eng), sym) : "";
+}
+
+int ctx_ffi_install(lua_State *L, struct strategy *s, int ctx, struct ctx_boxes *out)
+{
+	ctx = lua_absindex(L, ctx);
+	if (luaL_loadbufferx(L, gantry_ffi_lua, strlen(gantry_ffi_lua), "=gantry.ffi", "t") !=
+	    LUA_OK)
+		return -1;
+	lua_pushcfunction(L, luaopen_ffi);
+	lua_call(L, 0, 1);
+	struct gantry_ffi *api = lua_newuserdata(L, sizeof *api);
+	*api = (struct gantry_ffi){s, ffi_submit, ffi_position, ffi_symbol, ffi_name};
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "gantry.ffi"); /* keeps api alive */
+	lua_pop(L, 1);
+	lua_pushlightuserdata(L, api);
+	lua_pushvalue(L, ctx);
+	lua_getmetatable(L, ctx); /* the C methods, before the fast ones replace them */
+	lua_getfield(L, -1, "__index");
+	lua_remove(L, -2);
+	lua_pushinteger(L, SIDE_BUY);
+	lua_pushinteger(L, SIDE_SELL);
+	if (lua_pcall(L, 6, 4, 0) != LUA_OK)
+		return -1;
+	static const size_t sizes[] = {sizeof(struct gantry_ev_bar), sizeof(struct gantry_ev_book),
+				       sizeof(struct gantry_ev_trade), sizeof(struct gantry_ffi)};
+	for (int i = 0; i < 4; i++) {
+		lua_rawgeti(L, -1, i + 1);
+		size_t got = (size_t)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+		if (got != sizes[i]) {
+			lua_pop(L, 4);
+			lua_pushfstring(L, "gantry.ffi: struct %d is %d bytes in Lua, %d in C", i + 1,
+					(int)got, (int)sizes[i]);
+			return -1;
+		}
+	}
+	lua_pop(L, 1);
+	out->bar = (struct gantry_ev_bar *)lua_topointer(L, -3);
+	out->book = (struct gantry_ev_book *)lua_topointer(L, -2);
+	out->trade = (struct gantry_ev_trade *)lua_topointer(L, -1);
+	return 0;
+}
+#endif

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,7 +260,7 @@ int config_load(struct deploy_config *c, const char *path, char *err, size_t err
 		return -1;
 	}
 	lua_newtable(L); /* no globals at all: data only */
-	lua_setupvalue(L, -2, 1);
+	lua_setchunkenv(L, -2);
 	lua_sethook(L, config_hook, LUA_MASKCOUNT, CONFIG_INSTRUCTIONS);
 	if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
 		errf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "config error");

@@ -6,7 +6,7 @@
 #ifndef GANTRY_CONFIG_H
 #define GANTRY_CONFIG_H
 
-#include <lua.h>
+#include "lua_compat.h"
 
 #include "vm.h"
 

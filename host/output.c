@@ -5,14 +5,13 @@
 #include "output.h"
 
 #include <errno.h>
-#include <lauxlib.h>
-#include <lualib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "jsonfmt.h"
+#include "lua_compat.h"
 #include "log.h"
 #include "numfmt.h"
 #include "timefmt.h"

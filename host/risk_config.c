@@ -9,14 +9,13 @@
  */
 #include "risk.h"
 
-#include <lauxlib.h>
-#include <lua.h>
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lua_compat.h"
 
 enum kind {
 	K_WHOLE,	/* a positive whole number */

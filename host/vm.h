@@ -2,10 +2,9 @@
  * vm — one sandboxed interpreter per strategy, behind a small table of
  * operations so that the engine never sees the interpreter.
  *
- * Backends: host/vm_lua54.c (Lua 5.4, the default). Another one (LuaJIT, for
- * the FFI fast path) is a file host/vm_NAME.c exporting the same
- * `const struct vm_ops vm_backend`, chosen with `make VM=NAME`; none is
- * written yet.
+ * The backend is host/vm_lua.c, `const struct vm_ops vm_backend`, built
+ * against Lua 5.4 (the default) or LuaJIT 2.1 (`make VM=luajit`: JIT on,
+ * events as FFI structs, FFI order methods; see host/lua_compat.h).
  *
  * Every callback goes through one protected-call path with a traceback
  * naming the strategy file and line. A callback that fails returns

@@ -21,6 +21,7 @@ static struct {
 	_Atomic(void *) target;
 	atomic_int_fast64_t budget;
 	atomic_uint_fast64_t fired;
+	atomic_int nth; /* the how-manyth signal to the callback of fire_seq */
 } wd;
 
 /* CPU time of the main thread: a callback is charged for what it runs, not
@@ -33,17 +34,20 @@ static int64_t main_cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *info, void *uc)
 {
 	(void)sig;
+	(void)info;
 	uint64_t s = atomic_load_explicit(&wd.seq, memory_order_acquire);
 	if ((s & 1) == 0 || s != atomic_load_explicit(&wd.fire_seq, memory_order_acquire))
 		return;
 	watchdog_interrupt fn = atomic_load_explicit(&wd.fn, memory_order_relaxed);
 	void *target = atomic_load_explicit(&wd.target, memory_order_relaxed);
+	int nth = atomic_load_explicit(&wd.nth, memory_order_relaxed);
 	if (fn && target) {
-		fn(target);
+		/* counted first: the interrupt may leave by siglongjmp */
 		atomic_fetch_add_explicit(&wd.fired, 1, memory_order_relaxed);
+		fn(target, uc, nth);
 	}
 }
 
@@ -51,7 +55,7 @@ static void *watch(void *arg)
 {
 	(void)arg;
 	uint64_t seen = 0, fired_for = 0;
-	int64_t since = main_cpu_ns();
+	int64_t since = main_cpu_ns(), next = 0;
 	while (!atomic_load(&wd.stop)) {
 		int64_t budget = atomic_load_explicit(&wd.budget, memory_order_relaxed);
 		int64_t period = budget / 4;
@@ -68,9 +72,17 @@ static void *watch(void *arg)
 			since = now;
 			continue;
 		}
-		if ((s & 1) && budget > 0 && now - since >= budget && fired_for != s) {
+		if (!(s & 1) || budget <= 0 || now - since < budget)
+			continue;
+		if (fired_for != s) { /* the first signal to this callback */
 			fired_for = s;
+			next = now + budget;
+			atomic_store_explicit(&wd.nth, 1, memory_order_relaxed);
 			atomic_store_explicit(&wd.fire_seq, s, memory_order_release);
+			pthread_kill(wd.main, SIGRTMIN);
+		} else if (now >= next) { /* still running a budget later: again */
+			next = now + budget;
+			atomic_fetch_add_explicit(&wd.nth, 1, memory_order_relaxed);
 			pthread_kill(wd.main, SIGRTMIN);
 		}
 	}
@@ -83,8 +95,8 @@ int watchdog_start(void)
 		return 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGRTMIN, &sa, NULL) != 0)
 		return -1;

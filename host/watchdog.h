@@ -6,14 +6,18 @@
  * budget/4 (at most 1 ms); when the same callback has used its budget of
  * the main thread's CPU time it signals the main thread, whose handler calls the interrupt
  * function given at enter (for Lua: arm a hook that raises an error). The
- * handler acts only if that same callback is still running.
+ * handler acts only if that same callback is still running. A callback that
+ * is still running a budget later is signalled again, and again after each
+ * further budget: `nth` counts the signals, and `ucontext` (a ucontext_t) is
+ * where the signal found the thread, for an interrupt that must look (LuaJIT:
+ * JIT-compiled loops never check hooks, see host/vm_lua.c).
  */
 #ifndef GANTRY_WATCHDOG_H
 #define GANTRY_WATCHDOG_H
 
 #include <stdint.h>
 
-typedef void (*watchdog_interrupt)(void *target);
+typedef void (*watchdog_interrupt)(void *target, const void *ucontext, int nth);
 
 /* Starts the thread once (idempotent). 0, or -1 when it could not start. */
 int watchdog_start(void);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every suite and print one closing line: "N passed, N failed".
 #   C unit tests (arguments): each ends with a line "N passed, N failed".
-#   busted specs under spec/ (unit and end-to-end), in TAP form.
+#   busted specs under spec/ (unit and end-to-end), in TAP form; with
+#   GANTRY_BIN_LUAJIT set, the specs that run strategies once more with it.
 # Needs GANTRY_BIN (the binary under test) and GANTRY_TOOLS in the environment.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,18 +29,31 @@ for t in "$@"; do
   add "$p" "$f"
 done
 
-# busted: every *_spec.lua under spec/, TAP output parsed line by line
-specs=$(find spec -name '*_spec.lua' | sort)
-if [ -n "$specs" ]; then
-  busted --lpath='./stdlib/?.lua;./stdlib/?/init.lua;./spec/?.lua' -o TAP $specs >"$log/busted.out" 2>&1
-  rc=$?
-  p=$(grep -cE '^ok ' "$log/busted.out"); f=$(grep -cE '^not ok ' "$log/busted.out")
-  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; tail -n 40 "$log/busted.out"; }
+# busted, TAP output parsed line by line: busted NAME SPEC...
+busted_pass() {
+  local name=$1; shift
+  busted --lpath='./stdlib/?.lua;./stdlib/?/init.lua;./spec/?.lua' -o TAP "$@" >"$log/$name.out" 2>&1
+  local rc=$?
+  local p f
+  p=$(grep -cE '^ok ' "$log/$name.out"); f=$(grep -cE '^not ok ' "$log/$name.out")
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; tail -n 40 "$log/$name.out"; }
   if [ "$f" -ne 0 ]; then
-    awk '/^not ok /{show=1} /^ok /{show=0} show' "$log/busted.out" | head -n 200
+    awk '/^not ok /{show=1} /^ok /{show=0} show' "$log/$name.out" | head -n 200
   fi
-  echo "busted: $p passed, $f failed"
+  echo "$name: $p passed, $f failed"
   add "$p" "$f"
+}
+
+# every *_spec.lua under spec/ but spec/luajit/, with GANTRY_BIN
+specs=$(find spec -path spec/luajit -prune -o -name '*_spec.lua' -print | sort)
+[ -n "$specs" ] && busted_pass busted $specs
+
+# GANTRY_BIN_LUAJIT (the make VM=luajit build): the specs that run strategies,
+# and spec/luajit/, again with that binary; GANTRY_BIN_LUA54 is the other one
+if [ -n "${GANTRY_BIN_LUAJIT:-}" ]; then
+  GANTRY_BIN_LUA54=$GANTRY_BIN GANTRY_BIN=$GANTRY_BIN_LUAJIT busted_pass busted-luajit \
+    spec/backtest_spec.lua spec/paper_spec.lua spec/risk_spec.lua spec/sandbox_spec.lua \
+    spec/tick_spec.lua $(find spec/luajit -name '*_spec.lua' | sort)
 fi
 
 echo "$pass passed, $fail failed"

@@ -9,6 +9,29 @@ M.tools = os.getenv("GANTRY_TOOLS") or (M.root .. "/build/tools")
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 M.quote = q
 
+-- The VM the binary under test embeds, from its --version: "lua54" or
+-- "luajit". make test runs the VM-facing specs once with each build.
+do
+  local p = io.popen(q(M.bin) .. " --version 2>/dev/null")
+  local v = p and p:read("a") or ""
+  if p then p:close() end
+  M.vm = v:find("(LuaJIT", 1, true) and "luajit" or "lua54"
+  M.luajit = M.vm == "luajit"
+end
+
+-- A runtime error's words, as each VM puts them: what = "index" or "call",
+-- kind = "global", "field", "local", ...; e.g. Lua 5.4's
+-- "attempt to index a nil value (global 'io')" is LuaJIT's
+-- "attempt to index global 'io' (a nil value)".
+function M.nil_error(what, kind, name)
+  if M.luajit then return ("attempt to %s %s '%s' (a nil value)"):format(what, kind, name) end
+  return ("attempt to %s a nil value (%s '%s')"):format(what, kind, name)
+end
+
+-- A whole-number parameter: Lua 5.4's integer; LuaJIT has one number type.
+M.int_type = M.luajit and "number" or "integer"
+M.an_int = M.luajit and "a number" or "an integer"
+
 function M.tmpdir()
   local base = os.getenv("TMPDIR") or "/tmp"
   local p = io.popen("mktemp -d " .. q(base .. "/gantry-spec.XXXXXX"))

@@ -3,12 +3,10 @@
  * strategy's limits and for the firm's; windows, halts, reduce-only; the
  * config loader's and `ctl set`'s error texts.
  */
+#include "lua_compat.h"
 #include "check.h"
 #include "risk.h"
 
-#include <lauxlib.h>
-#include <lua.h>
-#include <lualib.h>
 
 #include <stdlib.h>
 

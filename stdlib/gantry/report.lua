@@ -36,6 +36,17 @@ local fmt, concat, sort = string.format, table.concat, table.sort
 local floor, ceil, abs, huge, log = math.floor, math.ceil, math.abs, math.huge, math.log
 local max, min = math.max, math.min
 
+-- Floor division and the integer test on both VMs the host runs (Lua 5.4,
+-- LuaJIT): 5.4's // (exact on integers, so timestamps in ns stay exact) where
+-- there is one; LuaJIT has one number type, a double, and no // to parse.
+local idiv = math.type and load("return function(a, b) return a // b end")()
+  or function(a, b) return floor(a / b) end
+local tointeger = math.tointeger or function(x) return x end
+local function is_integer(v)
+  if math.type then return math.type(v) == "integer" end
+  return v == floor(v) and abs(v) < 2 ^ 53
+end
+
 -- Text and numbers ------------------------------------------------------------
 
 local ESC = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;" }
@@ -59,7 +70,7 @@ end
 -- A number with thousands separators and `decimals` places; "n/a" if not finite.
 local function num(x, decimals)
   if not finite(x) then return "n/a" end
-  local s = fmt("%." .. (decimals or 0) .. "f", abs(x))
+  local s = fmt(fmt("%%.%df", decimals or 0), abs(x))
   local int, frac = s:match("^(%d+)(.*)$")
   if not int then return s end -- e.g. 1e300 printed in full is still digits
   local negative = x < 0 and s:find("[1-9]") ~= nil
@@ -74,8 +85,8 @@ end
 -- Decimal places that print every multiple of `step` exactly (2.5 needs one).
 local function step_decimals(step)
   if not finite(step) or step <= 0 then return 0 end
-  local d = max(0, -floor(log(step, 10) + 1e-9))
-  while d < 8 and abs(tonumber(fmt("%." .. d .. "f", step)) - step) > step * 1e-6 do d = d + 1 end
+  local d = max(0, -floor(log(step, 10) + 1e-9)) + 0 -- + 0: never -0 (LuaJIT)
+  while d < 8 and abs(tonumber(fmt(fmt("%%.%df", d), step)) - step) > step * 1e-6 do d = d + 1 end
   return min(d, 8)
 end
 
@@ -95,12 +106,12 @@ local NS = 1000000000
 
 local function civil_from_days(z)
   z = z + 719468
-  local era = z // 146097
+  local era = idiv(z, 146097)
   local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
+  local yoe = idiv(doe - idiv(doe, 1460) + idiv(doe, 36524) - idiv(doe, 146096), 365)
+  local doy = doe - (365 * yoe + idiv(yoe, 4) - idiv(yoe, 100))
+  local mp = idiv(5 * doy + 2, 153)
+  local d = doy - idiv(153 * mp + 2, 5) + 1
   local m = mp < 10 and mp + 3 or mp - 9
   local y = yoe + era * 400
   if m <= 2 then y = y + 1 end
@@ -108,17 +119,17 @@ local function civil_from_days(z)
 end
 
 local function seconds(t)
-  local s = t // NS
-  return math.tointeger(s) or s
+  local s = idiv(t, NS)
+  return tointeger(s) or s
 end
 
 local function date_of(s)
-  return fmt("%04d-%02d-%02d", civil_from_days(s // 86400))
+  return fmt("%04d-%02d-%02d", civil_from_days(idiv(s, 86400)))
 end
 
 local function hhmm(s)
   local sod = s % 86400
-  return fmt("%02d:%02d", sod // 3600, sod % 3600 // 60)
+  return fmt("%02d:%02d", idiv(sod, 3600), idiv(sod % 3600, 60))
 end
 
 local function iso_time(t)
@@ -130,22 +141,22 @@ end
 
 -- Calendar units for x ticks, finest first. key(s, y, m) changes at a boundary.
 local UNITS = {
-  { sub_day = true, key = function(s) return s // 60 end },
-  { sub_day = true, key = function(s) return s // 300 end },
-  { sub_day = true, key = function(s) return s // 900 end },
-  { sub_day = true, key = function(s) return s // 1800 end },
-  { sub_day = true, key = function(s) return s // 3600 end },
-  { sub_day = true, key = function(s) return s // 7200 end },
-  { sub_day = true, key = function(s) return s // 21600 end },
-  { key = function(s) return s // 86400 end },
-  { key = function(s) return (s // 86400 - 4) // 7 end },     -- weeks from Monday
+  { sub_day = true, key = function(s) return idiv(s, 60) end },
+  { sub_day = true, key = function(s) return idiv(s, 300) end },
+  { sub_day = true, key = function(s) return idiv(s, 900) end },
+  { sub_day = true, key = function(s) return idiv(s, 1800) end },
+  { sub_day = true, key = function(s) return idiv(s, 3600) end },
+  { sub_day = true, key = function(s) return idiv(s, 7200) end },
+  { sub_day = true, key = function(s) return idiv(s, 21600) end },
+  { key = function(s) return idiv(s, 86400) end },
+  { key = function(s) return idiv(idiv(s, 86400) - 4, 7) end },     -- weeks from Monday
   { key = function(_, y, m) return y * 12 + m end },
-  { key = function(_, y, m) return y * 4 + (m - 1) // 3 end },
+  { key = function(_, y, m) return y * 4 + idiv(m - 1, 3) end },
   { key = function(_, y) return y end },
-  { key = function(_, y) return y // 2 end },
-  { key = function(_, y) return y // 5 end },
-  { key = function(_, y) return y // 10 end },
-  { key = function(_, y) return y // 50 end },
+  { key = function(_, y) return idiv(y, 2) end },
+  { key = function(_, y) return idiv(y, 5) end },
+  { key = function(_, y) return idiv(y, 10) end },
+  { key = function(_, y) return idiv(y, 50) end },
 }
 
 -- Indices (into t) where x tick labels go, and each label's lines.
@@ -156,7 +167,7 @@ local function time_ticks(t, n, max_ticks)
     local ti = t[i]
     local s = finite(ti) and seconds(ti) or 0
     secs[i] = s
-    ys[i], ms[i] = civil_from_days(s // 86400)
+    ys[i], ms[i] = civil_from_days(idiv(s, 86400))
     if s % 86400 ~= 0 then intraday = true end
   end
   -- The finest unit whose boundaries fit; when that leaves too few ticks,
@@ -359,7 +370,7 @@ end
 local function empty_chart(b, w, h, message)
   b[#b + 1] = fmt('<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">', w, h, esc(message))
   b[#b + 1] = fmt('<rect class="empty" x="1" y="1" width="%d" height="%d" rx="6"/>', w - 2, h - 2)
-  b[#b + 1] = fmt('<text class="emptytext" x="%d" y="%d">%s</text></svg>', w // 2, h // 2 + 5, esc(message))
+  b[#b + 1] = fmt('<text class="emptytext" x="%d" y="%d">%s</text></svg>', idiv(w, 2), idiv(h, 2) + 5, esc(message))
 end
 
 -- Series helpers ----------------------------------------------------------------------
@@ -462,7 +473,7 @@ local function index_of_time(t, n, tf)
   if tf >= t[n] then return n end
   local lo, hi = 1, n
   while hi - lo > 1 do
-    local mid = (lo + hi) // 2
+    local mid = idiv(lo + hi, 2)
     if t[mid] <= tf then lo = mid else hi = mid end
   end
   local span = t[hi] - t[lo]
@@ -543,7 +554,7 @@ end
 local function plain(v)
   if type(v) == "number" then
     if not finite(v) then return "n/a" end
-    if math.type(v) == "integer" then return num(v, 0) end
+    if is_integer(v) then return num(v, 0) end
     return fmt("%.6g", v)
   end
   if type(v) == "table" then
@@ -623,7 +634,7 @@ local function monthly_returns(b, t, eq, n)
   for i = 1, n do
     if finite(t[i]) and finite(eq[i]) then
       first_val = first_val or eq[i]
-      local y, m = civil_from_days(seconds(t[i]) // 86400)
+      local y, m = civil_from_days(idiv(seconds(t[i]), 86400))
       local key = y * 12 + m - 1
       if not ends[key] then order[#order + 1] = key end
       ends[key] = eq[i]
@@ -633,7 +644,7 @@ local function monthly_returns(b, t, eq, n)
   local years, cells, year_ret, prev = {}, {}, {}, first_val
   local year_start, biggest = {}, 0
   for _, key in ipairs(order) do
-    local y = key // 12
+    local y = idiv(key, 12)
     if not year_start[y] then year_start[y] = prev; years[#years + 1] = y end
     local r = prev ~= 0 and ends[key] / prev - 1 or 0 / 0
     cells[key] = r

@@ -1,5 +1,7 @@
 /*
- * vm_lua54 — the Lua 5.4 backend of host/vm.h: one lua_State per strategy.
+ * vm_lua — the backend of host/vm.h for both builds: Lua 5.4 (the default)
+ * and LuaJIT 2.1 (`make VM=luajit`, see host/lua_compat.h). One lua_State
+ * per strategy.
  *
  * The sandbox (linit.c's advice: pick the libraries) holds base without
  * dofile/loadfile (load takes text chunks only, in the strategy's
@@ -8,6 +10,9 @@
  * table, math (random seeded per run), utf8 and coroutine (resume tracks the
  * running coroutine so the CPU budget reaches it). require loads gantry.*
  * from the stdlib and modules beside the strategy, as text, in the sandbox.
+ * Under LuaJIT: no utf8; bit; no getfenv, setfenv, newproxy, gcinfo or
+ * loadstring; table.pack and table.unpack as in 5.4; ffi and jit only in
+ * the host's own glue (bindings/ffi/gantry.lua), never in the strategy's reach.
  *
  * Memory: a counting allocator refuses growth past the cap and flags it, so
  * a strategy that catches the error with pcall is still halted.
@@ -19,11 +24,10 @@
  * the hot path pushes values and calls, nothing else.
  */
 #include <errno.h>
-#include <lauxlib.h>
 #include <limits.h>
-#include <lua.h>
-#include <lualib.h>
 #include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +35,16 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "lua_compat.h"
 #include "engine.h"
 #include "log.h"
 #include "vm.h"
 #include "watchdog.h"
+
+#if GANTRY_LUAJIT
+#include <link.h>
+#include <ucontext.h>
+#endif
 
 enum {
 	SLOT_MSGH = 1,
@@ -128,6 +138,9 @@ static const struct event_kind event_kinds[EV__COUNT] = {
 		     {K_ORDER_ID, K_SYMBOL, K_SIDE, K_QTY, K_PRICE, K_FEE, K_TIME}},
 };
 
+/* A state left mid-trace (LuaJIT, see escape): nothing may run on it again. */
+#define ABANDONED(vm) __builtin_expect((vm)->wrecked, 0)
+
 #define MEM_SLACK (1u << 20) /* room to report the error once the cap is hit */
 #define LOAD_BUDGET_NS (500LL * 1000000)
 
@@ -149,6 +162,12 @@ struct vm {
 	char modules[16][PATH_MAX]; /* local modules it required, for the watcher */
 	int nmodules;
 	struct vm_info info;
+	int wrecked; /* LuaJIT: its state was abandoned mid-trace (see escape_jit); never touched again */
+#if GANTRY_LUAJIT
+	struct ctx_boxes box; /* the bar, book and trade events, filled in place */
+	sigjmp_buf escape;
+	volatile sig_atomic_t escape_armed; /* inside a budgeted callback on the main thread */
+#endif
 	char err[2048];
 };
 
@@ -189,10 +208,98 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	luaL_error(L, "%s", msg);
 }
 
+#if GANTRY_LUAJIT
+/*
+ * LuaJIT's machine code never checks hooks (see LuaJIT's FAQ): a loop that
+ * was compiled, `while true do end`, runs past the hook the watchdog arms.
+ * When the watchdog signals a second time and finds the thread outside every
+ * executable segment of the program and its libraries (so in JIT-compiled
+ * code, which holds no lock and is halfway through nothing of the host's), the
+ * handler jumps back to vm_pcall. The strategy's Lua state is then abandoned:
+ * never run, never closed (its memory, within its cap, stays allocated until
+ * the process exits), and the strategy is halted like any other over budget.
+ * Anywhere else (the interpreter, C) the hook will fire, so it waits.
+ */
+static struct {
+	uintptr_t lo, hi;
+} code[128];
+static int ncode;
+static pthread_once_t code_once = PTHREAD_ONCE_INIT;
+
+static int add_code(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	for (int i = 0; i < info->dlpi_phnum && ncode < (int)(sizeof code / sizeof code[0]); i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			code[ncode].lo = info->dlpi_addr + ph->p_vaddr;
+			code[ncode].hi = code[ncode].lo + ph->p_memsz;
+			ncode++;
+		}
+	}
+	return 0;
+}
+
+static void find_code(void)
+{
+	dl_iterate_phdr(add_code, NULL);
+}
+
+/* Where the signal found the thread; 0 where we cannot tell. */
+static uintptr_t interrupted_pc(const void *uc)
+{
+	const ucontext_t *u = uc;
+#if defined(__x86_64__)
+	return (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)u->uc_mcontext.pc;
+#else
+	(void)u;
+	return 0;
+#endif
+}
+
+static int in_jit_code(const void *uc)
+{
+	uintptr_t pc = interrupted_pc(uc);
+	if (!pc || ncode == 0)
+		return 0;
+	for (int i = 0; i < ncode; i++)
+		if (pc >= code[i].lo && pc < code[i].hi)
+			return 0;
+	return 1;
+}
+
+/* vm_pcall's landing after the jump: the callback is over, its state lost. */
+static int escaped(struct vm *vm, const char *what, int64_t budget)
+{
+	watchdog_leave();
+	sigset_t sig;
+	sigemptyset(&sig);
+	sigaddset(&sig, SIGRTMIN); /* blocked while its handler ran; the jump skipped the unblock */
+	pthread_sigmask(SIG_UNBLOCK, &sig, NULL);
+	vm->wrecked = 1;
+	snprintf(vm->err, sizeof vm->err,
+		 "%s: %s: cpu budget of %.3g ms exceeded in JIT-compiled code",
+		 vm->path, what, (double)budget / 1e6);
+	return VM_ERRCPU;
+}
+#endif
+
 /* Runs in a signal handler: lua_sethook is safe to call asynchronously. */
-static void vm_interrupt(void *target)
+static void vm_interrupt(void *target, const void *uc, int nth)
 {
 	struct vm *vm = target;
+#if GANTRY_LUAJIT
+	if (nth >= 2 && vm->escape_armed && in_jit_code(uc)) {
+		vm->escape_armed = 0;
+		siglongjmp(vm->escape, 1);
+	}
+#else
+	(void)uc;
+	(void)nth;
+#endif
 	vm->interrupted = 1;
 	lua_sethook(vm->L, budget_hook, LUA_MASKCOUNT, 1);
 	lua_State *co = vm->running;
@@ -208,6 +315,7 @@ static void disarm(struct vm *vm)
 	vm->running = NULL;
 }
 
+#if !GANTRY_LUAJIT
 /* The deepest stack level (lauxlib's lastlevel: a bound, then a bisection). */
 static int last_level(lua_State *L)
 {
@@ -250,6 +358,13 @@ static void drop_setter_tail(lua_State *L)
 		lua_remove(L, -2);
 	}
 }
+#else
+/* LuaJIT calls callbacks directly (no setters): nothing to drop. */
+static void drop_setter_tail(lua_State *L)
+{
+	(void)L;
+}
+#endif
 
 static int msgh(lua_State *L)
 {
@@ -294,13 +409,22 @@ static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, in
 		vm->deadline = thread_cpu_ns() + budget;
 		lua_sethook(L, load_hook, LUA_MASKCOUNT, 1000);
 	} else if (budget > 0) {
+#if GANTRY_LUAJIT
+		if (sigsetjmp(vm->escape, 0))
+			return escaped(vm, what, budget);
+		vm->escape_armed = 1;
+#endif
 		watchdog_enter(vm_interrupt, vm, budget);
 	}
 	int rc = lua_pcall(L, nargs, nresults, SLOT_MSGH);
-	if (budget > 0 && vm->off_thread)
+	if (budget > 0 && vm->off_thread) {
 		lua_sethook(L, NULL, 0, 0);
-	else if (budget > 0)
+	} else if (budget > 0) {
 		watchdog_leave();
+#if GANTRY_LUAJIT
+		vm->escape_armed = 0;
+#endif
+	}
 	if (rc == LUA_OK && !vm->interrupted && !vm->mem_exceeded)
 		return VM_OK;
 
@@ -324,7 +448,7 @@ static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, in
 		snprintf(vm->err, sizeof vm->err, "%s (in %s)", msg ? msg : "error", what);
 	}
 	lua_settop(L, SLOT_TOP);
-	lua_gc(L, LUA_GCCOLLECT); /* give back what the failed callback left behind */
+	lua_gc(L, LUA_GCCOLLECT, 0); /* give back what the failed callback left behind */
 	return status;
 }
 
@@ -370,8 +494,7 @@ static int sb_load(lua_State *L)
 	}
 	if (has_env) {
 		lua_pushvalue(L, 4);
-		if (!lua_setupvalue(L, -2, 1))
-			lua_pop(L, 1);
+		lua_setchunkenv(L, -2);
 	}
 	return 1;
 }
@@ -480,6 +603,12 @@ static const char xpcall_src[] =
 	"  if r[1] then return unpack(r, 1, r.n) end\n"
 	"  return false, h(r[2])\n"
 	"end\n";
+
+#if GANTRY_LUAJIT
+static const char table_pack_src[] =
+	"local select = select\n"
+	"return function(...) return { n = select('#', ...), ... } end\n";
+#endif
 
 /* coroutine.wrap in terms of the resume above. */
 static const char wrap_src[] =
@@ -595,12 +724,27 @@ static void set_global_fn(lua_State *L, const char *name, lua_CFunction fn)
 static void open_sandbox(struct vm *vm, uint64_t seed)
 {
 	lua_State *L = vm->L;
-	open_lib(L, LUA_GNAME, luaopen_base);
+	open_lib(L, LUA_GNAME, luaopen_base); /* LuaJIT: coroutine too */
 	open_lib(L, LUA_STRLIBNAME, luaopen_string);
 	open_lib(L, LUA_TABLIBNAME, luaopen_table);
 	open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+#if GANTRY_LUAJIT
+	open_lib(L, LUA_BITLIBNAME, luaopen_bit);
+	/* opening the jit library is what turns the compiler on; the global goes
+	 * with the others below */
+	open_lib(L, LUA_JITLIBNAME, luaopen_jit);
+	/* table.pack and table.unpack, as a strategy written for 5.4 calls them */
+	lua_getglobal(L, "table");
+	luaL_loadbufferx(L, table_pack_src, sizeof table_pack_src - 1, "=table.pack", "t");
+	lua_call(L, 0, 1);
+	lua_setfield(L, -2, "pack");
+	lua_getglobal(L, "unpack");
+	lua_setfield(L, -2, "unpack");
+	lua_pop(L, 1);
+#else
 	open_lib(L, LUA_UTF8LIBNAME, luaopen_utf8);
 	open_lib(L, LUA_COLIBNAME, luaopen_coroutine);
+#endif
 
 	/* keep the originals the sandbox wraps */
 	lua_getglobal(L, "setmetatable");
@@ -612,8 +756,10 @@ static void open_sandbox(struct vm *vm, uint64_t seed)
 	lua_setfield(L, -2, "dump");
 	lua_pop(L, 1);
 
-	static const char *const removed[] = {"dofile", "loadfile", "require", "package",
-					      "io",     "os",	    "debug",   NULL};
+	static const char *const removed[] = {
+		"dofile", "loadfile", "require", "package", "io", "os", "debug",
+		/* LuaJIT's base: environments, finalizable proxies, a second load */
+		"getfenv", "setfenv", "newproxy", "gcinfo", "loadstring", "module", "jit", NULL};
 	for (int i = 0; removed[i]; i++) {
 		lua_pushnil(L);
 		lua_setglobal(L, removed[i]);
@@ -708,6 +854,20 @@ static int fail(struct vm *vm, char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* Whether a parameter's default at idx makes it an integer parameter. Lua
+ * 5.4 tells `3` from `3.0`; LuaJIT has one number type, so there every
+ * number parameter takes any finite number (`entry = 2.0` must take 1.5). */
+static int integer_param(lua_State *L, int idx)
+{
+#if GANTRY_LUAJIT
+	(void)L;
+	(void)idx;
+	return 0;
+#else
+	return lua_isinteger(L, idx);
+#endif
+}
+
 /* Converts an override to the type of the default at -1; pushes the value. */
 static int convert_param(lua_State *L, const struct param *p, const char *strat, char *err,
 			 size_t errlen)
@@ -716,7 +876,7 @@ static int convert_param(lua_State *L, const struct param *p, const char *strat,
 	char *end;
 	if (p->kind == PARAM_TEXT) {
 		const char *v = p->str;
-		if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+		if (t == LUA_TNUMBER && integer_param(L, -1)) {
 			errno = 0;
 			long long x = strtoll(v, &end, 10);
 			if (*v && !*end && errno == 0) {
@@ -749,21 +909,21 @@ static int convert_param(lua_State *L, const struct param *p, const char *strat,
 		lua_pushstring(L, v);
 		return 0;
 	}
-	int ok = (t == LUA_TNUMBER && lua_isinteger(L, -1)) ? p->kind == PARAM_INTEGER
+	int ok = (t == LUA_TNUMBER && integer_param(L, -1)) ? p->kind == PARAM_INTEGER
 		 : t == LUA_TNUMBER ? (p->kind == PARAM_NUMBER || p->kind == PARAM_INTEGER)
 		 : t == LUA_TBOOLEAN ? p->kind == PARAM_BOOLEAN
 				     : p->kind == PARAM_STRING;
 	if (!ok)
 		return fail(NULL, err, errlen, "%s: params.%s: expected %s for %s.%s like its "
 					       "default", p->origin, p->key,
-			    (t == LUA_TNUMBER && lua_isinteger(L, -1)) ? "an integer"
+			    (t == LUA_TNUMBER && integer_param(L, -1)) ? "an integer"
 			    : t == LUA_TNUMBER			      ? "a number"
 			    : t == LUA_TBOOLEAN			      ? "a boolean"
 								      : "a string",
 			    strat, p->key);
 	switch (p->kind) {
 	case PARAM_INTEGER:
-		if (t == LUA_TNUMBER && !lua_isinteger(L, -1))
+		if (t == LUA_TNUMBER && !integer_param(L, -1))
 			lua_pushnumber(L, (lua_Number)p->integer);
 		else
 			lua_pushinteger(L, p->integer);
@@ -920,6 +1080,7 @@ static int load_module(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+#if !GANTRY_LUAJIT
 /* The setters of event_kinds, one per kind, into their slots. */
 static int compile_setters(struct vm *vm, char *err, size_t errlen)
 {
@@ -943,6 +1104,7 @@ static int compile_setters(struct vm *vm, char *err, size_t errlen)
 	}
 	return 0;
 }
+#endif
 
 static void new_event_table(lua_State *L, int slot, int nfields)
 {
@@ -950,7 +1112,7 @@ static void new_event_table(lua_State *L, int slot, int nfields)
 	lua_replace(L, slot);
 }
 
-static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errlen)
+static struct vm *lvm_open(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct vm *vm = calloc(1, sizeof *vm);
 	if (!vm) {
@@ -981,38 +1143,62 @@ static struct vm *vm54_open(const struct vm_config *cfg, char *err, size_t errle
 	lua_pushcfunction(L, msgh);
 	lua_replace(L, SLOT_MSGH);
 	open_sandbox(vm, cfg->seed);
-	if (vm->budget_ns > 0 && !vm->off_thread && watchdog_start() != 0)
+#if GANTRY_LUAJIT
+	/* Loading runs interpreted: the load budget is a count hook (on a helper
+	 * thread nothing can jump out of a compiled loop), and hooks hold only in
+	 * the interpreter. The compiler is turned on once the strategy is in. */
+	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+	pthread_once(&code_once, find_code);
+#endif
+	/* on the main thread the load budget needs the watchdog too, even with no
+	 * budget per callback (`gantry check`) */
+	if (!vm->off_thread && watchdog_start() != 0)
 		log_msg(LOG_WARN, "vm", "cannot start the watchdog: no CPU budget enforcement");
+
+	/* ctx (its params and state come once the module is read), before the
+	 * strategy runs: what the host's glue captures is the sandbox as built */
+	lua_pushcfunction(L, luaopen_gantry_ctx);
+	lua_pushlightuserdata(L, cfg->host);
+	lua_call(L, 1, 1);
+	lua_replace(L, SLOT_CTX);
+#if GANTRY_LUAJIT
+	if (ctx_ffi_install(L, cfg->host, SLOT_CTX, &vm->box) != 0) {
+		fail(vm, err, errlen, "%s: %s", cfg->path, lua_tostring(L, -1));
+		goto failed;
+	}
+	lua_replace(L, SLOT_TRADE);
+	lua_replace(L, SLOT_BOOK);
+	lua_replace(L, SLOT_BAR);
+#endif
 
 	if (load_module(vm, err, errlen) != 0 || find_callbacks(vm, err, errlen) != 0 ||
 	    merge_params(vm, cfg, err, errlen) != 0 || read_symbols(vm, lua_gettop(L), err, errlen))
 		goto failed;
 
-	/* ctx with its params and an empty state */
-	int params = lua_gettop(L);
-	lua_pushcfunction(L, luaopen_gantry_ctx);
-	lua_pushlightuserdata(L, cfg->host);
-	lua_call(L, 1, 1);
-	lua_pushvalue(L, params);
-	lua_setfield(L, -2, "params");
+	/* ctx's params, and an empty state */
+	lua_setfield(L, SLOT_CTX, "params");
 	lua_newtable(L);
-	lua_setfield(L, -2, "state");
-	lua_replace(L, SLOT_CTX);
+	lua_setfield(L, SLOT_CTX, "state");
 	lua_settop(L, SLOT_TOP);
 
-	new_event_table(L, SLOT_BAR, 7);
 	new_event_table(L, SLOT_ORDER, 10);
 	new_event_table(L, SLOT_FILL, 7);
-	new_event_table(L, SLOT_BOOK, 6);
-	new_event_table(L, SLOT_TRADE, 5);
 	new_event_table(L, SLOT_SYMS, 0);
 	for (int k = 0; k < K__COUNT; k++) {
 		lua_pushstring(L, key_names[k]);
 		lua_replace(L, SLOT_KEYS + k);
 	}
+#if !GANTRY_LUAJIT
+	new_event_table(L, SLOT_BAR, 7);
+	new_event_table(L, SLOT_BOOK, 6);
+	new_event_table(L, SLOT_TRADE, 5);
 	if (compile_setters(vm, err, errlen) != 0)
 		goto failed;
+#endif
 	vm->off_thread = 0; /* from here on it runs on the main thread */
+#if GANTRY_LUAJIT
+	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_ON);
+#endif
 	return vm;
 
 failed:
@@ -1021,21 +1207,25 @@ failed:
 	return NULL;
 }
 
-static void vm54_close(struct vm *vm)
+static void lvm_close(struct vm *vm)
 {
 	if (!vm)
 		return;
-	lua_close(vm->L);
+	lua_close(vm->L); /* an abandoned one too: lua_close resets the stack and frames first */
 	free(vm);
 }
 
-static void vm54_info(struct vm *vm, struct vm_info *out)
+static void lvm_info(struct vm *vm, struct vm_info *out)
 {
 	*out = vm->info;
 }
 
-static void vm54_describe_params(struct vm *vm, char *buf, size_t len)
+static void lvm_describe_params(struct vm *vm, char *buf, size_t len)
 {
+	if (ABANDONED(vm)) {
+		snprintf(buf, len, "  (abandoned: %s)\n", vm->err);
+		return;
+	}
 	lua_State *L = vm->L;
 	size_t n = 0;
 	buf[0] = '\0';
@@ -1061,7 +1251,7 @@ static void vm54_describe_params(struct vm *vm, char *buf, size_t len)
 		lua_rawgeti(L, keys, i);
 		const char *k = lua_tostring(L, -1);
 		lua_getfield(L, params, k);
-		const char *type = lua_isinteger(L, -1) ? "integer" : luaL_typename(L, -1);
+		const char *type = integer_param(L, -1) ? "integer" : luaL_typename(L, -1);
 		const char *q = lua_type(L, -1) == LUA_TSTRING ? "\"" : "";
 		const char *v = luaL_tolstring(L, -1, NULL);
 		int w = snprintf(buf + n, len - n, "  %s = %s%s%s (%s)\n", k, q, v, q, type);
@@ -1115,8 +1305,11 @@ static int call_event_raw(struct vm *vm, const struct event_kind *k)
 
 static inline int call_event(struct vm *vm, int kind)
 {
-	lua_State *L = vm->L;
 	const struct event_kind *k = &event_kinds[kind];
+#if GANTRY_LUAJIT /* no setters: order and fill events are set through the API */
+	return call_event_raw(vm, k);
+#else
+	lua_State *L = vm->L;
 	if (lua_getmetatable(L, k->slot)) {
 		lua_pop(L, 1);
 		return call_event_raw(vm, k);
@@ -1125,7 +1318,21 @@ static inline int call_event(struct vm *vm, int kind)
 	int rc = vm_pcall(vm, 3 + k->nfields, 0, k->what, vm->budget_ns);
 	vm->via_setter = NULL;
 	return rc;
+#endif
 }
+
+#if GANTRY_LUAJIT
+/* A boxed event (bindings/ffi/gantry.lua), its fields already written. */
+static int call_box(struct vm *vm, int kind)
+{
+	lua_State *L = vm->L;
+	const struct event_kind *k = &event_kinds[kind];
+	lua_pushvalue(L, SLOT_CB0 + k->cb);
+	lua_pushvalue(L, SLOT_CTX);
+	lua_pushvalue(L, k->slot);
+	return vm_pcall(vm, 2, 0, k->what, vm->budget_ns);
+}
+#endif
 
 static inline void push_str(lua_State *L, const char *s)
 {
@@ -1135,8 +1342,16 @@ static inline void push_str(lua_State *L, const char *s)
 		lua_pushnil(L);
 }
 
-static int vm54_on_bar(struct vm *vm, const struct bar *b)
+static int lvm_on_bar(struct vm *vm, const struct bar *b)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
+#if GANTRY_LUAJIT
+	struct gantry_ev_bar *e = vm->box.bar;
+	*e = (struct gantry_ev_bar){(double)b->time, b->open,  b->high, b->low,
+				    b->close,	     b->volume, b->sym};
+	return call_box(vm, EV_BAR);
+#else
 	lua_State *L = vm->L;
 	begin_event(vm, EV_BAR);
 	push_symbol(vm, b->sym);
@@ -1147,10 +1362,18 @@ static int vm54_on_bar(struct vm *vm, const struct bar *b)
 	lua_pushnumber(L, b->close);
 	lua_pushnumber(L, b->volume);
 	return call_event(vm, EV_BAR);
+#endif
 }
 
-static int vm54_on_book(struct vm *vm, const struct top_of_book *t)
+static int lvm_on_book(struct vm *vm, const struct top_of_book *t)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
+#if GANTRY_LUAJIT
+	struct gantry_ev_book *e = vm->box.book;
+	*e = (struct gantry_ev_book){(double)t->time, t->bid, t->bid_qty, t->ask, t->ask_qty, t->sym};
+	return call_box(vm, EV_BOOK);
+#else
 	lua_State *L = vm->L;
 	begin_event(vm, EV_BOOK);
 	push_symbol(vm, t->sym);
@@ -1160,10 +1383,18 @@ static int vm54_on_book(struct vm *vm, const struct top_of_book *t)
 	lua_pushnumber(L, t->ask);
 	lua_pushnumber(L, t->ask_qty);
 	return call_event(vm, EV_BOOK);
+#endif
 }
 
-static int vm54_on_trade(struct vm *vm, const struct trade_event *t)
+static int lvm_on_trade(struct vm *vm, const struct trade_event *t)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
+#if GANTRY_LUAJIT
+	struct gantry_ev_trade *e = vm->box.trade;
+	*e = (struct gantry_ev_trade){(double)t->time, t->price, t->qty, t->sym, t->side};
+	return call_box(vm, EV_TRADE);
+#else
 	lua_State *L = vm->L;
 	begin_event(vm, EV_TRADE);
 	push_symbol(vm, t->sym);
@@ -1172,10 +1403,13 @@ static int vm54_on_trade(struct vm *vm, const struct trade_event *t)
 	lua_pushnumber(L, t->qty);
 	push_str(L, t->side ? oms_side_name(t->side) : NULL);
 	return call_event(vm, EV_TRADE);
+#endif
 }
 
-static int vm54_on_order(struct vm *vm, const struct order *o)
+static int lvm_on_order(struct vm *vm, const struct order *o)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
 	lua_State *L = vm->L;
 	begin_event(vm, EV_ORDER);
 	lua_pushinteger(L, (lua_Integer)o->id);
@@ -1196,8 +1430,10 @@ static int vm54_on_order(struct vm *vm, const struct order *o)
 	return call_event(vm, EV_ORDER);
 }
 
-static int vm54_on_fill(struct vm *vm, const struct fill *f)
+static int lvm_on_fill(struct vm *vm, const struct fill *f)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
 	lua_State *L = vm->L;
 	begin_event(vm, EV_FILL);
 	lua_pushinteger(L, (lua_Integer)f->order_id);
@@ -1210,8 +1446,10 @@ static int vm54_on_fill(struct vm *vm, const struct fill *f)
 	return call_event(vm, EV_FILL);
 }
 
-static int vm54_on_timer(struct vm *vm, const char *name)
+static int lvm_on_timer(struct vm *vm, const char *name)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
 	lua_State *L = vm->L;
 	lua_pushvalue(L, SLOT_CB0 + 6);
 	lua_pushvalue(L, SLOT_CTX);
@@ -1227,19 +1465,25 @@ static int call_plain(struct vm *vm, int cb, const char *what)
 	return vm_pcall(vm, 1, 0, what, vm->budget_ns);
 }
 
-static int vm54_on_start(struct vm *vm)
+static int lvm_on_start(struct vm *vm)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
 	return call_plain(vm, 0, "on_start");
 }
 
-static int vm54_on_stop(struct vm *vm)
+static int lvm_on_stop(struct vm *vm)
 {
+	if (ABANDONED(vm))
+		return VM_ERROR;
 	return call_plain(vm, 8, "on_stop");
 }
 
-static int vm54_set_param(struct vm *vm, const char *key, const char *text, int apply, char *old,
+static int lvm_set_param(struct vm *vm, const char *key, const char *text, int apply, char *old,
 			  size_t oldlen, char *err, size_t errlen)
 {
+	if (ABANDONED(vm))
+		return fail(vm, err, errlen, "%s", vm->err);
 	lua_State *L = vm->L;
 	struct param p = {.kind = PARAM_TEXT, .str = text, .origin = "set"};
 	snprintf(p.key, sizeof p.key, "%s", key);
@@ -1345,8 +1589,10 @@ static int copy_value(lua_State *from, int idx, lua_State *to, int seen, int mad
 	return 0;
 }
 
-static int vm54_migrate(struct vm *from, struct vm *to, char *err, size_t errlen)
+static int lvm_migrate(struct vm *from, struct vm *to, char *err, size_t errlen)
 {
+	if (ABANDONED(from) || ABANDONED(to))
+		return fail(to, err, errlen, "reload: %s", ABANDONED(from) ? from->err : to->err);
 	lua_State *F = from->L, *T = to->L;
 	char path[512] = "state";
 	if (!lua_checkstack(F, 2 * COPY_DEPTH + 16) || !lua_checkstack(T, 2 * COPY_DEPTH + 16)) {
@@ -1394,7 +1640,7 @@ static int vm54_migrate(struct vm *from, struct vm *to, char *err, size_t errlen
 	return 0;
 }
 
-static int vm54_modules(struct vm *vm, const char **paths, int max)
+static int lvm_modules(struct vm *vm, const char **paths, int max)
 {
 	int n = 0;
 	for (int i = 0; i < vm->nmodules && n < max; i++)
@@ -1402,33 +1648,37 @@ static int vm54_modules(struct vm *vm, const char **paths, int max)
 	return n;
 }
 
-static const char *vm54_error(struct vm *vm)
+static const char *lvm_error(struct vm *vm)
 {
 	return vm->err;
 }
 
-static size_t vm54_memory(struct vm *vm)
+static size_t lvm_memory(struct vm *vm)
 {
 	return vm->mem_used;
 }
 
 const struct vm_ops vm_backend = {
+#if GANTRY_LUAJIT
+	.name = "LuaJIT 2.1",
+#else
 	.name = "Lua 5.4",
-	.open = vm54_open,
-	.close = vm54_close,
-	.info = vm54_info,
-	.describe_params = vm54_describe_params,
-	.on_start = vm54_on_start,
-	.on_bar = vm54_on_bar,
-	.on_book = vm54_on_book,
-	.on_trade = vm54_on_trade,
-	.on_order = vm54_on_order,
-	.on_fill = vm54_on_fill,
-	.on_timer = vm54_on_timer,
-	.on_stop = vm54_on_stop,
-	.set_param = vm54_set_param,
-	.migrate = vm54_migrate,
-	.modules = vm54_modules,
-	.error = vm54_error,
-	.memory = vm54_memory,
+#endif
+	.open = lvm_open,
+	.close = lvm_close,
+	.info = lvm_info,
+	.describe_params = lvm_describe_params,
+	.on_start = lvm_on_start,
+	.on_bar = lvm_on_bar,
+	.on_book = lvm_on_book,
+	.on_trade = lvm_on_trade,
+	.on_order = lvm_on_order,
+	.on_fill = lvm_on_fill,
+	.on_timer = lvm_on_timer,
+	.on_stop = lvm_on_stop,
+	.set_param = lvm_set_param,
+	.migrate = lvm_migrate,
+	.modules = lvm_modules,
+	.error = lvm_error,
+	.memory = lvm_memory,
 };
