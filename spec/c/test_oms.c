@@ -500,6 +500,19 @@ static void test_reserve_keeps_room(void)
 			stale += ord != oms_get(o, ord->id) || ord->open_index != i || ord->strat != s;
 		}
 	CHECK_EQ_INT(stale, 0);
+	/* the pages reserve writes ahead are free slots: no order is disturbed, and
+	 * reserving again and again with no order in between stays inside the array */
+	for (int i = 0; i < 100; i++)
+		oms_reserve(o);
+	int wrong = 0;
+	for (int i = 0; i < 3000; i++) {
+		const struct order *ord = oms_get(o, i + 1);
+		wrong += ord->created != i || ord->sym != i % 7 || ord->strat != i % 2 || ord->qty != 1 ||
+			 ord->price != 10;
+	}
+	CHECK_EQ_INT(wrong, 0);
+	struct order *next = oms_create(o, 0, 3, SIDE_SELL, ORD_MARKET, TIF_DAY, 2, 0, 9, 1);
+	CHECK(next && next->id == 3001 && next->filled == 0 && next->avg_price == 0 && next->fees == 0);
 	/* without oms_reserve, oms_create still grows on its own */
 	struct oms *p = oms_new(1, 0);
 	for (int i = 0; i < 5000; i++)
