@@ -120,9 +120,10 @@ test: deps
 BENCH_BIN := $(BENCH_C:bench/%.c=$(BUILD)/rel/bench/%)
 bench: deps
 	@$(MAKE) --no-print-directory gantry tools $(BENCH_BIN)
-	@$(MAKE) --no-print-directory VM=luajit gantry-luajit
+	@$(MAKE) --no-print-directory VM=luajit gantry-luajit build/luajit/rel/bench/bench_vm
 	@GANTRY_BIN=$(CURDIR)/gantry GANTRY_BIN_LUAJIT=$(CURDIR)/gantry-luajit \
-	  GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools GANTRY_BENCH=$(CURDIR)/$(BUILD)/rel/bench bench/run.sh
+	  GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools GANTRY_BENCH=$(CURDIR)/$(BUILD)/rel/bench \
+	  GANTRY_BENCH_LUAJIT=$(CURDIR)/build/luajit/rel/bench bench/run.sh
 
 # ---------------------------------------------------------------- lint
 lint:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: run every bench/*.bench.sh in name order. Each prints its figures.
 # Environment: GANTRY_BIN (optimised binary), GANTRY_BIN_LUAJIT (its LuaJIT build, optional),
-# GANTRY_TOOLS, GANTRY_BENCH (bench programs).
+# GANTRY_TOOLS, GANTRY_BENCH (bench programs), GANTRY_BENCH_LUAJIT (the LuaJIT build's, optional).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BENCH_TMP=${BENCH_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/gantry-bench.XXXXXX")}

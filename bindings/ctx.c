@@ -363,16 +363,19 @@ extern const char gantry_ffi_lua[] __asm__("gantry_ffi_lua");
 /* What the FFI closures call: the same engine calls as the methods above. */
 struct gantry_ffi {
 	struct strategy *s;
-	int64_t (*submit)(struct strategy *s, int32_t sym, int32_t side, double qty,
+	int64_t (*submit)(struct gantry_ffi *api, int32_t sym, int32_t side, double qty,
 			  const char **reason);
 	double (*position)(struct strategy *s, int32_t sym);
 	int32_t (*symbol)(struct strategy *s, const char *name, size_t len);
 	const char *(*name)(struct strategy *s, int32_t sym);
+	uint64_t orders; /* submitted through the fast path */
 };
 
-static int64_t ffi_submit(struct strategy *s, int32_t sym, int32_t side, double qty,
+static int64_t ffi_submit(struct gantry_ffi *api, int32_t sym, int32_t side, double qty,
 			  const char **reason)
 {
+	api->orders++;
+	struct strategy *s = api->s;
 	struct order_request req = {.sym = sym, .side = side, .qty = qty, .limit = NAN,
 				    .tif = TIF_DAY};
 	*reason = NULL;
@@ -404,7 +407,8 @@ int ctx_ffi_install(lua_State *L, struct strategy *s, int ctx, struct ctx_boxes 
 	lua_pushcfunction(L, luaopen_ffi);
 	lua_call(L, 0, 1);
 	struct gantry_ffi *api = lua_newuserdata(L, sizeof *api);
-	*api = (struct gantry_ffi){s, ffi_submit, ffi_position, ffi_symbol, ffi_name};
+	*api = (struct gantry_ffi){s, ffi_submit, ffi_position, ffi_symbol, ffi_name, 0};
+	out->api = api;
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, "gantry.ffi"); /* keeps api alive */
 	lua_pop(L, 1);
@@ -435,5 +439,12 @@ int ctx_ffi_install(lua_State *L, struct strategy *s, int ctx, struct ctx_boxes 
 	out->book = (struct gantry_ev_book *)lua_topointer(L, -2);
 	out->trade = (struct gantry_ev_trade *)lua_topointer(L, -1);
 	return 0;
+}
+#endif
+
+#if GANTRY_LUAJIT
+uint64_t ctx_ffi_orders(const struct ctx_boxes *b)
+{
+	return b->api ? b->api->orders : 0;
 }
 #endif

@@ -31,10 +31,12 @@ struct gantry_ev_trade {
 	int32_t sym_, side_;
 };
 
+struct gantry_ffi;
 struct ctx_boxes {
 	struct gantry_ev_bar *bar;
 	struct gantry_ev_book *book;
 	struct gantry_ev_trade *trade;
+	struct gantry_ffi *api; /* in the state's memory: read it only while the state lives */
 };
 
 /* With the ctx table at `ctx` (from luaopen_gantry_ctx, same host): runs
@@ -43,6 +45,8 @@ struct ctx_boxes {
  * book, trade) and fills their addresses in; 0, or -1 with the error on the
  * stack. */
 int ctx_ffi_install(lua_State *L, struct strategy *s, int ctx, struct ctx_boxes *out);
+/* How many orders went through the FFI ctx:buy and ctx:sell. */
+uint64_t ctx_ffi_orders(const struct ctx_boxes *b);
 #endif
 
 #endif

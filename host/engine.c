@@ -139,6 +139,8 @@ void engine_failed(struct engine *e, struct strategy *s, int status)
 
 void engine_deliver(struct engine *e)
 {
+	if (vm->in_callback()) /* reached from a callback (a risk halt): later */
+		return;
 	/* callbacks may queue more: walk by index, the array may move */
 	for (int i = 0; i < e->qn; i++) {
 		struct notif *n = &e->q[i];
@@ -376,6 +378,11 @@ int engine_resume(struct strategy *s)
 {
 	if (s->state == STRAT_RUNNING && !s->risk->halted)
 		return 0;
+	if (!vm->alive(s->vm)) {
+		log_msg(LOG_WARN, "risk", "%s not resumed: its Lua state is gone (%s); reload it",
+			s->name, s->reason);
+		return 0;
+	}
 	log_msg(LOG_WARN, "risk", "%s resumed (was %s: %s)", s->name,
 		s->state == STRAT_HALTED ? "halted" : "quarantined", s->reason);
 	s->state = STRAT_RUNNING;
@@ -442,8 +449,8 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < e->nstrat; i++) {
 			struct strategy *s = &e->strats[i];
-			if (only && s != only)
-				continue;
+			if ((only && s != only) || (!only && !vm->alive(s->vm)))
+				continue; /* one whose state is gone answers only by name */
 			char o[128];
 			if (vm->set_param(s->vm, pkey, value, pass, o, sizeof o, err, errlen) != 0)
 				return -1;

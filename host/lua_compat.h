@@ -75,10 +75,13 @@ static inline const char *luaL_tolstring(lua_State *L, int idx, size_t *len)
 			luaL_error(L, "'__tostring' must return a string");
 	} else {
 		switch (lua_type(L, idx)) {
-		case LUA_TNUMBER: /* "%.14g": 3 reads "3", as a 5.4 integer does */
-			lua_pushvalue(L, idx);
-			lua_tolstring(L, -1, NULL);
+		case LUA_TNUMBER: { /* as 5.4 shows it: integers in full, others "%.14g" */
+			char num[64];
+			lua_Number n = lua_tonumber(L, idx);
+			snprintf(num, sizeof num, lua_isinteger(L, idx) ? "%.0f" : "%.14g", (double)n);
+			lua_pushstring(L, num);
 			break;
+		}
 		case LUA_TSTRING: lua_pushvalue(L, idx); break;
 		case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false"); break;
 		case LUA_TNIL: lua_pushliteral(L, "nil"); break;
@@ -107,11 +110,16 @@ static inline void luaL_requiref(lua_State *L, const char *modname, lua_CFunctio
 #endif
 
 /* Pops the table on top and makes it the environment of the chunk at idx
- * (_ENV, its first upvalue, in 5.4; its function environment in LuaJIT). */
+ * (_ENV, its first upvalue, in 5.4; its function environment in LuaJIT).
+ * LuaJIT's lua_setfenv does not check that it is given a table, and would
+ * read any other value as one: anything else is popped and ignored here. */
 static inline void lua_setchunkenv(lua_State *L, int idx)
 {
 #if GANTRY_LUAJIT
-	lua_setfenv(L, idx);
+	if (lua_istable(L, -1))
+		lua_setfenv(L, idx);
+	else
+		lua_pop(L, 1);
 #else
 	if (!lua_setupvalue(L, idx, 1))
 		lua_pop(L, 1);

@@ -118,6 +118,14 @@ struct vm_ops {
 
 	const char *(*error)(struct vm *vm);
 	size_t (*memory)(struct vm *vm);
+	/* Whether the calling thread is inside a strategy callback (the host was
+	 * reached from Lua: ctx:buy, a risk halt it causes). Nothing may run a
+	 * callback then; the engine queues what it would deliver. */
+	int (*in_callback)(void);
+	/* 0 once the strategy's Lua state is gone (LuaJIT: stopped in compiled
+	 * code, see host/vm_lua.c): nothing runs in it again; a reload starts its
+	 * new version from an empty ctx.state. */
+	int (*alive)(struct vm *vm);
 };
 
 extern const struct vm_ops vm_backend;

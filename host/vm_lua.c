@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -197,6 +196,9 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 /* ------------------------------------------------------------ CPU budget */
 
+/* Callbacks running on this thread (vm_pcall's, so loads count too). */
+static _Thread_local int callback_depth;
+
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
@@ -216,23 +218,32 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
  * executable segment of the program and its libraries (so in JIT-compiled
  * code, which holds no lock and is halfway through nothing of the host's), the
  * handler jumps back to vm_pcall. The strategy's Lua state is then abandoned:
- * never run, never closed (its memory, within its cap, stays allocated until
- * the process exits), and the strategy is halted like any other over budget.
- * Anywhere else (the interpreter, C) the hook will fire, so it waits.
+ * nothing runs in it again, lvm_close frees it (lua_close resets its stack and
+ * frames first, and runs no Lua: the sandbox lets no finalizer in, as
+ * setmetatable refuses __gc and newproxy and ffi.gc are out of reach), and the
+ * strategy is halted like any other over budget; a reload starts its next
+ * version from an empty ctx.state. Anywhere else (the interpreter, C) the
+ * hook will fire, so it waits. The table of executable segments is read on
+ * the main thread at each open (so a library loaded since is in it); if it
+ * overflows, or the PC cannot be read on this architecture, no jump is made,
+ * and there the compiler stays off (see lvm_open).
  */
 static struct {
 	uintptr_t lo, hi;
 } code[128];
-static int ncode;
-static pthread_once_t code_once = PTHREAD_ONCE_INIT;
+static int ncode, code_full;
 
 static int add_code(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
 	(void)data;
-	for (int i = 0; i < info->dlpi_phnum && ncode < (int)(sizeof code / sizeof code[0]); i++) {
+	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			if (ncode == (int)(sizeof code / sizeof code[0])) {
+				code_full = 1;
+				return 1;
+			}
 			code[ncode].lo = info->dlpi_addr + ph->p_vaddr;
 			code[ncode].hi = code[ncode].lo + ph->p_memsz;
 			ncode++;
@@ -241,8 +252,10 @@ static int add_code(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+/* Main thread, outside any callback: the handler cannot be reading it. */
 static void find_code(void)
 {
+	ncode = code_full = 0;
 	dl_iterate_phdr(add_code, NULL);
 }
 
@@ -263,7 +276,7 @@ static uintptr_t interrupted_pc(const void *uc)
 static int in_jit_code(const void *uc)
 {
 	uintptr_t pc = interrupted_pc(uc);
-	if (!pc || ncode == 0)
+	if (!pc || ncode == 0 || code_full)
 		return 0;
 	for (int i = 0; i < ncode; i++)
 		if (pc >= code[i].lo && pc < code[i].hi)
@@ -274,6 +287,7 @@ static int in_jit_code(const void *uc)
 /* vm_pcall's landing after the jump: the callback is over, its state lost. */
 static int escaped(struct vm *vm, const char *what, int64_t budget)
 {
+	callback_depth--; /* the jump skipped vm_pcall's */
 	watchdog_leave();
 	sigset_t sig;
 	sigemptyset(&sig);
@@ -401,6 +415,11 @@ static void load_hook(lua_State *L, lua_Debug *ar)
 	}
 }
 
+static int lvm_in_callback(void)
+{
+	return callback_depth > 0;
+}
+
 /* The one protected-call path: function and arguments are on the stack. */
 static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, int64_t budget)
 {
@@ -416,7 +435,9 @@ static int vm_pcall(struct vm *vm, int nargs, int nresults, const char *what, in
 #endif
 		watchdog_enter(vm_interrupt, vm, budget);
 	}
+	callback_depth++;
 	int rc = lua_pcall(L, nargs, nresults, SLOT_MSGH);
+	callback_depth--;
 	if (budget > 0 && vm->off_thread) {
 		lua_sethook(L, NULL, 0, 0);
 	} else if (budget > 0) {
@@ -487,6 +508,11 @@ static int sb_load(lua_State *L)
 	if (strcmp(mode, "t") != 0)
 		return luaL_error(L, "load: binary chunks are not allowed (mode must be \"t\")");
 	int has_env = !lua_isnone(L, 4);
+#if GANTRY_LUAJIT /* an environment is a table there: lua_setfenv takes anything for one */
+	if (has_env && !lua_istable(L, 4))
+		return luaL_error(L, "load: the environment must be a table (got %s)",
+				  luaL_typename(L, 4));
+#endif
 	if (luaL_loadbufferx(L, chunk, len, name, "t") != LUA_OK) {
 		lua_pushnil(L);
 		lua_insert(L, -2);
@@ -868,6 +894,32 @@ static int integer_param(lua_State *L, int idx)
 #endif
 }
 
+/* t[k] at idx, raw: inspecting a strategy's tables from C (outside any
+ * protected call, with no budget) must run none of its metamethods. */
+static int raw_field(lua_State *L, int idx, const char *k)
+{
+	idx = lua_absindex(L, idx);
+	lua_pushstring(L, k);
+	return lua_rawget(L, idx);
+}
+
+/* Pushes the value at idx as text for a listing, calling nothing of the
+ * strategy's: strings, numbers and booleans as tostring shows them, any
+ * other value as its type in angle brackets. */
+static const char *plain_text(lua_State *L, int idx)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING:
+	case LUA_TNUMBER:
+		lua_pushvalue(L, idx);
+		return lua_tostring(L, -1);
+	case LUA_TBOOLEAN:
+		lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false");
+		return lua_tostring(L, -1);
+	default: return lua_pushfstring(L, "<%s>", luaL_typename(L, idx));
+	}
+}
+
 /* Converts an override to the type of the default at -1; pushes the value. */
 static int convert_param(lua_State *L, const struct param *p, const char *strat, char *err,
 			 size_t errlen)
@@ -957,7 +1009,7 @@ static int merge_params(struct vm *vm, const struct vm_config *cfg, char *err, s
 	lua_State *L = vm->L;
 	lua_newtable(L);
 	int merged = lua_gettop(L);
-	int t = lua_getfield(L, SLOT_MODULE, "params");
+	int t = raw_field(L, SLOT_MODULE, "params");
 	if (t != LUA_TNIL && t != LUA_TTABLE)
 		return fail(vm, err, errlen, "%s: params must be a table", vm->path);
 	if (t == LUA_TNIL) {
@@ -973,7 +1025,7 @@ static int merge_params(struct vm *vm, const struct vm_config *cfg, char *err, s
 	}
 	for (int i = 0; i < cfg->nparams; i++) {
 		const struct param *p = &cfg->params[i];
-		if (lua_getfield(L, defaults, p->key) == LUA_TNIL) {
+		if (raw_field(L, defaults, p->key) == LUA_TNIL) {
 			char known[512];
 			known_keys(L, defaults, known, sizeof known);
 			return fail(vm, err, errlen, "%s: unknown parameter '%s' for strategy %s "
@@ -992,7 +1044,7 @@ static int merge_params(struct vm *vm, const struct vm_config *cfg, char *err, s
 static int read_symbols(struct vm *vm, int params, char *err, size_t errlen)
 {
 	lua_State *L = vm->L;
-	int t = lua_getfield(L, SLOT_MODULE, "symbols");
+	int t = raw_field(L, SLOT_MODULE, "symbols");
 	if (t == LUA_TFUNCTION) { /* symbols(params) -> list, for symbols that are params */
 		lua_pushvalue(L, params);
 		if (vm_pcall(vm, 1, 1, "symbols", LOAD_BUDGET_NS) != VM_OK)
@@ -1000,7 +1052,7 @@ static int read_symbols(struct vm *vm, int params, char *err, size_t errlen)
 		t = lua_type(L, -1);
 	}
 	if (t == LUA_TTABLE) {
-		lua_Integer n = luaL_len(L, -1);
+		lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
 		for (lua_Integer i = 1; i <= n; i++) {
 			lua_rawgeti(L, -1, i);
 			if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) >= 32 ||
@@ -1023,7 +1075,7 @@ static int find_callbacks(struct vm *vm, char *err, size_t errlen)
 {
 	lua_State *L = vm->L;
 	for (int i = 0; i < NCB; i++) {
-		int t = lua_getfield(L, SLOT_MODULE, cb_names[i]);
+		int t = raw_field(L, SLOT_MODULE, cb_names[i]);
 		if (t != LUA_TNIL && t != LUA_TFUNCTION)
 			return fail(vm, err, errlen, "%s: %s must be a function, got a %s", vm->path,
 				    cb_names[i], lua_typename(L, t));
@@ -1074,7 +1126,7 @@ static int load_module(struct vm *vm, char *err, size_t errlen)
 		return fail(vm, err, errlen, "%s: a strategy must return a table (got %s)",
 			    vm->path, luaL_typename(L, -1));
 	lua_replace(L, SLOT_MODULE);
-	if (lua_getfield(L, SLOT_MODULE, "name") == LUA_TSTRING)
+	if (raw_field(L, SLOT_MODULE, "name") == LUA_TSTRING)
 		snprintf(vm->info.name, sizeof vm->info.name, "%s", lua_tostring(L, -1));
 	lua_pop(L, 1);
 	return 0;
@@ -1148,7 +1200,8 @@ static struct vm *lvm_open(const struct vm_config *cfg, char *err, size_t errlen
 	 * thread nothing can jump out of a compiled loop), and hooks hold only in
 	 * the interpreter. The compiler is turned on once the strategy is in. */
 	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-	pthread_once(&code_once, find_code);
+	if (!cfg->off_thread)
+		find_code();
 #endif
 	/* on the main thread the load budget needs the watchdog too, even with no
 	 * budget per callback (`gantry check`) */
@@ -1196,7 +1249,8 @@ static struct vm *lvm_open(const struct vm_config *cfg, char *err, size_t errlen
 		goto failed;
 #endif
 	vm->off_thread = 0; /* from here on it runs on the main thread */
-#if GANTRY_LUAJIT
+#if GANTRY_LUAJIT && (defined(__x86_64__) || defined(__aarch64__))
+	/* elsewhere the handler cannot see where a loop is: the compiler stays off */
 	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_ON);
 #endif
 	return vm;
@@ -1211,6 +1265,11 @@ static void lvm_close(struct vm *vm)
 {
 	if (!vm)
 		return;
+#if GANTRY_LUAJIT
+	if (vm->host && !vm->wrecked)
+		log_msg(LOG_DEBUG, "vm", "%s: %llu orders through the FFI fast path", vm->info.name,
+			(unsigned long long)ctx_ffi_orders(&vm->box));
+#endif
 	lua_close(vm->L); /* an abandoned one too: lua_close resets the stack and frames first */
 	free(vm);
 }
@@ -1253,7 +1312,7 @@ static void lvm_describe_params(struct vm *vm, char *buf, size_t len)
 		lua_getfield(L, params, k);
 		const char *type = integer_param(L, -1) ? "integer" : luaL_typename(L, -1);
 		const char *q = lua_type(L, -1) == LUA_TSTRING ? "\"" : "";
-		const char *v = luaL_tolstring(L, -1, NULL);
+		const char *v = plain_text(L, -1);
 		int w = snprintf(buf + n, len - n, "  %s = %s%s%s (%s)\n", k, q, v, q, type);
 		n += w > 0 ? (size_t)w : 0;
 		lua_pop(L, 3);
@@ -1483,7 +1542,8 @@ static int lvm_set_param(struct vm *vm, const char *key, const char *text, int a
 			  size_t oldlen, char *err, size_t errlen)
 {
 	if (ABANDONED(vm))
-		return fail(vm, err, errlen, "%s", vm->err);
+		return fail(vm, err, errlen, "set %s: the strategy's Lua state is gone (%s); reload it",
+			    key, vm->err);
 	lua_State *L = vm->L;
 	struct param p = {.kind = PARAM_TEXT, .str = text, .origin = "set"};
 	snprintf(p.key, sizeof p.key, "%s", key);
@@ -1497,7 +1557,7 @@ static int lvm_set_param(struct vm *vm, const char *key, const char *text, int a
 		lua_settop(L, SLOT_TOP);
 		return -1;
 	}
-	snprintf(old, oldlen, "%s", luaL_tolstring(L, -1, NULL));
+	snprintf(old, oldlen, "%s", plain_text(L, -1));
 	lua_pop(L, 1);
 	int rc = convert_param(L, &p, vm->info.name, err, errlen);
 	if (rc == 0 && apply)
@@ -1509,6 +1569,61 @@ static int lvm_set_param(struct vm *vm, const char *key, const char *text, int a
 /* ------------------------------------------------------------ reload */
 
 #define COPY_DEPTH 64
+
+#if GANTRY_LUAJIT
+static void set_num(lua_State *L, const char *k, double v)
+{
+	lua_pushnumber(L, v);
+	lua_setfield(L, -2, k);
+}
+
+/* An event box kept in ctx.state (`ctx.state.last = bar`) survives a reload
+ * as what Lua 5.4 keeps there, a table of the event's fields. 0 when the
+ * value at idx is one of from's boxes (copied onto to), else -1. */
+static int copy_box(lua_State *from, int idx, lua_State *to)
+{
+	void *ud;
+	lua_getallocf(from, &ud);
+	const struct vm *vm = ud;
+	const void *p = lua_topointer(from, idx);
+	if (!p || !vm->host || (p != vm->box.bar && p != vm->box.book && p != vm->box.trade))
+		return -1;
+	const struct symtab *st = engine_symtab(vm->host->eng);
+	lua_createtable(to, 0, 7);
+	if (p == vm->box.bar) {
+		const struct gantry_ev_bar *b = p;
+		lua_pushstring(to, symtab_name(st, b->sym_));
+		lua_setfield(to, -2, "symbol");
+		set_num(to, "time", b->time);
+		set_num(to, "open", b->open);
+		set_num(to, "high", b->high);
+		set_num(to, "low", b->low);
+		set_num(to, "close", b->close);
+		set_num(to, "volume", b->volume);
+	} else if (p == vm->box.book) {
+		const struct gantry_ev_book *b = p;
+		lua_pushstring(to, symtab_name(st, b->sym_));
+		lua_setfield(to, -2, "symbol");
+		set_num(to, "time", b->time);
+		set_num(to, "bid", b->bid);
+		set_num(to, "bid_qty", b->bid_qty);
+		set_num(to, "ask", b->ask);
+		set_num(to, "ask_qty", b->ask_qty);
+	} else {
+		const struct gantry_ev_trade *t = p;
+		lua_pushstring(to, symtab_name(st, t->sym_));
+		lua_setfield(to, -2, "symbol");
+		set_num(to, "time", t->time);
+		set_num(to, "price", t->price);
+		set_num(to, "qty", t->qty);
+		if (t->side_) {
+			lua_pushstring(to, oms_side_name(t->side_));
+			lua_setfield(to, -2, "side");
+		}
+	}
+	return 0;
+}
+#endif
 
 /* Copies the value at `idx` of from onto the top of to. seen (in from) maps
  * tables already copied to their index in made (in to): shared and cyclic
@@ -1534,6 +1649,10 @@ static int copy_value(lua_State *from, int idx, lua_State *to, int seen, int mad
 	}
 	case LUA_TTABLE: break;
 	default:
+#if GANTRY_LUAJIT
+		if (copy_box(from, idx, to) == 0)
+			return 0;
+#endif
 		snprintf(err, errlen, "%s is a %s: only plain data (tables, strings, numbers, "
 				      "booleans) survives a reload",
 			 path, luaL_typename(from, idx));
@@ -1589,13 +1708,12 @@ static int copy_value(lua_State *from, int idx, lua_State *to, int seen, int mad
 	return 0;
 }
 
-static int lvm_migrate(struct vm *from, struct vm *to, char *err, size_t errlen)
+/* from's ctx.state, copied onto to's stack; 0, or -1 with err. */
+static int copy_state(struct vm *from, struct vm *to, char *err, size_t errlen)
 {
-	if (ABANDONED(from) || ABANDONED(to))
-		return fail(to, err, errlen, "reload: %s", ABANDONED(from) ? from->err : to->err);
 	lua_State *F = from->L, *T = to->L;
 	char path[512] = "state";
-	if (!lua_checkstack(F, 2 * COPY_DEPTH + 16) || !lua_checkstack(T, 2 * COPY_DEPTH + 16)) {
+	if (!lua_checkstack(F, 2 * COPY_DEPTH + 16)) {
 		snprintf(err, errlen, "reload: out of stack");
 		return -1;
 	}
@@ -1614,6 +1732,27 @@ static int lvm_migrate(struct vm *from, struct vm *to, char *err, size_t errlen)
 		return -1;
 	}
 	lua_remove(T, made);
+	return 0;
+}
+
+static int lvm_migrate(struct vm *from, struct vm *to, char *err, size_t errlen)
+{
+	if (ABANDONED(to))
+		return fail(to, err, errlen, "reload: %s", to->err);
+	lua_State *T = to->L;
+	if (!lua_checkstack(T, 2 * COPY_DEPTH + 16)) {
+		snprintf(err, errlen, "reload: out of stack");
+		return -1;
+	}
+	if (ABANDONED(from)) {
+		/* its state went with it: the new version starts from an empty one */
+		log_msg(LOG_WARN, "reload", "%s: the running version was stopped in JIT-compiled "
+					    "code; its ctx.state is lost, the new version starts from an "
+					    "empty one", from->path);
+		lua_newtable(T);
+	} else if (copy_state(from, to, err, errlen) != 0) {
+		return -1;
+	}
 	if (to->info.callbacks & VM_ON_RELOAD) {
 		lua_pushvalue(T, SLOT_CB0 + 7);
 		lua_pushvalue(T, SLOT_CTX);
@@ -1646,6 +1785,11 @@ static int lvm_modules(struct vm *vm, const char **paths, int max)
 	for (int i = 0; i < vm->nmodules && n < max; i++)
 		paths[n++] = vm->modules[i];
 	return n;
+}
+
+static int lvm_alive(struct vm *vm)
+{
+	return !ABANDONED(vm);
 }
 
 static const char *lvm_error(struct vm *vm)
@@ -1681,4 +1825,6 @@ const struct vm_ops vm_backend = {
 	.modules = lvm_modules,
 	.error = lvm_error,
 	.memory = lvm_memory,
+	.in_callback = lvm_in_callback,
+	.alive = lvm_alive,
 };

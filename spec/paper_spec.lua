@@ -254,6 +254,27 @@ describe("hot reload", function()
     assert.equal(0, T.wait_exit(h))
   end)
 
+  it("carries an event kept in ctx.state over as a table of its fields", function()
+    local src = [[
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_bar(ctx, bar) ctx.state.last = bar end
+      function S.on_reload(ctx, old)
+        local l = old.last
+        assert(type(l) == "table" and l.symbol == "XYZ" and type(l.close) == "number" and l.close > 0,
+               "last: " .. type(l))
+        ctx:log("info", "kept %s %s", l.symbol, type(l.time))
+        return old
+      end
+      return S]]
+    local s = start(src)
+    T.sleep(0.2)
+    local code, out = T.ctl(sock, "reload", "r")
+    assert.equal(0, code, out)
+    T.ctl(sock, "stop")
+    assert.equal(0, T.wait_exit(h))
+    assert.matches("INFO r: kept XYZ number", T.read(h.err), 1, true)
+  end)
+
   it("keeps the old version when on_reload fails", function()
     local s = start(v1)
     T.write(s, (v1:gsub("old.reloads = ", "error('nope'); old.reloads = ")))

@@ -15,7 +15,7 @@ end
 -- under the risk table `risk`; returns exit code, stderr, orders.csv rows.
 local MODE = "backtest"
 
-local function run(dir, risk, body, extra)
+local function run(dir, risk, body, extra, more)
   T.write(dir .. "/c.lua", "return { risk = " .. risk .. " }")
   T.write(dir .. "/s.lua", [[
     local S = { symbols = { "ABC", "XYZ" } }
@@ -26,6 +26,7 @@ local function run(dir, risk, body, extra)
       local n = ctx.state.n
       ]] .. body .. [[
     end
+    ]] .. (more or "") .. [[
     return S]])
   local args = MODE == "backtest"
     and { "backtest", dir .. "/s.lua", "--data", dir .. "/ABC.csv", "--data", dir .. "/XYZ.csv",
@@ -148,6 +149,34 @@ describe("risk limits in " .. mode .. " mode", function()
     assert.equal(0, code, err)
     assert.matches("WARN risk: s halted: max_loss", err, 1, true)
     assert.equal("canceled", orders[2].status)
+  end)
+
+  it("a halt an order causes reaches the strategy after its callback, not inside it", function()
+    local rows = { "datetime,open,high,low,close,volume" }
+    for i = 1, 20 do
+      rows[#rows + 1] = string.format("2024-02-%02d,100,101,%d,%d,1000", i, i == 5 and 79 or 99, i == 5 and 80 or 100)
+    end
+    T.write(dir .. "/ABC.csv", table.concat(rows, "\n") .. "\n")
+    -- the buy on bar 5 (marked at 80) finds the loss, halts the strategy and
+    -- cancels the resting limit: its on_order("canceled") waits for on_bar
+    local code, err = run(dir, "{ max_daily_loss = 1000 }", EXPECT .. [[
+      if n == 1 then expect(ctx:buy("ABC", 100)); expect(ctx:buy("ABC", 1, { limit = 50 })) end
+      if n == 5 then
+        ctx.state.inside = true
+        local id, why = ctx:buy("ABC", 1)
+        ctx.state.inside = false
+        check(id == nil and why == "max_loss", "why " .. tostring(why))
+      end]], nil, [[
+    function S.on_order(ctx, o)
+      if o.status == "canceled" then
+        if ctx.state.inside then error("on_order ran inside on_bar") end
+        ctx.state.canceled = (ctx.state.canceled or 0) + 1
+      end
+    end
+    function S.on_stop(ctx) ctx:log("info", "canceled=%d", ctx.state.canceled or 0) end]])
+    assert.equal(0, code, err)
+    assert.matches("WARN risk: s halted: max_loss", err, 1, true)
+    assert.matches("INFO s: canceled=1", err, 1, true)
   end)
 
   it("stale_reference: no fresh price, no order", function()

@@ -109,6 +109,24 @@ describe("the sandbox", function()
     assert.equal(0, code, err)
   end)
 
+  it("gives load an environment only as a table, and never crashes on another value", function()
+    local code, _, err = run([[
+      local f = load("return x", "n", "t", { x = 5 })
+      assert(f() == 5, "a table")
+      for _, env in ipairs({ 42, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", true, false }) do
+        -- Lua 5.4 takes any value as _ENV (indexing it fails, or finds string.x:
+        -- nil); LuaJIT's load refuses it (its lua_setfenv would read it as a table)
+        local ok, g = pcall(load, "return x", "n", "t", env)
+        assert(not ok or not pcall(g) or g() == nil, "an environment of " .. type(env))
+        assert(ok == (_VERSION == "Lua 5.4"), "load refuses it only on LuaJIT")
+      end
+      local ok, g = pcall(load, "return x", "n", "t", nil)
+      assert(not ok or not pcall(g), "an explicit nil")
+      assert(load("\27LJ\2\0", "x", "t") == nil and load("\27LuaT", "x", "t") == nil, "bytecode as text")
+      return {}]])
+    assert.equal(0, code, err)
+  end)
+
   it("refuses a binary strategy file", function()
     local f = T.write(dir .. "/b.lua", "\27LuaT\0garbage")
     local code, _, err = T.gantry({ "backtest", f, "--data", data, "--out", dir .. "/out" })
@@ -275,6 +293,22 @@ describe("gantry check", function()
     local code, _, err = T.gantry({ "check", f })
     assert.equal(2, code)
     assert.matches("bad.lua:3: unexpected symbol near 'then'", err, 1, true)
+  end)
+
+  it("reads a strategy's tables raw: its metamethods never run outside a callback", function()
+    for i, src in ipairs({
+      "return setmetatable({}, { __index = function() error('no') end })",
+      "return setmetatable({}, { __index = function() while true do end end })",
+      "return { params = setmetatable({ n = 1 }, { __index = function() while true do end end }) }",
+      "return { symbols = setmetatable({}, { __len = function() while true do end end }) }",
+      "return { params = { n = 1, t = setmetatable({}, { __tostring = function() error('boom') end }) } }",
+    }) do
+      local f = T.write(dir .. "/m" .. i .. ".lua", src)
+      local code, out, err = T.gantry({ "check", f })
+      assert.equal(0, code, src .. ": " .. err)
+      assert.matches("m" .. i .. ".lua: ok", out, 1, true)
+      if i == 5 then assert.matches("t = <table> (table)", out, 1, true) end
+    end
   end)
 
   it("stops a strategy that loops at load time, exit 2", function()

@@ -68,12 +68,14 @@ end
 
 -- Runs a shell command line; returns exit code, stdout, stderr.
 function M.sh(cmd, dir)
+  local own = not dir -- a directory of its own for the two files, removed after
   dir = dir or M.tmpdir()
   local out, err = dir .. "/.stdout", dir .. "/.stderr"
   local ok, how, code = os.execute(cmd .. " >" .. q(out) .. " 2>" .. q(err))
   if how == "signal" then code = 128 + code end
   local o, e = M.read(out) or "", M.read(err) or ""
   os.remove(out); os.remove(err)
+  if own then M.rmdir(dir) end
   return code, o, e
 end
 

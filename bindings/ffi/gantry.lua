@@ -26,10 +26,12 @@ struct gantry_ev_book { double time, bid, bid_qty, ask, ask_qty; int32_t sym_; }
 struct gantry_ev_trade { double time, price, qty; int32_t sym_, side_; };
 struct gantry_ffi {
   void *s;
-  int64_t (*submit)(void *s, int32_t sym, int32_t side, double qty, const char **reason);
+  int64_t (*submit)(const struct gantry_ffi *api, int32_t sym, int32_t side, double qty,
+                    const char **reason);
   double (*position)(void *s, int32_t sym);
   int32_t (*symbol)(void *s, const char *name, size_t len);
   const char *(*name)(void *s, int32_t sym);
+  uint64_t orders; /* through submit: the host logs it (GANTRY_LOG=debug) */
 };
 ]]
 
@@ -95,7 +97,7 @@ if S ~= nil then -- a running host (not `gantry check`): the fast methods
       local _, sym, qty, opts = ...
       local id = ids[sym] or lookup(sym)
       if not id or opts ~= nil or type(qty) ~= "number" then return c_method(...) end
-      local r = submit(S, id, side, qty, reason)
+      local r = submit(api, id, side, qty, reason)
       if r > 0 then return tonumber(r) end
       return rejected()
     end

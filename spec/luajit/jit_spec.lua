@@ -103,7 +103,9 @@ describe("the LuaJIT build", function()
       local s = T.write(dir .. "/s.lua", src)
       local args = { "backtest", s, "--data", data, "--out", dir .. "/out", "--no-report" }
       for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-      return T.gantry(args)
+      local parts = { "GANTRY_LOG=debug", T.quote(T.bin) }
+      for _, a in ipairs(args) do parts[#parts + 1] = T.quote(a) end
+      return T.sh(table.concat(parts, " "))
     end
 
     it("answers ctx:buy, ctx:sell and ctx:position as the C methods do", function()
@@ -141,6 +143,8 @@ describe("the LuaJIT build", function()
       assert.equal(0, code, err)
       local rows = T.csv(dir .. "/out/orders.csv")
       assert.equal(5, #rows)
+      -- buy 10, buy 60 and sell 4 took the FFI path; the rest the C methods
+      assert.matches("DEBUG vm: s: 3 orders through the FFI fast path", err, 1, true)
     end)
 
     it("hands trades as boxes with the side as a word", function()
@@ -178,7 +182,10 @@ describe("the LuaJIT build", function()
       local code, _, err = run([[
         assert(jit == nil and ffi == nil, "jit and ffi")
         assert(getfenv == nil and setfenv == nil and newproxy == nil and loadstring == nil, "5.1 base")
-        assert(not pcall(require, "ffi") and not pcall(require, "jit.util"), "require")
+        for _, m in ipairs({ "ffi", "jit", "jit.util", "bit" }) do
+          local ok, e = pcall(require, m)
+          assert(not ok and e:find("module '" .. m .. "' not found", 1, true), m .. ": " .. tostring(e))
+        end
         assert(type(bit) == "table" and table.pack and table.unpack, "bit, table.pack")
         return {}]])
       assert.equal(0, code, err)
@@ -205,6 +212,10 @@ describe("the LuaJIT build", function()
       "local s = 0; for i = 1, 1e300 do s = s + i % 7; if s < 0 then break end end",
       "while true do pcall(function() local x = 0; while true do x = x + 1 end end) end",
       "local function f(x) return x * 2 + 1 end; local s = 0; while true do s = f(s) % 97 end",
+      -- across C frames: a gsub callback, a sort comparator, a coroutine
+      "string.gsub('abc', '.', function() local x = 0; while true do x = x + 1 end end)",
+      "table.sort({ 3, 1, 2 }, function(a, b) while true do end end)",
+      "coroutine.wrap(function() local x = 0; while true do x = x + 1 end end)()",
     }
     for i, body in ipairs(loops) do
       it("stops a compiled loop (" .. i .. ") past the budget, exit 1", function()
@@ -216,6 +227,58 @@ describe("the LuaJIT build", function()
         assert.matches("s.lua: on_bar: cpu budget of 20 ms exceeded", err, 1, true)
       end)
     end
+
+    it("in a running host: the others go on, set skips it, resume refuses, reload starts afresh", function()
+      local bars = { "datetime,open,high,low,close,volume" }
+      for i = 1, 400 do
+        bars[#bars + 1] = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400) .. ",100,102,98,101,1000"
+      end
+      local feed = T.write(dir .. "/XYZ.csv", table.concat(bars, "\n") .. "\n")
+      local bad = "local S = { params = { symbol = 'XYZ', n = 1 } }\n" ..
+        "function S.on_bar(ctx, b)\n  ctx.state.seen = (ctx.state.seen or 0) + 1\n" ..
+        "  if ctx.state.seen == 3 then while true do end end\nend\nreturn S\n"
+      T.write(dir .. "/bad.lua", bad)
+      T.write(dir .. "/good.lua", [[
+        local S = { params = { symbol = "XYZ", n = 1 } }
+        function S.on_bar(ctx, b) ctx:buy("XYZ", ctx.params.n) end
+        return S]])
+      local sock = dir .. "/ctl.sock"
+      local h = T.spawn({ "paper", dir .. "/bad.lua", dir .. "/good.lua", "--feed",
+                          "file:" .. feed .. "?speed=" .. tostring(86400 / 0.01), "--out", dir .. "/out",
+                          "--ctl", sock, "--no-report", "--callback-ms", "20" }, dir)
+      local ok, e = pcall(function()
+        local st = T.wait_for(function()
+          local code, o = T.ctl(sock, "status")
+          return code == 0 and o:match('"state": "quarantined"') and o
+        end, 10)
+        assert.truthy(st, "never quarantined: " .. (T.read(h.err) or ""))
+        assert.matches("in JIT-compiled code", st, 1, true)
+        -- set without a name changes the strategies that can take it
+        local code, out = T.ctl(sock, "set", "n=2")
+        assert.equal(0, code, out)
+        code, out = T.ctl(sock, "set", "bad.n=2")
+        assert.equal(1, code)
+        assert.matches("Lua state is gone", out, 1, true)
+        -- resume cannot bring back what is gone
+        code, out = T.ctl(sock, "resume", "bad")
+        assert.matches('"state": "quarantined"', out, 1, true)
+        -- a fixed file reloads, from an empty state
+        T.write(dir .. "/bad.lua", (bad:gsub("while true do end", "ctx.state.fixed = true")))
+        code, out = T.ctl(sock, "reload", "bad")
+        assert.equal(0, code, out)
+        code, out = T.ctl(sock, "resume", "bad")
+        assert.equal(0, code, out)
+        assert.matches('"state": "running"', out, 1, true)
+        T.ctl(sock, "stop")
+        assert.equal(0, T.wait_exit(h))
+        local err = T.read(h.err)
+        assert.matches("not resumed: its Lua state is gone", err, 1, true)
+        assert.matches("its ctx.state is lost, the new version starts from an empty one", err, 1, true)
+        assert.matches("version 2 ok", err, 1, true)
+      end)
+      T.reap(h)
+      assert(ok, e)
+    end)
 
     it("names JIT-compiled code when that is where it stopped the loop", function()
       local s = T.write(dir .. "/s.lua", "local S = {}\nfunction S.on_bar(ctx, b) while true do end end\nreturn S\n")
