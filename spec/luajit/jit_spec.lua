@@ -147,6 +147,25 @@ describe("the LuaJIT build", function()
       assert.matches("DEBUG vm: s: 3 orders through the FFI fast path", err, 1, true)
     end)
 
+    it("refuses bad quantities on the fast path with the C path's reasons", function()
+      local code, _, err = run([[
+        local S = {}
+        function S.on_bar(ctx, b)
+          if ctx.state.done then return end
+          ctx.state.done = true
+          for _, q in ipairs({ 0, -1, 1.5, 0 / 0, 1 / 0, -1 / 0, 1e300 }) do
+            local id, why = ctx:buy("XYZ", q)
+            assert(id == nil and why == "bad_qty", tostring(q) .. ": " .. tostring(why))
+            id, why = ctx:sell("XYZ", q)
+            assert(id == nil and why == "bad_qty", tostring(q) .. ": " .. tostring(why))
+          end
+          assert(ctx:buy("XYZ\0x", 1) == nil, "a name with a NUL in it is no symbol")
+        end
+        return S]])
+      assert.equal(0, code, err)
+      assert.matches("DEBUG vm: s: 14 orders through the FFI fast path", err, 1, true)
+    end)
+
     it("hands trades as boxes with the side as a word", function()
       local ms = 1000000
       local function frame(msg) return string.pack(">s2", msg) end
