@@ -269,6 +269,8 @@ static int64_t submit(struct strategy *s, const struct order_request *req, const
 	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
 		why = "bad_price";
 	int code = -1;
+	if (e->probe_trace)
+		engine_probe_mark(e, PROBE_SUBMITTED);
 	if (!why && !operator) {
 		enum risk_reason r = risk_gate(s, req);
 		if (r != RISK_OK) {
@@ -713,6 +715,8 @@ void engine_free(struct engine *e)
 	free(e->sym_of_loc);
 	free(e->loc_of_sym);
 	free(e->probe);
+	if (e->probe_trace)
+		fclose(e->probe_trace);
 	oms_free(e->oms);
 	free(e->q);
 	free(e->last);

@@ -8,6 +8,7 @@
 #define GANTRY_ENGINE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "oms.h"
 #include "risk.h"
@@ -104,8 +105,6 @@ void engine_log(struct strategy *s, int level, const char *msg);
 
 /* ------------------------------------------------------------ running */
 
-#include <stdio.h>
-
 #include "bars.h"
 #include "equity_log.h"
 #include "metrics.h"
@@ -121,6 +120,16 @@ struct engine_config {
 	int leave_orders_on_halt; /* sandbox.on_halt = "leave": a failed strategy's orders stay */
 };
 
+
+/* GANTRY_PROBE_TRACE: the clock at the end of stage k of the window. */
+enum {
+	PROBE_DECODED,	 /* the message read (and the prefetch hints given) */
+	PROBE_ARRIVED,	 /* orders due at the simulated venue matched */
+	PROBE_BOOKED,	 /* the message applied to the books */
+	PROBE_CALLED,	 /* the rest of the host's work; the callback is called */
+	PROBE_SUBMITTED, /* the strategy's order reached the host (risk, oms: the rest) */
+	PROBE_STAGES
+};
 
 struct engine {
 	struct engine_config cfg;
@@ -162,6 +171,10 @@ struct engine {
 	int64_t date_ns;	  /* midnight of the ITCH day */
 	uint64_t *probe;	  /* tick-to-order histogram (ns buckets), when measuring */
 	int64_t probe_t0;	  /* when decoding of the current message started */
+	/* GANTRY_PROBE_TRACE: where each slow window went (host/tick.c) */
+	FILE *probe_trace;
+	int64_t probe_at[PROBE_STAGES]; /* see engine_probe_mark */
+	long probe_msg, probe_order;
 	int (*set_hook)(void *ud, const char *key, const char *value, char *old, size_t oldlen,
 			char *err, size_t errlen);
 	void *set_hook_ud;
@@ -201,6 +214,9 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 /* Levels of a side (0 bids, 1 asks), best first: price, shares, orders. */
 int engine_depth(struct engine *e, int sym, int side, double (*out)[3], int n);
 #define PROBE_BUCKETS 100000 /* 10 ns each: 0 .. 1 ms */
+/* GANTRY_PROBE: one order handed to the venue, timed from probe_t0. */
 void engine_probe_order(struct engine *e);
+/* GANTRY_PROBE_TRACE: the clock at the end of a stage (PROBE_*) of the window. */
+void engine_probe_mark(struct engine *e, int stage);
 
 #endif

@@ -329,10 +329,30 @@ int itch_reader_open(struct itch_reader *rd, const char *path, char *err, size_t
 	return 0;
 }
 
+int itch_reader_load(struct itch_reader *rd, size_t max)
+{
+	const size_t huge = 2u << 20;
+	if (!rd->map_len || rd->mem || rd->size > max || rd->messages)
+		return 0;
+	size_t len = (rd->size + huge - 1) / huge * huge + huge; /* room to align */
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return 0;
+	uint8_t *at = (uint8_t *)(((uintptr_t)m + huge - 1) & ~(uintptr_t)(huge - 1));
+	madvise(at, len - (size_t)(at - m), MADV_HUGEPAGE);
+	memcpy(at, rd->base, rd->size);
+	munmap((void *)rd->base, rd->map_len);
+	rd->mem = m;
+	rd->map_len = len;
+	rd->base = at;
+	return 1;
+}
+
 void itch_reader_close(struct itch_reader *rd)
 {
 	if (rd->map_len)
-		munmap((void *)rd->base, rd->map_len);
+		munmap(rd->mem ? rd->mem : (void *)rd->base, rd->map_len);
+	rd->mem = NULL;
 	if (rd->gz)
 		gzclose((gzFile)rd->gz);
 	else if (rd->fd >= 0)

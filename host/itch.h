@@ -146,6 +146,7 @@ struct itch_reader {
 	/* private */
 	int fd;
 	size_t map_len;
+	void *mem;	/* itch_reader_load's copy (map_len bytes), else NULL */
 	void *gz;
 	uint8_t *buf;
 	size_t buf_cap;
@@ -184,6 +185,13 @@ static inline const uint8_t *itch_reader_peek(const struct itch_reader *rd,
 uint64_t itch_reader_offset(const struct itch_reader *rd);
 /* Bytes consumed so far (the whole stream once next returned 0). */
 uint64_t itch_reader_bytes(const struct itch_reader *rd);
+/* A mapped file of at most max bytes is copied, before any message is read,
+ * into anonymous memory that asks for 2 MB pages, and the file unmapped.
+ * Under nested paging the first touch of some 4 KB pages of a file mapping
+ * stalls for several microseconds (a page walk through the host's tables);
+ * a tick backtest reads its day this way so that no such stall lands inside
+ * a tick. 1 when copied, 0 when left as it was (gzip, too big, no memory). */
+int itch_reader_load(struct itch_reader *rd, size_t max);
 void itch_reader_close(struct itch_reader *rd);
 
 /* The view of a message whose length was checked against its type. */

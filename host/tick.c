@@ -9,10 +9,12 @@
  * of event time (and at the end). Event time is the day's midnight (--date)
  * plus the message's timestamp.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "book.h"
 #include "engine_internal.h"
@@ -31,8 +33,24 @@ static int64_t mono_ns(void)
 
 void engine_probe_order(struct engine *e)
 {
-	int64_t d = (mono_ns() - e->probe_t0) / 10;
+	int64_t now = mono_ns(), d = (now - e->probe_t0) / 10;
 	e->probe[d < 0 ? 0 : d >= PROBE_BUCKETS ? PROBE_BUCKETS - 1 : d]++;
+	if (e->probe_trace && d >= 200) { /* 2 us or more: where it went */
+		int64_t prev = e->probe_t0;
+		fprintf(e->probe_trace, "%ld %ld %lld", e->probe_order, e->probe_msg,
+			(long long)(now - prev));
+		for (int k = 0; k < PROBE_STAGES; k++) {
+			fprintf(e->probe_trace, " %lld", (long long)(e->probe_at[k] - prev));
+			prev = e->probe_at[k];
+		}
+		fprintf(e->probe_trace, " %lld\n", (long long)(now - prev));
+	}
+	e->probe_order++;
+}
+
+void engine_probe_mark(struct engine *e, int stage)
+{
+	e->probe_at[stage] = mono_ns();
 }
 
 static int subscribe(struct engine *e, const char *name, char *err, size_t errlen)
@@ -198,10 +216,22 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		return 2;
 	if (itch_reader_open(&rd, tc->path, err, errlen) != 0)
 		return 2;
+	/* the day in anonymous 2 MB pages, when it takes at most a quarter of
+	 * the machine's memory: no stall on a first touch of the file inside a tick */
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	if (pages > 0 && psize > 0 && itch_reader_load(&rd, (size_t)pages / 4 * (size_t)psize))
+		log_msg(LOG_DEBUG, "itch", "%s: read into memory (%.0f MB)", tc->path,
+			(double)rd.size / (1 << 20));
 	int status = 0, rc;
-	const char *probe = getenv("GANTRY_PROBE");
+	const char *probe = getenv("GANTRY_PROBE"), *trace = getenv("GANTRY_PROBE_TRACE");
 	if (probe && *probe && !(e->probe = calloc(PROBE_BUCKETS, sizeof *e->probe)))
 		return errf(err, errlen, "out of memory"), 2;
+	if (e->probe && trace && *trace) {
+		if (!(e->probe_trace = fopen(trace, "w")))
+			return errf(err, errlen, "GANTRY_PROBE_TRACE=%s: %s", trace, strerror(errno)), 2;
+		fputs("# order message total_ns, then ns in: decode venue books host strategy order\n",
+		      e->probe_trace);
+	}
 	engine_begin(e);
 	/* prefetch hints for the books, 16 and 8 messages ahead (book_prefetch) */
 	struct itch_ahead far = {0}, near = {0};
@@ -222,6 +252,8 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		if ((ahead = itch_reader_peek(&rd, &near, &alen)))
 			book_prefetch_near(e->books, ahead, alen);
 		rc = itch_reader_next(&rd, &m);
+		if (e->probe_trace)
+			engine_probe_mark(e, PROBE_DECODED);
 		if (rc == 0)
 			break;
 		if (rc < 0 && rc != ITCH_ERR_TIME) {
@@ -246,7 +278,13 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 			if (e->qn)
 				engine_deliver(e);
 		}
+		if (e->probe_trace)
+			engine_probe_mark(e, PROBE_ARRIVED);
 		int brc = book_apply(e->books, &m, &ev);
+		if (e->probe_trace) {
+			engine_probe_mark(e, PROBE_BOOKED);
+			e->probe_msg++;
+		}
 		if (brc < 0) {
 			rd.err_offset = itch_reader_offset(&rd);
 			snprintf(rd.err_text, sizeof rd.err_text, "%s",
@@ -277,8 +315,11 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		mark(e, sym, ev.locate, &ev);
 		if (engine_charts(e, sym) && (ev.top_changed || ev.has_trade))
 			series_push(&e->prices[sym], now, e->last[sym].close);
-		if (ev.top_changed || ev.has_trade)
+		if (ev.top_changed || ev.has_trade) {
+			if (e->probe_trace)
+				engine_probe_mark(e, PROBE_CALLED);
 			callbacks(e, sym, ev.locate, &ev);
+		}
 		oms_reserve(e->oms); /* between events: the next orders find their room */
 	}
 	itch_reader_close(&rd);

@@ -116,6 +116,34 @@ describe("order-book backtests", function()
     assert.matches("halted=not_trading trading=true", err, 1, true)
   end)
 
+  it("times tick-to-order with GANTRY_PROBE, and says where slow windows went with GANTRY_PROBE_TRACE", function()
+    local s = T.write(dir .. "/s.lua", strategy)
+    local function run(env)
+      local parts = { env, T.quote(T.bin), "backtest", T.quote(s), "--data", T.quote(dir .. "/day.itch"),
+                      "--out", T.quote(dir .. "/o"), "--no-report", "--quiet" }
+      return T.sh(table.concat(parts, " "))
+    end
+    local probe, trace = dir .. "/probe", dir .. "/trace"
+    local code, _, err = run("GANTRY_PROBE=" .. T.quote(probe) .. " GANTRY_PROBE_TRACE=" .. T.quote(trace))
+    assert.equal(0, code, err)
+    -- the strategy sends two orders
+    local line = T.read(probe)
+    local rest = line:match("^orders 2  p50 %d+ ns  p99 %d+ ns  p99%.9 %d+ ns  max %d+ ns  >=2us %d+(.*)$")
+    assert.truthy(rest == "\n" or rest == " (max clipped at 1 ms)\n", line) -- cold, under a sanitizer
+    local lines = T.lines(trace)
+    assert.equal("# order message total_ns, then ns in: decode venue books host strategy order", lines[1])
+    for i = 2, #lines do -- a window of 2 us or more, in stages that add up to it
+      local f = {}
+      for v in lines[i]:gmatch("%S+") do f[#f + 1] = tonumber(v) end
+      assert.equal(9, #f, lines[i])
+      assert.truthy(f[3] >= 2000, lines[i])
+      assert.equal(f[3], f[4] + f[5] + f[6] + f[7] + f[8] + f[9], lines[i])
+    end
+    code, _, err = run("GANTRY_PROBE=" .. T.quote(probe) .. " GANTRY_PROBE_TRACE=/nonexistent/dir/trace")
+    assert.equal(2, code)
+    assert.matches("GANTRY_PROBE_TRACE=/nonexistent/dir/trace: No such file or directory", err, 1, true)
+  end)
+
   it("needs symbols", function()
     local s = T.write(dir .. "/n.lua", "return { on_book = function() end }")
     local code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/day.itch" })

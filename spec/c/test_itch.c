@@ -331,12 +331,14 @@ static void test_reader_files_plain_and_gzip(void)
 	gzFile g = gzopen(gz, "wb");
 	gzwrite(g, s.buf, (unsigned)s.n);
 	gzclose(g);
-	const char *paths[] = {plain, gz};
-	for (int k = 0; k < 2; k++) {
+	/* plain, gzip, and plain read into memory by itch_reader_load */
+	const char *paths[] = {plain, gz, plain};
+	for (int k = 0; k < 3; k++) {
 		struct itch_reader rd;
 		struct itch_msg m;
 		char err[256];
 		CHECK_EQ_INT(itch_reader_open(&rd, paths[k], err, sizeof err), 0);
+		CHECK_EQ_INT(itch_reader_load(&rd, k == 2 ? s.n : s.n - 1), k == 2); /* max, gzip */
 		int n = 0, rc;
 		uint64_t sum = 0;
 		while ((rc = itch_reader_next(&rd, &m)) == 1) {
@@ -358,6 +360,22 @@ static void test_reader_files_plain_and_gzip(void)
 	char err[256];
 	CHECK_EQ_INT(itch_reader_open(&rd, gz, err, sizeof err), 0);
 	int rc;
+	while ((rc = itch_reader_next(&rd, &m)) == 1)
+		;
+	CHECK_EQ_INT(rc, ITCH_ERR_TRUNCATED);
+	CHECK_EQ_INT(rd.err_offset, s.n - 38);
+	itch_reader_close(&rd);
+	/* loaded only before the first message; a cut file still says where */
+	f = fopen(plain, "wb");
+	fwrite(s.buf, 1, s.n - 3, f);
+	fclose(f);
+	CHECK_EQ_INT(itch_reader_open(&rd, plain, err, sizeof err), 0);
+	CHECK_EQ_INT(itch_reader_next(&rd, &m), 1);
+	CHECK_EQ_INT(itch_reader_load(&rd, s.n), 0);
+	itch_reader_close(&rd);
+	CHECK_EQ_INT(itch_reader_open(&rd, plain, err, sizeof err), 0);
+	CHECK_EQ_INT(itch_reader_load(&rd, s.n), 1);
+	CHECK_EQ_INT(itch_reader_load(&rd, s.n), 0); /* once */
 	while ((rc = itch_reader_next(&rd, &m)) == 1)
 		;
 	CHECK_EQ_INT(rc, ITCH_ERR_TRUNCATED);
