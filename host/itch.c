@@ -340,7 +340,19 @@ int itch_reader_load(struct itch_reader *rd, size_t max)
 		return 0;
 	uint8_t *at = (uint8_t *)(((uintptr_t)m + huge - 1) & ~(uintptr_t)(huge - 1));
 	madvise(at, len - (size_t)(at - m), MADV_HUGEPAGE);
-	memcpy(at, rd->base, rd->size);
+	/* read(), not a copy through the mapping: the kernel copies from the page
+	 * cache, with none of the mapping's page walks */
+	size_t have = 0;
+	while (have < rd->size) {
+		ssize_t r = pread(rd->fd, at + have, rd->size - have, (off_t)have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			munmap(m, len);
+			return 0;
+		}
+		have += (size_t)r;
+	}
 	munmap((void *)rd->base, rd->map_len);
 	rd->mem = m;
 	rd->map_len = len;

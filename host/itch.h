@@ -185,8 +185,9 @@ static inline const uint8_t *itch_reader_peek(const struct itch_reader *rd,
 uint64_t itch_reader_offset(const struct itch_reader *rd);
 /* Bytes consumed so far (the whole stream once next returned 0). */
 uint64_t itch_reader_bytes(const struct itch_reader *rd);
-/* A mapped file of at most max bytes is copied, before any message is read,
- * into anonymous memory that asks for 2 MB pages, and the file unmapped.
+/* A mapped file of at most max bytes is read, before any message is, into
+ * anonymous memory that asks for 2 MB pages, and the file unmapped (4 KB
+ * anonymous pages were worse still on the machine we measure on).
  * Under nested paging the first touch of some 4 KB pages of a file mapping
  * stalls for several microseconds (a page walk through the host's tables);
  * a tick backtest reads its day this way so that no such stall lands inside
