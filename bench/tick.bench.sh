@@ -46,6 +46,7 @@ done
 "$GANTRY_BENCH/bench_gaps" 3
 for b in "${builds[@]}"; do
   vm=${b%%:*} bin=${b#*:}
-  GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report --quiet
+  GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report \
+    --quiet --preload
   printf 'tick-to-order (%s), every 100th top-of-book change of AAAA: %s\n' "$vm" "$(cat "$d/probe")"
 done

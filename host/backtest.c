@@ -34,7 +34,7 @@ struct bt_opts {
 	unsigned long long seed;
 	int no_report, quiet;
 	/* order-book (ITCH) data */
-	int itch, lenient;
+	int itch, lenient, preload;
 	double latency_us;
 	const char *date;
 	/* paper */
@@ -50,7 +50,7 @@ static const char backtest_usage[] =
 	"                       [--slippage-bps N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
 	"                       [--no-report] [--quiet]\n"
 	"                       ITCH data: --data DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
-	"                       [--date YYYY-MM-DD] [--lenient]\n"
+	"                       [--date YYYY-MM-DD] [--lenient] [--preload]\n"
 	"\n"
 	"Runs each strategy in its own sandbox over CSV bars (several --data files are\n"
 	"merged by time) or a NASDAQ ITCH 5.0 day (order books; on_book, on_trade), and\n"
@@ -225,6 +225,8 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 			o->date = v;
 		} else if (!check && !paper && !strcmp(a, "--lenient")) {
 			o->lenient = 1;
+		} else if (!check && !paper && !strcmp(a, "--preload")) {
+			o->preload = 1;
 		} else if (!check && (v = opt_value(argc, argv, &i, "--seed", &bad))) {
 			char *end;
 			errno = 0;
@@ -272,8 +274,9 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 		}
 		o->itch |= itch;
 	}
-	if (!o->itch && (o->latency_us > 0 || o->date || o->lenient)) {
-		log_user_error("--latency-us, --date and --lenient apply to ITCH data (.itch, .itch.gz)");
+	if (!o->itch && (o->latency_us > 0 || o->date || o->lenient || o->preload)) {
+		log_user_error("--latency-us, --date, --lenient and --preload apply to ITCH data "
+			       "(.itch, .itch.gz)");
 		return -1;
 	}
 	return 0;
@@ -596,7 +599,8 @@ static int run_itch(struct run *r, char *err, size_t errlen)
 				 .symbols = syms,
 				 .nsymbols = split_symbols(o->symbol, buf, sizeof buf, syms, 256),
 				 .latency_ns = (int64_t)(o->latency_us * 1000),
-				 .lenient = o->lenient};
+				 .lenient = o->lenient,
+				 .preload = o->preload};
 	if (o->date) {
 		if (time_parse(o->date, strlen(o->date), &tc.date_ns) != 0 || strlen(o->date) != 10) {
 			errf(err, errlen, "--date %s: expected YYYY-MM-DD", o->date);

@@ -209,6 +209,7 @@ struct tick_config {
 	int64_t date_ns;    /* the day's midnight, UTC */
 	int64_t latency_ns; /* order to venue, in event time */
 	int lenient;	    /* data integrity problems: warnings, not errors */
+	int preload;	    /* --preload: the day read into memory first (itch_reader_load) */
 };
 int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, size_t errlen);
 /* Levels of a side (0 bids, 1 asks), best first: price, shares, orders. */

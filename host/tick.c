@@ -216,12 +216,18 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		return 2;
 	if (itch_reader_open(&rd, tc->path, err, errlen) != 0)
 		return 2;
-	/* the day in anonymous 2 MB pages, when it takes at most a quarter of
-	 * the machine's memory: no stall on a first touch of the file inside a tick */
+	/* --preload: the day in anonymous 2 MB pages, when it takes at most a
+	 * quarter of the machine's memory: no stall on a first touch of the file
+	 * inside a tick (setup pays for it: up to seconds of page zeroing) */
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	if (pages > 0 && psize > 0 && itch_reader_load(&rd, (size_t)pages / 4 * (size_t)psize))
-		log_msg(LOG_DEBUG, "itch", "%s: read into memory (%.0f MB)", tc->path,
-			(double)rd.size / (1 << 20));
+	if (tc->preload && pages > 0 && psize > 0) {
+		if (itch_reader_load(&rd, (size_t)pages / 4 * (size_t)psize))
+			log_msg(LOG_DEBUG, "itch", "%s: read into memory (%.0f MB)", tc->path,
+				(double)rd.size / (1 << 20));
+		else
+			log_msg(LOG_WARN, "itch", "%s: --preload: left mapped (gzip, more than a "
+						  "quarter of memory, or no memory for it)", tc->path);
+	}
 	int status = 0, rc;
 	const char *probe = getenv("GANTRY_PROBE"), *trace = getenv("GANTRY_PROBE_TRACE");
 	if (probe && *probe && !(e->probe = calloc(PROBE_BUCKETS, sizeof *e->probe)))

@@ -144,6 +144,27 @@ describe("order-book backtests", function()
     assert.matches("GANTRY_PROBE_TRACE=/nonexistent/dir/trace: No such file or directory", err, 1, true)
   end)
 
+  it("--preload reads the day into memory first; the run is the same", function()
+    local s = T.write(dir .. "/s.lua", strategy)
+    local function run(data, out, extra)
+      local parts = { "GANTRY_LOG=debug", T.quote(T.bin), "backtest", T.quote(s), "--data", T.quote(data),
+                      "--out", T.quote(dir .. "/" .. out), "--no-report", extra or "" }
+      return T.sh(table.concat(parts, " "))
+    end
+    local code, _, err = run(dir .. "/day.itch", "plain")
+    assert.equal(0, code, err)
+    code, _, err = run(dir .. "/day.itch", "loaded", "--preload")
+    assert.equal(0, code, err)
+    assert.matches("DEBUG itch: .-day%.itch: read into memory", err)
+    for _, f in ipairs({ "fills.csv", "orders.csv", "equity.csv" }) do
+      assert.equal(T.read(dir .. "/plain/" .. f), T.read(dir .. "/loaded/" .. f), f)
+    end
+    assert.equal(0, T.sh("gzip -k " .. T.quote(dir .. "/day.itch")))
+    code, _, err = run(dir .. "/day.itch.gz", "gz", "--preload")
+    assert.equal(0, code, err)
+    assert.matches("WARN itch: .-day%.itch%.gz: %-%-preload: left mapped", err)
+  end)
+
   it("needs symbols", function()
     local s = T.write(dir .. "/n.lua", "return { on_book = function() end }")
     local code, _, err = T.gantry({ "backtest", s, "--data", dir .. "/day.itch" })
@@ -164,8 +185,12 @@ describe("order-book backtests", function()
   end)
 
   it("refuses the ITCH options with CSV data", function()
-    local code, _, err = T.gantry({ "backtest", "strategies/sma_cross.lua", "--data", "x.csv", "--latency-us", "5" })
-    assert.equal(2, code)
-    assert.matches("apply to ITCH data", err, 1, true)
+    for _, opt in ipairs({ { "--latency-us", "5" }, { "--lenient" }, { "--preload" } }) do
+      local args = { "backtest", "strategies/sma_cross.lua", "--data", "x.csv" }
+      for _, a in ipairs(opt) do args[#args + 1] = a end
+      local code, _, err = T.gantry(args)
+      assert.equal(2, code)
+      assert.matches("--latency-us, --date, --lenient and --preload apply to ITCH data", err, 1, true)
+    end
   end)
 end)
