@@ -33,6 +33,15 @@
 
 #define XMIN_BITS 10
 
+/* Message types as bits (type - 'A'), so that a type is dispatched with one
+ * test: those that name an order by reference (A F E C X D U), and those that
+ * book_apply handles as order messages (with the trades P Q). */
+#define TYPE_BIT(c) (1u << ((c) - 'A'))
+#define ORDER_REF_TYPES                                                                    \
+	(TYPE_BIT('A') | TYPE_BIT('F') | TYPE_BIT('E') | TYPE_BIT('C') | TYPE_BIT('X') |    \
+	 TYPE_BIT('D') | TYPE_BIT('U'))
+#define ORDER_MSG_TYPES (ORDER_REF_TYPES | TYPE_BIT('P') | TYPE_BIT('Q'))
+
 struct level {
 	uint32_t key;    /* bid: price, ask: ~price */
 	uint32_t orders;
@@ -216,10 +225,22 @@ static inline int x_reserve(struct book_set *s)
 
 /* ------------------------------------------------------------ orders by reference */
 
+/* Whether the direct record o, in ref's slot, is ref's order. */
+static inline int holds(const struct book_set *s, const struct order *o, uint64_t ref)
+{
+	return (uint64_t)o->tag == (ref >> s->dbits) + 1;
+}
+
+/* The overflow entry of an order with o->over set. */
+static inline struct xorder *xorder_of(const struct order *o)
+{
+	return (struct xorder *)(void *)((char *)o - offsetof(struct xorder, o));
+}
+
 static inline struct order *find_order(const struct book_set *s, uint64_t ref)
 {
 	struct order *o = &s->dir[ref & s->dmask];
-	if (__builtin_expect((uint64_t)o->tag == (ref >> s->dbits) + 1, 1))
+	if (__builtin_expect(holds(s, o, ref), 1))
 		return o;
 	if (s->nx) {
 		struct xorder *x = x_find(s, ref);
@@ -230,15 +251,13 @@ static inline struct order *find_order(const struct book_set *s, uint64_t ref)
 
 static inline uint64_t seq_of(const struct book_set *s, const struct order *o)
 {
-	if (o->over)
-		return ((const struct xorder *)(const void *)((const char *)o - offsetof(struct xorder, o)))->seq;
-	return s->dseq[o - s->dir];
+	return o->over ? xorder_of(o)->seq : s->dseq[o - s->dir];
 }
 
 static inline void free_order(struct book_set *s, struct order *o)
 {
 	if (__builtin_expect(o->over, 0))
-		x_del(s, (struct xorder *)(void *)((char *)o - offsetof(struct xorder, o)));
+		x_del(s, xorder_of(o));
 	else
 		o->tag = 0;
 }
@@ -384,9 +403,8 @@ static void name_sym(struct book_set *s, uint16_t locate, const struct itch_msg 
 
 static inline int order_exists(const struct book_set *s, uint64_t ref)
 {
-	if ((uint64_t)s->dir[ref & s->dmask].tag == (ref >> s->dbits) + 1)
-		return 1;
-	return s->nx && ref <= s->xmax_ref && x_find(s, ref);
+	return holds(s, &s->dir[ref & s->dmask], ref) ||
+	       (s->nx && ref <= s->xmax_ref && x_find(s, ref));
 }
 
 /* The best level of side changed (price or shares). */
@@ -651,12 +669,8 @@ int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *
 	ev->side = 0;
 	ev->has_trade = 0;
 	ev->subscribed = !s->filter || s->sym[m->locate].subscribed;
-	/* A F E C X D U P Q: a bit test, so that the type is dispatched once */
-	const uint32_t order_msgs = 1u << ('A' - 'A') | 1u << ('F' - 'A') | 1u << ('E' - 'A') |
-				    1u << ('C' - 'A') | 1u << ('X' - 'A') | 1u << ('D' - 'A') |
-				    1u << ('U' - 'A') | 1u << ('P' - 'A') | 1u << ('Q' - 'A');
 	unsigned t = (unsigned)(uint8_t)m->type - 'A';
-	if (__builtin_expect(t >= 32 || !(order_msgs >> t & 1), 0)) {
+	if (__builtin_expect(t >= 32 || !(ORDER_MSG_TYPES >> t & 1), 0)) {
 		apply_state_msg(s, m, ev);
 		return 0;
 	}
@@ -681,13 +695,10 @@ enum { NOT_ORDER = 32 };
  * NOT_ORDER. */
 static inline unsigned order_type(const uint8_t *msg, size_t len)
 {
-	const uint32_t order_types = 1u << ('A' - 'A') | 1u << ('F' - 'A') | 1u << ('E' - 'A') |
-				     1u << ('C' - 'A') | 1u << ('X' - 'A') | 1u << ('D' - 'A') |
-				     1u << ('U' - 'A');
 	if (len < ITCH_OFF_REF + 8)
 		return NOT_ORDER;
 	unsigned t = (unsigned)msg[0] - 'A';
-	return t < 32 && (order_types >> t & 1) ? t : NOT_ORDER;
+	return t < 32 && (ORDER_REF_TYPES >> t & 1) ? t : NOT_ORDER;
 }
 
 void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len)
@@ -717,7 +728,7 @@ void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len
 		side = len > ITCH_OFF_ADD_SIDE && msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK;
 	} else {
 		const struct order *o = &s->dir[ref & s->dmask];
-		if ((uint64_t)o->tag != (ref >> s->dbits) + 1) {
+		if (!holds(s, o, ref)) {
 			if (s->nx)
 				__builtin_prefetch(&s->xo[xhome(s, ref)]);
 			return;
@@ -1011,8 +1022,7 @@ static int tally_order(void *arg, uint64_t ref, uint64_t seq, const struct order
 	long li = -1;
 	if (o->side < 2 && t->touched[o->locate])
 		li = level_find(&s->sym[o->locate].side[o->side], o->key);
-	int direct = (ref >> s->dbits) < UINT32_MAX &&
-		     (uint64_t)s->dir[ref & s->dmask].tag == (ref >> s->dbits) + 1;
+	int direct = (ref >> s->dbits) < UINT32_MAX && holds(s, &s->dir[ref & s->dmask], ref);
 	if (li < 0 || find_order(s, ref) != o || seq >= s->seq || (o->over != 0) == direct ||
 	    (o->over && ref > s->xmax_ref)) {
 		snprintf(t->err, t->errlen, "order %llu inconsistent", (unsigned long long)ref);

@@ -135,6 +135,38 @@ int book_apply(struct book_set *s, const struct itch_msg *m, struct book_event *
 void book_prefetch(const struct book_set *s, const uint8_t *msg, size_t len);
 void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len);
 
+/* The loop above, kept in step with a reader: book_prefetch_start before the
+ * first itch_reader_next, book_prefetch_step once a message. */
+enum { BOOK_AHEAD_FAR = 16, BOOK_AHEAD_NEAR = 8 };
+struct book_ahead {
+	struct itch_ahead far, near;
+};
+
+static inline void book_prefetch_step(const struct book_set *s, struct itch_reader *rd,
+				      struct book_ahead *a)
+{
+	size_t len;
+	const uint8_t *p;
+	if ((p = itch_reader_peek(rd, &a->far, &len)))
+		book_prefetch(s, p, len);
+	if ((p = itch_reader_peek(rd, &a->near, &len)))
+		book_prefetch_near(s, p, len);
+}
+
+static inline void book_prefetch_start(const struct book_set *s, struct itch_reader *rd,
+				       struct book_ahead *a)
+{
+	size_t len;
+	const uint8_t *p;
+	*a = (struct book_ahead){0};
+	for (int i = 0; i < BOOK_AHEAD_FAR; i++)
+		if ((p = itch_reader_peek(rd, &a->far, &len)))
+			book_prefetch(s, p, len);
+	for (int i = 0; i < BOOK_AHEAD_NEAR; i++)
+		if ((p = itch_reader_peek(rd, &a->near, &len)))
+			book_prefetch_near(s, p, len);
+}
+
 /* Top of book of a locate. */
 void book_top(const struct book_set *s, uint16_t locate, struct book_top *top);
 /* Up to n levels of a side (BOOK_BID / BOOK_ASK), best first; returns how many. */

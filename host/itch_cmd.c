@@ -218,28 +218,15 @@ static void dump_msg(struct itch_run *r, const struct itch_msg *m)
 	fwrite(line, 1, n, stdout);
 }
 
-/* Prefetch distances (messages ahead) for the books: see book_prefetch. */
-enum { AHEAD_FAR = 16, AHEAD_NEAR = 8 };
-
-static void prefetch_ahead(struct itch_run *r, struct itch_ahead *far, struct itch_ahead *near)
-{
-	size_t len;
-	const uint8_t *p = itch_reader_peek(&r->rd, far, &len);
-	if (p)
-		book_prefetch(r->books, p, len);
-	if (near && (p = itch_reader_peek(&r->rd, near, &len)))
-		book_prefetch_near(r->books, p, len);
-}
-
 static int run_loop(struct itch_run *r)
 {
 	struct itch_msg m;
-	struct itch_ahead far = {0}, near = {0};
-	for (int i = 0; r->books && i < AHEAD_FAR; i++)
-		prefetch_ahead(r, &far, i < AHEAD_FAR - AHEAD_NEAR ? NULL : &near);
+	struct book_ahead ahead;
+	if (r->books)
+		book_prefetch_start(r->books, &r->rd, &ahead);
 	for (;;) {
 		if (r->books)
-			prefetch_ahead(r, &far, &near);
+			book_prefetch_step(r->books, &r->rd, &ahead);
 		int rc = itch_reader_next(&r->rd, &m);
 		if (rc == 0)
 			return 0;

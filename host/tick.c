@@ -219,9 +219,9 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 	/* --preload: the day in anonymous 2 MB pages, when it takes at most a
 	 * quarter of the machine's memory: no stall on a first touch of the file
 	 * inside a tick (setup pays for it: up to seconds of page zeroing) */
-	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	if (tc->preload && pages > 0 && psize > 0) {
-		if (itch_reader_load(&rd, (size_t)pages / 4 * (size_t)psize))
+	if (tc->preload) {
+		long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+		if (pages > 0 && psize > 0 && itch_reader_load(&rd, (size_t)pages / 4 * (size_t)psize))
 			log_msg(LOG_DEBUG, "itch", "%s: read into memory (%.0f MB)", tc->path,
 				(double)rd.size / (1 << 20));
 		else
@@ -239,24 +239,12 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		      e->probe_trace);
 	}
 	engine_begin(e);
-	/* prefetch hints for the books, 16 and 8 messages ahead (book_prefetch) */
-	struct itch_ahead far = {0}, near = {0};
-	const uint8_t *ahead;
-	size_t alen;
-	for (int i = 0; i < 16; i++)
-		if ((ahead = itch_reader_peek(&rd, &far, &alen)))
-			book_prefetch(e->books, ahead, alen);
-	for (int i = 0; i < 8; i++)
-		if ((ahead = itch_reader_peek(&rd, &near, &alen)))
-			book_prefetch_near(e->books, ahead, alen);
+	struct book_ahead ahead; /* prefetch hints for the books (book_prefetch) */
+	book_prefetch_start(e->books, &rd, &ahead);
 	while (!e->failed) {
 		if (e->probe)
 			e->probe_t0 = mono_ns();
-		/* inside the probe's window: their cost is counted */
-		if ((ahead = itch_reader_peek(&rd, &far, &alen)))
-			book_prefetch(e->books, ahead, alen);
-		if ((ahead = itch_reader_peek(&rd, &near, &alen)))
-			book_prefetch_near(e->books, ahead, alen);
+		book_prefetch_step(e->books, &rd, &ahead); /* inside the probe's window: counted */
 		rc = itch_reader_next(&rd, &m);
 		if (e->probe_trace)
 			engine_probe_mark(e, PROBE_DECODED);

@@ -1571,11 +1571,20 @@ static int lvm_set_param(struct vm *vm, const char *key, const char *text, int a
 #define COPY_DEPTH 64
 
 #if GANTRY_LUAJIT
-static void set_num(lua_State *L, const char *k, double v)
-{
-	lua_pushnumber(L, v);
-	lua_setfield(L, -2, k);
-}
+/* The number fields of each event box, in the order Lua 5.4's event tables
+ * get them; the symbol (and a trade's side) are ids turned into strings. */
+struct box_field {
+	const char *name;
+	size_t off;
+};
+#define BAR_F(f) {#f, offsetof(struct gantry_ev_bar, f)}
+#define BOOK_F(f) {#f, offsetof(struct gantry_ev_book, f)}
+#define TRADE_F(f) {#f, offsetof(struct gantry_ev_trade, f)}
+static const struct box_field bar_fields[] = {BAR_F(time), BAR_F(open),	 BAR_F(high),
+					      BAR_F(low),  BAR_F(close), BAR_F(volume)};
+static const struct box_field book_fields[] = {BOOK_F(time), BOOK_F(bid), BOOK_F(bid_qty),
+					       BOOK_F(ask), BOOK_F(ask_qty)};
+static const struct box_field trade_fields[] = {TRADE_F(time), TRADE_F(price), TRADE_F(qty)};
 
 /* An event box kept in ctx.state (`ctx.state.last = bar`) survives a reload
  * as what Lua 5.4 keeps there, a table of the event's fields. 0 when the
@@ -1585,41 +1594,34 @@ static int copy_box(lua_State *from, int idx, lua_State *to)
 	void *ud;
 	lua_getallocf(from, &ud);
 	const struct vm *vm = ud;
-	const void *p = lua_topointer(from, idx);
-	if (!p || !vm->host || (p != vm->box.bar && p != vm->box.book && p != vm->box.trade))
+	const char *p = lua_topointer(from, idx);
+	const struct box_field *f;
+	size_t nf;
+	int32_t sym, side = 0;
+	if (!p || !vm->host)
 		return -1;
-	const struct symtab *st = engine_symtab(vm->host->eng);
-	lua_createtable(to, 0, 7);
-	if (p == vm->box.bar) {
-		const struct gantry_ev_bar *b = p;
-		lua_pushstring(to, symtab_name(st, b->sym_));
-		lua_setfield(to, -2, "symbol");
-		set_num(to, "time", b->time);
-		set_num(to, "open", b->open);
-		set_num(to, "high", b->high);
-		set_num(to, "low", b->low);
-		set_num(to, "close", b->close);
-		set_num(to, "volume", b->volume);
-	} else if (p == vm->box.book) {
-		const struct gantry_ev_book *b = p;
-		lua_pushstring(to, symtab_name(st, b->sym_));
-		lua_setfield(to, -2, "symbol");
-		set_num(to, "time", b->time);
-		set_num(to, "bid", b->bid);
-		set_num(to, "bid_qty", b->bid_qty);
-		set_num(to, "ask", b->ask);
-		set_num(to, "ask_qty", b->ask_qty);
+	if (p == (const char *)vm->box.bar) {
+		f = bar_fields, nf = sizeof bar_fields / sizeof *f, sym = vm->box.bar->sym_;
+	} else if (p == (const char *)vm->box.book) {
+		f = book_fields, nf = sizeof book_fields / sizeof *f, sym = vm->box.book->sym_;
+	} else if (p == (const char *)vm->box.trade) {
+		f = trade_fields, nf = sizeof trade_fields / sizeof *f, sym = vm->box.trade->sym_;
+		side = vm->box.trade->side_;
 	} else {
-		const struct gantry_ev_trade *t = p;
-		lua_pushstring(to, symtab_name(st, t->sym_));
-		lua_setfield(to, -2, "symbol");
-		set_num(to, "time", t->time);
-		set_num(to, "price", t->price);
-		set_num(to, "qty", t->qty);
-		if (t->side_) {
-			lua_pushstring(to, oms_side_name(t->side_));
-			lua_setfield(to, -2, "side");
-		}
+		return -1;
+	}
+	lua_createtable(to, 0, (int)nf + 2);
+	lua_pushstring(to, symtab_name(engine_symtab(vm->host->eng), sym));
+	lua_setfield(to, -2, "symbol");
+	for (size_t i = 0; i < nf; i++) {
+		double v;
+		memcpy(&v, p + f[i].off, sizeof v);
+		lua_pushnumber(to, v);
+		lua_setfield(to, -2, f[i].name);
+	}
+	if (side) {
+		lua_pushstring(to, oms_side_name(side));
+		lua_setfield(to, -2, "side");
 	}
 	return 0;
 }

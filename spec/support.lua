@@ -80,20 +80,25 @@ function M.sh(cmd, dir)
 end
 
 -- Runs gantry with the given arguments (a list); returns code, stdout, stderr.
-function M.gantry(args, dir)
-  local parts = { q(M.bin) }
+-- The command line: env (a "K=V ..." prefix, optional), the binary (bin, or
+-- the one under test), the arguments (a list), each quoted.
+local function command(args, env, bin)
+  local parts = { env or "", q(bin or M.bin) }
   for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
-  return M.sh(table.concat(parts, " "), dir)
+  return table.concat(parts, " ")
+end
+
+-- Runs gantry (or bin) with the arguments, under env; returns code, stdout, stderr.
+function M.gantry(args, dir, env, bin)
+  return M.sh(command(args, env, bin), dir)
 end
 
 -- Starts gantry in the background; returns a handle with the pid and the
 -- files its exit status and output go to.
 function M.spawn(args, dir, env)
-  local parts = { env or "", q(M.bin) }
-  for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
   local h = { rc = dir .. "/.rc", out = dir .. "/.out", err = dir .. "/.err" }
   os.remove(h.rc)
-  local cmd = "sh -c " .. q(table.concat(parts, " ") .. " >" .. q(h.out) .. " 2>" .. q(h.err)
+  local cmd = "sh -c " .. q(command(args, env) .. " >" .. q(h.out) .. " 2>" .. q(h.err)
     .. "; echo $? >" .. q(h.rc .. ".tmp") .. "; mv " .. q(h.rc .. ".tmp") .. " " .. q(h.rc))
     .. " >/dev/null 2>&1 & echo $!"
   local p = io.popen(cmd)

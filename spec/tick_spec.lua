@@ -119,9 +119,8 @@ describe("order-book backtests", function()
   it("times tick-to-order with GANTRY_PROBE, and says where slow windows went with GANTRY_PROBE_TRACE", function()
     local s = T.write(dir .. "/s.lua", strategy)
     local function run(env)
-      local parts = { env, T.quote(T.bin), "backtest", T.quote(s), "--data", T.quote(dir .. "/day.itch"),
-                      "--out", T.quote(dir .. "/o"), "--no-report", "--quiet" }
-      return T.sh(table.concat(parts, " "))
+      return T.gantry({ "backtest", s, "--data", dir .. "/day.itch", "--out", dir .. "/o", "--no-report",
+                        "--quiet" }, nil, env)
     end
     local probe, trace = dir .. "/probe", dir .. "/trace"
     local code, _, err = run("GANTRY_PROBE=" .. T.quote(probe) .. " GANTRY_PROBE_TRACE=" .. T.quote(trace))
@@ -147,9 +146,8 @@ describe("order-book backtests", function()
   it("--preload reads the day into memory first; the run is the same", function()
     local s = T.write(dir .. "/s.lua", strategy)
     local function run(data, out, extra)
-      local parts = { "GANTRY_LOG=debug", T.quote(T.bin), "backtest", T.quote(s), "--data", T.quote(data),
-                      "--out", T.quote(dir .. "/" .. out), "--no-report", extra or "" }
-      return T.sh(table.concat(parts, " "))
+      local args = { "backtest", s, "--data", data, "--out", dir .. "/" .. out, "--no-report", extra }
+      return T.gantry(args, nil, "GANTRY_LOG=debug")
     end
     local code, _, err = run(dir .. "/day.itch", "plain")
     assert.equal(0, code, err)

@@ -76,9 +76,12 @@ local sizes = {
 
 if S ~= nil then -- a running host (not `gantry check`): the fast methods
   local ids = {} -- symbol name -> id, for names the host knows
-  local function lookup(sym)
+  -- the id of a name the host knows, else false
+  local function id_of(sym)
+    local id = ids[sym]
+    if id then return id end
     if type(sym) ~= "string" then return false end
-    local id = symbol(S, sym, #sym)
+    id = symbol(S, sym, #sym)
     if id < 0 then return false end
     ids[sym] = id
     return id
@@ -95,7 +98,7 @@ if S ~= nil then -- a running host (not `gantry check`): the fast methods
   local function order_method(side, c_method)
     return function(...)
       local _, sym, qty, opts = ...
-      local id = ids[sym] or lookup(sym)
+      local id = id_of(sym)
       if not id or opts ~= nil or type(qty) ~= "number" then return c_method(...) end
       local r = submit(api, id, side, qty, reason)
       if r > 0 then return tonumber(r) end
@@ -107,7 +110,7 @@ if S ~= nil then -- a running host (not `gantry check`): the fast methods
   local held = classic.position
   ctx.position = function(...)
     local _, sym = ...
-    local id = ids[sym] or lookup(sym)
+    local id = id_of(sym)
     if not id then return held(...) end
     return position(S, id)
   end

@@ -12,10 +12,9 @@ local LUA54 = assert(os.getenv("GANTRY_BIN_LUA54"), "spec/luajit/ needs GANTRY_B
 local function both(dir, args)
   local rc = {}
   for _, v in ipairs({ { "out54", LUA54 }, { "outjit", T.bin } }) do
-    local parts = { T.quote(v[2]) }
-    for _, a in ipairs(args) do parts[#parts + 1] = T.quote(a) end
-    parts[#parts + 1] = "--out " .. T.quote(dir .. "/" .. v[1]) .. " --no-report"
-    local code, _, err = T.sh(table.concat(parts, " "), dir)
+    local full = { "--out", dir .. "/" .. v[1], "--no-report" }
+    for i, a in ipairs(args) do table.insert(full, i, a) end
+    local code, _, err = T.gantry(full, dir, nil, v[2])
     rc[#rc + 1] = code
     assert(code == 0, v[1] .. ": " .. err)
   end
@@ -103,9 +102,7 @@ describe("the LuaJIT build", function()
       local s = T.write(dir .. "/s.lua", src)
       local args = { "backtest", s, "--data", data, "--out", dir .. "/out", "--no-report" }
       for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-      local parts = { "GANTRY_LOG=debug", T.quote(T.bin) }
-      for _, a in ipairs(args) do parts[#parts + 1] = T.quote(a) end
-      return T.sh(table.concat(parts, " "))
+      return T.gantry(args, nil, "GANTRY_LOG=debug")
     end
 
     it("answers ctx:buy, ctx:sell and ctx:position as the C methods do", function()
