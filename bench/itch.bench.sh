@@ -18,10 +18,13 @@ printf 'gen_itch       %s msgs  %.1f s  %s bytes\n' "$n" "$(awk -v a="$t0" -v b=
 sync "$day"
 dd if="$day" iflag=nocache count=0 status=none
 cat "$day" >/dev/null
-for mode in --decode --books; do
-  "$GANTRY_BENCH/bench_itch" "$mode" "$day"
-done
+"$GANTRY_BENCH/bench_itch" --decode "$day"
+# decode + books reads the 64 MB direct table at random once a message: the
+# memory latency of the minute, before and after, says what the machine gave
+"$GANTRY_BENCH/bench_mem"
+"$GANTRY_BENCH/bench_itch" --books "$day"
 printf 'without prefetching: '
 BENCH_PREFETCH=0,0 "$GANTRY_BENCH/bench_itch" --books "$day"
 "$GANTRY_BIN" itch "$day" --stats | sed -E 's/.*"messages":([0-9]+).*"elapsed_s":([0-9.]+),"msgs_per_s":([0-9.]+).*"peak_orders":([0-9]+).*/gantry itch    \1 msgs  \2 s  \3 msgs\/s  peak orders \4/'
+"$GANTRY_BENCH/bench_mem"
 # the day stays for tick.bench.sh; run.sh removes BENCH_TMP at the end

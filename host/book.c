@@ -726,6 +726,12 @@ void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len
 		/* order_type let through frames of ITCH_OFF_REF + 8 bytes: the
 		 * side byte is one further */
 		side = len > ITCH_OFF_ADD_SIDE && msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK;
+		/* an older order in the slot (fetched by the far stage) moves to
+		 * the overflow table on this add: its home there, too */
+		const struct order *o = &s->dir[ref & s->dmask];
+		if (o->tag && !holds(s, o, ref))
+			__builtin_prefetch(&s->xo[xhome(s, (uint64_t)(o->tag - 1) << s->dbits |
+							     (ref & s->dmask))], 1);
 	} else {
 		const struct order *o = &s->dir[ref & s->dmask];
 		if (!holds(s, o, ref)) {

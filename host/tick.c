@@ -43,7 +43,9 @@ void engine_probe_order(struct engine *e)
 			fprintf(e->probe_trace, " %lld", (long long)(e->probe_at[k] - prev));
 			prev = e->probe_at[k];
 		}
-		fprintf(e->probe_trace, " %lld\n", (long long)(now - prev));
+		/* the window's start, CLOCK_MONOTONIC: lines up with perf record -k mono */
+		fprintf(e->probe_trace, " %lld %lld\n", (long long)(now - prev),
+			(long long)e->probe_t0);
 	}
 	e->probe_order++;
 }
@@ -235,7 +237,8 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 	if (e->probe && trace && *trace) {
 		if (!(e->probe_trace = fopen(trace, "w")))
 			return errf(err, errlen, "GANTRY_PROBE_TRACE=%s: %s", trace, strerror(errno)), 2;
-		fputs("# order message total_ns, then ns in: decode venue books host strategy order\n",
+		fputs("# order message total_ns, then ns in: decode venue books host strategy order; "
+		      "then the start (CLOCK_MONOTONIC ns)\n",
 		      e->probe_trace);
 	}
 	engine_begin(e);

@@ -130,13 +130,17 @@ describe("order-book backtests", function()
     local rest = line:match("^orders 2  p50 %d+ ns  p99 %d+ ns  p99%.9 %d+ ns  max %d+ ns  >=2us %d+(.*)$")
     assert.truthy(rest == "\n" or rest == " (max clipped at 1 ms)\n", line) -- cold, under a sanitizer
     local lines = T.lines(trace)
-    assert.equal("# order message total_ns, then ns in: decode venue books host strategy order", lines[1])
+    assert.equal("# order message total_ns, then ns in: decode venue books host strategy order; "
+                 .. "then the start (CLOCK_MONOTONIC ns)", lines[1])
+    local start = 0
     for i = 2, #lines do -- a window of 2 us or more, in stages that add up to it
       local f = {}
       for v in lines[i]:gmatch("%S+") do f[#f + 1] = tonumber(v) end
-      assert.equal(9, #f, lines[i])
+      assert.equal(10, #f, lines[i])
       assert.truthy(f[3] >= 2000, lines[i])
       assert.equal(f[3], f[4] + f[5] + f[6] + f[7] + f[8] + f[9], lines[i])
+      assert.truthy(f[10] > 0 and f[10] >= start, lines[i]) -- in the order they started (orders of one event share one)
+      start = f[10]
     end
     code, _, err = run("GANTRY_PROBE=" .. T.quote(probe) .. " GANTRY_PROBE_TRACE=/nonexistent/dir/trace")
     assert.equal(2, code)
