@@ -171,6 +171,12 @@ struct engine {
 	int64_t date_ns;	  /* midnight of the ITCH day */
 	uint64_t *probe;	  /* tick-to-order histogram (ns buckets), when measuring */
 	int64_t probe_t0;	  /* when decoding of the current message started */
+	int64_t probe_window_ns;  /* the orders' windows, summed */
+	/* the machine's own interruptions, seen in the same run: messages that
+	 * only passed the filter (idle), their time and how many took 2 us+ */
+	int64_t probe_idle_from; /* t0 of the message before, when it was idle */
+	int64_t probe_idle_ns;
+	uint64_t probe_idle_slow;
 	/* GANTRY_PROBE_TRACE: where each slow window went (host/tick.c) */
 	FILE *probe_trace;
 	int64_t probe_at[PROBE_STAGES]; /* see engine_probe_mark */

@@ -35,6 +35,7 @@ void engine_probe_order(struct engine *e)
 {
 	int64_t now = mono_ns(), d = (now - e->probe_t0) / 10;
 	e->probe[d < 0 ? 0 : d >= PROBE_BUCKETS ? PROBE_BUCKETS - 1 : d]++;
+	e->probe_window_ns += now - e->probe_t0;
 	if (e->probe_trace && d >= 200) { /* 2 us or more: where it went */
 		int64_t prev = e->probe_t0;
 		fprintf(e->probe_trace, "%ld %ld %lld", e->probe_order, e->probe_msg,
@@ -201,10 +202,19 @@ static void probe_report(struct engine *e, const char *path)
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return;
+	/* as many of the orders' windows as the machine alone would interrupt,
+	 * at the rate it interrupted the idle messages of this run */
+	double expect = e->probe_idle_ns > 0 ? (double)e->probe_idle_slow *
+						   (double)e->probe_window_ns /
+						   (double)e->probe_idle_ns
+					     : 0;
 	fprintf(f,
-		"orders %llu  p50 %.0f ns  p99 %.0f ns  p99.9 %.0f ns  max %.0f ns  >=2us %llu%s\n",
+		"orders %llu  p50 %.0f ns  p99 %.0f ns  p99.9 %.0f ns  max %.0f ns  >=2us %llu%s  "
+		"windows %.3f ms  idle %.3f ms, 2us+ %llu: expect %.1f\n",
 		(unsigned long long)total, v[0], v[1], v[2], v[3], (unsigned long long)over,
-		e->probe[PROBE_BUCKETS - 1] ? " (max clipped at 1 ms)" : "");
+		e->probe[PROBE_BUCKETS - 1] ? " (max clipped at 1 ms)" : "",
+		(double)e->probe_window_ns / 1e6, (double)e->probe_idle_ns / 1e6,
+		(unsigned long long)e->probe_idle_slow, expect);
 	fclose(f);
 }
 
@@ -245,8 +255,15 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 	struct book_ahead ahead; /* prefetch hints for the books (book_prefetch) */
 	book_prefetch_start(e->books, &rd, &ahead);
 	while (!e->failed) {
-		if (e->probe)
-			e->probe_t0 = mono_ns();
+		if (e->probe) {
+			int64_t t = mono_ns();
+			if (e->probe_idle_from) { /* the message before only passed the filter */
+				e->probe_idle_ns += t - e->probe_idle_from;
+				e->probe_idle_slow += t - e->probe_idle_from >= 2000;
+			}
+			e->probe_t0 = t;
+			e->probe_idle_from = 0;
+		}
 		book_prefetch_step(e->books, &rd, &ahead); /* inside the probe's window: counted */
 		rc = itch_reader_next(&rd, &m);
 		if (e->probe_trace)
@@ -269,7 +286,9 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		int64_t now = e->date_ns + (int64_t)m.ts;
 		if (now < e->now)
 			now = e->now; /* lenient: time never goes back for the engine */
+		int idle = 1;
 		if (simbook_next_arrival(e->simbook) <= now) {
+			idle = 0;
 			e->now = now;
 			simbook_arrivals(e->simbook, now);
 			if (e->qn)
@@ -295,8 +314,11 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		}
 		e->events++;
 		if (!ev.subscribed || ev.kind == BOOK_EV_NONE || ev.kind == BOOK_EV_DIRECTORY ||
-		    ev.kind == BOOK_EV_INFO)
+		    ev.kind == BOOK_EV_INFO) {
+			if (e->probe && idle && !ev.subscribed && brc >= 0)
+				e->probe_idle_from = e->probe_t0;
 			continue;
+		}
 		int sym = symbol_of(e, ev.locate);
 		if (sym < 0)
 			continue;
