@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -217,16 +218,29 @@ static void test_open_list_swap_remove(void)
 }
 
 /* Orders live in one array that grows: the open lists must follow it. */
+/* 40,000 orders fill more than two chunks of the order store: every order
+ * stays where it was made (a pointer to it stays good), and ids still map. */
 static void test_many_orders_keep_open_list_valid(void)
 {
 	struct oms *o = oms_new(1, 0);
-	int n = 3000;
+	enum { N = 40000 };
+	int n = N, moved = 0, wrong = 0;
+	struct order **made = calloc(N, sizeof *made);
 	for (int i = 0; i < n; i++) {
 		struct order *x = oms_create(o, 0, i % 3, SIDE_BUY, ORD_LIMIT, TIF_DAY, 2, 1, i, 1);
 		if (!x)
 			break;
+		made[i] = x;
 		oms_accept(o, x, i);
 	}
+	for (int i = 0; i < n; i++) {
+		moved += oms_get(o, i + 1) != made[i];
+		wrong += made[i] == NULL || made[i]->id != i + 1 || made[i]->created != i;
+	}
+	free(made);
+	CHECK_EQ_INT(moved, 0);
+	CHECK_EQ_INT(wrong, 0);
+	CHECK(oms_get(o, 0) == NULL && oms_get(o, n + 1) == NULL);
 	CHECK_EQ_INT(oms_count(o), n);
 	CHECK_EQ_INT(oms_open_count(o, 0), n);
 	int bad = 0;
