@@ -44,9 +44,14 @@ for b in "${builds[@]}"; do
 done
 # the machine's own interruptions of a busy thread: the floor under the tail
 "$GANTRY_BENCH/bench_gaps" 3
-for b in "${builds[@]}"; do
-  vm=${b%%:*} bin=${b#*:}
-  GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report \
-    --quiet --preload
-  printf 'tick-to-order (%s), every 100th top-of-book change of AAAA: %s\n' "$vm" "$(cat "$d/probe")"
+# the tail moves with the minute (expect says by how much): TICK_RUNS runs
+# (default 3) of each build, the builds alternated
+for run in $(seq "${TICK_RUNS:-3}"); do
+  for b in "${builds[@]}"; do
+    vm=${b%%:*} bin=${b#*:}
+    GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report \
+      --quiet --preload
+    printf 'tick-to-order (%s), every 100th top-of-book change of AAAA, run %s: %s\n' "$vm" "$run" \
+      "$(cat "$d/probe")"
+  done
 done
