@@ -92,9 +92,10 @@ void oms_set_listener(struct oms *o, oms_listener fn, void *ud);
 /* A new order in ST_NEW (not yet checked). Returns NULL when out of memory. */
 struct order *oms_create(struct oms *o, int strat, int sym, int side, int type, int tif,
 			 double qty, double price, int64_t now, int version);
-/* Between events: keeps at least as many free order slots as are used,
- * their memory faulted in, so an event's oms_create neither moves the array
- * nor touches a fresh page (unless that one event makes that many orders). */
+/* Between events: allocates the next chunk of order slots once the current
+ * one is half used, and writes the pages of the next ~146 slots, so that an
+ * event's oms_create neither allocates nor touches a fresh page (unless that
+ * one event makes more orders than that). Orders never move. */
 void oms_reserve(struct oms *o);
 struct order *oms_get(struct oms *o, int64_t id);
 int64_t oms_count(const struct oms *o);
