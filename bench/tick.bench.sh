@@ -42,8 +42,10 @@ for b in "${builds[@]}"; do
         vm, e, s, s/e*1e9, e/s/1e6}' "$d/o1/summary.json"
   sed 's/^runstat: /  (/; s/$/)/' "$d/stat1"
 done
-# the machine's own interruptions of a busy thread: the floor under the tail
+# the machine's own interruptions of a busy thread: the floor under the tail;
+# and the L3 the other tenants leave: a tick's code and state live there
 "$GANTRY_BENCH/bench_gaps" 3
+"$GANTRY_BENCH/bench_mem" 4
 # the tail moves with the minute (expect says by how much): TICK_RUNS runs
 # (default 3) of each build, the builds alternated
 for run in $(seq "${TICK_RUNS:-3}"); do
