@@ -440,9 +440,7 @@ int ctx_ffi_install(lua_State *L, struct strategy *s, int ctx, struct ctx_boxes 
 	out->trade = (struct gantry_ev_trade *)lua_topointer(L, -1);
 	return 0;
 }
-#endif
 
-#if GANTRY_LUAJIT
 uint64_t ctx_ffi_orders(const struct ctx_boxes *b)
 {
 	return b->api ? b->api->orders : 0;

@@ -264,6 +264,12 @@ static inline void free_order(struct book_set *s, struct order *o)
 
 /* A free record for a new order ref, known to be absent; x_reserve made
  * room. An older order in its direct slot moves to the overflow table. */
+/* The reference of a direct-table record. */
+static inline uint64_t dir_ref(const struct book_set *s, uint64_t i)
+{
+	return (uint64_t)(s->dir[i].tag - 1) << s->dbits | i;
+}
+
 static inline struct order *place_order(struct book_set *s, uint64_t ref)
 {
 	uint64_t hi = ref >> s->dbits, i = ref & s->dmask;
@@ -272,17 +278,11 @@ static inline struct order *place_order(struct book_set *s, uint64_t ref)
 		return x_put(s, ref, seq, &(struct order){0});
 	struct order *o = &s->dir[i];
 	if (__builtin_expect(o->tag != 0, 0))
-		x_put(s, (uint64_t)(o->tag - 1) << s->dbits | i, s->dseq[i], o);
+		x_put(s, dir_ref(s, i), s->dseq[i], o);
 	o->tag = (uint32_t)hi + 1;
 	o->over = 0;
 	s->dseq[i] = seq;
 	return o;
-}
-
-/* The reference of a direct-table record. */
-static inline uint64_t dir_ref(const struct book_set *s, uint64_t i)
-{
-	return (uint64_t)(s->dir[i].tag - 1) << s->dbits | i;
 }
 
 /* ------------------------------------------------------------ levels */
@@ -722,24 +722,21 @@ void book_prefetch_near(const struct book_set *s, const uint8_t *msg, size_t len
 	if (s->filter && !y->subscribed)
 		return;
 	int side;
+	const struct order *o = &s->dir[ref & s->dmask]; /* fetched by the far stage */
 	if (t == 0 || t == 'F' - 'A') {
 		/* order_type let through frames of ITCH_OFF_REF + 8 bytes: the
 		 * side byte is one further */
 		side = len > ITCH_OFF_ADD_SIDE && msg[ITCH_OFF_ADD_SIDE] == 'B' ? BOOK_BID : BOOK_ASK;
-		/* an older order in the slot (fetched by the far stage) moves to
-		 * the overflow table on this add: its home there, too */
-		const struct order *o = &s->dir[ref & s->dmask];
+		/* an older order in the slot moves to the overflow table on this
+		 * add: its home there, too */
 		if (o->tag && !holds(s, o, ref))
-			__builtin_prefetch(&s->xo[xhome(s, (uint64_t)(o->tag - 1) << s->dbits |
-							     (ref & s->dmask))], 1);
-	} else {
-		const struct order *o = &s->dir[ref & s->dmask];
-		if (!holds(s, o, ref)) {
-			if (s->nx)
-				__builtin_prefetch(&s->xo[xhome(s, ref)]);
-			return;
-		}
+			__builtin_prefetch(&s->xo[xhome(s, dir_ref(s, ref & s->dmask))], 1);
+	} else if (holds(s, o, ref)) {
 		side = o->side & 1;
+	} else {
+		if (s->nx)
+			__builtin_prefetch(&s->xo[xhome(s, ref)]);
+		return;
 	}
 	const struct side *sd = &y->side[side];
 	if (sd->n)

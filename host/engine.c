@@ -269,7 +269,7 @@ static int64_t submit(struct strategy *s, const struct order_request *req, const
 	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
 		why = "bad_price";
 	int code = -1;
-	if (e->probe_trace)
+	if (e->probe && e->probe->trace)
 		engine_probe_mark(e, PROBE_SUBMITTED);
 	if (!why && !operator) {
 		enum risk_reason r = risk_gate(s, req);
@@ -714,9 +714,9 @@ void engine_free(struct engine *e)
 	book_set_free(e->books);
 	free(e->sym_of_loc);
 	free(e->loc_of_sym);
+	if (e->probe && e->probe->trace)
+		fclose(e->probe->trace);
 	free(e->probe);
-	if (e->probe_trace)
-		fclose(e->probe_trace);
 	oms_free(e->oms);
 	free(e->q);
 	free(e->last);

@@ -130,6 +130,23 @@ enum {
 	PROBE_SUBMITTED, /* the strategy's order reached the host (risk, oms: the rest) */
 	PROBE_STAGES
 };
+#define PROBE_BUCKETS 100000 /* 10 ns each: 0 .. 1 ms */
+
+/* GANTRY_PROBE (host/tick.c): tick-to-order windows, timed. */
+struct tick_probe {
+	uint64_t hist[PROBE_BUCKETS]; /* window lengths */
+	int64_t t0;		      /* when decoding of the current message started */
+	int64_t window_ns;	      /* the orders' windows, summed */
+	/* the machine's own interruptions, seen in the same run: messages that
+	 * only passed the filter (idle), their time and how many took 2 us+ */
+	int prev_idle; /* the message that started at t0 was idle */
+	int64_t idle_ns;
+	uint64_t idle_slow;
+	/* GANTRY_PROBE_TRACE: where each slow window went */
+	FILE *trace;
+	int64_t at[PROBE_STAGES]; /* see engine_probe_mark */
+	long msg, order;
+};
 
 struct engine {
 	struct engine_config cfg;
@@ -169,18 +186,7 @@ struct engine {
 	int *sym_of_loc;	  /* ITCH locate -> symbol id, -1 unknown */
 	int *loc_of_sym;	  /* symbol id -> ITCH locate, 0 unknown */
 	int64_t date_ns;	  /* midnight of the ITCH day */
-	uint64_t *probe;	  /* tick-to-order histogram (ns buckets), when measuring */
-	int64_t probe_t0;	  /* when decoding of the current message started */
-	int64_t probe_window_ns;  /* the orders' windows, summed */
-	/* the machine's own interruptions, seen in the same run: messages that
-	 * only passed the filter (idle), their time and how many took 2 us+ */
-	int64_t probe_idle_from; /* t0 of the message before, when it was idle */
-	int64_t probe_idle_ns;
-	uint64_t probe_idle_slow;
-	/* GANTRY_PROBE_TRACE: where each slow window went (host/tick.c) */
-	FILE *probe_trace;
-	int64_t probe_at[PROBE_STAGES]; /* see engine_probe_mark */
-	long probe_msg, probe_order;
+	struct tick_probe *probe; /* GANTRY_PROBE: when measuring, else NULL */
 	int (*set_hook)(void *ud, const char *key, const char *value, char *old, size_t oldlen,
 			char *err, size_t errlen);
 	void *set_hook_ud;
@@ -220,8 +226,7 @@ struct tick_config {
 int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, size_t errlen);
 /* Levels of a side (0 bids, 1 asks), best first: price, shares, orders. */
 int engine_depth(struct engine *e, int sym, int side, double (*out)[3], int n);
-#define PROBE_BUCKETS 100000 /* 10 ns each: 0 .. 1 ms */
-/* GANTRY_PROBE: one order handed to the venue, timed from probe_t0. */
+/* GANTRY_PROBE: one order handed to the venue, timed from the probe's t0. */
 void engine_probe_order(struct engine *e);
 /* GANTRY_PROBE_TRACE: the clock at the end of a stage (PROBE_*) of the window. */
 void engine_probe_mark(struct engine *e, int stage);

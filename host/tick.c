@@ -33,27 +33,26 @@ static int64_t mono_ns(void)
 
 void engine_probe_order(struct engine *e)
 {
-	int64_t now = mono_ns(), d = (now - e->probe_t0) / 10;
-	e->probe[d < 0 ? 0 : d >= PROBE_BUCKETS ? PROBE_BUCKETS - 1 : d]++;
-	e->probe_window_ns += now - e->probe_t0;
-	if (e->probe_trace && d >= 200) { /* 2 us or more: where it went */
-		int64_t prev = e->probe_t0;
-		fprintf(e->probe_trace, "%ld %ld %lld", e->probe_order, e->probe_msg,
-			(long long)(now - prev));
+	struct tick_probe *pr = e->probe;
+	int64_t now = mono_ns(), d = (now - pr->t0) / 10;
+	pr->hist[d < 0 ? 0 : d >= PROBE_BUCKETS ? PROBE_BUCKETS - 1 : d]++;
+	pr->window_ns += now - pr->t0;
+	if (pr->trace && d >= 200) { /* 2 us or more: where it went */
+		int64_t prev = pr->t0;
+		fprintf(pr->trace, "%ld %ld %lld", pr->order, pr->msg, (long long)(now - prev));
 		for (int k = 0; k < PROBE_STAGES; k++) {
-			fprintf(e->probe_trace, " %lld", (long long)(e->probe_at[k] - prev));
-			prev = e->probe_at[k];
+			fprintf(pr->trace, " %lld", (long long)(pr->at[k] - prev));
+			prev = pr->at[k];
 		}
 		/* the window's start, CLOCK_MONOTONIC: lines up with perf record -k mono */
-		fprintf(e->probe_trace, " %lld %lld\n", (long long)(now - prev),
-			(long long)e->probe_t0);
+		fprintf(pr->trace, " %lld %lld\n", (long long)(now - prev), (long long)pr->t0);
 	}
-	e->probe_order++;
+	pr->order++;
 }
 
 void engine_probe_mark(struct engine *e, int stage)
 {
-	e->probe_at[stage] = mono_ns();
+	e->probe->at[stage] = mono_ns();
 }
 
 static int subscribe(struct engine *e, const char *name, char *err, size_t errlen)
@@ -184,18 +183,18 @@ static int data_error(const struct tick_config *tc, struct itch_reader *rd, int 
 
 /* GANTRY_PROBE=FILE: the tick-to-order histogram's percentiles, one line
  * (for bench/tick.bench.sh; off otherwise: the clock is read only then). */
-static void probe_report(struct engine *e, const char *path)
+static void probe_report(const struct tick_probe *pr, const char *path)
 {
 	uint64_t total = 0, seen = 0, over = 0;
 	for (int i = 0; i < PROBE_BUCKETS; i++) {
-		total += e->probe[i];
-		over += i >= 200 ? e->probe[i] : 0; /* 2 us and more: the tail's target */
+		total += pr->hist[i];
+		over += i >= 200 ? pr->hist[i] : 0; /* 2 us and more: the tail's target */
 	}
 	const double q[] = {0.5, 0.99, 0.999, 1.0};
 	double v[4] = {0};
 	int k = 0;
 	for (int i = 0; i < PROBE_BUCKETS && k < 4; i++) {
-		seen += e->probe[i];
+		seen += pr->hist[i];
 		while (k < 4 && total && (double)seen >= q[k] * (double)total)
 			v[k++] = i * 10.0;
 	}
@@ -204,17 +203,16 @@ static void probe_report(struct engine *e, const char *path)
 		return;
 	/* as many of the orders' windows as the machine alone would interrupt,
 	 * at the rate it interrupted the idle messages of this run */
-	double expect = e->probe_idle_ns > 0 ? (double)e->probe_idle_slow *
-						   (double)e->probe_window_ns /
-						   (double)e->probe_idle_ns
-					     : 0;
+	double expect = pr->idle_ns > 0
+			    ? (double)pr->idle_slow * (double)pr->window_ns / (double)pr->idle_ns
+			    : 0;
 	fprintf(f,
 		"orders %llu  p50 %.0f ns  p99 %.0f ns  p99.9 %.0f ns  max %.0f ns  >=2us %llu%s  "
 		"windows %.3f ms  idle %.3f ms, 2us+ %llu: expect %.1f\n",
 		(unsigned long long)total, v[0], v[1], v[2], v[3], (unsigned long long)over,
-		e->probe[PROBE_BUCKETS - 1] ? " (max clipped at 1 ms)" : "",
-		(double)e->probe_window_ns / 1e6, (double)e->probe_idle_ns / 1e6,
-		(unsigned long long)e->probe_idle_slow, expect);
+		pr->hist[PROBE_BUCKETS - 1] ? " (max clipped at 1 ms)" : "",
+		(double)pr->window_ns / 1e6, (double)pr->idle_ns / 1e6,
+		(unsigned long long)pr->idle_slow, expect);
 	fclose(f);
 }
 
@@ -242,31 +240,33 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 	}
 	int status = 0, rc;
 	const char *probe = getenv("GANTRY_PROBE"), *trace = getenv("GANTRY_PROBE_TRACE");
-	if (probe && *probe && !(e->probe = calloc(PROBE_BUCKETS, sizeof *e->probe)))
+	if (probe && *probe && !(e->probe = calloc(1, sizeof *e->probe)))
 		return errf(err, errlen, "out of memory"), 2;
-	if (e->probe && trace && *trace) {
-		if (!(e->probe_trace = fopen(trace, "w")))
+	struct tick_probe *pr = e->probe;
+	if (pr && trace && *trace) {
+		if (!(pr->trace = fopen(trace, "w")))
 			return errf(err, errlen, "GANTRY_PROBE_TRACE=%s: %s", trace, strerror(errno)), 2;
 		fputs("# order message total_ns, then ns in: decode venue books host strategy order; "
 		      "then the start (CLOCK_MONOTONIC ns)\n",
-		      e->probe_trace);
+		      pr->trace);
 	}
+	const int tracing = pr && pr->trace;
 	engine_begin(e);
 	struct book_ahead ahead; /* prefetch hints for the books (book_prefetch) */
 	book_prefetch_start(e->books, &rd, &ahead);
 	while (!e->failed) {
-		if (e->probe) {
+		if (pr) {
 			int64_t t = mono_ns();
-			if (e->probe_idle_from) { /* the message before only passed the filter */
-				e->probe_idle_ns += t - e->probe_idle_from;
-				e->probe_idle_slow += t - e->probe_idle_from >= 2000;
+			if (pr->prev_idle) { /* the message before only passed the filter */
+				pr->idle_ns += t - pr->t0;
+				pr->idle_slow += t - pr->t0 >= 2000;
 			}
-			e->probe_t0 = t;
-			e->probe_idle_from = 0;
+			pr->t0 = t;
+			pr->prev_idle = 0;
 		}
 		book_prefetch_step(e->books, &rd, &ahead); /* inside the probe's window: counted */
 		rc = itch_reader_next(&rd, &m);
-		if (e->probe_trace)
+		if (tracing)
 			engine_probe_mark(e, PROBE_DECODED);
 		if (rc == 0)
 			break;
@@ -294,12 +294,12 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 			if (e->qn)
 				engine_deliver(e);
 		}
-		if (e->probe_trace)
+		if (tracing)
 			engine_probe_mark(e, PROBE_ARRIVED);
 		int brc = book_apply(e->books, &m, &ev);
-		if (e->probe_trace) {
+		if (tracing) {
 			engine_probe_mark(e, PROBE_BOOKED);
-			e->probe_msg++;
+			pr->msg++;
 		}
 		if (brc < 0) {
 			rd.err_offset = itch_reader_offset(&rd);
@@ -315,8 +315,8 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		e->events++;
 		if (!ev.subscribed || ev.kind == BOOK_EV_NONE || ev.kind == BOOK_EV_DIRECTORY ||
 		    ev.kind == BOOK_EV_INFO) {
-			if (e->probe && idle && !ev.subscribed && brc >= 0)
-				e->probe_idle_from = e->probe_t0;
+			if (pr && idle && !ev.subscribed && brc >= 0)
+				pr->prev_idle = 1;
 			continue;
 		}
 		int sym = symbol_of(e, ev.locate);
@@ -335,15 +335,15 @@ int engine_run_itch(struct engine *e, const struct tick_config *tc, char *err, s
 		if (engine_charts(e, sym) && (ev.top_changed || ev.has_trade))
 			series_push(&e->prices[sym], now, e->last[sym].close);
 		if (ev.top_changed || ev.has_trade) {
-			if (e->probe_trace)
+			if (tracing)
 				engine_probe_mark(e, PROBE_CALLED);
 			callbacks(e, sym, ev.locate, &ev);
 		}
 		oms_reserve(e->oms); /* between events: the next orders find their room */
 	}
 	itch_reader_close(&rd);
-	if (e->probe)
-		probe_report(e, probe);
+	if (pr)
+		probe_report(pr, probe);
 	if (warnings > 10)
 		log_msg(LOG_WARN, "itch", "%s: %ld warnings in all", tc->path, warnings);
 	int end = engine_end(e, status == 2, err, errlen);
