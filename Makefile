@@ -23,7 +23,21 @@ PKGS_LUA  := $(if $(filter luajit,$(VM)),luajit,lua5.4)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-format-truncation
-BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) -Ihost -Ibindings \
+
+# Layers, lowest first (docs/architecture.md). A file in a layer's folder is
+# compiled with the include paths of its own layer and of those below it only,
+# so an #include that points up fails to compile. Tests, benchmarks and tools
+# see every layer.
+LAYERS    := base market core io bindings vm feed venue engine cmd
+layer_dir  = $(if $(filter bindings,$(1)),bindings,host/$(1))
+upto       = $(wordlist 1,$(words $(call upto_n,$(1))),$(LAYERS))
+upto_n     = $(if $(filter $(1),$(firstword $(LAYERS))),x,$(call _upto,$(1),$(LAYERS),))
+_upto      = $(if $(filter $(1),$(firstword $(2))),$(3) x,$(call _upto,$(1),$(wordlist 2,99,$(2)),$(3) x))
+layer_inc  = $(foreach l,$(call upto,$(1)),-I$(call layer_dir,$(l)))
+layer_of   = $(firstword $(foreach l,$(LAYERS),$(if $(filter $(call layer_dir,$(l))/%,$(1)),$(l))))
+ALL_INC   := $(call layer_inc,cmd)
+
+BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) \
              $(shell pkg-config --cflags $(PKGS_LUA) libevent 2>/dev/null) \
              -DGANTRY_ROOT='"$(CURDIR)"' -DGANTRY_VM_$(VM)=1
 LIBS      := $(shell pkg-config --libs $(PKGS_LUA) libevent 2>/dev/null) -lz -lm -lpthread
@@ -37,9 +51,11 @@ SAN_CFLAGS  := $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,un
                -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 
-# host/vm_lua.c is the VM backend of both builds (host/lua_compat.h bridges
-# the two C APIs); what only LuaJIT has is under #if GANTRY_LUAJIT.
-HOST_SRC  := $(filter-out host/main.c,$(wildcard host/*.c)) $(wildcard bindings/*.c)
+LAYER_SRC := $(foreach l,$(LAYERS),$(wildcard $(call layer_dir,$(l))/*.c))
+# A file named *_lua54.c or *_luajit.c is one VM backend's: built only with that VM.
+VM_OTHER  := $(if $(filter luajit,$(VM)),_lua54.c,_luajit.c)
+HOST_SRC  := $(filter-out host/cmd/main.c %$(VM_OTHER),$(LAYER_SRC))
+HDRS      := $(foreach l,$(LAYERS),$(wildcard $(call layer_dir,$(l))/*.h)) $(wildcard bindings/ffi/*.lua)
 TESTS_C   := $(wildcard spec/c/test_*.c)
 BENCH_C   := $(wildcard bench/*.c)
 TOOLS_C   := $(wildcard scripts/*.c)
@@ -47,18 +63,18 @@ TOOLS_C   := $(wildcard scripts/*.c)
 REL_OBJ   := $(HOST_SRC:%.c=$(BUILD)/rel/%.o)
 SAN_OBJ   := $(HOST_SRC:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps demo test test-c test-lua bench lint clean tools format
+.PHONY: all deps demo test test-c test-lua bench lint clean tools format layer-flags
 .DEFAULT_GOAL := all
 
 all: $(BIN) tools
 
-$(BIN): $(BUILD)/rel/libgantry.a $(BUILD)/rel/host/main.o
+$(BIN): $(BUILD)/rel/libgantry.a $(BUILD)/rel/host/cmd/main.o
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -o $@ $(BUILD)/rel/host/main.o $(BUILD)/rel/libgantry.a $(REL_LIBS)
+	$(Q)$(CC) -o $@ $(BUILD)/rel/host/cmd/main.o $(BUILD)/rel/libgantry.a $(REL_LIBS)
 
-$(BUILD)/san/gantry: $(BUILD)/san/libgantry.a $(BUILD)/san/host/main.o
+$(BUILD)/san/gantry: $(BUILD)/san/libgantry.a $(BUILD)/san/host/cmd/main.o
 	@$(if $(Q),echo "  LD san  $@")
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $(BUILD)/san/host/main.o $(BUILD)/san/libgantry.a $(LIBS)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $(BUILD)/san/host/cmd/main.o $(BUILD)/san/libgantry.a $(LIBS)
 
 $(BUILD)/rel/libgantry.a: $(REL_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -68,30 +84,56 @@ $(BUILD)/san/libgantry.a: $(SAN_OBJ)
 # V=1 shows the compiler command lines
 Q := $(if $(V),,@)
 
-$(BUILD)/rel/%.o: %.c $(wildcard host/*.h bindings/*.h bindings/ffi/*.lua)
+$(BUILD)/rel/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
-$(BUILD)/san/%.o: %.c $(wildcard host/*.h bindings/*.h bindings/ffi/*.lua)
+	$(Q)$(CC) $(REL_CFLAGS) $(call layer_inc,$(call layer_of,$<)) -c -o $@ $<
+$(BUILD)/san/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC san  $<")
-	$(Q)$(CC) $(SAN_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(SAN_CFLAGS) $(call layer_inc,$(call layer_of,$<)) -c -o $@ $<
 
 # C unit tests: spec/c/test_x.c -> build/san/test_x (sanitized)
 $(BUILD)/san/spec/c/%: spec/c/%.c spec/c/check.h $(BUILD)/san/libgantry.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $<")
-	$(Q)$(CC) $(SAN_CFLAGS) -Ispec/c -o $@ $< $(BUILD)/san/libgantry.a $(LIBS) $(SAN_LDFLAGS)
+	$(Q)$(CC) $(SAN_CFLAGS) $(ALL_INC) -Ispec/c -o $@ $< $(BUILD)/san/libgantry.a $(LIBS) $(SAN_LDFLAGS)
+
+# The pure core (base, market, core: ITCH, books, oms, risk) links without
+# Lua, libevent or OpenSSL: the tests of its parts are linked against it and
+# libz, libm and pthreads alone, so a dependency creeping in fails the build.
+CORE_SRC   := $(foreach l,base market core,$(wildcard host/$(l)/*.c))
+CORE_TESTS := $(addprefix $(BUILD)/san/spec/c/,test_bars test_itch test_jsonfmt test_metrics \
+              test_oms test_series test_timefmt)
+$(BUILD)/san/libgantry_core.a: $(CORE_SRC:%.c=$(BUILD)/san/%.o)
+	@rm -f $@; ar rcs $@ $^
+$(CORE_TESTS): $(BUILD)/san/spec/c/%: spec/c/%.c spec/c/check.h $(BUILD)/san/libgantry_core.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $< (core only)")
+	$(Q)$(CC) $(SAN_CFLAGS) $(call layer_inc,core) -Ispec/c -o $@ $< \
+	  $(BUILD)/san/libgantry_core.a -lz -lm -lpthread $(SAN_LDFLAGS)
+
+# Benchmark probes (host/base/probe.h) exist only in this build: release
+# and test builds carry none of them.
+PROBE_OBJ := $(HOST_SRC:%.c=$(BUILD)/probe/%.o)
+$(BUILD)/probe/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC prb  $<")
+	$(Q)$(CC) $(REL_CFLAGS) -DGANTRY_PROBES=1 $(call layer_inc,$(call layer_of,$<)) -c -o $@ $<
+$(BUILD)/probe/libgantry.a: $(PROBE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/probe/gantry: $(BUILD)/probe/libgantry.a $(BUILD)/probe/host/cmd/main.o
+	$(Q)$(CC) -o $@ $(BUILD)/probe/host/cmd/main.o $(BUILD)/probe/libgantry.a $(REL_LIBS)
 
 # benchmarks and tools: optimised
 $(BUILD)/rel/bench/%: bench/%.c $(BUILD)/rel/libgantry.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BENCH   $<")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $< $(BUILD)/rel/libgantry.a $(REL_LIBS)
+	$(Q)$(CC) $(REL_CFLAGS) $(ALL_INC) -o $@ $< $(BUILD)/rel/libgantry.a $(REL_LIBS)
 $(BUILD)/tools/%: scripts/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TOOL    $<")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
+	$(Q)$(CC) $(REL_CFLAGS) $(ALL_INC) -o $@ $< $(LIBS)
 
 tools: $(TOOLS_C:scripts/%.c=$(BUILD)/tools/%)
 
@@ -111,30 +153,40 @@ SAN_TESTS := $(TESTS_C:spec/c/%.c=$(BUILD)/san/spec/c/%)
 # Both VMs: the C units and every spec with the Lua 5.4 build, then the specs
 # that run strategies again with the LuaJIT build (spec/run_all.sh).
 test: deps
-	@$(MAKE) --no-print-directory gantry tools $(BUILD)/san/gantry $(SAN_TESTS)
+	@$(MAKE) --no-print-directory gantry tools $(BUILD)/san/gantry $(SAN_TESTS) $(BUILD)/probe/gantry
 	@$(MAKE) --no-print-directory VM=luajit build/luajit/san/gantry
 	@GANTRY_BIN=$(CURDIR)/$(BUILD)/san/gantry GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools \
-	  GANTRY_BIN_LUAJIT=$(CURDIR)/build/luajit/san/gantry spec/run_all.sh $(SAN_TESTS)
+	  GANTRY_BIN_LUAJIT=$(CURDIR)/build/luajit/san/gantry \
+	  GANTRY_BIN_PROBE=$(CURDIR)/$(BUILD)/probe/gantry \
+	  spec/run_all.sh scripts/check_layers.sh $(SAN_TESTS)
 
 # ---------------------------------------------------------------- bench
 BENCH_BIN := $(BENCH_C:bench/%.c=$(BUILD)/rel/bench/%)
 bench: deps
-	@$(MAKE) --no-print-directory gantry tools $(BENCH_BIN)
-	@$(MAKE) --no-print-directory VM=luajit gantry-luajit build/luajit/rel/bench/bench_vm
+	@$(MAKE) --no-print-directory gantry tools $(BENCH_BIN) $(BUILD)/probe/gantry
+	@$(MAKE) --no-print-directory VM=luajit gantry-luajit build/luajit/rel/bench/bench_vm \
+	  build/luajit/probe/gantry
 	@GANTRY_BIN=$(CURDIR)/gantry GANTRY_BIN_LUAJIT=$(CURDIR)/gantry-luajit \
+	  GANTRY_BIN_PROBE=$(CURDIR)/$(BUILD)/probe/gantry \
+	  GANTRY_BIN_PROBE_LUAJIT=$(CURDIR)/build/luajit/probe/gantry \
 	  GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools GANTRY_BENCH=$(CURDIR)/$(BUILD)/rel/bench \
 	  GANTRY_BENCH_LUAJIT=$(CURDIR)/build/luajit/rel/bench bench/run.sh
 
 # ---------------------------------------------------------------- lint
 lint:
-	clang-tidy --quiet $(wildcard host/*.c bindings/*.c) -- $(filter-out -Wno-format-truncation,$(BASEFLAGS))
+	clang-tidy --quiet $(filter-out %$(VM_OTHER),$(LAYER_SRC)) -- $(filter-out -Wno-format-truncation,$(BASEFLAGS)) $(ALL_INC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -Ihost -Ibindings host bindings
+	  --inline-suppr $(ALL_INC) host bindings
 
 format:
-	clang-format -i $(wildcard host/*.[ch] bindings/*.[ch] spec/c/*.[ch] bench/*.c scripts/*.c)
+	clang-format -i $(wildcard host/*/*.[ch] bindings/*.[ch] spec/c/*.[ch] bench/*.c scripts/*.c)
 
 clean:
 	rm -rf build gantry gantry-luajit
 
 -include mk/*.mk
+
+# The compiler flags of one layer's files (spec/seams_spec.lua compiles a
+# deliberate upward include with them): make -s layer-flags LAYER=core
+layer-flags:
+	@echo $(REL_CFLAGS) $(call layer_inc,$(LAYER))

@@ -18,6 +18,7 @@
 
 #include "lua_compat.h"
 #include "engine.h"
+#include "engine-internal.h" /* the strategy's vm, to time it alone */
 #include "log.h"
 #include "symtab.h"
 

@@ -48,8 +48,11 @@ done
 "$GANTRY_BENCH/bench_mem" 4
 # the tail moves with the minute (expect says by how much): TICK_RUNS runs
 # (default 3) of each build, the builds alternated
+# with the probe builds (GANTRY_PROBES: the clock reads exist only there)
+probes=("Lua 5.4:${GANTRY_BIN_PROBE:-$GANTRY_BIN}")
+[ -n "${GANTRY_BIN_PROBE_LUAJIT:-}" ] && probes+=("LuaJIT:$GANTRY_BIN_PROBE_LUAJIT")
 for run in $(seq "${TICK_RUNS:-3}"); do
-  for b in "${builds[@]}"; do
+  for b in "${probes[@]}"; do
     vm=${b%%:*} bin=${b#*:}
     GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report \
       --quiet --preload

@@ -1,37 +1,40 @@
 /*
  * ctx — luaopen_gantry_ctx builds the table a strategy receives as `ctx`.
- * Methods are closures over one userdata (the strategy pointer and the last
- * symbol looked up); they are fields of ctx itself, so `ctx:buy` is one
- * table lookup, and also the __index of a metatable whose __metatable field
- * hides it: a strategy that overwrites ctx.buy changes only what its own
- * code calls (ctx.buy = nil finds the method again), never what the core
- * does. Every order goes through engine_submit (sanity and risk in C).
+ * Methods are closures over one userdata (the host and the last symbol
+ * looked up); they are fields of ctx itself, so `ctx:buy` is one table
+ * lookup, and also the __index of a metatable whose __metatable field hides
+ * it: a strategy that overwrites ctx.buy changes only what its own code
+ * calls (ctx.buy = nil finds the method again), never what the core does.
+ *
+ * What acts goes through the host's ops (every order through submit: sanity
+ * and risk in C); what only reads (positions, cash, open orders) reads the
+ * order book of record, h->oms, at the call: the engine sets it when the run
+ * starts, after the strategy is loaded.
  */
 #include "ctx.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "engine.h"
-#include "log.h"
+#include "symtab.h"
 
 /* The methods' upvalue. */
 struct ctx_host {
-	struct strategy *s; /* NULL for `gantry check` */
-	int last_id;	    /* the symbol id of the last lookup, or -1 */
+	struct vm_host *h; /* NULL for `gantry check` */
+	int last_id;	   /* the symbol id of the last lookup, or -1 */
 };
 
 static struct ctx_host *ctx_host(lua_State *L)
 {
-	struct ctx_host *h = lua_touserdata(L, lua_upvalueindex(1));
-	if (!h->s)
+	struct ctx_host *c = lua_touserdata(L, lua_upvalueindex(1));
+	if (!c->h)
 		luaL_error(L, "ctx is not connected to a running host (gantry check loads only)");
-	return h;
+	return c;
 }
 
-static struct strategy *host(lua_State *L)
+static struct vm_host *host(lua_State *L)
 {
-	return ctx_host(L)->s;
+	return ctx_host(L)->h;
 }
 
 /* Whether sym (len bytes, no NUL among them) is name; short: no libc call. */
@@ -45,20 +48,20 @@ static inline int same_name(const char *name, const char *sym, size_t len)
 
 /* The symbol id of a name: a strategy names the same symbol call after call,
  * so the last id is tried first (its name compared, so it is always right). */
-static int symbol_arg(lua_State *L, struct ctx_host *h, int arg)
+static int symbol_arg(lua_State *L, struct ctx_host *c, int arg)
 {
 	size_t len;
 	const char *sym = luaL_checklstring(L, arg, &len);
-	const struct symtab *st = engine_symtab(h->s->eng);
-	if (h->last_id >= 0 && len <= SYMTAB_NAME_MAX) {
+	const struct symtab *st = c->h->symtab;
+	if (c->last_id >= 0 && len <= SYMTAB_NAME_MAX) {
 		/* names are SYMTAB_NAME_MAX + 1 bytes: name[len] is inside */
-		const char *name = symtab_name(st, h->last_id);
+		const char *name = symtab_name(st, c->last_id);
 		if (same_name(name, sym, len))
-			return h->last_id;
+			return c->last_id;
 	}
 	int id = symtab_find(st, sym, len);
 	if (id >= 0)
-		h->last_id = id;
+		c->last_id = id;
 	return id;
 }
 
@@ -71,11 +74,11 @@ static int tif_arg(lua_State *L, int idx)
 
 static int order(lua_State *L, int side)
 {
-	struct ctx_host *h = ctx_host(L);
-	struct strategy *s = h->s;
+	struct ctx_host *c = ctx_host(L);
+	struct vm_host *h = c->h;
 	struct order_request req = {.side = side, .limit = NAN, .tif = TIF_DAY};
 	const char *reason = NULL;
-	req.sym = symbol_arg(L, h, 2);
+	req.sym = symbol_arg(L, c, 2);
 	req.qty = luaL_checknumber(L, 3);
 	if (!lua_isnoneornil(L, 4)) {
 		luaL_checktype(L, 4, LUA_TTABLE);
@@ -90,7 +93,7 @@ static int order(lua_State *L, int side)
 		req.tif = tif_arg(L, -1);
 		lua_pop(L, 2);
 	}
-	int64_t id = req.sym < 0 ? 0 : engine_submit(s, &req, &reason);
+	int64_t id = req.sym < 0 ? 0 : h->ops->submit(h->self, &req, &reason);
 	if (id > 0) {
 		lua_pushinteger(L, (lua_Integer)id);
 		return 1;
@@ -112,9 +115,9 @@ static int ctx_sell(lua_State *L)
 
 static int ctx_cancel(lua_State *L)
 {
-	struct strategy *s = host(L);
+	struct vm_host *h = host(L);
 	const char *reason = NULL;
-	if (engine_cancel(s, (int64_t)luaL_checkinteger(L, 2), &reason) == 0) {
+	if (h->ops->cancel(h->self, (int64_t)luaL_checkinteger(L, 2), &reason) == 0) {
 		lua_pushboolean(L, 1);
 		return 1;
 	}
@@ -125,60 +128,60 @@ static int ctx_cancel(lua_State *L)
 
 static int ctx_cancel_all(lua_State *L)
 {
-	struct ctx_host *h = ctx_host(L);
-	struct strategy *s = h->s;
+	struct ctx_host *c = ctx_host(L);
+	struct vm_host *h = c->h;
 	int sym = -1;
-	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, h, 2)) < 0) {
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, c, 2)) < 0) {
 		lua_pushinteger(L, 0);
 		return 1;
 	}
-	lua_pushinteger(L, engine_cancel_all(s, sym));
+	lua_pushinteger(L, h->ops->cancel_all(h->self, sym));
 	return 1;
 }
 
 static int ctx_position(lua_State *L)
 {
-	struct ctx_host *h = ctx_host(L);
-	struct strategy *s = h->s;
-	int sym = symbol_arg(L, h, 2);
-	double q = sym < 0 ? 0 : oms_position(engine_oms(s->eng), s->id, sym)->qty;
+	struct ctx_host *c = ctx_host(L);
+	struct vm_host *h = c->h;
+	int sym = symbol_arg(L, c, 2);
+	double q = sym < 0 ? 0 : oms_position(h->oms, h->account, sym)->qty;
 	lua_pushinteger(L, (lua_Integer)q);
 	return 1;
 }
 
 static int ctx_cash(lua_State *L)
 {
-	struct strategy *s = host(L);
-	lua_pushnumber(L, oms_account(engine_oms(s->eng), s->id)->cash);
+	struct vm_host *h = host(L);
+	lua_pushnumber(L, oms_account(h->oms, h->account)->cash);
 	return 1;
 }
 
 static int ctx_equity(lua_State *L)
 {
-	struct strategy *s = host(L);
-	lua_pushnumber(L, oms_equity(engine_oms(s->eng), s->id));
+	struct vm_host *h = host(L);
+	lua_pushnumber(L, oms_equity(h->oms, h->account));
 	return 1;
 }
 
 static int ctx_pnl(lua_State *L)
 {
-	struct ctx_host *h = ctx_host(L);
-	struct strategy *s = h->s;
+	struct ctx_host *c = ctx_host(L);
+	struct vm_host *h = c->h;
 	int sym = -1;
-	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, h, 2)) < 0) {
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, c, 2)) < 0) {
 		lua_pushnumber(L, 0);
 		return 1;
 	}
-	lua_pushnumber(L, oms_pnl(engine_oms(s->eng), s->id, sym));
+	lua_pushnumber(L, oms_pnl(h->oms, h->account, sym));
 	return 1;
 }
 
-static void push_order(lua_State *L, struct strategy *s, const struct order *o)
+static void push_order(lua_State *L, const struct vm_host *h, const struct order *o)
 {
 	lua_createtable(L, 0, 10);
 	lua_pushinteger(L, (lua_Integer)o->id);
 	lua_setfield(L, -2, "id");
-	lua_pushstring(L, symtab_name(engine_symtab(s->eng), o->sym));
+	lua_pushstring(L, symtab_name(h->symtab, o->sym));
 	lua_setfield(L, -2, "symbol");
 	lua_pushstring(L, oms_side_name(o->side));
 	lua_setfield(L, -2, "side");
@@ -198,34 +201,34 @@ static void push_order(lua_State *L, struct strategy *s, const struct order *o)
 
 static int ctx_orders(lua_State *L)
 {
-	struct ctx_host *h = ctx_host(L);
-	struct strategy *s = h->s;
-	struct oms *oms = engine_oms(s->eng);
+	struct ctx_host *c = ctx_host(L);
+	struct vm_host *h = c->h;
+	struct oms *oms = h->oms;
 	int sym = -1, n = 0;
-	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, h, 2)) < 0) {
+	if (!lua_isnoneornil(L, 2) && (sym = symbol_arg(L, c, 2)) < 0) {
 		lua_newtable(L);
 		return 1;
 	}
 	lua_newtable(L);
-	int count = oms_open_count(oms, s->id);
+	int count = oms_open_count(oms, h->account);
 	/* by id, so the list reads in the order the orders were sent */
 	for (int64_t id = 1, seen = 0; seen < count && id <= oms_count(oms); id++) {
 		const struct order *o = oms_get(oms, id);
-		if (o->strat != s->id || !oms_is_open(o))
+		if (o->strat != h->account || !oms_is_open(o))
 			continue;
 		seen++;
 		if (sym >= 0 && o->sym != sym)
 			continue;
-		push_order(L, s, o);
+		push_order(L, h, o);
 		lua_rawseti(L, -2, ++n);
 	}
 	return 1;
 }
 
-static void push_levels(lua_State *L, struct strategy *s, int sym, int side, int depth)
+static void push_levels(lua_State *L, struct vm_host *h, int sym, int side, int depth)
 {
 	double lv[64][3];
-	int n = engine_depth(s->eng, sym, side, lv, depth < 64 ? depth : 64);
+	int n = h->ops->depth(h->self, sym, side, lv, depth < 64 ? depth : 64);
 	lua_createtable(L, n, 0);
 	for (int i = 0; i < n; i++) {
 		lua_createtable(L, 3, 0);
@@ -241,11 +244,11 @@ static void push_levels(lua_State *L, struct strategy *s, int sym, int side, int
  * qty, orders}, ...}, asks = ... }, best first. */
 static int ctx_book(lua_State *L)
 {
-	struct ctx_host *h = ctx_host(L);
-	struct strategy *s = h->s;
+	struct ctx_host *c = ctx_host(L);
+	struct vm_host *h = c->h;
 	struct top_of_book t;
-	int sym = symbol_arg(L, h, 2);
-	if (sym < 0 || engine_top(s->eng, sym, &t) != 0) {
+	int sym = symbol_arg(L, c, 2);
+	if (sym < 0 || h->ops->top(h->self, sym, &t) != 0) {
 		lua_pushnil(L);
 		return 1;
 	}
@@ -253,16 +256,16 @@ static int ctx_book(lua_State *L)
 		lua_Integer depth = luaL_checkinteger(L, 3);
 		luaL_argcheck(L, depth >= 1 && depth <= 64, 3, "depth must be 1 to 64");
 		lua_createtable(L, 0, 3);
-		lua_pushstring(L, symtab_name(engine_symtab(s->eng), sym));
+		lua_pushstring(L, symtab_name(h->symtab, sym));
 		lua_setfield(L, -2, "symbol");
-		push_levels(L, s, sym, 0, (int)depth);
+		push_levels(L, h, sym, 0, (int)depth);
 		lua_setfield(L, -2, "bids");
-		push_levels(L, s, sym, 1, (int)depth);
+		push_levels(L, h, sym, 1, (int)depth);
 		lua_setfield(L, -2, "asks");
 		return 1;
 	}
 	lua_createtable(L, 0, 6);
-	lua_pushstring(L, symtab_name(engine_symtab(s->eng), sym));
+	lua_pushstring(L, symtab_name(h->symtab, sym));
 	lua_setfield(L, -2, "symbol");
 	lua_pushinteger(L, (lua_Integer)t.time);
 	lua_setfield(L, -2, "time");
@@ -279,26 +282,26 @@ static int ctx_book(lua_State *L)
 
 static int ctx_now(lua_State *L)
 {
-	struct strategy *s = host(L);
-	lua_pushinteger(L, (lua_Integer)engine_now(s->eng));
+	struct vm_host *h = host(L);
+	lua_pushinteger(L, (lua_Integer)h->ops->now(h->self));
 	return 1;
 }
 
 static int ctx_timer(lua_State *L)
 {
-	struct strategy *s = host(L);
+	struct vm_host *h = host(L);
 	const char *name = luaL_checkstring(L, 2);
 	double ms = luaL_optnumber(L, 3, 0);
-	if (!(ms >= 0) || strlen(name) >= sizeof s->timers[0].name)
+	if (!(ms >= 0) || strlen(name) >= VM_TIMER_NAME_MAX)
 		return luaL_error(L, "ctx:timer: a name under 32 bytes and ms >= 0 expected");
-	if (engine_timer(s, name, ms) != 0)
-		return luaL_error(L, "ctx:timer: at most %d timers", STRAT_MAX_TIMERS);
+	if (h->ops->timer(h->self, name, ms) != 0)
+		return luaL_error(L, "ctx:timer: at most %d timers", VM_TIMER_MAX);
 	return 0;
 }
 
 static int ctx_log(lua_State *L)
 {
-	struct strategy *s = host(L);
+	struct vm_host *h = host(L);
 	static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 	int level = luaL_checkoption(L, 2, "info", levels);
 	int n = lua_gettop(L);
@@ -310,7 +313,7 @@ static int ctx_log(lua_State *L)
 	} else {
 		luaL_checkstring(L, 3);
 	}
-	engine_log(s, level, lua_tostring(L, -1));
+	h->ops->log(h->self, level, lua_tostring(L, -1));
 	return 0;
 }
 
@@ -323,16 +326,16 @@ static const luaL_Reg ctx_methods[] = {
 
 int luaopen_gantry_ctx(lua_State *L)
 {
-	void *s = lua_touserdata(L, 1);
+	struct vm_host *vh = lua_touserdata(L, 1);
 	int nmethods = (int)(sizeof ctx_methods / sizeof ctx_methods[0]) - 1;
 	lua_createtable(L, 0, nmethods + 2); /* ctx: the methods, params, state */
 	int ctx = lua_gettop(L);
 	lua_createtable(L, 0, 2); /* its metatable */
 	lua_createtable(L, 0, nmethods);
 	int methods = lua_gettop(L);
-	struct ctx_host *h = lua_newuserdatauv(L, sizeof *h, 0);
-	h->s = s;
-	h->last_id = -1;
+	struct ctx_host *c = lua_newuserdatauv(L, sizeof *c, 0);
+	c->h = vh;
+	c->last_id = -1;
 	luaL_setfuncs(L, ctx_methods, 1);
 	lua_pushnil(L); /* each method a field of ctx too */
 	while (lua_next(L, methods) != 0) {
@@ -346,103 +349,3 @@ int luaopen_gantry_ctx(lua_State *L)
 	lua_setmetatable(L, ctx);
 	return 1;
 }
-
-#if GANTRY_LUAJIT
-/* ------------------------------------------------------------ LuaJIT FFI */
-
-/* bindings/ffi/gantry.lua, in the binary: a strategy runs wherever the binary
- * is, and its fast path cannot go missing or stale. */
-__asm__(".pushsection .rodata\n"
-	".balign 16\n"
-	"gantry_ffi_lua:\n"
-	".incbin \"bindings/ffi/gantry.lua\"\n"
-	".byte 0\n"
-	".popsection\n");
-extern const char gantry_ffi_lua[] __asm__("gantry_ffi_lua");
-
-/* What the FFI closures call: the same engine calls as the methods above. */
-struct gantry_ffi {
-	struct strategy *s;
-	int64_t (*submit)(struct gantry_ffi *api, int32_t sym, int32_t side, double qty,
-			  const char **reason);
-	double (*position)(struct strategy *s, int32_t sym);
-	int32_t (*symbol)(struct strategy *s, const char *name, size_t len);
-	const char *(*name)(struct strategy *s, int32_t sym);
-	uint64_t orders; /* submitted through the fast path */
-};
-
-static int64_t ffi_submit(struct gantry_ffi *api, int32_t sym, int32_t side, double qty,
-			  const char **reason)
-{
-	api->orders++;
-	struct strategy *s = api->s;
-	struct order_request req = {.sym = sym, .side = side, .qty = qty, .limit = NAN,
-				    .tif = TIF_DAY};
-	*reason = NULL;
-	return engine_submit(s, &req, reason);
-}
-
-static double ffi_position(struct strategy *s, int32_t sym)
-{
-	/* what ctx_position pushes: the quantity as an integer */
-	return (double)(int64_t)oms_position(engine_oms(s->eng), s->id, sym)->qty;
-}
-
-static int32_t ffi_symbol(struct strategy *s, const char *name, size_t len)
-{
-	return symtab_find(engine_symtab(s->eng), name, len);
-}
-
-static const char *ffi_name(struct strategy *s, int32_t sym)
-{
-	return s ? symtab_name(engine_symtab(s->eng), sym) : "";
-}
-
-int ctx_ffi_install(lua_State *L, struct strategy *s, int ctx, struct ctx_boxes *out)
-{
-	ctx = lua_absindex(L, ctx);
-	if (luaL_loadbufferx(L, gantry_ffi_lua, strlen(gantry_ffi_lua), "=gantry.ffi", "t") !=
-	    LUA_OK)
-		return -1;
-	lua_pushcfunction(L, luaopen_ffi);
-	lua_call(L, 0, 1);
-	struct gantry_ffi *api = lua_newuserdata(L, sizeof *api);
-	*api = (struct gantry_ffi){s, ffi_submit, ffi_position, ffi_symbol, ffi_name, 0};
-	out->api = api;
-	lua_pushvalue(L, -1);
-	lua_setfield(L, LUA_REGISTRYINDEX, "gantry.ffi"); /* keeps api alive */
-	lua_pop(L, 1);
-	lua_pushlightuserdata(L, api);
-	lua_pushvalue(L, ctx);
-	lua_getmetatable(L, ctx); /* the C methods, before the fast ones replace them */
-	lua_getfield(L, -1, "__index");
-	lua_remove(L, -2);
-	lua_pushinteger(L, SIDE_BUY);
-	lua_pushinteger(L, SIDE_SELL);
-	if (lua_pcall(L, 6, 4, 0) != LUA_OK)
-		return -1;
-	static const size_t sizes[] = {sizeof(struct gantry_ev_bar), sizeof(struct gantry_ev_book),
-				       sizeof(struct gantry_ev_trade), sizeof(struct gantry_ffi)};
-	for (int i = 0; i < 4; i++) {
-		lua_rawgeti(L, -1, i + 1);
-		size_t got = (size_t)lua_tointeger(L, -1);
-		lua_pop(L, 1);
-		if (got != sizes[i]) {
-			lua_pop(L, 4);
-			lua_pushfstring(L, "gantry.ffi: struct %d is %d bytes in Lua, %d in C", i + 1,
-					(int)got, (int)sizes[i]);
-			return -1;
-		}
-	}
-	lua_pop(L, 1);
-	out->bar = (struct gantry_ev_bar *)lua_topointer(L, -3);
-	out->book = (struct gantry_ev_book *)lua_topointer(L, -2);
-	out->trade = (struct gantry_ev_trade *)lua_topointer(L, -1);
-	return 0;
-}
-
-uint64_t ctx_ffi_orders(const struct ctx_boxes *b)
-{
-	return b->api ? b->api->orders : 0;
-}
-#endif

@@ -1,52 +1,58 @@
 /*
  * ctx — the host as one strategy sees it: `ctx:buy`, `ctx:position`, ...
- * Written only against host/engine.h.
+ * Written only against struct vm_host below: the engine fills one per
+ * strategy; nothing here includes an engine header.
  */
 #ifndef GANTRY_BINDINGS_CTX_H
 #define GANTRY_BINDINGS_CTX_H
 
-#include "lua_compat.h"
-
-struct strategy;
-
-/* Takes a light userdata (struct strategy *, may be NULL for `gantry check`)
- * as its argument; returns the ctx table (methods, `params`, `state`). */
-int luaopen_gantry_ctx(lua_State *L);
-
-#if GANTRY_LUAJIT
 #include <stdint.h>
 
-/* The boxed event structs of bindings/ffi/gantry.lua (the same layout, which
- * ctx_ffi_install checks): the host writes them, strategies read them. */
-struct gantry_ev_bar {
-	double time, open, high, low, close, volume;
-	int32_t sym_;
-};
-struct gantry_ev_book {
-	double time, bid, bid_qty, ask, ask_qty;
-	int32_t sym_;
-};
-struct gantry_ev_trade {
-	double time, price, qty;
-	int32_t sym_, side_;
+#include "event.h"
+#include "lua_compat.h"
+#include "oms.h"
+
+struct symtab;
+
+#define VM_TIMER_NAME_MAX 32 /* a timer's name, with its NUL */
+#define VM_TIMER_MAX 16	     /* timers a strategy may set at once (ctx:timer's message) */
+
+/*
+ * The host as one strategy's VM sees it. The VM and the bindings never
+ * include an engine header: every ctx method that acts goes through ops
+ * (with self, the engine's strategy), and what is only read (positions,
+ * cash, open orders) is read from the order book of record directly.
+ * The engine owns the struct and keeps it at one address for the life of
+ * the strategy; oms is NULL until the run starts.
+ */
+struct vm_host_ops {
+	/* The order path: the order id (> 0), or 0 with *reason a stable word. */
+	int64_t (*submit)(void *self, const struct order_request *req, const char **reason);
+	/* 0, or -1 with *reason ("unknown_order", "not_open", "not_owner", ...). */
+	int (*cancel)(void *self, int64_t id, const char **reason);
+	int (*cancel_all)(void *self, int sym); /* sym < 0: all; the count */
+	/* Top of book (bars: the last close both sides). 0, or -1 when none. */
+	int (*top)(void *self, int sym, struct top_of_book *out);
+	/* Levels of a side (0 bids, 1 asks), best first: price, shares, orders. */
+	int (*depth)(void *self, int sym, int side, double (*out)[3], int n);
+	int64_t (*now)(void *self);
+	/* Sets (ms > 0) or clears a named timer; -1 when none is free. */
+	int (*timer)(void *self, const char *name, double ms);
+	void (*log)(void *self, int level, const char *msg);
 };
 
-struct gantry_ffi;
-struct ctx_boxes {
-	struct gantry_ev_bar *bar;
-	struct gantry_ev_book *book;
-	struct gantry_ev_trade *trade;
-	struct gantry_ffi *api; /* in the state's memory: read it only while the state lives */
+struct vm_host {
+	const struct vm_host_ops *ops;
+	void *self;
+	struct oms *oms; /* the book of record, read-only here; NULL before the run */
+	int account;	 /* this strategy's account in it */
+	const struct symtab *symtab;
 };
 
-/* With the ctx table at `ctx` (from luaopen_gantry_ctx, same host): runs
- * bindings/ffi/gantry.lua, which puts the FFI ctx:buy, ctx:sell and
- * ctx:position on ctx and makes the three event boxes. Pushes the boxes (bar,
- * book, trade) and fills their addresses in; 0, or -1 with the error on the
- * stack. */
-int ctx_ffi_install(lua_State *L, struct strategy *s, int ctx, struct ctx_boxes *out);
-/* How many orders went through the FFI ctx:buy and ctx:sell. */
-uint64_t ctx_ffi_orders(const struct ctx_boxes *b);
-#endif
+/* Takes a light userdata (struct vm_host *, may be NULL for `gantry check`)
+ * as its argument; returns the ctx table (methods, `params`, `state`). The
+ * host must outlive the Lua state. The LuaJIT fast path over it is
+ * bindings/ctx_ffi.h. */
+int luaopen_gantry_ctx(lua_State *L);
 
 #endif

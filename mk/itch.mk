@@ -4,15 +4,15 @@
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 20000
 FUZZ_CC      ?= clang
-FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(filter-out -Wno-format-truncation,$(WARN)) -Ihost -g -O1 \
+FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(filter-out -Wno-format-truncation,$(WARN)) -Ihost/base -Ihost/market -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_itch
 
 .PHONY: fuzz fuzz-smoke
 
-$(FUZZ_BIN): fuzz/fuzz_itch.c host/itch.c host/book.c host/itch.h host/book.h
+$(FUZZ_BIN): fuzz/fuzz_itch.c host/market/itch.c host/market/book.c host/market/itch.h host/market/book.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_itch.c host/itch.c host/book.c -lz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_itch.c host/market/itch.c host/market/book.c -lz
 
 # libFuzzer writes into (and reduces) the corpus directories it is given:
 # it only ever gets copies of the committed seeds.

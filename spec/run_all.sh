@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Run every suite and print one closing line: "N passed, N failed".
+# Run every suite and print one closing line: "N passed, N failed, N skipped".
+# A skipped test (busted's pending, TAP "# SKIP") is counted apart, never as
+# passed; nothing in make test skips on a clean clone.
 #   C unit tests (arguments): each ends with a line "N passed, N failed".
 #   busted specs under spec/ (unit and end-to-end), in TAP form; with
 #   GANTRY_BIN_LUAJIT set, the specs that run strategies once more with it.
 # Needs GANTRY_BIN (the binary under test) and GANTRY_TOOLS in the environment.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-pass=0; fail=0
+pass=0; fail=0; skip=0
 log=$(mktemp -d "${TMPDIR:-/tmp}/gantry-test.XXXXXX")
 trap 'rm -rf "$log"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
@@ -35,12 +37,16 @@ busted_pass() {
   busted --lpath='./stdlib/?.lua;./stdlib/?/init.lua;./spec/?.lua' -o TAP "$@" >"$log/$name.out" 2>&1
   local rc=$?
   local p f
-  p=$(grep -cE '^ok ' "$log/$name.out"); f=$(grep -cE '^not ok ' "$log/$name.out")
+  local s
+  s=$(grep -cE '^ok .*# SKIP' "$log/$name.out")
+  p=$(( $(grep -cE '^ok ' "$log/$name.out") - s )); f=$(grep -cE '^not ok ' "$log/$name.out")
+  skip=$((skip + s))
+  [ "$s" -ne 0 ] && grep -E '^ok .*# SKIP' "$log/$name.out" | head -n 20
   [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; tail -n 40 "$log/$name.out"; }
   if [ "$f" -ne 0 ]; then
     awk '/^not ok /{show=1} /^ok /{show=0} show' "$log/$name.out" | head -n 200
   fi
-  echo "$name: $p passed, $f failed"
+  echo "$name: $p passed, $f failed, $s skipped"
   add "$p" "$f"
 }
 
@@ -56,5 +62,5 @@ if [ -n "${GANTRY_BIN_LUAJIT:-}" ]; then
     spec/tick_spec.lua spec/golden_spec.lua $(find spec/luajit -name '*_spec.lua' | sort)
 fi
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -372,3 +372,46 @@ describe("the deploy config", function()
     assert.matches("the config runs too long", err, 1, true)
   end)
 end)
+
+describe("the report", function()
+  local dir, data
+  before_each(function()
+    dir = T.tmpdir()
+    local rows = { "datetime,open,high,low,close,volume" }
+    for i = 1, 5 do
+      rows[#rows + 1] = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400) .. ",100,101,99,100,1000"
+    end
+    data = T.write(dir .. "/XYZ.csv", table.concat(rows, "\n") .. "\n")
+    os.execute("mkdir -p " .. T.quote(dir .. "/lib/gantry"))
+  end)
+  after_each(function() T.rmdir(dir) end)
+
+  -- Runs a backtest whose stdlib's report.lua renders with `body` first.
+  local function report(body)
+    T.write(dir .. "/lib/gantry/report.lua", "local M = {}\nfunction M.render(data)\n" .. body ..
+      "\nend\nreturn M\n")
+    T.write(dir .. "/lib/gantry/extra.lua", "return { x = 1 }")
+    T.write(dir .. "/helper.lua", "return {}")
+    local s = T.write(dir .. "/s.lua", "return {}")
+    return T.gantry({ "backtest", s, "--data", data, "--out", dir .. "/out", "--quiet" }, dir,
+                    "GANTRY_STDLIB=" .. T.quote(dir .. "/lib"))
+  end
+
+  it("renders in a sandbox: no io, os or debug, gantry.* modules only", function()
+    local code, _, err = report([[
+      assert(io == nil and os == nil and debug == nil and package == nil and dofile == nil, "libs")
+      assert(require("gantry.extra").x == 1, "a gantry module")
+      local ok, e = pcall(require, "helper")
+      assert(not ok and e:find("only gantry.* modules here", 1, true), e)
+      return "<p>" .. data.title .. "</p>"]])
+    assert.equal(0, code, err)
+    assert.equal("<p>s</p>", T.read(dir .. "/out/report.html"))
+  end)
+
+  it("stops at its memory cap, even when the error is caught", function()
+    local code, _, err = report("pcall(function() local t = {} for i = 1, 1e9 do t[i] = {} end end)\n" ..
+                                "return ''")
+    assert.equal(1, code)
+    assert.matches("report: memory cap of 256 MB exceeded", err, 1, true)
+  end)
+end)

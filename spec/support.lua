@@ -172,8 +172,4 @@ function M.csv(path)
   return rows, header
 end
 
-function M.shared()
-  return M.root .. "/../shared"
-end
-
 return M

@@ -118,11 +118,16 @@ describe("order-book backtests", function()
 
   it("times tick-to-order with GANTRY_PROBE, and says where slow windows went with GANTRY_PROBE_TRACE", function()
     local s = T.write(dir .. "/s.lua", strategy)
-    local function run(env)
+    local probe_bin = assert(os.getenv("GANTRY_BIN_PROBE"), "GANTRY_BIN_PROBE: the probe build (make test sets it)")
+    local function run(env, bin)
       return T.gantry({ "backtest", s, "--data", dir .. "/day.itch", "--out", dir .. "/o", "--no-report",
-                        "--quiet" }, nil, env)
+                        "--quiet" }, nil, env, bin or probe_bin)
     end
     local probe, trace = dir .. "/probe", dir .. "/trace"
+    -- the probes exist only in the benchmark build: the others ignore them
+    local code0, _, err0 = run("GANTRY_PROBE=" .. T.quote(probe), T.bin)
+    assert.equal(0, code0, err0)
+    assert.is_nil(T.read(probe))
     local code, _, err = run("GANTRY_PROBE=" .. T.quote(probe) .. " GANTRY_PROBE_TRACE=" .. T.quote(trace))
     assert.equal(0, code, err)
     -- the strategy sends two orders

@@ -2,10 +2,10 @@
 -- ctx:buy, ctx:sell and ctx:position as FFI calls into the host.
 --
 -- Runs once per strategy, in its sandbox, before the strategy is loaded; the
--- host compiles it into the binary (bindings/ctx.c). It receives the ffi
--- module, which the strategy never sees: what it hands out are closures over
--- it, and event boxes whose metatables it cannot reach (getmetatable answers
--- "ffi" for every cdata; setmetatable refuses one).
+-- host compiles it into the binary (bindings/ctx_ffi_luajit.c). It receives
+-- the ffi module, which the strategy never sees: what it hands out are
+-- closures over it, and event boxes whose metatables it cannot reach
+-- (getmetatable answers "ffi" for every cdata; setmetatable refuses one).
 --
 -- Events. bar, book and trade events are boxed C structs the host fills in
 -- place before each callback, so a strategy reads b.bid as one load in
@@ -17,7 +17,7 @@
 -- ctx:position(sym), for symbols the host knows; anything else (an options
 -- table, a bad argument, an unknown symbol) goes to the C API method, which
 -- checks and answers as it always did. Either way the order goes through
--- engine_submit: sanity and risk in C, never bypassed.
+-- the host's submit (struct vm_host): sanity and risk in C, never bypassed.
 local ffi, api_ptr, ctx, classic, side_buy, side_sell = ...
 
 ffi.cdef [[

@@ -5,7 +5,7 @@
  */
 #include "lua_compat.h"
 #include "check.h"
-#include "risk.h"
+#include "risk_config.h"
 
 
 #include <stdlib.h>

@@ -1,0 +1,84 @@
+/*
+ * engine-internal — the engine's own structs, for the files of the engine
+ * layer only (engine.c, output.c). Everything else goes through engine.h.
+ */
+#ifndef GANTRY_ENGINE_INTERNAL_H
+#define GANTRY_ENGINE_INTERNAL_H
+
+#include <stdio.h>
+
+#include "clock.h"
+#include "ctx.h"
+#include "engine.h"
+#include "equity_log.h"
+#include "feed.h"
+#include "series.h"
+#include "venue.h"
+
+struct strat_timer {
+	char name[VM_TIMER_NAME_MAX];
+	int64_t deadline; /* 0 = unused */
+};
+
+#define STRAT_MAX_TIMERS VM_TIMER_MAX
+
+struct strategy {
+	int id;
+	char name[64];
+	const char *path;
+	struct vm *vm;
+	struct engine *eng;
+	struct vm_host host; /* what its ctx talks to: stays at this address */
+	struct vm_info info;
+	int state;
+	char reason[256];
+	int version;
+	unsigned char *subscribed; /* per symbol id; NULL = every symbol */
+	struct strat_timer timers[STRAT_MAX_TIMERS];
+	struct risk_state *risk; /* owned */
+	struct param *params;	 /* owned copy of the overrides, for reloads */
+	int nparams;
+	uint64_t hash; /* FNV-1a of the source of the running version */
+	double peak_equity, day_equity, last_equity;
+	int64_t day; /* UTC day of day_equity */
+};
+
+struct notif;
+
+struct engine {
+	struct engine_config cfg;
+	struct symtab *symtab; /* borrowed */
+	struct clock clock;
+	struct oms *oms;
+	struct feed *feed;   /* borrowed */
+	struct venue venue;  /* owned (ops->free) */
+	struct strategy *strats;
+	int nstrat;
+	struct notif *q; /* fills and order updates waiting for a safe point */
+	int qn, qcap;
+	struct bar *last; /* per symbol: the last bar (or mark), for ctx:book and references */
+	int nlast;
+	int64_t next_timer;
+	int64_t cur; /* the event time being processed */
+	int64_t sample_ns; /* one equity point per this much event time (0: per distinct time) */
+	struct feed_event ev; /* the event fetched, not yet dispatched */
+	int have_ev;
+	const char *stop_reason; /* why working orders are cancelled at the end */
+	int failed;
+	/* outputs, written as the run goes */
+	FILE *fills_csv, *equity_csv; /* equity_csv passes to eqlog at the start */
+	struct equity_log eqlog;
+	struct series *prices; /* per symbol id, only for symbols in the report */
+	int nprices;
+	struct fill *fills; /* the first ENGINE_REPORT_FILLS, for the report */
+	size_t nfills;
+	struct risk_limits limits;	/* every strategy's */
+	struct risk_limits firm_limits; /* all strategies together */
+	struct risk_state *firm_risk;	/* owned */
+	long rejects_by_reason[RISK_REASON_COUNT];
+	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
+};
+
+#define ENGINE_REPORT_FILLS 5000
+
+#endif

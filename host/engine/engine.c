@@ -1,0 +1,1263 @@
+/*
+ * engine — the run loop and the order path.
+ *
+ * Events for a strategy (fills, order updates) are queued while the venue
+ * or a callback is running and delivered at the next safe point, so no
+ * callback ever runs inside another and the venue never sees its lists
+ * change under it. Per event the loop does: equity when event time moved
+ * on (per distinct time, or per second for order-book feeds), timers due,
+ * the venue's matching, delivery, marks, the strategies' callbacks,
+ * delivery. Orders go out through one function, order_path: sanity, risk,
+ * the oms, the venue.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine-internal.h"
+#include "grow.h"
+#include "log.h"
+#include "numfmt.h"
+#include "output.h"
+#include "probe.h"
+#include "risk_config.h"
+#include "timefmt.h"
+
+enum { NOTIF_ORDER, NOTIF_FILL };
+
+struct notif {
+	int kind;
+	int strat;
+	struct order order; /* a snapshot: the state when it happened */
+	struct fill fill;
+};
+
+static const struct vm_ops *const vm = &vm_backend;
+
+static int cancel_all(struct strategy *s, int sym);
+static int set_timer(struct strategy *s, const char *name, double ms);
+
+int64_t engine_now(const struct engine *e)
+{
+	return clock_now(&e->clock);
+}
+
+/* The feed's messages, but for one fetched and not yet dispatched. */
+long engine_events(const struct engine *e)
+{
+	return e->feed ? e->feed->ops->messages(e->feed) - e->have_ev : 0;
+}
+
+struct oms *engine_oms(struct engine *e)
+{
+	return e->oms;
+}
+
+struct symtab *engine_symtab(struct engine *e)
+{
+	return e->symtab;
+}
+
+long engine_rejects(const struct engine *e, enum risk_reason r)
+{
+	return e->rejects_by_reason[r];
+}
+
+const char *engine_venue_name(const struct engine *e)
+{
+	return e->venue.ops ? e->venue.ops->name : "";
+}
+
+int engine_nstrat(const struct engine *e)
+{
+	return e->nstrat;
+}
+
+struct strategy *engine_strategy(struct engine *e, int i)
+{
+	return i >= 0 && i < e->nstrat ? &e->strats[i] : NULL;
+}
+
+struct strategy *engine_find(struct engine *e, const char *name)
+{
+	for (int i = 0; i < e->nstrat; i++)
+		if (strcmp(e->strats[i].name, name) == 0)
+			return &e->strats[i];
+	return NULL;
+}
+
+void engine_describe(const struct strategy *s, struct strategy_view *out)
+{
+	out->id = s->id;
+	out->name = s->name;
+	out->path = s->path;
+	out->reason = s->reason;
+	out->state = s->state;
+	out->version = s->version;
+	out->hash = s->hash;
+	out->memory = vm->memory(s->vm);
+}
+
+int engine_strategy_files(const struct strategy *s, const char **paths, int max)
+{
+	if (max < 1)
+		return 0;
+	paths[0] = s->path;
+	return 1 + vm->modules(s->vm, paths + 1, max - 1);
+}
+
+void engine_set_stop_reason(struct engine *e, const char *why)
+{
+	e->stop_reason = why;
+}
+
+int engine_stopped(const struct engine *e)
+{
+	return e->failed;
+}
+
+const char *engine_failure(const struct engine *e)
+{
+	for (int i = 0; i < e->nstrat; i++)
+		if (e->strats[i].state != STRAT_RUNNING)
+			return e->strats[i].reason;
+	return "";
+}
+
+struct risk_limits *engine_limits(struct engine *e, int firm)
+{
+	return firm ? &e->firm_limits : &e->limits;
+}
+
+void engine_limits_changed(struct engine *e)
+{
+	risk_limits_narrow(&e->limits); /* a limit set to none: its check costs nothing again */
+	risk_limits_narrow(&e->firm_limits);
+	e->risk_active = 1;
+}
+
+/* ------------------------------------------------------------ queue */
+
+static struct notif *enqueue(struct engine *e)
+{
+	struct notif *q = grow_array(e->q, &e->qcap, e->qn + 1, sizeof *q, 256);
+	if (!q)
+		return NULL;
+	e->q = q;
+	return &e->q[e->qn++];
+}
+
+static void write_fill_row(struct engine *e, const struct fill *f)
+{
+	if (!e->fills_csv)
+		return;
+	char line[256], *p = line;
+	const char *sym = symtab_name(e->symtab, f->sym);
+	size_t n = strlen(sym);
+	p += time_format_iso(f->time, p);
+	*p++ = ',';
+	memcpy(p, sym, n);
+	p += n;
+	p += sprintf(p, ",%s,", oms_side_name(f->side));
+	p = numfmt(p, f->qty, 0);
+	*p++ = ',';
+	p = numfmt(p, f->price, 8);
+	p += sprintf(p, ",%lld,", (long long)f->order_id);
+	p = numfmt(p, f->fee, 8);
+	*p++ = '\n';
+	fwrite(line, 1, (size_t)(p - line), e->fills_csv);
+}
+
+/* The oms listener: every change of the book of record, as the venue
+ * reports it (now or later). */
+static void on_oms_event(void *ud, const struct oms_event *ev)
+{
+	struct engine *e = ud;
+	struct strategy *s = &e->strats[ev->order->strat];
+	if (ev->kind == OMS_EV_FILL) {
+		risk_on_fill(s->risk, ev->fill->time);
+		risk_on_fill(e->firm_risk, ev->fill->time);
+		write_fill_row(e, ev->fill);
+		if (e->nfills < ENGINE_REPORT_FILLS)
+			e->fills[e->nfills++] = *ev->fill;
+		if (!(s->info.callbacks & VM_ON_FILL))
+			return;
+	} else if (!(s->info.callbacks & VM_ON_ORDER)) {
+		return;
+	}
+	struct notif *n = enqueue(e);
+	if (!n) {
+		log_msg(LOG_ERROR, "engine", "out of memory queueing an event for %s", s->name);
+		return;
+	}
+	n->kind = ev->kind == OMS_EV_FILL ? NOTIF_FILL : NOTIF_ORDER;
+	n->strat = s->id;
+	n->order = *ev->order;
+	if (ev->fill)
+		n->fill = *ev->fill;
+}
+
+static void strategy_failed(struct engine *e, struct strategy *s, int status)
+{
+	const char *msg = vm->error(s->vm);
+	s->state = STRAT_QUARANTINED;
+	snprintf(s->reason, sizeof s->reason, "%s", msg);
+	log_msg(LOG_ERROR, "strategy", "%s halted (%s): %s", s->name,
+		status == VM_ERRCPU ? "cpu" : status == VM_ERRMEM ? "memory" : "error", msg);
+	if (!e->cfg.leave_orders_on_halt)
+		cancel_all(s, -1);
+	if (e->cfg.fail_fast)
+		e->failed = 1;
+}
+
+static void deliver(struct engine *e)
+{
+	if (vm->in_callback()) /* reached from a callback (a risk halt): later */
+		return;
+	/* callbacks may queue more: walk by index, the array may move */
+	for (int i = 0; i < e->qn; i++) {
+		struct notif *n = &e->q[i];
+		struct strategy *s = &e->strats[n->strat];
+		if (s->state == STRAT_QUARANTINED)
+			continue;
+		int rc = n->kind == NOTIF_FILL ? vm->on_fill(s->vm, &e->q[i].fill)
+					       : vm->on_order(s->vm, &e->q[i].order);
+		if (rc != VM_OK)
+			strategy_failed(e, s, rc);
+	}
+	e->qn = 0;
+}
+
+/* Every callback ends the same way: a failure quarantines its strategy,
+ * then what it caused (fills, order updates) is delivered. */
+static void after_callback(struct engine *e, struct strategy *s, int rc)
+{
+	if (rc != VM_OK)
+		strategy_failed(e, s, rc);
+	if (e->qn)
+		deliver(e);
+}
+
+/* ------------------------------------------------------------ order path */
+
+/* What risk needs to know about one account (a strategy, or every strategy
+ * when strat < 0) in the order's symbol. O(open orders + held symbols).
+ * need (RISK_CHK_* bits of the checks that will run): gross exposure and
+ * the P&L figures are worked out only for the checks that read them. */
+static void risk_account_of(struct engine *e, int strat, int sym, uint32_t need,
+			    struct risk_account *a)
+{
+	bool gross = need & RISK_CHK_GROSS, loss = need & RISK_CHK_LOSS;
+	memset(a, 0, sizeof *a);
+	int lo = strat < 0 ? 0 : strat, hi = strat < 0 ? e->nstrat : strat + 1;
+	for (int id = lo; id < hi; id++) {
+		const struct account *acct = oms_account(e->oms, id);
+		const struct strategy *s = &e->strats[id];
+		a->position += oms_position(e->oms, id, sym)->qty;
+		a->open_orders += oms_open_count(e->oms, id);
+		for (int i = 0; i < oms_open_count(e->oms, id); i++) {
+			const struct order *o = oms_open_at(e->oms, id, i);
+			double left = o->qty - o->filled;
+			if (gross) {
+				double px = o->type == ORD_LIMIT ? o->price : oms_mark_of(e->oms, o->sym);
+				if (isfinite(px))
+					a->gross_exposure += left * px;
+			}
+			if (o->sym != sym)
+				continue;
+			if (o->side == SIDE_BUY) {
+				a->working_buy += left;
+				if (o->type == ORD_LIMIT && o->price > a->resting_buy)
+					a->resting_buy = o->price;
+			} else {
+				a->working_sell += left;
+				if (o->type == ORD_LIMIT &&
+				    (a->resting_sell == 0 || o->price < a->resting_sell))
+					a->resting_sell = o->price;
+			}
+		}
+		for (int i = 0; gross && i < acct->nheld; i++) {
+			int h = acct->held[i];
+			double m = oms_mark_of(e->oms, h);
+			if (isfinite(m))
+				a->gross_exposure += fabs(oms_position(e->oms, id, h)->qty) * m;
+		}
+		if (!loss)
+			continue;
+		double eq = oms_equity(e->oms, id);
+		a->equity += eq;
+		a->peak_equity += s->peak_equity > eq ? s->peak_equity : eq;
+		a->pnl += eq - s->day_equity;
+	}
+}
+
+static enum risk_reason risk_gate(struct strategy *s, const struct order_request *req)
+{
+	struct engine *e = s->eng;
+	struct risk_order ro = {s->id, req->sym, req->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
+				req->qty, isnan(req->limit) ? 0 : req->limit, false};
+	struct risk_view v;
+	memset(&v, 0, sizeof v);
+	uint32_t need = ~(e->limits.off & e->firm_limits.off);
+	risk_account_of(e, s->id, req->sym, need, &v.strat);
+	if (e->nstrat == 1)
+		v.firm = v.strat; /* one strategy: the firm is that account */
+	else
+		risk_account_of(e, -1, req->sym, need, &v.firm);
+	if (req->sym < e->nlast && e->last[req->sym].time != 0) {
+		v.ref_price = e->last[req->sym].close;
+		v.ref_ns = e->last[req->sym].time;
+		v.symbol_known = true;
+	}
+	/* an order-book feed knows when a symbol is halted or paused */
+	v.trading = !e->feed->ops->trading || e->feed->ops->trading(e->feed, req->sym);
+	v.now_ns = engine_now(e);
+	enum risk_reason r = risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
+	if (r != RISK_OK) {
+		e->rejects_by_reason[r]++;
+		log_msg(LOG_WARN, "risk", "%s rejected %s %.0f %s: %s", s->name,
+			oms_side_name(req->side), req->qty, symtab_name(e->symtab, req->sym),
+			risk_reason_name(r));
+	}
+	return r;
+}
+
+/* A limit (max_loss, max_drawdown, the throttle) halted an account. */
+static void check_risk_halts(struct engine *e, struct strategy *s)
+{
+	if (s->risk->halted && s->state == STRAT_RUNNING)
+		engine_halt(s, risk_reason_name(s->risk->halt_reason));
+	if (e->firm_risk->halted)
+		for (int i = 0; i < e->nstrat; i++)
+			if (e->strats[i].state == STRAT_RUNNING)
+				engine_halt(&e->strats[i], risk_reason_name(e->firm_risk->halt_reason));
+}
+
+/* The one way an order leaves: sanity, risk (not for the operator's own
+ * orders: flatten is allowed while halted), the oms, the venue. Every
+ * refusal is an order in the book of record, rejected with its reason. */
+static int64_t order_path(struct strategy *s, const struct order_request *req, const char **reason,
+			  int operator)
+{
+	struct engine *e = s->eng;
+	const char *why = NULL;
+	int64_t now = engine_now(e);
+	int qty_ok = risk_qty_ok(req->qty);
+	if (s->state == STRAT_QUARANTINED && !operator)
+		why = "halted";
+	else if (!qty_ok)
+		why = "bad_qty";
+	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
+		why = "bad_price";
+	int code = -1;
+	PROBE_MARK(PROBE_SUBMITTED);
+	if (!why && !operator) {
+		enum risk_reason r = risk_gate(s, req);
+		if (r != RISK_OK) {
+			why = risk_reason_name(r);
+			code = (int)r;
+		}
+		check_risk_halts(e, s);
+	}
+	int type = isnan(req->limit) ? ORD_MARKET : ORD_LIMIT;
+	struct order *o = oms_create(e->oms, s->id, req->sym, req->side, type, req->tif,
+				     qty_ok ? req->qty : 0, type == ORD_LIMIT ? req->limit : 0, now,
+				     s->version);
+	if (!o) {
+		*reason = "out_of_memory";
+		return 0;
+	}
+	if (why) {
+		oms_reject(e->oms, o, why, code);
+		*reason = why;
+		return 0;
+	}
+	PROBE_ORDER();
+	if (e->venue.ops->submit(e->venue.self, o, now) != 0) {
+		oms_reject(e->oms, o, "venue", -1);
+		*reason = "venue";
+		return 0;
+	}
+	return o->id;
+}
+
+static int cancel_order(struct strategy *s, int64_t id, const char **reason)
+{
+	struct engine *e = s->eng;
+	struct order *o = oms_get(e->oms, id);
+	if (!o) {
+		*reason = "unknown_order";
+		return -1;
+	}
+	if (o->strat != s->id) {
+		*reason = "not_owner";
+		return -1;
+	}
+	if (!oms_is_open(o)) {
+		*reason = "not_open";
+		return -1;
+	}
+	/* a strategy's cancel is a message (max_msgs_per_sec); the kill switch's
+	 * cancels (engine_cancel_all) never wait for a budget */
+	struct risk_order ro = {s->id, o->sym, o->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
+				o->qty - o->filled, o->price, true};
+	struct risk_view v;
+	memset(&v, 0, sizeof v);
+	v.now_ns = engine_now(e);
+	enum risk_reason r = risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
+	if (r != RISK_OK) {
+		e->rejects_by_reason[r]++;
+		log_msg(LOG_WARN, "risk", "%s cancel of order %lld refused: %s", s->name,
+			(long long)id, risk_reason_name(r));
+		*reason = risk_reason_name(r);
+		return -1;
+	}
+	if (e->venue.ops->cancel(e->venue.self, o, v.now_ns) != 0) {
+		*reason = "not_open";
+		return -1;
+	}
+	return 0;
+}
+
+static int cancel_all(struct strategy *s, int sym)
+{
+	struct engine *e = s->eng;
+	int n = 0;
+	for (int i = oms_open_count(e->oms, s->id) - 1; i >= 0; i--) {
+		if (i >= oms_open_count(e->oms, s->id))
+			continue;
+		struct order *o = oms_open_at(e->oms, s->id, i);
+		if (sym >= 0 && o->sym != sym)
+			continue;
+		if (e->venue.ops->cancel(e->venue.self, o, engine_now(e)) == 0)
+			n++;
+	}
+	return n;
+}
+
+int engine_halt(struct strategy *s, const char *reason)
+{
+	struct engine *e = s->eng;
+	if (s->state == STRAT_RUNNING) {
+		s->state = STRAT_HALTED;
+		snprintf(s->reason, sizeof s->reason, "%s", reason);
+	}
+	if (!s->risk->halted)
+		risk_halt(s->risk, RISK_HALTED, engine_now(e));
+	int n = cancel_all(s, -1);
+	log_msg(LOG_WARN, "risk", "%s halted: %s (%d working orders canceled)", s->name, reason, n);
+	deliver(e);
+	return n;
+}
+
+int engine_resume(struct strategy *s)
+{
+	if (s->state == STRAT_RUNNING && !s->risk->halted)
+		return 0;
+	if (!vm->alive(s->vm)) {
+		log_msg(LOG_WARN, "risk", "%s not resumed: its Lua state is gone (%s); reload it",
+			s->name, s->reason);
+		return 0;
+	}
+	log_msg(LOG_WARN, "risk", "%s resumed (was %s: %s)", s->name,
+		s->state == STRAT_HALTED ? "halted" : "quarantined", s->reason);
+	s->state = STRAT_RUNNING;
+	s->reason[0] = '\0';
+	risk_resume(s->risk);
+	if (s->eng->firm_risk->halted)
+		risk_resume(s->eng->firm_risk);
+	return 1;
+}
+
+int engine_flatten(struct strategy *s)
+{
+	struct engine *e = s->eng;
+	cancel_all(s, -1);
+	struct account *a = oms_account(e->oms, s->id);
+	int n = 0;
+	/* copy: fills may change the held list as orders go out */
+	int held[256], nheld = a->nheld < 256 ? a->nheld : 256;
+	memcpy(held, a->held, (size_t)nheld * sizeof *held);
+	for (int i = 0; i < nheld; i++) {
+		double q = oms_position(e->oms, s->id, held[i])->qty;
+		struct order_request req = {.sym = held[i], .side = q > 0 ? SIDE_SELL : SIDE_BUY,
+					    .qty = q > 0 ? q : -q, .limit = NAN, .tif = TIF_DAY};
+		const char *why;
+		if (q != 0 && order_path(s, &req, &why, 1) > 0)
+			n++;
+	}
+	log_msg(LOG_WARN, "risk", "%s flatten: %d closing orders sent", s->name, n);
+	deliver(e);
+	return n;
+}
+
+/* `set risk.KEY=V` / `firm_risk.KEY=V`: checked as the config is. */
+static int set_limit(struct engine *e, const char *key, const char *value, char *old,
+		     size_t oldlen, char *err, size_t errlen)
+{
+	int firm = strncmp(key, "firm_risk.", 10) == 0;
+	/* the limits parser knows keys as risk.KEY */
+	int rc = risk_limits_set(engine_limits(e, firm), firm ? key + 5 : key, value, old, oldlen,
+				 err, errlen);
+	if (rc == 0)
+		engine_limits_changed(e);
+	return rc;
+}
+
+int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char *err,
+	       size_t errlen)
+{
+	char key[128];
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
+		errf(err, errlen, "set: expected KEY=VALUE, got '%s'", kv);
+		return -1;
+	}
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	const char *value = eq + 1, *dot = strchr(key, '.');
+	if (strncmp(key, "risk.", 5) == 0 || strncmp(key, "firm_risk.", 10) == 0)
+		return set_limit(e, key, value, old, oldlen, err, errlen);
+	struct strategy *only = NULL;
+	const char *pkey = key;
+	if (dot) {
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)(dot - key), key);
+		if (!(only = engine_find(e, name))) {
+			errf(err, errlen, "set %s: no strategy named '%s'", key, name);
+			return -1;
+		}
+		pkey = dot + 1;
+	}
+	/* validate on every target first, so a bad value changes nothing */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < e->nstrat; i++) {
+			struct strategy *s = &e->strats[i];
+			if ((only && s != only) || (!only && !vm->alive(s->vm)))
+				continue; /* one whose state is gone answers only by name */
+			char o[128];
+			if (vm->set_param(s->vm, pkey, value, pass, o, sizeof o, err, errlen) != 0)
+				return -1;
+			snprintf(old, oldlen, "%s", o);
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the host of a VM */
+
+static int64_t host_submit(void *self, const struct order_request *req, const char **reason)
+{
+	return order_path(self, req, reason, 0);
+}
+
+static int host_cancel(void *self, int64_t id, const char **reason)
+{
+	return cancel_order(self, id, reason);
+}
+
+static int host_cancel_all(void *self, int sym)
+{
+	return cancel_all(self, sym);
+}
+
+static int host_top(void *self, int sym, struct top_of_book *out)
+{
+	struct engine *e = ((struct strategy *)self)->eng;
+	if (e->feed && e->feed->ops->top) {
+		if (e->feed->ops->top(e->feed, sym, out) != 0)
+			return -1;
+		out->time = engine_now(e);
+		return 0;
+	}
+	if (sym < 0 || sym >= e->nlast || e->last[sym].time == 0)
+		return -1;
+	const struct bar *b = &e->last[sym];
+	out->time = b->time;
+	out->sym = sym;
+	out->bid = out->ask = b->close;
+	out->bid_qty = out->ask_qty = 0;
+	return 0;
+}
+
+static int host_depth(void *self, int sym, int side, double (*out)[3], int n)
+{
+	struct engine *e = ((struct strategy *)self)->eng;
+	if (e->feed && e->feed->ops->depth)
+		return e->feed->ops->depth(e->feed, sym, side, out, n);
+	struct top_of_book t;
+	if (n < 1 || host_top(self, sym, &t) != 0)
+		return 0;
+	out[0][0] = side ? t.ask : t.bid;
+	out[0][1] = 0;
+	out[0][2] = 0;
+	return 1;
+}
+
+static int64_t host_now(void *self)
+{
+	return engine_now(((struct strategy *)self)->eng);
+}
+
+static int host_timer(void *self, const char *name, double ms)
+{
+	return set_timer(self, name, ms);
+}
+
+static void host_log(void *self, int level, const char *msg)
+{
+	log_msg((enum log_level)level, ((struct strategy *)self)->name, "%s", msg);
+}
+
+static const struct vm_host_ops host_ops = {
+	.submit = host_submit,
+	.cancel = host_cancel,
+	.cancel_all = host_cancel_all,
+	.top = host_top,
+	.depth = host_depth,
+	.now = host_now,
+	.timer = host_timer,
+	.log = host_log,
+};
+
+/* ------------------------------------------------------------ reload */
+
+static uint64_t file_hash(const char *path)
+{
+	uint64_t h = 1469598103934665603ULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	int c;
+	while ((c = getc(f)) != EOF)
+		h = (h ^ (uint64_t)(unsigned char)c) * 1099511628211ULL;
+	fclose(f);
+	return h;
+}
+
+static double mono_ms(void)
+{
+	return (double)clock_mono_ns() / 1e6;
+}
+
+static struct vm *open_version(struct strategy *s, int off_thread, char *err, size_t errlen)
+{
+	struct engine *e = s->eng;
+	struct vm_config vc = {.path = s->path,
+			       .params = s->params,
+			       .nparams = s->nparams,
+			       .memory_limit = e->cfg.memory_limit,
+			       .callback_ms = e->cfg.callback_ms,
+			       .seed = e->cfg.seed + (uint64_t)s->id,
+			       .host = &s->host,
+			       .off_thread = off_thread};
+	/* the vm reads vc while it opens and keeps none of it */
+	// cppcheck-suppress returnDanglingLifetime
+	return vm->open(&vc, err, errlen);
+}
+
+int engine_reload_prepare(struct strategy *s, struct reload_job *job, int off_thread)
+{
+	double t0 = mono_ms();
+	job->s = s;
+	job->hash = file_hash(s->path);
+	job->next = open_version(s, off_thread, job->err, sizeof job->err);
+	job->prepare_ms = mono_ms() - t0;
+	return job->next ? 0 : -1;
+}
+
+int engine_reload_commit(struct reload_job *job, char *msg, size_t msglen)
+{
+	struct strategy *s = job->s;
+	struct vm *next = job->next;
+	double t0 = mono_ms();
+	job->next = NULL;
+	if (next && vm->migrate(s->vm, next, job->err, sizeof job->err) != 0) {
+		vm->close(next);
+		next = NULL;
+	}
+	if (!next) {
+		snprintf(msg, msglen, "%s (still running version %d)", job->err, s->version);
+		log_msg(LOG_ERROR, "reload", "%s", msg);
+		return -1;
+	}
+	struct vm_info info;
+	vm->info(next, &info);
+	if (strcmp(info.name, s->name) != 0) {
+		snprintf(msg, msglen, "%s: the new version is named '%s', not '%s' (still running "
+				      "version %d)", s->path, info.name, s->name, s->version);
+		log_msg(LOG_ERROR, "reload", "%s", msg);
+		vm->close(next);
+		return -1;
+	}
+	vm->close(s->vm);
+	s->vm = next;
+	s->info = info;
+	s->version++;
+	s->hash = job->hash;
+	if (s->state == STRAT_QUARANTINED) {
+		s->state = STRAT_RUNNING;
+		s->reason[0] = '\0';
+	}
+	job->commit_ms = mono_ms() - t0;
+	/* swap: what the loop waited for; compiled on a helper thread, only the commit */
+	snprintf(msg, msglen, "%s version %d ok (swap %.2f ms)", s->path, s->version,
+		 job->commit_ms + (job->off_thread ? 0 : job->prepare_ms));
+	log_msg(LOG_INFO, "reload", "%s", msg);
+	log_msg(LOG_DEBUG, "reload", "%s: compile and load %.2f ms%s, state and swap %.2f ms", s->path,
+		job->prepare_ms, job->off_thread ? " off the loop" : "", job->commit_ms);
+	return 0;
+}
+
+int engine_reload(struct strategy *s, char *msg, size_t msglen)
+{
+	struct reload_job job = {.off_thread = 0};
+	engine_reload_prepare(s, &job, 0);
+	return engine_reload_commit(&job, msg, msglen);
+}
+
+/* ------------------------------------------------------------ timers */
+
+static void recompute_next_timer(struct engine *e)
+{
+	e->next_timer = INT64_MAX;
+	for (int i = 0; i < e->nstrat; i++)
+		for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
+			int64_t d = e->strats[i].timers[j].deadline;
+			if (d && d < e->next_timer)
+				e->next_timer = d;
+		}
+}
+
+static int set_timer(struct strategy *s, const char *name, double ms)
+{
+	struct strat_timer *slot = NULL, *free_slot = NULL;
+	for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
+		struct strat_timer *t = &s->timers[j];
+		if (t->deadline && strcmp(t->name, name) == 0)
+			slot = t;
+		else if (!t->deadline && !free_slot)
+			free_slot = t;
+	}
+	if (ms <= 0) {
+		if (slot)
+			slot->deadline = 0;
+		recompute_next_timer(s->eng);
+		return 0;
+	}
+	if (!slot)
+		slot = free_slot;
+	if (!slot)
+		return -1;
+	snprintf(slot->name, sizeof slot->name, "%s", name);
+	slot->deadline = engine_now(s->eng) + (int64_t)(ms * 1e6);
+	if (slot->deadline <= engine_now(s->eng))
+		slot->deadline = engine_now(s->eng) + 1;
+	recompute_next_timer(s->eng);
+	return 0;
+}
+
+/* Fires every timer due at or before t, in deadline order, at its deadline. */
+static void fire_timers(struct engine *e, int64_t t)
+{
+	while (e->next_timer <= t && !e->failed) {
+		struct strategy *best = NULL;
+		struct strat_timer *bt = NULL;
+		for (int i = 0; i < e->nstrat; i++)
+			for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
+				struct strat_timer *tm = &e->strats[i].timers[j];
+				if (tm->deadline && tm->deadline <= t &&
+				    (!bt || tm->deadline < bt->deadline)) {
+					bt = tm;
+					best = &e->strats[i];
+				}
+			}
+		if (!bt)
+			break;
+		char name[sizeof bt->name];
+		memcpy(name, bt->name, sizeof name);
+		clock_set(&e->clock, bt->deadline);
+		bt->deadline = 0;
+		recompute_next_timer(e);
+		if (best->state != STRAT_QUARANTINED && (best->info.callbacks & VM_ON_TIMER)) {
+			int rc = vm->on_timer(best->vm, name);
+			after_callback(e, best, rc);
+		}
+	}
+	clock_set(&e->clock, t);
+}
+
+/* ------------------------------------------------------------ set-up */
+
+struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
+{
+	struct engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	e->symtab = st;
+	clock_init(&e->clock, CLOCK_REPLAY);
+	risk_limits_init(&e->limits);
+	risk_limits_init(&e->firm_limits);
+	risk_limits_narrow(&e->limits); /* nothing set: only what no limit turns off */
+	risk_limits_narrow(&e->firm_limits);
+	e->next_timer = INT64_MAX;
+	e->cur = INT64_MIN;
+	e->fills = malloc(ENGINE_REPORT_FILLS * sizeof *e->fills);
+	e->strats = calloc(ENGINE_MAX_STRATEGIES, sizeof *e->strats);
+	e->firm_risk = malloc(sizeof *e->firm_risk);
+	if (!e->fills || !e->strats || !e->firm_risk) {
+		free(e->fills);
+		free(e->strats);
+		free(e->firm_risk);
+		free(e);
+		return NULL;
+	}
+	risk_state_init(e->firm_risk);
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; i < e->nstrat; i++) {
+		vm->close(e->strats[i].vm);
+		free(e->strats[i].subscribed);
+		free(e->strats[i].risk);
+		free(e->strats[i].params);
+	}
+	free(e->strats);
+	free(e->firm_risk);
+	if (e->venue.ops)
+		e->venue.ops->free(e->venue.self);
+	oms_free(e->oms);
+	free(e->q);
+	free(e->last);
+	if (e->fills_csv)
+		fclose(e->fills_csv);
+	if (e->equity_csv)
+		fclose(e->equity_csv);
+	equity_log_free(&e->eqlog);
+	for (int i = 0; i < e->nprices; i++)
+		series_free(&e->prices[i]);
+	free(e->prices);
+	free(e->fills);
+	free(e);
+}
+
+static void drop_strategy(struct strategy *s)
+{
+	free(s->risk);
+	free(s->params);
+	s->risk = NULL;
+	s->params = NULL;
+}
+
+int engine_add_strategy(struct engine *e, const char *path, const struct param *params,
+			int nparams, char *err, size_t errlen)
+{
+	if (e->nstrat == ENGINE_MAX_STRATEGIES) {
+		errf(err, errlen, "%s: at most %d strategies in one host", path,
+		     ENGINE_MAX_STRATEGIES);
+		return -1;
+	}
+	/* the array never moves: each vm keeps its strategy's host table */
+	struct strategy *s = &e->strats[e->nstrat];
+	memset(s, 0, sizeof *s);
+	s->id = e->nstrat;
+	s->path = path;
+	s->eng = e;
+	s->version = 1;
+	s->day = INT64_MIN;
+	s->host = (struct vm_host){.ops = &host_ops, .self = s, .account = s->id,
+				   .symtab = e->symtab};
+	s->risk = malloc(sizeof *s->risk);
+	s->params = malloc((size_t)(nparams + 1) * sizeof *s->params);
+	if (!s->risk || !s->params) {
+		errf(err, errlen, "out of memory");
+		drop_strategy(s);
+		return -1;
+	}
+	risk_state_init(s->risk);
+	if (nparams > 0)
+		memcpy(s->params, params, (size_t)nparams * sizeof *params);
+	s->nparams = nparams;
+	s->hash = file_hash(path);
+	s->vm = open_version(s, 0, err, errlen);
+	if (!s->vm) {
+		drop_strategy(s);
+		return -1;
+	}
+	vm->info(s->vm, &s->info);
+	snprintf(s->name, sizeof s->name, "%s", s->info.name);
+	for (int i = 0; i < e->nstrat; i++)
+		if (strcmp(e->strats[i].name, s->name) == 0) {
+			errf(err, errlen, "%s: two strategies are named '%s' (set `name` in one of them)",
+			     path, s->name);
+			vm->close(s->vm);
+			drop_strategy(s);
+			return -1;
+		}
+	e->nstrat++;
+	return 0;
+}
+
+int engine_symbols(struct engine *e, const char **names, int max)
+{
+	int n = 0;
+	for (int i = 0; i < e->nstrat; i++)
+		for (int k = 0; k < e->strats[i].info.nsymbols && n < max; k++)
+			names[n++] = e->strats[i].info.symbols[k];
+	return n;
+}
+
+struct oms *engine_open_oms(struct engine *e)
+{
+	if (!e->oms && (e->oms = oms_new(e->nstrat, e->cfg.cash)))
+		for (int i = 0; i < e->nstrat; i++)
+			e->strats[i].host.oms = e->oms;
+	return e->oms;
+}
+
+void engine_attach(struct engine *e, struct feed *feed, struct venue venue)
+{
+	e->feed = feed;
+	e->venue = venue;
+	e->sample_ns = feed->ops->equity_every_ns;
+	clock_init(&e->clock, feed->ops->live ? CLOCK_WALL : CLOCK_REPLAY);
+}
+
+int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t errlen)
+{
+	if (!(e->fills_csv = output_create(dir, "fills.csv", err, errlen)) ||
+	    !(e->equity_csv = output_create(dir, "equity.csv", err, errlen)))
+		return -1;
+	setvbuf(e->equity_csv, NULL, _IOFBF, 1 << 20);
+	setvbuf(e->fills_csv, NULL, _IOFBF, 1 << 18);
+	fputs("time,symbol,side,qty,price,order_id,fee\n", e->fills_csv);
+	return 0;
+}
+
+/* Peaks and the day's start for the loss limits, then max_loss and
+ * max_drawdown, once per event time. */
+static void watch_pnl(struct engine *e, int64_t t)
+{
+	int64_t day = t / NS_PER_DAY;
+	struct risk_account firm = {0};
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		double eq = oms_equity(e->oms, i);
+		if (day != s->day) { /* the day starts where the last one closed */
+			s->day = day;
+			s->day_equity = s->last_equity;
+		}
+		s->last_equity = eq;
+		if (eq > s->peak_equity)
+			s->peak_equity = eq;
+		struct risk_account a = {.pnl = eq - s->day_equity,
+					 .equity = eq,
+					 .peak_equity = s->peak_equity};
+		if (s->state == STRAT_RUNNING && risk_on_pnl(&e->limits, s->risk, &a, t) != RISK_OK)
+			check_risk_halts(e, s);
+		firm.pnl += a.pnl;
+		firm.equity += a.equity;
+		firm.peak_equity += a.peak_equity;
+	}
+	/* the firm: every strategy's loss and drawdown together */
+	if (!e->firm_risk->halted && risk_on_pnl(&e->firm_limits, e->firm_risk, &firm, t) != RISK_OK &&
+	    e->nstrat > 0)
+		check_risk_halts(e, &e->strats[0]);
+}
+
+static void record_equity(struct engine *e, int64_t t)
+{
+	double eq = 0, cash = 0;
+	for (int i = 0; i < e->nstrat; i++) {
+		eq += oms_equity(e->oms, i);
+		cash += oms_account(e->oms, i)->cash;
+	}
+	if (e->risk_active)
+		watch_pnl(e, t);
+	equity_log_push(&e->eqlog, t, eq, cash);
+}
+
+static int charts(struct engine *e, int sym)
+{
+	int any_all = 0;
+	for (int i = 0; i < e->nstrat; i++) {
+		if (!e->strats[i].subscribed)
+			any_all = 1;
+		else if (e->strats[i].subscribed[sym])
+			return 1;
+	}
+	return any_all && sym < 8; /* every symbol subscribed: chart the first few */
+}
+
+int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *err, size_t errlen)
+{
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->info.nsymbols == 0)
+			continue;
+		s->subscribed = calloc(SYMTAB_MAX, 1);
+		if (!s->subscribed) {
+			errf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (int k = 0; k < s->info.nsymbols; k++) {
+			const char *name = s->info.symbols[k];
+			int id = symtab_intern(e->symtab, name, strlen(name));
+			if (id < 0) {
+				errf(err, errlen, "%s: bad symbol '%s'", s->path, name);
+				return -1;
+			}
+			int found = ndata < 0;
+			for (int d = 0; d < ndata; d++)
+				found |= data_syms[d] == id;
+			if (!found) {
+				char have[256] = "";
+				size_t n = 0;
+				for (int d = 0; d < ndata && n < sizeof have - 40; d++)
+					n += (size_t)snprintf(have + n, sizeof have - n, "%s%s",
+							      d ? ", " : "",
+							      symtab_name(e->symtab, data_syms[d]));
+				errf(err, errlen, "strategy %s trades %s, which no --data file has "
+						  "(the data has %s); try --param symbol=%s",
+				     s->name, name, have, ndata ? symtab_name(e->symtab, data_syms[0]) : "SYM");
+				return -1;
+			}
+			s->subscribed[id] = 1;
+		}
+	}
+	return 0;
+}
+
+static int grow_symbols(struct engine *e, int sym)
+{
+	struct bar *l = grow_array(e->last, &e->nlast, sym + 1, sizeof *l, 16);
+	if (!l)
+		return -1;
+	e->last = l;
+	struct series *p = grow_array(e->prices, &e->nprices, sym + 1, sizeof *p, 16);
+	if (!p)
+		return -1;
+	e->prices = p;
+	return 0;
+}
+
+/* ------------------------------------------------------------ the run */
+
+/* The feed's sink: event time moves to t before a message applies, and
+ * what the venue has due by then happens first. */
+static int64_t sink_due(void *ud)
+{
+	struct engine *e = ud;
+	return e->venue.ops->due(e->venue.self);
+}
+
+static void sink_advance(void *ud, int64_t t)
+{
+	struct engine *e = ud;
+	clock_set(&e->clock, t);
+	e->venue.ops->advance(e->venue.self, t);
+	if (e->qn)
+		deliver(e);
+}
+
+int engine_begin(struct engine *e, char *err, size_t errlen)
+{
+	if (!engine_open_oms(e)) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	oms_set_listener(e->oms, on_oms_event, e);
+	struct feed_sink sink = {sink_due, sink_advance, e};
+	if (e->feed->ops->start(e->feed, &sink, err, errlen) != 0)
+		return -1;
+	equity_log_start(&e->eqlog, e->equity_csv, e->cfg.cash * e->nstrat);
+	e->equity_csv = NULL; /* the log owns it now */
+	for (int i = 0; i < e->nstrat; i++)
+		e->strats[i].peak_equity = e->strats[i].day_equity = e->strats[i].last_equity =
+			e->cfg.cash;
+	for (int i = 0; i < e->nstrat && !e->failed; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->info.callbacks & VM_ON_START) {
+			int rc = vm->on_start(s->vm);
+			after_callback(e, s, rc);
+		}
+	}
+	return 0;
+}
+
+int engine_fetch(struct engine *e, char *err, size_t errlen)
+{
+	if (e->have_ev)
+		return 1;
+	int r = e->feed->ops->next(e->feed, &e->ev, err, errlen);
+	e->have_ev = r > 0;
+	return r;
+}
+
+int64_t engine_next_time(const struct engine *e)
+{
+	return e->have_ev ? e->ev.time : INT64_MAX;
+}
+
+/* Event time moved on: an equity point for the time before (per distinct
+ * time, or per sample period), then timers due by now. */
+static void time_moves(struct engine *e, int64_t t)
+{
+	int64_t p = e->sample_ns;
+	if (e->cur != INT64_MIN && (p ? t / p != e->cur / p : t != e->cur))
+		record_equity(e, e->cur);
+	e->cur = t;
+	if (t >= e->next_timer)
+		fire_timers(e, t);
+	clock_set(&e->clock, t);
+}
+
+static void call_bar(struct engine *e, const struct bar *b)
+{
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->state == STRAT_QUARANTINED || !(s->info.callbacks & VM_ON_BAR) ||
+		    (s->subscribed && !s->subscribed[b->sym]))
+			continue;
+		int rc = vm->on_bar(s->vm, b);
+		after_callback(e, s, rc);
+	}
+}
+
+static void call_book(struct engine *e, const struct feed_event *ev)
+{
+	PROBE_MARK(PROBE_CALLED);
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->state == STRAT_QUARANTINED || (s->subscribed && !s->subscribed[ev->sym]))
+			continue;
+		int rc = VM_OK;
+		if (ev->top_changed && (s->info.callbacks & VM_ON_BOOK))
+			rc = vm->on_book(s->vm, &ev->top);
+		if (rc == VM_OK && ev->has_trade && (s->info.callbacks & VM_ON_TRADE))
+			rc = vm->on_trade(s->vm, &ev->trade);
+		after_callback(e, s, rc);
+	}
+}
+
+static int dispatch_bar(struct engine *e, const struct feed_event *ev, char *err, size_t errlen)
+{
+	const struct bar *b = &ev->bar;
+	if (b->time != e->cur && e->cur != INT64_MIN)
+		record_equity(e, e->cur);
+	e->cur = b->time;
+	if (grow_symbols(e, b->sym) != 0) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (e->last[b->sym].time >= b->time && e->last[b->sym].time != 0) {
+		errf(err, errlen, "%s appears in more than one --data file with overlapping times",
+		     symtab_name(e->symtab, b->sym));
+		return -1;
+	}
+	if (b->time >= e->next_timer)
+		fire_timers(e, b->time);
+	clock_set(&e->clock, b->time);
+	e->venue.ops->market(e->venue.self, ev, b->time);
+	if (e->qn)
+		deliver(e);
+	oms_mark(e->oms, b->sym, b->close);
+	e->last[b->sym] = *b;
+	if (charts(e, b->sym))
+		series_push(&e->prices[b->sym], b->time, b->close);
+	call_bar(e, b);
+	return 0;
+}
+
+static int dispatch_book(struct engine *e, const struct feed_event *ev, char *err, size_t errlen)
+{
+	int sym = ev->sym;
+	if (grow_symbols(e, sym) != 0) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	time_moves(e, ev->time);
+	e->venue.ops->market(e->venue.self, ev, ev->time);
+	if (e->qn)
+		deliver(e);
+	if (ev->mark > 0) {
+		oms_mark(e->oms, sym, ev->mark);
+		e->last[sym].time = ev->time;
+		e->last[sym].close = ev->mark;
+	}
+	if (ev->top_changed || ev->has_trade) {
+		if (charts(e, sym))
+			series_push(&e->prices[sym], ev->time, e->last[sym].close);
+		call_book(e, ev);
+	}
+	return 0;
+}
+
+int engine_dispatch(struct engine *e, char *err, size_t errlen)
+{
+	if (!e->have_ev)
+		return 0;
+	e->have_ev = 0;
+	int rc = e->ev.kind == FEED_BAR ? dispatch_bar(e, &e->ev, err, errlen)
+					: dispatch_book(e, &e->ev, err, errlen);
+	oms_reserve(e->oms); /* between events: the next orders find their room */
+	return rc;
+}
+
+static void run_stop(struct engine *e, int64_t t)
+{
+	const char *why = e->stop_reason ? e->stop_reason : "end_of_data";
+	clock_set(&e->clock, t);
+	e->venue.ops->cancel_all(e->venue.self, why, t);
+	deliver(e);
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if (s->state != STRAT_QUARANTINED && (s->info.callbacks & VM_ON_STOP)) {
+			int rc = vm->on_stop(s->vm);
+			after_callback(e, s, rc);
+		}
+	}
+	e->venue.ops->cancel_all(e->venue.self, why, t); /* what on_stop may have sent */
+	deliver(e);
+}
+
+int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
+{
+	if (data_error && !e->failed) {
+		equity_log_finish(&e->eqlog);
+		return 2;
+	}
+	if (e->cur != INT64_MIN) {
+		run_stop(e, e->cur);
+		record_equity(e, e->cur);
+	}
+	int werr = equity_log_finish(&e->eqlog);
+	if (e->fills_csv && fflush(e->fills_csv) != 0)
+		werr = -1;
+	if (werr) {
+		errf(err, errlen, "cannot write the output files: %s", strerror(errno));
+		return 2;
+	}
+	return e->failed ? 1 : 0;
+}
+
+int engine_run(struct engine *e, char *err, size_t errlen)
+{
+	int r = engine_begin(e, err, errlen);
+	while (r == 0 && !e->failed) {
+		int f = engine_fetch(e, err, errlen);
+		if (f <= 0) {
+			r = f;
+			break;
+		}
+		r = engine_dispatch(e, err, errlen);
+	}
+	return engine_end(e, r < 0, err, errlen);
+}

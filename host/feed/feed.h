@@ -1,0 +1,108 @@
+/*
+ * feed — every source of market data behind one table of operations
+ * (libevent's backends): CSV bars (feed_csv.c), an ITCH 5.0 day from a
+ * file or gzip (feed_itch.c); network feeds plug in the same way. One run
+ * loop (host/engine) serves every feed in every mode.
+ *
+ * A feed hands the engine one event at a time, in event time order: a bar,
+ * or a book event (the top of book after a message and/or a trade), only
+ * for symbols a strategy follows; messages of other symbols are applied to
+ * the feed's own state (books) and counted, never handed out. A feed whose
+ * messages move event time before they change the market (an order-book
+ * feed, where a simulated venue's orders must arrive first) calls the
+ * sink's advance with the new time before applying the message.
+ *
+ * Errors: next returns -1 with `FILE:LINE: what` or `FILE: byte N: what`
+ * in err (exit status 2 for the run).
+ */
+#ifndef GANTRY_FEED_H
+#define GANTRY_FEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bars.h"
+#include "event.h"
+
+struct book_event;
+struct symtab;
+
+enum feed_event_kind { FEED_BAR = 1, FEED_BOOK };
+
+struct feed_event {
+	int kind; /* enum feed_event_kind */
+	int64_t time;
+	int sym;
+	struct bar bar; /* FEED_BAR */
+	/* FEED_BOOK: the top after the message, a trade it carried, the
+	 * reference price (mid, else the trade, else the one side), and what
+	 * the message did to the book (for a simulated venue) */
+	int top_changed, has_trade;
+	struct top_of_book top;
+	struct trade_event trade;
+	double mark;
+	const struct book_event *book;
+};
+
+/* The engine, as a feed calls it while reading. */
+struct feed_sink {
+	/* The earliest event time at which the engine has work before the next
+	 * message applies (a simulated order arriving); advance does it. */
+	int64_t (*due)(void *ud);
+	void (*advance)(void *ud, int64_t t);
+	void *ud;
+};
+
+struct feed;
+
+struct feed_ops {
+	const char *name;
+	int live;		  /* 1: wall-clock time (network); 0: replayed */
+	int64_t equity_every_ns;  /* one equity point per distinct event time (0) or per period */
+	/* Symbols known before reading (a file per symbol): their count, ids in
+	 * syms; -1 when only reading tells. */
+	int (*symbols)(struct feed *f, int *syms, int max);
+	/* Starts reading (threads, buffers). 0, or -1 with err. */
+	int (*start)(struct feed *f, const struct feed_sink *sink, char *err, size_t errlen);
+	/* 1 an event in ev, 0 the end of the data, -1 an error in err. */
+	int (*next)(struct feed *f, struct feed_event *ev, char *err, size_t errlen);
+	/* Messages read so far, every symbol's. */
+	long (*messages)(const struct feed *f);
+	/* The market as the feed sees it (NULL: a bar feed, which has none;
+	 * the engine answers from the last bar). top and depth 0 / -1 or a
+	 * level count; trading 1 when the symbol may trade now. */
+	int (*top)(const struct feed *f, int sym, struct top_of_book *out);
+	int (*depth)(const struct feed *f, int sym, int side, double (*out)[3], int n);
+	int (*trading)(const struct feed *f, int sym);
+	void (*close)(struct feed *f);
+};
+
+/* Every backend's struct starts with this. */
+struct feed {
+	const struct feed_ops *ops;
+	const char *path; /* for messages */
+};
+
+/* CSV bars, several files merged by time (see bars.h). NULL with err. */
+struct feed *feed_csv_open(const char *const *paths, int n, struct symtab *st, const char *symbol,
+			   char *err, size_t errlen);
+
+struct itch_feed_config {
+	const char *path;
+	const char *const *symbols; /* names to build books for, besides what the run adds */
+	int nsymbols;
+	int64_t date_ns; /* the day's midnight, UTC: event time = date + message timestamp */
+	int lenient;	 /* data integrity problems: warnings, not errors */
+	int preload;	 /* read the day into memory first (itch_reader_load) */
+};
+/* An ITCH day: the books of the named symbols. NULL with err. */
+struct feed *feed_itch_open(const struct itch_feed_config *cfg, struct symtab *st, char *err,
+			    size_t errlen);
+/* The books an order-book simulator matches against (NULL: not an ITCH feed). */
+struct book_set *feed_itch_books(struct feed *f);
+/* The locate a symbol trades on in that feed: 0 before its first message. */
+int feed_itch_locate(const struct feed *f, int sym);
+
+void feed_close(struct feed *f);
+
+#endif

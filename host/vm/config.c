@@ -1,0 +1,275 @@
+/*
+ * config — see config.h. The Lua state stays open after loading so that the
+ * risk section can be read by risk_limits_from_lua without a second copy.
+ * It is a vm.c core (host/vm/vm-internal.h): the same capped allocator as a
+ * strategy's, and a budget of instructions rather than CPU time, so that a
+ * config passes or fails the same way on every machine.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "vm-internal.h"
+
+#define CONFIG_MEMORY (16u << 20)
+#define CONFIG_INSTRUCTIONS 10000000
+
+static const char *const top_keys[] = {"params", "risk", "firm_risk", "sandbox", "http",
+				       "journal", "fees", "cash", "seed", "venue", "feed", "log",
+				       NULL};
+
+static int number_field(lua_State *L, int tbl, const char *section, const char *key, double min,
+			double *out, struct deploy_config *c, char *err, size_t errlen)
+{
+	int t = lua_getfield(L, tbl, key);
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1)) || lua_tonumber(L, -1) < min ||
+	    (min > 0 && lua_tonumber(L, -1) == 0)) {
+		errf(err, errlen, "%s: %s%s%s: expected a %s number, got %s", c->path,
+		     section, *section ? "." : "", key, min > 0 ? "positive" : "non-negative",
+		     t == LUA_TNUMBER ? lua_tostring(L, -1) : lua_typename(L, t));
+		return -1;
+	}
+	*out = lua_tonumber(L, -1);
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int check_keys(lua_State *L, int tbl, const char *section, const char *const *known,
+		      struct deploy_config *c, char *err, size_t errlen)
+{
+	lua_pushnil(L);
+	while (lua_next(L, tbl) != 0) {
+		lua_pop(L, 1);
+		int ok = 0;
+		if (lua_type(L, -1) == LUA_TSTRING)
+			for (int i = 0; known[i]; i++)
+				ok |= strcmp(lua_tostring(L, -1), known[i]) == 0;
+		if (!ok) {
+			char list[256];
+			size_t n = 0;
+			for (int i = 0; known[i] && n < sizeof list; i++)
+				n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+						      known[i]);
+			errf(err, errlen, "%s: unknown key '%s%s%s' (known: %s)", c->path, section,
+			     *section ? "." : "",
+			     lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?", list);
+			lua_pop(L, 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int add_param(struct deploy_config *c, lua_State *L, const char *scope, const char *key,
+		     char *err, size_t errlen)
+{
+	struct param *p = realloc(c->params, (size_t)(c->nparams + 1) * sizeof *p);
+	if (!p) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->params = p;
+	p = &c->params[c->nparams];
+	memset(p, 0, sizeof *p);
+	int n = snprintf(p->key, sizeof p->key, "%s%s%s", scope ? scope : "", scope ? "." : "", key);
+	if (n < 0 || (size_t)n >= sizeof p->key) {
+		errf(err, errlen, "%s: params.%s: name too long", c->path, key);
+		return -1;
+	}
+	p->origin = c->path;
+	switch (lua_type(L, -1)) {
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, -1)) {
+			p->kind = PARAM_INTEGER;
+			p->integer = lua_tointeger(L, -1);
+		} else {
+			p->kind = PARAM_NUMBER;
+			p->num = lua_tonumber(L, -1);
+		}
+		break;
+	case LUA_TBOOLEAN:
+		p->kind = PARAM_BOOLEAN;
+		p->boolean = lua_toboolean(L, -1);
+		break;
+	case LUA_TSTRING:
+		p->kind = PARAM_STRING;
+		p->str = strdup(lua_tostring(L, -1));
+		if (!p->str) {
+			errf(err, errlen, "out of memory");
+			return -1;
+		}
+		break;
+	default:
+		errf(err, errlen, "%s: params.%s%s%s: expected a number, string or boolean, got %s",
+		     c->path, scope ? scope : "", scope ? "." : "", key, luaL_typename(L, -1));
+		return -1;
+	}
+	c->nparams++;
+	return 0;
+}
+
+static int read_params(struct deploy_config *c, lua_State *L, int tbl, char *err, size_t errlen)
+{
+	lua_pushnil(L);
+	while (lua_next(L, tbl) != 0) {
+		if (lua_type(L, -2) != LUA_TSTRING) {
+			errf(err, errlen, "%s: params: keys must be names", c->path);
+			return -1;
+		}
+		const char *k = lua_tostring(L, -2);
+		if (lua_istable(L, -1)) { /* params for one strategy, by name */
+			int inner = lua_gettop(L);
+			lua_pushnil(L);
+			while (lua_next(L, inner) != 0) {
+				if (lua_type(L, -2) != LUA_TSTRING ||
+				    add_param(c, L, k, lua_tostring(L, -2), err, errlen) != 0) {
+					if (lua_type(L, -2) != LUA_TSTRING)
+						errf(err, errlen, "%s: params.%s: keys must be names",
+						     c->path, k);
+					return -1;
+				}
+				lua_pop(L, 1);
+			}
+		} else if (add_param(c, L, NULL, k, err, errlen) != 0) {
+			return -1;
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
+{
+	static const char *const sandbox_keys[] = {"memory_mb", "callback_ms", "on_halt", NULL};
+	static const char *const fee_keys[] = {"per_share", "bps", "slippage_bps", NULL};
+	if (check_keys(L, 1, "", top_keys, c, err, errlen) != 0)
+		return -1;
+	if (number_field(L, 1, "", "cash", 1e-9, &c->cash, c, err, errlen) != 0)
+		return -1;
+	int t = lua_getfield(L, 1, "params");
+	if (t == LUA_TTABLE) {
+		if (read_params(c, L, lua_gettop(L), err, errlen) != 0)
+			return -1;
+	} else if (t != LUA_TNIL) {
+		errf(err, errlen, "%s: params: expected a table", c->path);
+		return -1;
+	}
+	lua_pop(L, 1);
+	t = lua_getfield(L, 1, "sandbox");
+	if (t == LUA_TTABLE) {
+		int s = lua_gettop(L);
+		if (check_keys(L, s, "sandbox", sandbox_keys, c, err, errlen) ||
+		    number_field(L, s, "sandbox", "memory_mb", 1e-9, &c->memory_mb, c, err, errlen) ||
+		    number_field(L, s, "sandbox", "callback_ms", 1e-9, &c->callback_ms, c, err,
+				 errlen))
+			return -1;
+		int t2 = lua_getfield(L, s, "on_halt");
+		if (t2 != LUA_TNIL) {
+			const char *v = t2 == LUA_TSTRING ? lua_tostring(L, -1) : "";
+			if (strcmp(v, "cancel") != 0 && strcmp(v, "leave") != 0) {
+				errf(err, errlen, "%s: sandbox.on_halt: expected \"cancel\" or \"leave\"",
+				     c->path);
+				return -1;
+			}
+			c->on_halt_leave = strcmp(v, "leave") == 0;
+		}
+		lua_pop(L, 1);
+	} else if (t != LUA_TNIL) {
+		errf(err, errlen, "%s: sandbox: expected a table", c->path);
+		return -1;
+	}
+	lua_pop(L, 1);
+	t = lua_getfield(L, 1, "fees");
+	if (t == LUA_TTABLE) {
+		int s = lua_gettop(L);
+		if (check_keys(L, s, "fees", fee_keys, c, err, errlen) ||
+		    number_field(L, s, "fees", "per_share", 0, &c->fee_per_share, c, err, errlen) ||
+		    number_field(L, s, "fees", "bps", 0, &c->fee_bps, c, err, errlen) ||
+		    number_field(L, s, "fees", "slippage_bps", 0, &c->slippage_bps, c, err, errlen))
+			return -1;
+	} else if (t != LUA_TNIL) {
+		errf(err, errlen, "%s: fees: expected a table", c->path);
+		return -1;
+	}
+	lua_pop(L, 1);
+	static const char *const risk_keys[] = {"risk", "firm_risk"};
+	for (int k = 0; k < 2; k++) {
+		t = lua_getfield(L, 1, risk_keys[k]);
+		lua_pop(L, 1);
+		if (t != LUA_TNIL && t != LUA_TTABLE) {
+			errf(err, errlen, "%s: %s: expected a table", c->path, risk_keys[k]);
+			return -1;
+		}
+		c->has_risk |= (t == LUA_TTABLE) << k;
+	}
+	return 0;
+}
+
+void config_init(struct deploy_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->memory_mb = c->callback_ms = c->fee_bps = c->fee_per_share = c->slippage_bps = -1;
+	c->cash = -1;
+}
+
+int config_load(struct deploy_config *c, const char *path, char *err, size_t errlen)
+{
+	config_init(c);
+	c->path = path;
+	struct vm_core *core = c->core = malloc(sizeof *core);
+	if (!core) {
+		errf(err, errlen, "%s: cannot create a Lua state", path);
+		return -1;
+	}
+	vm_core_init(core, CONFIG_MEMORY, 0);
+	core->instructions = CONFIG_INSTRUCTIONS;
+	core->overrun = "the config runs too long (it must be data: a table of values)";
+	lua_State *L = c->L = vm_core_newstate(core);
+	if (!L) {
+		errf(err, errlen, "%s: cannot create a Lua state", path);
+		return -1;
+	}
+	lua_pushfstring(L, "@%s", path);
+	int rc = luaL_loadfilex(L, path, "t");
+	lua_remove(L, 1);
+	if (rc == LUA_ERRFILE) {
+		errf(err, errlen, "%s: cannot read the config", path);
+		return -1;
+	}
+	if (rc != LUA_OK) {
+		errf(err, errlen, "%s", lua_tostring(L, -1));
+		return -1;
+	}
+	lua_newtable(L); /* no globals at all: data only */
+	lua_setchunkenv(L, -2);
+	if (vm_core_call(core, 0, 1, 0) != LUA_OK) {
+		errf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "config error");
+		return -1;
+	}
+	if (!lua_istable(L, 1)) {
+		errf(err, errlen, "%s: a deploy config must return a table (got %s)", path,
+		     luaL_typename(L, 1));
+		return -1;
+	}
+	lua_settop(L, 1);
+	return read_sections(c, L, err, errlen);
+}
+
+void config_free(struct deploy_config *c)
+{
+	for (int i = 0; i < c->nparams; i++)
+		if (c->params[i].kind == PARAM_STRING)
+			free((void *)c->params[i].str);
+	free(c->params);
+	if (c->L)
+		lua_close(c->L);
+	free(c->core); /* after the state: it is the state's allocator */
+	config_init(c);
+}

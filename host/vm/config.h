@@ -1,0 +1,33 @@
+/*
+ * config — the deploy config: a Lua file that returns a table, run as data
+ * in a sandbox with no globals, a memory cap and an instruction budget.
+ * Unknown keys and wrong types are errors naming the key.
+ */
+#ifndef GANTRY_CONFIG_H
+#define GANTRY_CONFIG_H
+
+#include "lua_compat.h"
+
+#include "vm.h"
+
+struct vm_core;
+
+struct deploy_config {
+	const char *path;
+	struct param *params; /* key "k" for every strategy, "name.k" for one */
+	int nparams;
+	double memory_mb, callback_ms;	       /* < 0: unset */
+	double fee_bps, fee_per_share, slippage_bps; /* < 0: unset */
+	double cash;			       /* < 0: unset */
+	int on_halt_leave;		       /* sandbox.on_halt = "leave" */
+	lua_State *L;			       /* holds the table, for the risk section */
+	struct vm_core *core; /* L's allocator and budget (host/vm/vm-internal.h); owned */
+	int has_risk; /* bit 0: a `risk` table, bit 1: `firm_risk`; the config table is at 1 of L */
+};
+
+/* Every field unset: what a run without --config uses. */
+void config_init(struct deploy_config *c);
+int config_load(struct deploy_config *c, const char *path, char *err, size_t errlen);
+void config_free(struct deploy_config *c);
+
+#endif
