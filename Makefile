@@ -5,6 +5,7 @@
 #   make test       install what is missing, build under ASan+UBSan, run every suite
 #   make bench      build optimised, print the figures (nothing here fails on time)
 #   make lint       clang-tidy and cppcheck over host/ and bindings/
+#   make install    the binary to PREFIX/bin, the stdlib to PREFIX/share/gantry (mk/install.mk)
 #   make VM=luajit  the LuaJIT 2.1 build ./gantry-luajit (JIT and the FFI fast path);
 #                   make test and make bench build and run it beside ./gantry
 #
@@ -139,7 +140,7 @@ tools: $(TOOLS_C:scripts/%.c=$(BUILD)/tools/%)
 
 # ---------------------------------------------------------------- deps
 DEB_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 libluajit2-5.1-dev libevent-dev \
-            libssl-dev zlib1g-dev lua-busted clang libclang-rt-14-dev procps
+            libssl-dev zlib1g-dev lua-busted clang libclang-rt-14-dev procps tzdata
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
 

@@ -15,7 +15,7 @@ run() { # label, args...
   local best=0 line=""
   for _ in $(seq "$RUNS"); do
     "$GANTRY_BENCH/runstat" "$GANTRY_BIN" backtest strategies/sma_cross.lua "$@" \
-      --out "$d/out" --no-report --quiet 2>"$d/stat"
+      --out "$d/out" --overwrite --no-report --quiet 2>"$d/stat"
     local eps
     eps=$(grep -o '"events_per_s": [0-9.e+]*' "$d/out/summary.json" | awk '{print int($2)}')
     if [ "$eps" -gt "$best" ]; then best=$eps; line=$(grep runstat: "$d/stat"); fi

@@ -35,7 +35,7 @@ builds=("Lua 5.4:$GANTRY_BIN")
 [ -n "${GANTRY_BIN_LUAJIT:-}" ] && builds+=("LuaJIT:$GANTRY_BIN_LUAJIT")
 for b in "${builds[@]}"; do
   vm=${b%%:*} bin=${b#*:}
-  "$GANTRY_BENCH/runstat" "$bin" backtest "$d/follow.lua" --data "$day" --out "$d/o1" \
+  "$GANTRY_BENCH/runstat" "$bin" backtest "$d/follow.lua" --data "$day" --out "$d/o1" --overwrite \
     --no-report --quiet 2>"$d/stat1"
   awk -F'[:,]' -v vm="$vm" '{for(i=1;i<=NF;i++){if($i~/"events"/)e=$(i+1); if($i~/"elapsed_s"/)s=$(i+1)}}
     END{printf "backtest (%s), Lua on_book for AAAA: %d msgs  %.3f s  %.1f ns/msg  %.2f M msgs/s\n",
@@ -54,7 +54,7 @@ probes=("Lua 5.4:${GANTRY_BIN_PROBE:-$GANTRY_BIN}")
 for run in $(seq "${TICK_RUNS:-3}"); do
   for b in "${probes[@]}"; do
     vm=${b%%:*} bin=${b#*:}
-    GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --no-report \
+    GANTRY_PROBE="$d/probe" "$bin" backtest "$d/every.lua" --data "$day" --out "$d/o2" --overwrite --no-report \
       --quiet --preload
     printf 'tick-to-order (%s), every 100th top-of-book change of AAAA, run %s: %s\n' "$vm" "$run" \
       "$(cat "$d/probe")"

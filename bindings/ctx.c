@@ -7,15 +7,18 @@
  * calls (ctx.buy = nil finds the method again), never what the core does.
  *
  * What acts goes through the host's ops (every order through submit: sanity
- * and risk in C); what only reads (positions, cash, open orders) reads the
- * order book of record, h->oms, at the call: the engine sets it when the run
- * starts, after the strategy is loaded.
+ * and risk in C; an order whose options table the host cannot read fully is
+ * refused before, `nil, "bad_option: KEY"`); what only reads (positions,
+ * cash, open orders) reads the order book of record, h->oms, at the call:
+ * the engine sets it when the run starts, after the strategy is loaded.
  */
 #include "ctx.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "symtab.h"
 
 /* The methods' upvalue. */
@@ -65,11 +68,77 @@ static int symbol_arg(lua_State *L, struct ctx_host *c, int arg)
 	return id;
 }
 
-static int tif_arg(lua_State *L, int idx)
+/* One option of ctx:buy / ctx:sell (key at -2, value at -1) into req: 0, or
+ * -1 with what is wrong with it in why. */
+static int order_option(lua_State *L, struct order_request *req, const char **why)
 {
-	static const char *const names[] = {"day", "ioc", "gtc", NULL};
-	static const int values[] = {TIF_DAY, TIF_IOC, TIF_GTC};
-	return values[luaL_checkoption(L, idx, "day", names)];
+	static const char *const tifs[] = {"day", "ioc", "gtc"};
+	static const int tif_values[] = {TIF_DAY, TIF_IOC, TIF_GTC};
+	const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+	if (!strcmp(k, "limit")) {
+		*why = "a number";
+		if (lua_type(L, -1) != LUA_TNUMBER)
+			return -1;
+		req->limit = lua_tonumber(L, -1);
+		return 0;
+	}
+	if (!strcmp(k, "tif")) {
+		*why = "\"day\", \"ioc\" or \"gtc\"";
+		const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(v, tifs[i])) {
+				req->tif = tif_values[i];
+				return 0;
+			}
+		return -1;
+	}
+	*why = NULL; /* not an option */
+	return -1;
+}
+
+/* The options table at idx into req. An unknown key (a typo, `stop`, `type`)
+ * or a value of the wrong type refuses the order, naming the key: the first
+ * in byte order, so the answer is the same every run; sending it as a
+ * market order would trade what the strategy did not ask for. 0, or -1
+ * with the reason ("bad_option: KEY") pushed. */
+static int order_options(lua_State *L, struct ctx_host *c, int idx, struct order_request *req)
+{
+	const char *bad_why = NULL, *method = req->side == SIDE_BUY ? "buy" : "sell";
+	char bad[72] = "", key[72], msg[256];
+	int nbad = 0;
+	if (lua_getmetatable(L, idx)) { /* what its __index gives, a raw read would miss */
+		lua_pop(L, 1);
+		snprintf(bad, sizeof bad, "[metatable]");
+		snprintf(msg, sizeof msg, "ctx:%s refused: bad_option: the options table has a "
+					  "metatable (give a plain table)", method);
+	} else {
+		lua_pushnil(L);
+		while (lua_next(L, idx) != 0) {
+			const char *why;
+			if (order_option(L, req, &why) != 0) {
+				if (lua_type(L, -2) == LUA_TSTRING)
+					snprintf(key, sizeof key, "%.64s", lua_tostring(L, -2));
+				else
+					snprintf(key, sizeof key, "[%s]", luaL_typename(L, -2));
+				if (!nbad++ || strcmp(key, bad) < 0) {
+					memcpy(bad, key, sizeof bad);
+					bad_why = why;
+				}
+			}
+			lua_pop(L, 1);
+		}
+		if (!nbad)
+			return 0;
+		if (bad_why)
+			snprintf(msg, sizeof msg, "ctx:%s refused: bad_option: %s must be %s",
+				 method, bad, bad_why);
+		else
+			snprintf(msg, sizeof msg, "ctx:%s refused: bad_option: unknown option '%s' "
+						  "(the options are limit and tif)", method, bad);
+	}
+	c->h->ops->log(c->h->self, LOG_WARN, msg);
+	lua_pushfstring(L, "bad_option: %s", bad);
+	return -1;
 }
 
 static int order(lua_State *L, int side)
@@ -82,16 +151,11 @@ static int order(lua_State *L, int side)
 	req.qty = luaL_checknumber(L, 3);
 	if (!lua_isnoneornil(L, 4)) {
 		luaL_checktype(L, 4, LUA_TTABLE);
-		if (lua_getfield(L, 4, "limit") != LUA_TNIL) {
-			int ok;
-			req.limit = lua_tonumberx(L, -1, &ok);
-			if (!ok)
-				return luaL_error(L, "ctx:%s: limit must be a number",
-						  side == SIDE_BUY ? "buy" : "sell");
+		if (order_options(L, c, 4, &req) != 0) {
+			lua_pushnil(L);
+			lua_insert(L, -2);
+			return 2;
 		}
-		lua_getfield(L, 4, "tif");
-		req.tif = tif_arg(L, -1);
-		lua_pop(L, 2);
 	}
 	int64_t id = req.sym < 0 ? 0 : h->ops->submit(h->self, &req, &reason);
 	if (id > 0) {
@@ -145,7 +209,10 @@ static int ctx_position(lua_State *L)
 	struct vm_host *h = c->h;
 	int sym = symbol_arg(L, c, 2);
 	double q = sym < 0 ? 0 : oms_position(h->oms, h->account, sym)->qty;
-	lua_pushinteger(L, (lua_Integer)q);
+	if (q == (double)(lua_Integer)q)
+		lua_pushinteger(L, (lua_Integer)q); /* whole shares: an integer, as always */
+	else
+		lua_pushnumber(L, q); /* a fraction of a lot-traded symbol */
 	return 1;
 }
 
@@ -178,7 +245,7 @@ static int ctx_pnl(lua_State *L)
 
 static void push_order(lua_State *L, const struct vm_host *h, const struct order *o)
 {
-	lua_createtable(L, 0, 10);
+	lua_createtable(L, 0, 11);
 	lua_pushinteger(L, (lua_Integer)o->id);
 	lua_setfield(L, -2, "id");
 	lua_pushstring(L, symtab_name(h->symtab, o->sym));
@@ -197,6 +264,8 @@ static void push_order(lua_State *L, const struct vm_host *h, const struct order
 	lua_setfield(L, -2, "status");
 	lua_pushstring(L, oms_tif_name(o->tif));
 	lua_setfield(L, -2, "tif");
+	lua_pushstring(L, oms_origin_name(o->origin));
+	lua_setfield(L, -2, "origin");
 }
 
 static int ctx_orders(lua_State *L)

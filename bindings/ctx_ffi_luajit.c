@@ -48,7 +48,8 @@ static int64_t ffi_submit(struct gantry_ffi *api, int32_t sym, int32_t side, dou
 static double ffi_position(struct vm_host *h, int32_t sym)
 {
 	/* what ctx:position pushes: the quantity as an integer */
-	return (double)(int64_t)oms_position(h->oms, h->account, sym)->qty;
+	double q = oms_position(h->oms, h->account, sym)->qty;
+	return q == 0 ? 0 : q; /* never -0: a flat position reads 0 */
 }
 
 static int32_t ffi_symbol(struct vm_host *h, const char *name, size_t len)

@@ -32,6 +32,7 @@
 #define lua_rawlen(L, i) lua_objlen((L), (i))
 #define luaL_len(L, i) ((lua_Integer)lua_objlen((L), (i)))
 #define lua_newuserdatauv(L, sz, nuv) ((void)(nuv), lua_newuserdata((L), (sz)))
+#define lua_pushglobaltable(L) lua_pushvalue((L), LUA_GLOBALSINDEX)
 #define luaL_argexpected(L, cond, arg, tname) \
 	((void)((cond) || luaL_typerror((L), (arg), (tname))))
 

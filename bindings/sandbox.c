@@ -261,7 +261,8 @@ static int sb_require(lua_State *L)
 	char *src;
 	size_t len;
 	if (sandbox_read_file(path, &src, &len) != 0)
-		return luaL_error(L, "require: module '%s' not found (looked for %s)", name, path);
+		return luaL_error(L, "require: module '%s' not found (looked for %s%s)", name, path,
+				  stdlib ? "; GANTRY_STDLIB names the stdlib's directory" : "");
 	if (!stdlib && env->nmodules < SANDBOX_MAX_MODULES)
 		snprintf(env->modules[env->nmodules++], sizeof env->modules[0], "%s", path);
 	lua_pushfstring(L, "@%s", path);

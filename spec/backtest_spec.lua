@@ -132,7 +132,8 @@ describe("bad CSV data", function()
     assert.matches("BAD.csv: empty file", err, 1, true)
   end)
   it("refuses a file without a header", function()
-    expect({ "2024-01-02,1,2,1,1,10" }, "BAD.csv:1: missing header", "2024-01-01,1,2,1,1,10")
+    expect({ "2024-01-02,1,2,1,1,10" }, "BAD.csv:1: no header line (the first line is data: "
+      .. "'2024-01-01,1,2,1,1,10'); name the columns with --header", "2024-01-01,1,2,1,1,10")
   end)
   it("names a missing column", function()
     expect({ "2024-01-02,1,2,1,1" }, "BAD.csv:1: header has no 'volume' column", "datetime,open,high,low,close")
@@ -380,7 +381,7 @@ describe("the bar execution model", function()
   end)
 
   it("names a scoped parameter for a strategy that is not in the run", function()
-    local code, _, err = run("return { params = { n = 3 } }", { "--param", "other.n=4" })
+    local code, _, err = run("return { params = { n = 3 }, on_start = print }", { "--param", "other.n=4" })
     assert.equal(2, code)
     assert.matches("--param other.n: no strategy named 'other' in this run", err, 1, true)
   end)
@@ -390,9 +391,10 @@ describe("the bar execution model", function()
       return { name = "mm", params = { k = 1 },
                on_start = function(ctx) ctx:log("info", "k=%d", ctx.params.k) end }]])
     for _, p in ipairs({ "mm.k=5", "file.k=5" }) do
-      local code, _, err = T.gantry({ "backtest", s, "--data", data, "--param", p, "--out", dir .. "/o", "--no-report" })
+      local code, _, err = T.gantry({ "backtest", s, "--data", data, "--param", p, "--out", dir .. "/o-" .. p,
+                                      "--no-report" })
       assert.equal(0, code, err)
-      assert.matches("INFO mm: k=5", err, 1, true)
+      assert.matches("INFO mm: k=5", err, 1, true) -- on_start: before the first event
     end
   end)
 

@@ -219,7 +219,7 @@ describe("hot reload", function()
     assert.truthy(T.wait_for(function() local _, o = T.ctl(sock, "status"); return o:match('"version": 2') end, 5))
     local _, st = T.ctl(sock, "status")
     -- the resting order placed by version 1 is still there, and says so
-    assert.matches('"open_orders": %[{"id": 1, .-"version": 1}%]', st)
+    assert.matches('"open_orders": %[{"id": 1, .-"version": 1, "origin": "strategy"}%]', st)
     -- a broken save keeps version 2 running
     T.write(s, "local S = {\nfunction broken(\nreturn S\n")
     T.sleep(0.4)

@@ -60,6 +60,22 @@ describe("report", function()
     assert.falsy(html:find("1.23456", 1, true))
   end)
 
+  it("opens a failed run's page with a banner saying when and why, escaped", function()
+    local data = sample()
+    data.status, data.error, data.failed_at = "failed", "s failed in on_bar: <boom>", T0 + 3 * DAY
+    local html = report.render(data)
+    local banner = html:find('role="alert"', 1, true)
+    assert.truthy(banner)
+    assert.truthy(banner < html:find("<svg", 1, true), "before the charts")
+    assert.truthy(html:find("This run failed at 2020-01-05", 1, true))
+    assert.truthy(html:find("s failed in on_bar: &lt;boom&gt;", 1, true))
+    data.failed_at = nil
+    assert.truthy(report.render(data):find("This run failed before the first event", 1, true))
+    data.status, data.error = "ok", nil
+    assert.falsy(report.render(data):find('role="alert"', 1, true))
+    assert.equal(report.render(sample()), report.render(data))
+  end)
+
   it("shows the parameters", function()
     local html = report.render(sample())
     assert.truthy(html:find("<code>fast</code>", 1, true))

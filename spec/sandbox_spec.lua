@@ -17,7 +17,8 @@ describe("the sandbox", function()
 
   local function run(src, extra)
     local s = T.write(dir .. "/s.lua", src)
-    local args = { "backtest", s, "--data", data, "--out", dir .. "/out", "--no-report" }
+    -- some tests run more than once: each run replaces the last one's files
+    local args = { "backtest", s, "--data", data, "--out", dir .. "/out", "--no-report", "--overwrite" }
     for _, a in ipairs(extra or {}) do args[#args + 1] = a end
     return T.gantry(args)
   end
@@ -80,7 +81,7 @@ describe("the sandbox", function()
       assert(io == nil and os == nil and debug == nil and package == nil)
       assert(dofile == nil and loadfile == nil and string.dump == nil)
       assert(getmetatable("") == false, "string metatable is hidden")
-      return {}]])
+      return { on_start = function() end }]])
     assert.equal(0, code, err)
   end)
 
@@ -97,7 +98,7 @@ describe("the sandbox", function()
       assert(co(1) == 2 and co(5) == 10)
       local f = load("return 1 + 1"); assert(f() == 2)
       assert(type(collectgarbage("count")) == "number")
-      return {}]])
+      return { on_start = function() end }]])
     assert.equal(0, code, err)
   end)
 
@@ -105,7 +106,7 @@ describe("the sandbox", function()
     local code, _, err = run([[
       local ok, e = pcall(load, "\27Lua", "x", "b")
       assert(not ok and e:match("binary chunks are not allowed"), e)
-      return {}]])
+      return { on_start = function() end }]])
     assert.equal(0, code, err)
   end)
 
@@ -123,7 +124,7 @@ describe("the sandbox", function()
       local ok, g = pcall(load, "return x", "n", "t", nil)
       assert(not ok or not pcall(g), "an explicit nil")
       assert(load("\27LJ\2\0", "x", "t") == nil and load("\27LuaT", "x", "t") == nil, "bytecode as text")
-      return {}]])
+      return { on_start = function() end }]])
     assert.equal(0, code, err)
   end)
 
@@ -139,7 +140,7 @@ describe("the sandbox", function()
       assert(not pcall(collectgarbage, "collect"))
       local ok, e = pcall(setmetatable, {}, { __gc = function() end })
       assert(not ok and e:match("__gc metamethods are not allowed"), e)
-      return {}]])
+      return { on_start = function() end }]])
     assert.equal(0, code, err)
   end)
 
@@ -167,7 +168,7 @@ describe("the sandbox", function()
       assert(not ok and e:match("bad module name"), e)
       ok, e = pcall(require, "socket")
       assert(not ok and e:match("module 'socket' not found"), e)
-      return {}]])
+      return { on_start = function() end }]])
     assert.equal(0, code, err)
   end)
 
@@ -297,11 +298,11 @@ describe("gantry check", function()
 
   it("reads a strategy's tables raw: its metamethods never run outside a callback", function()
     for i, src in ipairs({
-      "return setmetatable({}, { __index = function() error('no') end })",
-      "return setmetatable({}, { __index = function() while true do end end })",
-      "return { params = setmetatable({ n = 1 }, { __index = function() while true do end end }) }",
-      "return { symbols = setmetatable({}, { __len = function() while true do end end }) }",
-      "return { params = { n = 1, t = setmetatable({}, { __tostring = function() error('boom') end }) } }",
+      "return setmetatable({ on_start = print }, { __index = function() error('no') end })",
+      "return setmetatable({ on_start = print }, { __index = function() while true do end end })",
+      "return { on_start = print, params = setmetatable({ n = 1 }, { __index = function() while true do end end }) }",
+      "return { on_start = print, symbols = setmetatable({}, { __len = function() while true do end end }) }",
+      "return { on_start = print, params = { n = 1, t = setmetatable({}, { __tostring = function() error('boom') end }) } }",
     }) do
       local f = T.write(dir .. "/m" .. i .. ".lua", src)
       local code, out, err = T.gantry({ "check", f })
@@ -392,7 +393,7 @@ describe("the report", function()
       "\nend\nreturn M\n")
     T.write(dir .. "/lib/gantry/extra.lua", "return { x = 1 }")
     T.write(dir .. "/helper.lua", "return {}")
-    local s = T.write(dir .. "/s.lua", "return {}")
+    local s = T.write(dir .. "/s.lua", "return { on_start = function() end }")
     return T.gantry({ "backtest", s, "--data", data, "--out", dir .. "/out", "--quiet" }, dir,
                     "GANTRY_STDLIB=" .. T.quote(dir .. "/lib"))
   end

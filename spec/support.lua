@@ -149,6 +149,14 @@ function M.gen_bars(dir, args)
   assert(code == 0, "gen_bars failed: " .. err)
 end
 
+-- Whether text has a log line `... PREFIX MESSAGE`, where a backtest's lines
+-- have the event time between them (`WARN risk: [event 2024-...Z] s rejected`).
+-- prefix is plain ("WARN risk: "), message a Lua pattern.
+function M.logged(text, prefix, message)
+  local p = prefix:gsub("%p", "%%%0")
+  return text:match(p .. message) or text:match(p .. "%[event [^%]]+%] " .. message)
+end
+
 -- A minimal JSON object reader for our own flat outputs (numbers, strings).
 function M.json(text)
   local t = {}

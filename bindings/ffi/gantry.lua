@@ -16,8 +16,10 @@
 -- Orders. The fast closures take the common shapes, ctx:buy(sym, qty) and
 -- ctx:position(sym), for symbols the host knows; anything else (an options
 -- table, a bad argument, an unknown symbol) goes to the C API method, which
--- checks and answers as it always did. Either way the order goes through
--- the host's submit (struct vm_host): sanity and risk in C, never bypassed.
+-- checks and answers as it always did (it alone reads an options table: a
+-- key it does not know refuses the order, bad_option). Either way the order
+-- goes through the host's submit (struct vm_host): sanity and risk in C,
+-- never bypassed.
 local ffi, api_ptr, ctx, classic, side_buy, side_sell = ...
 
 ffi.cdef [[

@@ -2,11 +2,13 @@
  * backtest — `gantry backtest` and `gantry check`: options, the deploy
  * config, the strategies, the data, the run and its files.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -14,6 +16,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "outdir.h"
 #include "output.h"
 #include "paper.h"
 #include "risk.h"
@@ -21,15 +24,18 @@
 #include "sim.h"
 #include "simbook.h"
 #include "timefmt.h"
+#include "tz.h"
 #include "venue_async.h"
 #include "vm.h"
 
 #define MAX_ARGS 256
+#define MAX_DATA 4096 /* --data files, a directory's as well */
 
 struct bt_opts {
 	const char *strategies[ENGINE_MAX_STRATEGIES];
 	int nstrat;
-	const char *data[MAX_ARGS];
+	const char *data[MAX_DATA];
+	unsigned char data_owned[MAX_DATA]; /* a directory's files: allocated here */
 	int ndata;
 	struct param params[MAX_ARGS];
 	int nparams;
@@ -37,7 +43,10 @@ struct bt_opts {
 	double cash, fee_bps, fee_share, slippage_bps, memory_mb, callback_ms;
 	unsigned long long seed;
 	int no_report, quiet;
-	/* order-book (ITCH) data */
+	/* CSV data (--columns: each a FIELD=NAME list, applied in order) */
+	const char *columns[MAX_ARGS], *header, *time_format, *tz;
+	int ncolumns, adjust;
+	/* order-book (ITCH) data; lenient for CSV too */
 	int itch, lenient, preload;
 	double latency_us;
 	const char *date;
@@ -45,21 +54,31 @@ struct bt_opts {
 	const char *ctl;
 	double speed;
 	int linger, no_watch;
+	/* the out directory and the log (outdir.c, log.c) */
+	int overwrite, resume;
+	const char *log;
 };
 
 static const char backtest_usage[] =
-	"usage: gantry backtest STRATEGY [STRATEGY...] --data FILE [--data FILE...]\n"
+	"usage: gantry backtest STRATEGY [STRATEGY...] --data FILE|DIR [FILE|DIR...] [--data ...]\n"
 	"                       [--param [NAME.]K=V ...] [--config DEPLOY.lua] [--out DIR]\n"
 	"                       [--cash N] [--symbol SYM] [--fee-bps N] [--fee-per-share N]\n"
 	"                       [--slippage-bps N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
-	"                       [--no-report] [--quiet] [--venue sim|async:N]\n"
+	"                       [--no-report] [--quiet] [--venue sim|async:N] [--overwrite]\n"
+	"                       [--log FILE]\n"
+	"                       CSV data: [--columns FIELD=NAME,...] [--header NAME,...]\n"
+	"                       [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust]\n"
+	"                       [--lenient]\n"
 	"                       ITCH data: --data DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
 	"                       [--date YYYY-MM-DD] [--lenient] [--preload]\n"
 	"\n"
-	"Runs each strategy in its own sandbox over CSV bars (several --data files are\n"
-	"merged by time) or a NASDAQ ITCH 5.0 day (order books; on_book, on_trade), and\n"
+	"Runs each strategy in its own sandbox over CSV bars (several files, or every\n"
+	"*.csv of a directory, are merged by time) or a NASDAQ ITCH 5.0 day (order\n"
+	"books; on_book, on_trade), and\n"
 	"writes summary.json, fills.csv, orders.csv, equity.csv and report.html into\n"
-	"--out DIR (default ./out/<strategy>-<UTC time>).\n"
+	"--out DIR (default ./out/<strategy>-<UTC time>, -2, -3... when taken); an --out\n"
+	"holding an earlier run's files is refused unless --overwrite. --log FILE: the log\n"
+	"lines go to FILE too (appended).\n"
 	"Exit status: 0 done, 1 a strategy failed at run time, 2 bad usage or input.\n";
 
 static const char paper_usage[] =
@@ -67,7 +86,9 @@ static const char paper_usage[] =
 	"                    [--ctl PATH] [--linger] [--no-watch] [--param [NAME.]K=V ...]\n"
 	"                    [--config DEPLOY.lua] [--out DIR] [--cash N] [--seed N]\n"
 	"                    [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
-	"                    [--venue sim|async:N]\n"
+	"                    [--venue sim|async:N] [--resume | --overwrite] [--log FILE]\n"
+	"                    CSV bars: [--columns FIELD=NAME,...] [--header NAME,...]\n"
+	"                    [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust] [--lenient]\n"
 	"                    ITCH days: --feed file:DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
 	"                    [--date YYYY-MM-DD] [--lenient] [--preload]\n"
 	"\n"
@@ -78,7 +99,9 @@ static const char paper_usage[] =
 	"Saving a strategy file (or a module beside it that it required) reloads it\n"
 	"between two events (--no-watch: not); so do SIGHUP and `gantry ctl SOCK reload`.\n"
 	"SIGTERM stops cleanly. --linger keeps serving ctl after the feed ends, until\n"
-	"`gantry ctl SOCKET stop`. Writes the same files as a backtest.\n";
+	"`gantry ctl SOCKET stop`. Writes the same files as a backtest, each row as it\n"
+	"happens. An --out holding an earlier run's files is refused unless --resume\n"
+	"(append to them) or --overwrite (replace them); a second host on one --out too.\n";
 
 static const char check_usage[] =
 	"usage: gantry check STRATEGY [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
@@ -173,8 +196,78 @@ static int add_feed(struct bt_opts *o, const char *url)
 	return 0;
 }
 
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), k = strlen(tail);
+	return n > k && strcmp(s + n - k, tail) == 0;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* What --data takes after its value, until the next option: data files by
+ * their extension, and directories. */
+static int is_data_arg(const char *a)
+{
+	return a[0] != '-' && (ends_with(a, ".csv") || ends_with(a, ".itch") ||
+			       ends_with(a, ".itch.gz") || is_dir(a));
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name); /* bytes, not the locale's order */
+}
+
+static int csv_entry(const struct dirent *d)
+{
+	return d->d_name[0] != '.' && ends_with(d->d_name, ".csv");
+}
+
+/* A data file, or every *.csv in a directory in the order of their names. */
+static int add_data(struct bt_opts *o, const char *path)
+{
+	if (!is_dir(path)) {
+		if (o->ndata == MAX_DATA)
+			return log_user_error("too many --data files (at most %d)", MAX_DATA), -1;
+		o->data[o->ndata++] = path;
+		return 0;
+	}
+	struct dirent **list;
+	int n = scandir(path, &list, csv_entry, by_name), rc = 0;
+	size_t dir_len = strlen(path);
+	while (dir_len > 1 && path[dir_len - 1] == '/')
+		dir_len--;
+	if (n < 0)
+		return log_user_error("%s: cannot read the directory: %s", path, strerror(errno)),
+		       -1;
+	if (n == 0) {
+		log_user_error("%s: no .csv files in the directory", path);
+		rc = -1;
+	}
+	for (int i = 0; i < n; i++) {
+		char *p = NULL;
+		if (rc == 0 && o->ndata == MAX_DATA) {
+			log_user_error("%s: too many --data files (at most %d)", path, MAX_DATA);
+			rc = -1;
+		} else if (rc == 0 &&
+			   asprintf(&p, "%.*s/%s", (int)dir_len, path, list[i]->d_name) < 0) {
+			log_user_error("out of memory");
+			rc = -1;
+		} else if (rc == 0) {
+			o->data_owned[o->ndata] = 1;
+			o->data[o->ndata++] = p;
+		}
+		free(list[i]);
+	}
+	free(list);
+	return rc;
+}
+
 /* 0 parsed, 1 --help printed, -1 error (printed). */
-static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
+static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 {
 	int check = mode == MODE_CHECK, paper = mode == MODE_PAPER;
 	memset(o, 0, sizeof *o);
@@ -201,9 +294,11 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 		} else if ((v = opt_value(argc, argv, &i, "--config", &bad))) {
 			o->config = v;
 		} else if (!check && !paper && (v = opt_value(argc, argv, &i, "--data", &bad))) {
-			if (o->ndata == MAX_ARGS)
-				return log_user_error("too many --data files"), -1;
-			o->data[o->ndata++] = v;
+			if (add_data(o, v) != 0)
+				return -1;
+			while (i + 1 < argc && is_data_arg(argv[i + 1]))
+				if (add_data(o, argv[++i]) != 0)
+					return -1;
 		} else if (!check && (v = opt_value(argc, argv, &i, "--out", &bad))) {
 			o->out = v;
 		} else if (!check && (v = opt_value(argc, argv, &i, "--symbol", &bad))) {
@@ -235,6 +330,26 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 			o->date = v;
 		} else if (!check && !strcmp(a, "--lenient")) {
 			o->lenient = 1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--columns", &bad))) {
+			char err[512];
+			struct bars_options scratch = {0};
+			if (bars_columns(&scratch, v, err, sizeof err) != 0)
+				return log_user_error("--columns %s", err), -1;
+			if (o->ncolumns == MAX_ARGS)
+				return log_user_error("too many --columns"), -1;
+			o->columns[o->ncolumns++] = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--header", &bad))) {
+			o->header = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--time-format", &bad))) {
+			if (time_form_from_name(v) < 0)
+				return log_user_error("--time-format %s: expected auto, iso, s, "
+						      "ms, us or ns", v),
+				       -1;
+			o->time_format = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--tz", &bad))) {
+			o->tz = v;
+		} else if (!check && !strcmp(a, "--adjust")) {
+			o->adjust = 1;
 		} else if (!check && !strcmp(a, "--preload")) {
 			o->preload = 1;
 		} else if (!check && (v = opt_value(argc, argv, &i, "--seed", &bad))) {
@@ -247,6 +362,15 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 			o->no_report = 1;
 		} else if (!check && !strcmp(a, "--quiet")) {
 			o->quiet = 1;
+		} else if (!check && !strcmp(a, "--overwrite")) {
+			o->overwrite = 1;
+		} else if (!check && !strcmp(a, "--resume")) {
+			if (!paper)
+				return log_user_error("--resume: a backtest starts again from its first "
+						      "event; use --overwrite, or another --out"), -1;
+			o->resume = 1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--log", &bad))) {
+			o->log = v;
 		} else if (bad) {
 			return -1;
 		} else if (a[0] == '-' && a[1] != '\0') {
@@ -254,6 +378,13 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 				       check ? "check" : paper ? "paper" : "backtest");
 			return -1;
 		} else {
+			if (ends_with(a, ".csv") || is_dir(a)) {
+				log_user_error("%s: %s, not a strategy (a Lua file)%s", a,
+					       is_dir(a) ? "a directory" : "a CSV file",
+					       check ? "" : paper ? ": data is --feed file:PATH"
+								  : ": data files go after --data");
+				return -1;
+			}
 			if (o->nstrat == ENGINE_MAX_STRATEGIES)
 				return log_user_error("too many strategies"), -1;
 			o->strategies[o->nstrat++] = a;
@@ -268,6 +399,10 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 	}
 	if (paper && o->ndata == 0) {
 		log_user_error("no --feed given (file:PATH of CSV bars or an ITCH day)");
+		return -1;
+	}
+	if (o->resume && o->overwrite) {
+		log_user_error("--resume and --overwrite: choose one");
 		return -1;
 	}
 	if (!check && o->ndata == 0) {
@@ -285,12 +420,33 @@ static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
 		}
 		o->itch |= itch;
 	}
-	if (!o->itch && (o->latency_us > 0 || o->date || o->lenient || o->preload)) {
-		log_user_error("--latency-us, --date, --lenient and --preload apply to ITCH data "
+	if (!o->itch && (o->latency_us > 0 || o->date || o->preload)) {
+		log_user_error("--latency-us, --date and --preload apply to ITCH data "
 			       "(.itch, .itch.gz)");
 		return -1;
 	}
+	if (o->itch && (o->ncolumns || o->header || o->time_format || o->tz || o->adjust)) {
+		log_user_error("--columns, --header, --time-format, --tz and --adjust apply to CSV "
+			       "data");
+		return -1;
+	}
 	return 0;
+}
+
+static void opts_free(struct bt_opts *o)
+{
+	for (int i = 0; i < o->ndata; i++)
+		if (o->data_owned[i])
+			free((void *)o->data[i]);
+	o->ndata = 0;
+}
+
+static int parse_opts(int argc, char **argv, struct bt_opts *o, int mode)
+{
+	int p = parse_args(argc, argv, o, mode);
+	if (p != 0)
+		opts_free(o);
+	return p;
 }
 
 static const char *base_name(const char *path, char *buf, size_t len)
@@ -358,16 +514,26 @@ struct run {
 	struct symtab *st;
 	struct engine *e;
 	struct feed *feed;
+	struct tz *tz; /* CSV times in a zone (--tz); read by the feed */
 	int paper;
+	int lock_fd;	     /* the out directory's lock (outdir.c), when lock_dir[0] */
+	char lock_dir[4096];
 };
 
 static void run_free(struct run *r)
 {
 	engine_free(r->e); /* before the feed: its venue may read the feed's books */
 	feed_close(r->feed);
+	tz_free(r->tz);
 	symtab_free(r->st);
 	config_free(&r->cfg);
 	free(r->all);
+	opts_free(&r->o);
+	if (r->lock_dir[0])
+		outdir_unlock(r->lock_dir, r->lock_fd);
+	log_flush(); /* what the rate limit held back, before the log file closes */
+	if (r->o.log)
+		log_set_file(NULL, NULL, 0);
 }
 
 /* Config and command-line params in one list, the command line last. */
@@ -440,14 +606,43 @@ static int load_strategies(struct run *r)
 	return check_scopes(r->all, r->nall, names, files, r->o.nstrat) ? EXIT_USAGE : EXIT_OK;
 }
 
-static void default_out(char *buf, size_t len, const char *name)
+/* The out directory: --out (made as needed), or a default name no other
+ * run has (outdir_make_unique); locked for this run; an earlier run's files
+ * in it only with --resume or --overwrite. 0, or -1 with err. */
+static int prepare_outdir(struct run *r, char *outdir, size_t outlen, char *err, size_t errlen)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	char stamp[32];
-	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-	snprintf(buf, len, "out/%s-%s", name, stamp);
+	const struct bt_opts *o = &r->o;
+	if (o->out) {
+		snprintf(outdir, outlen, "%s", o->out);
+		if (output_mkdirs(outdir, err, errlen) != 0)
+			return -1;
+	} else {
+		struct strategy_view sv;
+		engine_describe(engine_strategy(r->e, 0), &sv);
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		char stamp[32], base[4096];
+		strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+		snprintf(base, sizeof base, "out/%s-%s", sv.name, stamp);
+		if (outdir_make_unique(base, outdir, outlen, err, errlen) != 0)
+			return -1;
+	}
+	if ((r->lock_fd = outdir_lock(outdir, err, errlen)) < 0)
+		return -1;
+	snprintf(r->lock_dir, sizeof r->lock_dir, "%s", outdir);
+	char found[256];
+	if (outdir_earlier_run(outdir, found, sizeof found) == 0 || o->resume)
+		return 0;
+	if (o->overwrite)
+		return outdir_clear(outdir, err, errlen);
+	if (r->paper)
+		errf(err, errlen, "%s: holds the files of an earlier run (%s); --resume appends to "
+				  "them, --overwrite replaces them", outdir, found);
+	else
+		errf(err, errlen, "%s: holds the files of an earlier run (%s); --overwrite replaces "
+				  "them (or give another --out)", outdir, found);
+	return -1;
 }
 
 static int intern_symbol(void *ud, const char *sym)
@@ -512,6 +707,39 @@ static struct feed *open_itch(struct run *r, char *err, size_t errlen)
 	return feed_itch_open(&c, r->st, err, errlen);
 }
 
+/* CSV bars, read as the config's `data` table says and then the command
+ * line (which wins; --columns add to the config's). */
+static struct feed *open_csv(struct run *r, char *err, size_t errlen)
+{
+	const struct bt_opts *o = &r->o;
+	const struct deploy_config *c = &r->cfg;
+	char inner[512];
+	struct bars_options bo = {
+		.symbol = o->symbol,
+		.header = o->header ? o->header : c->data_header,
+		.time_form = o->time_format ? time_form_from_name(o->time_format)
+			     : c->data_time_form >= 0 ? c->data_time_form
+						      : TIME_AUTO,
+		.adjust = o->adjust,
+		.lenient = o->lenient,
+	};
+	/* both were checked when read: these cannot fail */
+	if (c->data_columns)
+		bars_columns(&bo, c->data_columns, inner, sizeof inner);
+	for (int i = 0; i < o->ncolumns; i++)
+		bars_columns(&bo, o->columns[i], inner, sizeof inner);
+	const char *zone = o->tz ? o->tz : c->data_tz;
+	if (zone && !(r->tz = tz_load(zone, inner, sizeof inner))) {
+		if (o->tz)
+			errf(err, errlen, "--tz: %s", inner);
+		else
+			errf(err, errlen, "%s: data.tz: %s", c->path, inner);
+		return NULL;
+	}
+	bo.tz = r->tz;
+	return feed_csv_open(o->data, o->ndata, r->st, &bo, err, errlen);
+}
+
 /* The venue: the simulator of the data's kind, or (tests) one that answers
  * N market events late over it. 0, or -1 with err. */
 static int open_venue(struct run *r, const struct sim_config *sc, struct venue *out, char *err,
@@ -551,6 +779,8 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 {
 	char err[2048];
 	struct bt_opts *o = &r->o;
+	if (o->log && log_set_file(o->log, err, sizeof err) != 0)
+		return log_user_error("%s", err), EXIT_USAGE;
 	if (o->config && config_load(&r->cfg, o->config, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	if (gather_params(r) != 0 || !(r->st = symtab_new()))
@@ -562,6 +792,8 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		.callback_ms = pick(o->callback_ms, r->cfg.callback_ms, 5),
 		.leave_orders_on_halt = r->cfg.on_halt_leave,
 		.fail_fast = !r->paper,
+		.write_through = r->paper,
+		.log_event_time = !r->paper,
 	};
 	struct sim_config sc = {.fee_per_share = pick(o->fee_share, r->cfg.fee_per_share, 0),
 				.fee_bps = pick(o->fee_bps, r->cfg.fee_bps, 0),
@@ -573,31 +805,30 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		return rc;
 	if (r->cfg.has_risk && load_risk(r, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
+	for (int i = 0; i < r->cfg.nsymbols; i++) { /* the config's lots and ticks */
+		const struct config_symbol *y = &r->cfg.symbols[i];
+		int sym = symtab_intern(r->st, y->name, strlen(y->name));
+		if (sym < 0 || engine_set_instrument(r->e, sym, y->lot > 0 ? y->lot : 1, y->tick) != 0)
+			return log_user_error("%s: symbols.%s: bad symbol", r->cfg.path, y->name),
+			       EXIT_USAGE;
+	}
 	/* symbol ids in order of first sight: the strategies' own before an
 	 * ITCH day's, the files' before the strategies' */
 	if (o->itch && engine_subscribe(r->e, NULL, -1, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
-	r->feed = o->itch ? open_itch(r, err, sizeof err)
-			  : feed_csv_open(o->data, o->ndata, r->st, o->symbol, err, sizeof err);
+	r->feed = o->itch ? open_itch(r, err, sizeof err) : open_csv(r, err, sizeof err);
 	if (!r->feed)
 		return log_user_error("%s", err), EXIT_USAGE;
-	int syms[MAX_ARGS];
-	int nsyms = r->feed->ops->symbols(r->feed, syms, MAX_ARGS);
+	int syms[MAX_DATA];
+	int nsyms = r->feed->ops->symbols(r->feed, syms, MAX_DATA);
 	if (!o->itch && engine_subscribe(r->e, syms, nsyms, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	struct venue venue;
 	if (open_venue(r, &sc, &venue, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	engine_attach(r->e, r->feed, venue);
-	if (o->out) {
-		snprintf(outdir, outlen, "%s", o->out);
-	} else {
-		struct strategy_view sv;
-		engine_describe(engine_strategy(r->e, 0), &sv);
-		default_out(outdir, outlen, sv.name);
-	}
-	if (output_mkdirs(outdir, err, sizeof err) != 0 ||
-	    engine_open_outputs(r->e, outdir, err, sizeof err) != 0)
+	if (prepare_outdir(r, outdir, outlen, err, sizeof err) != 0 ||
+	    engine_open_outputs(r->e, outdir, o->resume, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	return EXIT_OK;
 }
@@ -613,6 +844,8 @@ static int run_finish(struct run *r, int status, const char *err, const char *ou
 	}
 	struct run_summary sum;
 	output_summarize(r->e, clock_mono_s() - t0, &sum);
+	if (o->lenient && !o->itch)
+		sum.skipped_rows = feed_csv_skipped(r->feed);
 	if (output_summary_json(outdir, &sum, werr, sizeof werr) != 0 ||
 	    output_orders_csv(outdir, r->e, werr, sizeof werr) != 0 ||
 	    (!o->no_report && output_report(outdir, r->e, &sum, werr, sizeof werr) != 0)) {
@@ -621,11 +854,8 @@ static int run_finish(struct run *r, int status, const char *err, const char *ou
 	}
 	if (!o->quiet)
 		output_print(stdout, &sum, o->no_report ? NULL : outdir);
-	if (status == 1) {
-		log_user_error("%s", engine_failure(r->e));
-		return EXIT_RUNTIME;
-	}
-	return EXIT_OK;
+	/* a strategy's failure was printed once, whole, when it happened */
+	return status == 1 ? EXIT_RUNTIME : EXIT_OK;
 }
 
 static int run_backtest(struct run *r)
@@ -687,11 +917,12 @@ int cmd_paper(int argc, char **argv)
 
 static void print_check(const struct vm_info *info, struct vm *v, const char *path)
 {
-	static const char *const cbs[] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
-					  "on_fill",  "on_timer",  "on_reload", "on_stop"};
+	static const char *const cbs[] = {"on_start", "on_bar",	  "on_book",   "on_trade",
+					  "on_order", "on_fill",  "on_timer",  "on_reload",
+					  "on_stop",  "on_params"}; /* enum vm_callback's bits */
 	char params[8192];
 	printf("%s: ok\nname: %s\ncallbacks:", path, info->name);
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 10; i++)
 		if (info->callbacks & (1 << i))
 			printf(" %s", cbs[i]);
 	printf("\nsymbols:");

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "jsonfmt.h"
 #include "log.h"
+#include "timefmt.h"
 
 struct ctl_server {
 	struct evconnlistener *listener;
@@ -56,11 +57,13 @@ static void status_strategy(struct engine *e, struct strategy *strat, struct evb
 				 "\"reason\": ",
 			    s->version, (unsigned long long)s->hash, state_name(s->state));
 	json_str(out, s->reason);
+	evbuffer_add_printf(out, ", \"params\": ");
+	engine_params_json(strat, to_evbuffer, out);
 	evbuffer_add_printf(out, ", \"positions\": {");
 	for (int i = 0; i < a->nheld; i++) {
 		evbuffer_add_printf(out, "%s", i ? ", " : "");
 		json_str(out, symtab_name(st, a->held[i]));
-		evbuffer_add_printf(out, ": %.0f", oms_position(oms, s->id, a->held[i])->qty);
+		evbuffer_add_printf(out, ": %.10g", oms_position(oms, s->id, a->held[i])->qty);
 	}
 	evbuffer_add_printf(out, "}, \"open_orders\": [");
 	for (int i = 0; i < oms_open_count(oms, s->id); i++) {
@@ -68,11 +71,12 @@ static void status_strategy(struct engine *e, struct strategy *strat, struct evb
 		evbuffer_add_printf(out, "%s{\"id\": %lld, \"symbol\": ", i ? ", " : "",
 				    (long long)o->id);
 		json_str(out, symtab_name(st, o->sym));
-		evbuffer_add_printf(out, ", \"side\": \"%s\", \"qty\": %.0f, \"filled\": %.0f, "
-					 "\"price\": %.10g, \"status\": \"%s\", \"version\": %d}",
+		evbuffer_add_printf(out, ", \"side\": \"%s\", \"qty\": %.10g, \"filled\": %.10g, "
+					 "\"price\": %.10g, \"status\": \"%s\", \"version\": %d, "
+					 "\"origin\": \"%s\"}",
 				    oms_side_name(o->side), o->qty, o->filled,
 				    o->type == ORD_LIMIT ? o->price : 0, oms_status_name(o->status),
-				    o->version);
+				    o->version, oms_origin_name(o->origin));
 	}
 	evbuffer_add_printf(out, "], \"cash\": %.10g, \"equity\": %.10g, \"pnl\": %.10g, "
 				 "\"orders\": %ld, \"fills\": %ld, \"rejects\": %ld, \"memory\": %zu}",
@@ -85,8 +89,11 @@ static void cmd_status(struct engine *e, const struct ctl_hooks *h, struct evbuf
 	evbuffer_add_printf(out, "{\"ok\": true, ");
 	if (h && h->status)
 		h->status(h->ud, out);
-	evbuffer_add_printf(out, "\"events\": %ld, \"time\": %lld, \"strategies\": [",
-			    engine_events(e), (long long)engine_now(e));
+	char iso[TIME_ISO_LEN + 1];
+	time_format_iso(engine_now(e), iso);
+	evbuffer_add_printf(out, "\"events\": %ld, \"time\": %lld, \"time_iso\": \"%s\", "
+				 "\"strategies\": [",
+			    engine_events(e), (long long)engine_now(e), iso);
 	for (int i = 0; engine_oms(e) && i < engine_nstrat(e); i++) {
 		if (i)
 			evbuffer_add_printf(out, ", ");
@@ -150,10 +157,19 @@ static void cmd_set(struct engine *e, const char *kv, struct evbuffer *out)
 {
 	char err[512], old[128];
 	if (!kv || !strchr(kv, '=')) {
+		log_msg(LOG_WARN, "ctl", "set %s refused: expected KEY=VALUE", kv ? kv : "");
 		error_reply(out, "set: expected KEY=VALUE, got '%s'", kv ? kv : "");
 		return;
 	}
 	if (engine_set(e, kv, old, sizeof old, err, sizeof err) != 0) {
+		/* the audit log has what was refused as well as what was changed;
+		 * err may begin with the command itself ("set k=v: ...") */
+		const char *why = err;
+		size_t n = strlen(kv);
+		if (strncmp(why, "set ", 4) == 0 && strncmp(why + 4, kv, n) == 0 &&
+		    strncmp(why + 4 + n, ": ", 2) == 0)
+			why += 4 + n + 2;
+		log_msg(LOG_WARN, "ctl", "set %s refused: %s", kv, why);
 		error_reply(out, "%s", err);
 		return;
 	}
@@ -260,6 +276,51 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(bev, EV_READ);
 }
 
+/* What is at path before we bind it: nothing; a socket a live host answers
+ * on (refused: the second host would take the first's commands); a stale
+ * one a host that died left (connect is refused: replaced); or something
+ * else, not ours to remove. 0, or -1 with err. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+	struct stat sb;
+	if (lstat(path, &sb) != 0)
+		return 0;
+	if (!S_ISSOCK(sb.st_mode)) {
+		errf(err, errlen, "%s: exists and is not a socket; remove it, or give another --ctl",
+		     path);
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		errf(err, errlen, "%s: socket: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa), why = errno;
+	if (rc == 0 || why == EAGAIN) { /* EAGAIN: alive, its backlog full */
+		struct ucred cr;
+		socklen_t len = sizeof cr;
+		long pid = 0;
+		if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+			pid = cr.pid;
+		close(fd);
+		char who[48] = "";
+		if (pid > 0)
+			snprintf(who, sizeof who, " (pid %ld)", pid);
+		errf(err, errlen, "%s: another gantry%s is listening on it; stop it, or give this host "
+				  "another --ctl", path, who);
+		return -1;
+	}
+	close(fd);
+	if (why != ECONNREFUSED && why != ENOENT) {
+		errf(err, errlen, "%s: cannot tell whether a host listens on it: %s", path,
+		     strerror(why));
+		return -1;
+	}
+	if (unlink(path) == 0)
+		log_msg(LOG_INFO, "ctl", "%s: replaced the stale socket of a host that is gone", path);
+	return 0;
+}
+
 struct ctl_server *ctl_listen(struct event_base *base, const char *path, struct engine *e,
 			      const struct ctl_hooks *hooks, char *err, size_t errlen)
 {
@@ -287,7 +348,11 @@ struct ctl_server *ctl_listen(struct event_base *base, const char *path, struct 
 		free(c);
 		return NULL;
 	}
-	unlink(path); /* a stale socket from a previous run */
+	if (clear_stale(path, &sa, err, errlen) != 0) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
 	mode_t old = umask(077);
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old);

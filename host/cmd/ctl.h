@@ -26,7 +26,8 @@ struct ctl_hooks {
 	void *ud;
 };
 
-/* Binds path (replacing a stale socket). NULL with err on failure. */
+/* Binds path: a stale socket (its host gone) is replaced; one a live host
+ * listens on is refused, naming its pid. NULL with err on failure. */
 struct ctl_server *ctl_listen(struct event_base *base, const char *path, struct engine *e,
 			      const struct ctl_hooks *hooks, char *err, size_t errlen);
 void ctl_close(struct ctl_server *c);

@@ -28,6 +28,7 @@ struct paper {
 	const struct paper_opts *po;
 	struct event_base *base;
 	struct event *pump, *sig_term, *sig_int, *sig_hup;
+	struct event *tick; /* twice a second: equity rows to their file, held log lines said */
 	struct ctl_server *ctl;
 	struct watch *watch;
 	/* reloads on save compile on a helper thread; done jobs come back through
@@ -97,6 +98,15 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	event_active(p->pump, EV_TIMEOUT, 0);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct paper *p = arg;
+	engine_flush(p->e);
+	log_flush();
 }
 
 static void stop(void *ud)
@@ -284,6 +294,10 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	event_add(p.sig_term, NULL);
 	event_add(p.sig_int, NULL);
 	event_add(p.sig_hup, NULL);
+	struct timeval half = {0, 500000};
+	p.tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);
+	if (p.tick)
+		event_add(p.tick, &half);
 	log_msg(LOG_INFO, "paper", "control socket %s", po->ctl_path);
 	if (po->watch_files) {
 		if (pipe2(p.done_pipe, O_NONBLOCK | O_CLOEXEC) == 0)
@@ -325,6 +339,8 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 		close(p.done_pipe[1]);
 	}
 	event_free(p.pump);
+	if (p.tick)
+		event_free(p.tick);
 	event_free(p.sig_term);
 	event_free(p.sig_int);
 	event_free(p.sig_hup);

@@ -61,6 +61,11 @@ const char *oms_tif_name(int tif)
 	return tif == TIF_IOC ? "ioc" : tif == TIF_GTC ? "gtc" : "day";
 }
 
+const char *oms_origin_name(int origin)
+{
+	return origin == ORIGIN_OPERATOR ? "operator" : "strategy";
+}
+
 struct oms *oms_new(int nstrat, double start_cash)
 {
 	struct oms *o = calloc(1, sizeof *o);

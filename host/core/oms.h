@@ -16,6 +16,10 @@
 enum side { SIDE_BUY = 1, SIDE_SELL = -1 };
 enum ord_type { ORD_MARKET, ORD_LIMIT };
 enum tif { TIF_DAY, TIF_IOC, TIF_GTC };
+/* Who sent an order: its strategy, or the operator on the strategy's
+ * account (`gantry ctl flatten`), whose orders skip the limits but may only
+ * reduce a position (engine.c, order_path). */
+enum ord_origin { ORIGIN_STRATEGY, ORIGIN_OPERATOR };
 
 enum ord_status {
 	ST_NEW,
@@ -44,6 +48,7 @@ struct order {
 	const char *reason;       /* static string: risk reason, "end_of_data", ... */
 	int version;              /* strategy version that placed it */
 	int open_index;           /* position in the open list, -1 when done */
+	int origin;               /* enum ord_origin; oms_create sets ORIGIN_STRATEGY */
 };
 
 struct position {
@@ -145,5 +150,6 @@ int oms_nstrat(const struct oms *o);
 const char *oms_status_name(int status);
 const char *oms_side_name(int side);
 const char *oms_tif_name(int tif);
+const char *oms_origin_name(int origin); /* "strategy" or "operator" */
 
 #endif

@@ -368,14 +368,19 @@ static inline enum risk_reason reject(struct risk_state *s, enum risk_reason r)
 	return r;
 }
 
-bool risk_qty_ok(double q)
+bool risk_qty_ok(double q, double lot)
 {
-	return q >= 1.0 && q <= 9007199254740992.0 && (double)(int64_t)q == q;
+	if (!(lot > 0) || lot == 1.0) /* whole shares: exactly */
+		return q >= 1.0 && q <= 9007199254740992.0 && (double)(int64_t)q == q;
+	/* lots: 0.3 / 0.1 is 2.9999999999999996, so a lot count within 1e-9 of
+	 * a whole number is one */
+	double n = q / lot, r = nearbyint(n);
+	return r >= 1.0 && r <= 9007199254740992.0 && fabs(n - r) <= 1e-9 * r;
 }
 
 static enum risk_reason check_sanity(const struct risk_order *o, const struct risk_view *v)
 {
-	if (!risk_qty_ok(o->qty))
+	if (!risk_qty_ok(o->qty, v->lot))
 		return RISK_BAD_QTY;
 	double p = o->price;
 	if (p < 0 || isinf(p))

@@ -182,6 +182,7 @@ struct risk_view {
 	double ref_price;	   /* mid, else last trade, else close; 0 or NaN: none */
 	int64_t ref_ns;		   /* when ref_price was observed */
 	double tick;		   /* price grid; 0: unknown, not checked */
+	double lot;		   /* quantity step (risk_qty_ok); 0: whole shares */
 	bool symbol_known;
 	bool trading; /* the symbol is in continuous trading (not halted/paused) */
 	int64_t now_ns;
@@ -229,8 +230,9 @@ void risk_halt(struct risk_state *state, enum risk_reason reason, int64_t now_ns
 void risk_resume(struct risk_state *state);
 
 /* The one rule for an order's size, for every order (an operator's too): a
- * whole number from 1 to 2^53 (exact as a double). */
-bool risk_qty_ok(double qty);
+ * whole number of lots, from 1 to 2^53 of them; lot 0 or 1 is whole shares
+ * (checked exactly), a fractional lot (crypto, FX: 0.0001) within 1e-9. */
+bool risk_qty_ok(double qty, double lot);
 
 /* Whether the order lowers |position| without crossing zero, counting the
  * account's working orders on its side. */

@@ -22,6 +22,12 @@ struct strat_timer {
 
 #define STRAT_MAX_TIMERS VM_TIMER_MAX
 
+/* One `ctl set KEY=VALUE` of a strategy's parameter, the last for its key. */
+struct strat_set {
+	char key[128]; /* as engine_set reads it */
+	char *value; /* owned */
+};
+
 struct strategy {
 	int id;
 	char name[64];
@@ -31,19 +37,26 @@ struct strategy {
 	struct vm_host host; /* what its ctx talks to: stays at this address */
 	struct vm_info info;
 	int state;
-	char reason[256];
+	char reason[1024]; /* why it is halted or quarantined; a failure's first line */
 	int version;
 	unsigned char *subscribed; /* per symbol id; NULL = every symbol */
 	struct strat_timer timers[STRAT_MAX_TIMERS];
 	struct risk_state *risk; /* owned */
 	struct param *params;	 /* owned copy of the overrides, for reloads */
 	int nparams;
+	struct strat_set *sets; /* the operator's `ctl set`s, re-applied to each new version */
+	int nsets, sets_cap;
 	uint64_t hash; /* FNV-1a of the source of the running version */
 	double peak_equity, day_equity, last_equity;
 	int64_t day; /* UTC day of day_equity */
 };
 
 struct notif;
+
+struct instrument {
+	double lot;  /* quantity step; 0: whole shares */
+	double tick; /* price grid; 0: not checked */
+};
 
 struct engine {
 	struct engine_config cfg;
@@ -58,6 +71,8 @@ struct engine {
 	int qn, qcap;
 	struct bar *last; /* per symbol: the last bar (or mark), for ctx:book and references */
 	int nlast;
+	struct instrument *instr; /* per symbol: lot and tick from the config (0: defaults) */
+	int ninstr;
 	int64_t next_timer;
 	int64_t cur; /* the event time being processed */
 	int64_t sample_ns; /* one equity point per this much event time (0: per distinct time) */
@@ -65,8 +80,12 @@ struct engine {
 	int have_ev;
 	const char *stop_reason; /* why working orders are cancelled at the end */
 	int failed;
+	char failure[2048]; /* the first strategy failure: who, in what event, why */
+	int64_t failed_at;  /* its event time; INT64_MIN before the first event */
 	/* outputs, written as the run goes */
 	FILE *fills_csv, *equity_csv; /* equity_csv passes to eqlog at the start */
+	FILE *orders_csv;   /* a running host's: a row per change of an order; NULL in backtests */
+	long orders_start;  /* where this run's rows begin in orders.csv (after a resumed run's) */
 	struct equity_log eqlog;
 	struct series *prices; /* per symbol id, only for symbols in the report */
 	int nprices;

@@ -101,6 +101,11 @@ void engine_describe(const struct strategy *s, struct strategy_view *out)
 	out->memory = vm->memory(s->vm);
 }
 
+void engine_params_json(const struct strategy *s, json_sink put, void *ud)
+{
+	vm->params_json(s->vm, put, ud);
+}
+
 int engine_strategy_files(const struct strategy *s, const char **paths, int max)
 {
 	if (max < 1)
@@ -121,10 +126,12 @@ int engine_stopped(const struct engine *e)
 
 const char *engine_failure(const struct engine *e)
 {
-	for (int i = 0; i < e->nstrat; i++)
-		if (e->strats[i].state != STRAT_RUNNING)
-			return e->strats[i].reason;
-	return "";
+	return e->failure;
+}
+
+int64_t engine_failed_at(const struct engine *e)
+{
+	return e->failure[0] ? e->failed_at : INT64_MIN;
 }
 
 struct risk_limits *engine_limits(struct engine *e, int firm)
@@ -162,7 +169,7 @@ static void write_fill_row(struct engine *e, const struct fill *f)
 	memcpy(p, sym, n);
 	p += n;
 	p += sprintf(p, ",%s,", oms_side_name(f->side));
-	p = numfmt(p, f->qty, 0);
+	p = numfmt(p, f->qty, 8); /* whole shares print whole; lots print their decimals */
 	*p++ = ',';
 	p = numfmt(p, f->price, 8);
 	p += sprintf(p, ",%lld,", (long long)f->order_id);
@@ -177,6 +184,8 @@ static void on_oms_event(void *ud, const struct oms_event *ev)
 {
 	struct engine *e = ud;
 	struct strategy *s = &e->strats[ev->order->strat];
+	if (ev->kind == OMS_EV_ORDER && e->orders_csv)
+		output_order_row(e->orders_csv, e, ev->order);
 	if (ev->kind == OMS_EV_FILL) {
 		risk_on_fill(s->risk, ev->fill->time);
 		risk_on_fill(e->firm_risk, ev->fill->time);
@@ -200,13 +209,35 @@ static void on_oms_event(void *ud, const struct oms_event *ev)
 		n->fill = *ev->fill;
 }
 
-static void strategy_failed(struct engine *e, struct strategy *s, int status)
+/* What a strategy was handling, for its failure: "on_bar of SPY at
+ * 2024-01-02T00:00:00.000000Z" (event time), just the callback before the
+ * first event. */
+static void failure_context(struct engine *e, const char *what, int sym, char *buf, size_t len)
 {
-	const char *msg = vm->error(s->vm);
+	char t[TIME_ISO_LEN + 1] = "";
+	if (e->cur != INT64_MIN)
+		time_format_iso(engine_now(e), t);
+	snprintf(buf, len, "%s%s%s%s%s", what, sym >= 0 ? " of " : "",
+		 sym >= 0 ? symtab_name(e->symtab, sym) : "", *t ? " at " : "", t);
+}
+
+/* A callback failed: the strategy is quarantined, its orders cancelled
+ * (unless the config leaves them), and the error printed once, whole, with
+ * the event (a backtest prints nothing more). Its message without the
+ * traceback is the strategy's reason and, for the first failure, the run's. */
+static void strategy_failed(struct engine *e, struct strategy *s, const char *what, int sym)
+{
+	const char *msg = vm->error(s->vm), *trace = strstr(msg, "\nstack traceback:");
+	int head = trace ? (int)(trace - msg) : (int)strlen(msg);
+	char where[256];
+	failure_context(e, what, sym, where, sizeof where);
 	s->state = STRAT_QUARANTINED;
-	snprintf(s->reason, sizeof s->reason, "%s", msg);
-	log_msg(LOG_ERROR, "strategy", "%s halted (%s): %s", s->name,
-		status == VM_ERRCPU ? "cpu" : status == VM_ERRMEM ? "memory" : "error", msg);
+	snprintf(s->reason, sizeof s->reason, "failed in %s: %.*s", where, head, msg);
+	log_msg(LOG_ERROR, "strategy", "%s failed in %s: %s", s->name, where, msg);
+	if (!e->failure[0]) {
+		snprintf(e->failure, sizeof e->failure, "%s %s", s->name, s->reason);
+		e->failed_at = e->cur != INT64_MIN ? engine_now(e) : INT64_MIN;
+	}
 	if (!e->cfg.leave_orders_on_halt)
 		cancel_all(s, -1);
 	if (e->cfg.fail_fast)
@@ -226,17 +257,19 @@ static void deliver(struct engine *e)
 		int rc = n->kind == NOTIF_FILL ? vm->on_fill(s->vm, &e->q[i].fill)
 					       : vm->on_order(s->vm, &e->q[i].order);
 		if (rc != VM_OK)
-			strategy_failed(e, s, rc);
+			strategy_failed(e, s, e->q[i].kind == NOTIF_FILL ? "on_fill" : "on_order",
+					e->q[i].order.sym); /* the queue may have moved */
 	}
 	e->qn = 0;
 }
 
 /* Every callback ends the same way: a failure quarantines its strategy,
- * then what it caused (fills, order updates) is delivered. */
-static void after_callback(struct engine *e, struct strategy *s, int rc)
+ * then what it caused (fills, order updates) is delivered. what and sym
+ * (-1: none) name the event it was handling, for the failure's message. */
+static void after_callback(struct engine *e, struct strategy *s, int rc, const char *what, int sym)
 {
 	if (rc != VM_OK)
-		strategy_failed(e, s, rc);
+		strategy_failed(e, s, what, sym);
 	if (e->qn)
 		deliver(e);
 }
@@ -294,6 +327,24 @@ static void risk_account_of(struct engine *e, int strat, int sym, uint32_t need,
 	}
 }
 
+/* The quantity step of a symbol: whole shares unless the config says. */
+static double lot_of(const struct engine *e, int sym)
+{
+	return sym >= 0 && sym < e->ninstr && e->instr[sym].lot > 0 ? e->instr[sym].lot : 1;
+}
+
+int engine_set_instrument(struct engine *e, int sym, double lot, double tick)
+{
+	if (sym < 0 || !(lot > 0) || !(tick >= 0))
+		return -1;
+	struct instrument *v = grow_array(e->instr, &e->ninstr, sym + 1, sizeof *v, 16);
+	if (!v)
+		return -1;
+	e->instr = v;
+	e->instr[sym] = (struct instrument){lot, tick};
+	return 0;
+}
+
 static enum risk_reason risk_gate(struct strategy *s, const struct order_request *req)
 {
 	struct engine *e = s->eng;
@@ -314,11 +365,15 @@ static enum risk_reason risk_gate(struct strategy *s, const struct order_request
 	}
 	/* an order-book feed knows when a symbol is halted or paused */
 	v.trading = !e->feed->ops->trading || e->feed->ops->trading(e->feed, req->sym);
+	if (req->sym >= 0 && req->sym < e->ninstr) {
+		v.lot = e->instr[req->sym].lot;
+		v.tick = e->instr[req->sym].tick;
+	}
 	v.now_ns = engine_now(e);
 	enum risk_reason r = risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
 	if (r != RISK_OK) {
 		e->rejects_by_reason[r]++;
-		log_msg(LOG_WARN, "risk", "%s rejected %s %.0f %s: %s", s->name,
+		log_msg(LOG_WARN, "risk", "%s rejected %s %.10g %s: %s", s->name,
 			oms_side_name(req->side), req->qty, symtab_name(e->symtab, req->sym),
 			risk_reason_name(r));
 	}
@@ -336,16 +391,30 @@ static void check_risk_halts(struct engine *e, struct strategy *s)
 				engine_halt(&e->strats[i], risk_reason_name(e->firm_risk->halt_reason));
 }
 
-/* The one way an order leaves: sanity, risk (not for the operator's own
- * orders: flatten is allowed while halted), the oms, the venue. Every
- * refusal is an order in the book of record, rejected with its reason. */
+/* The operator's orders (flatten) skip the limits, halted included: a kill
+ * switch must be able to close. In exchange they may only reduce: against the
+ * position, and no more than what is left of it once every working order
+ * on the same side has filled, so no fill can open or increase a position. */
+static const char *operator_gate(struct strategy *s, const struct order_request *req)
+{
+	struct engine *e = s->eng;
+	struct risk_order ro = {s->id, req->sym, req->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
+				req->qty, 0, false};
+	struct risk_account a = {.position = oms_position(e->oms, s->id, req->sym)->qty};
+	oms_working(e->oms, s->id, req->sym, &a.working_buy, &a.working_sell);
+	return risk_is_reducing(&ro, &a) ? NULL : "not_reducing";
+}
+
+/* The one way an order leaves: sanity, risk (for the operator's own orders
+ * operator_gate instead), the oms, the venue. Every refusal is an order in
+ * the book of record, rejected with its reason. */
 static int64_t order_path(struct strategy *s, const struct order_request *req, const char **reason,
 			  int operator)
 {
 	struct engine *e = s->eng;
 	const char *why = NULL;
 	int64_t now = engine_now(e);
-	int qty_ok = risk_qty_ok(req->qty);
+	int qty_ok = risk_qty_ok(req->qty, lot_of(e, req->sym));
 	if (s->state == STRAT_QUARANTINED && !operator)
 		why = "halted";
 	else if (!qty_ok)
@@ -361,6 +430,8 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 			code = (int)r;
 		}
 		check_risk_halts(e, s);
+	} else if (!why) {
+		why = operator_gate(s, req);
 	}
 	int type = isnan(req->limit) ? ORD_MARKET : ORD_LIMIT;
 	struct order *o = oms_create(e->oms, s->id, req->sym, req->side, type, req->tif,
@@ -370,6 +441,8 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 		*reason = "out_of_memory";
 		return 0;
 	}
+	if (operator)
+		o->origin = ORIGIN_OPERATOR; /* before its first event: every output says so */
 	if (why) {
 		oms_reject(e->oms, o, why, code);
 		*reason = why;
@@ -472,6 +545,54 @@ int engine_resume(struct strategy *s)
 	return 1;
 }
 
+/* The operator's orders are cut into pieces of at most the smaller
+ * max_order_qty (the strategies', the firm's) when one is set: no order is
+ * larger than a strategy may send. At most this many pieces a symbol per
+ * flatten (the log says what is left: flatten again). */
+#define FLATTEN_MAX_PIECES 1000
+
+static double flatten_piece(const struct engine *e, int sym)
+{
+	double lot = lot_of(e, sym), m = fmin(e->limits.max_order_qty, e->firm_limits.max_order_qty);
+	double lots = floor(m / lot + 1e-9); /* 0.3 / 0.1 is 2.9999999999999996 */
+	return lots >= 1 ? lots * lot : lot;
+}
+
+/* Closes one position: what is not already being closed by working orders
+ * on the same side (operator_gate would refuse more), in pieces. */
+static int flatten_symbol(struct strategy *s, int sym)
+{
+	struct engine *e = s->eng;
+	double q = oms_position(e->oms, s->id, sym)->qty, buy, sell;
+	oms_working(e->oms, s->id, sym, &buy, &sell);
+	double left = q > 0 ? q - sell : -q - buy, piece = flatten_piece(e, sym);
+	struct order_request req = {.sym = sym, .side = q > 0 ? SIDE_SELL : SIDE_BUY,
+				    .limit = NAN, .tif = TIF_DAY};
+	const char *side = oms_side_name(req.side), *name = symtab_name(e->symtab, sym), *why;
+	int n = 0;
+	while (left > 0 && n < FLATTEN_MAX_PIECES) {
+		req.qty = left < piece ? left : piece;
+		if (left - req.qty < lot_of(e, sym) * 1e-6) /* a rounding sliver goes with it */
+			req.qty = left;
+		int64_t id = order_path(s, &req, &why, 1);
+		if (id <= 0) {
+			log_msg(LOG_WARN, "operator", "%s flatten: %s %.10g %s rejected: %s", s->name,
+				side, req.qty, name, why);
+			break;
+		}
+		log_msg(LOG_WARN, "operator", "%s flatten: order %lld %s %.10g %s at market", s->name,
+			(long long)id, side, req.qty, name);
+		left -= req.qty;
+		n++;
+	}
+	double unsent = (q > 0 ? sell : buy) + left; /* held back by working orders, or over */
+	if (q != 0 && unsent > 0)
+		log_msg(LOG_WARN, "operator", "%s flatten: %.10g %s not closed (orders still being "
+					      "cancelled could fill, or over %d pieces): flatten again",
+			s->name, unsent, name, FLATTEN_MAX_PIECES);
+	return n;
+}
+
 int engine_flatten(struct strategy *s)
 {
 	struct engine *e = s->eng;
@@ -480,16 +601,11 @@ int engine_flatten(struct strategy *s)
 	int n = 0;
 	/* copy: fills may change the held list as orders go out */
 	int held[256], nheld = a->nheld < 256 ? a->nheld : 256;
-	memcpy(held, a->held, (size_t)nheld * sizeof *held);
-	for (int i = 0; i < nheld; i++) {
-		double q = oms_position(e->oms, s->id, held[i])->qty;
-		struct order_request req = {.sym = held[i], .side = q > 0 ? SIDE_SELL : SIDE_BUY,
-					    .qty = q > 0 ? q : -q, .limit = NAN, .tif = TIF_DAY};
-		const char *why;
-		if (q != 0 && order_path(s, &req, &why, 1) > 0)
-			n++;
-	}
-	log_msg(LOG_WARN, "risk", "%s flatten: %d closing orders sent", s->name, n);
+	if (nheld > 0) /* never traded: a->held is still NULL */
+		memcpy(held, a->held, (size_t)nheld * sizeof *held);
+	for (int i = 0; i < nheld; i++)
+		n += flatten_symbol(s, held[i]);
+	log_msg(LOG_WARN, "operator", "%s flatten: %d closing orders sent", s->name, n);
 	deliver(e);
 	return n;
 }
@@ -505,6 +621,43 @@ static int set_limit(struct engine *e, const char *key, const char *value, char 
 	if (rc == 0)
 		engine_limits_changed(e);
 	return rc;
+}
+
+/* Keeps the operator's set of a parameter (the last value for a key), to
+ * apply it again to every new version a reload brings. 0, or -1 when out of
+ * memory. */
+static int keep_set(struct strategy *s, const char *key, const char *value)
+{
+	struct strat_set *k = NULL;
+	for (int i = 0; i < s->nsets && !k; i++)
+		if (strcmp(s->sets[i].key, key) == 0)
+			k = &s->sets[i];
+	char *v = strdup(value);
+	if (!v)
+		return -1;
+	if (!k) {
+		struct strat_set *more =
+			grow_array(s->sets, &s->sets_cap, s->nsets + 1, sizeof *more, 4);
+		if (!more) {
+			free(v);
+			return -1;
+		}
+		s->sets = more;
+		k = &s->sets[s->nsets++];
+		snprintf(k->key, sizeof k->key, "%s", key);
+	}
+	free(k->value);
+	k->value = v;
+	return 0;
+}
+
+static void free_sets(struct strategy *s)
+{
+	for (int i = 0; i < s->nsets; i++)
+		free(s->sets[i].value);
+	free(s->sets);
+	s->sets = NULL;
+	s->nsets = s->sets_cap = 0;
 }
 
 int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char *err,
@@ -542,7 +695,20 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 			if (vm->set_param(s->vm, pkey, value, pass, o, sizeof o, err, errlen) != 0)
 				return -1;
 			snprintf(old, oldlen, "%s", o);
+			if (pass && keep_set(s, pkey, value) != 0) {
+				errf(err, errlen, "set %s: out of memory", key);
+				return -1;
+			}
 		}
+	/* then each strategy hears of it, to rebuild what it built from the value */
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		if ((only && s != only) || !vm->alive(s->vm) || s->state == STRAT_QUARANTINED ||
+		    !(s->info.callbacks & VM_ON_PARAMS))
+			continue;
+		int rc = vm->on_params(s->vm, &pkey, 1);
+		after_callback(e, s, rc, "on_params", -1);
+	}
 	return 0;
 }
 
@@ -668,13 +834,32 @@ int engine_reload_prepare(struct strategy *s, struct reload_job *job, int off_th
 	return job->next ? 0 : -1;
 }
 
+/* The operator's sets, on a new version before its state migrates (so its
+ * on_reload sees them): an override outlives every reload. 0, or -1 with
+ * err when the new version has no such parameter or cannot take the value:
+ * then the reload fails and the running version stays. */
+static int reapply_sets(struct strategy *s, struct vm *next, char *err, size_t errlen)
+{
+	for (int i = 0; i < s->nsets; i++) {
+		char old[128], why[1024];
+		const struct strat_set *k = &s->sets[i];
+		if (vm->set_param(next, k->key, k->value, 1, old, sizeof old, why, sizeof why)) {
+			errf(err, errlen, "%s: the operator's `set %s=%s` does not apply to the "
+					  "new version: %s", s->path, k->key, k->value, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int engine_reload_commit(struct reload_job *job, char *msg, size_t msglen)
 {
 	struct strategy *s = job->s;
 	struct vm *next = job->next;
 	double t0 = mono_ms();
 	job->next = NULL;
-	if (next && vm->migrate(s->vm, next, job->err, sizeof job->err) != 0) {
+	if (next && (reapply_sets(s, next, job->err, sizeof job->err) != 0 ||
+		     vm->migrate(s->vm, next, job->err, sizeof job->err) != 0)) {
 		vm->close(next);
 		next = NULL;
 	}
@@ -783,7 +968,7 @@ static void fire_timers(struct engine *e, int64_t t)
 		recompute_next_timer(e);
 		if (best->state != STRAT_QUARANTINED && (best->info.callbacks & VM_ON_TIMER)) {
 			int rc = vm->on_timer(best->vm, name);
-			after_callback(e, best, rc);
+			after_callback(e, best, rc, "on_timer", -1);
 		}
 	}
 	clock_set(&e->clock, t);
@@ -823,11 +1008,14 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	if (e->cfg.log_event_time)
+		log_set_event_clock(NULL, NULL);
 	for (int i = 0; i < e->nstrat; i++) {
 		vm->close(e->strats[i].vm);
 		free(e->strats[i].subscribed);
 		free(e->strats[i].risk);
 		free(e->strats[i].params);
+		free_sets(&e->strats[i]);
 	}
 	free(e->strats);
 	free(e->firm_risk);
@@ -836,10 +1024,13 @@ void engine_free(struct engine *e)
 	oms_free(e->oms);
 	free(e->q);
 	free(e->last);
+	free(e->instr);
 	if (e->fills_csv)
 		fclose(e->fills_csv);
 	if (e->equity_csv)
 		fclose(e->equity_csv);
+	if (e->orders_csv)
+		fclose(e->orders_csv);
 	equity_log_free(&e->eqlog);
 	for (int i = 0; i < e->nprices; i++)
 		series_free(&e->prices[i]);
@@ -850,6 +1041,7 @@ void engine_free(struct engine *e)
 
 static void drop_strategy(struct strategy *s)
 {
+	free_sets(s);
 	free(s->risk);
 	free(s->params);
 	s->risk = NULL;
@@ -930,15 +1122,27 @@ void engine_attach(struct engine *e, struct feed *feed, struct venue venue)
 	clock_init(&e->clock, feed->ops->live ? CLOCK_WALL : CLOCK_REPLAY);
 }
 
-int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t errlen)
+int engine_open_outputs(struct engine *e, const char *dir, int resume, char *err, size_t errlen)
 {
-	if (!(e->fills_csv = output_create(dir, "fills.csv", err, errlen)) ||
-	    !(e->equity_csv = output_create(dir, "equity.csv", err, errlen)))
+	/* a backtest writes in big blocks; a running host line by line, so that
+	 * what happened is in the files when it is killed */
+	int wt = e->cfg.write_through;
+	static const char fills[] = "time,symbol,side,qty,price,order_id,fee\n",
+			  equity[] = "time,equity,cash,position_value\n";
+	if (!(e->fills_csv = output_open_csv(dir, "fills.csv", fills, resume, wt ? 0 : 1 << 18, NULL,
+					      err, errlen)) ||
+	    !(e->equity_csv = output_open_csv(dir, "equity.csv", equity, resume, wt ? 0 : 1 << 20,
+					       NULL, err, errlen)))
 		return -1;
-	setvbuf(e->equity_csv, NULL, _IOFBF, 1 << 20);
-	setvbuf(e->fills_csv, NULL, _IOFBF, 1 << 18);
-	fputs("time,symbol,side,qty,price,order_id,fee\n", e->fills_csv);
+	if (wt && !(e->orders_csv = output_open_csv(dir, "orders.csv", output_orders_header, resume, 0,
+						    &e->orders_start, err, errlen)))
+		return -1;
 	return 0;
+}
+
+void engine_flush(struct engine *e)
+{
+	equity_log_flush(&e->eqlog);
 }
 
 /* Peaks and the day's start for the loss limits, then max_loss and
@@ -996,6 +1200,40 @@ static int charts(struct engine *e, int sym)
 	return any_all && sym < 8; /* every symbol subscribed: chart the first few */
 }
 
+/* s trades its k-th symbol, which the data lacks: say what the data has,
+ * and the change that applies to s: the parameter that names the symbol
+ * (to a symbol of the data s does not trade yet), else its `symbols`, else
+ * nothing (a strategy without the parameter could not take it). */
+static void missing_symbol(const struct engine *e, const struct strategy *s, int k,
+			   const int *data_syms, int ndata, char *err, size_t errlen)
+{
+	const char *name = s->info.symbols[k], *param = s->info.symbol_param[k], *other = NULL;
+	char have[256] = "", hint[512] = "";
+	size_t n = 0;
+	for (int d = 0; d < ndata && n < sizeof have - 40; d++)
+		n += (size_t)snprintf(have + n, sizeof have - n, "%s%s", d ? ", " : "",
+				      symtab_name(e->symtab, data_syms[d]));
+	for (int d = 0; d < ndata && !other; d++) {
+		const char *sym = symtab_name(e->symtab, data_syms[d]);
+		int taken = 0;
+		for (int j = 0; j < s->info.nsymbols; j++)
+			taken |= strcmp(sym, s->info.symbols[j]) == 0;
+		other = taken ? NULL : sym;
+	}
+	const char *scope = e->nstrat > 1 ? s->name : "", *dot = e->nstrat > 1 ? "." : "";
+	if (*param && other)
+		snprintf(hint, sizeof hint, "; try --param %s%s%s=%s", scope, dot, param, other);
+	else if (*param)
+		snprintf(hint, sizeof hint, "; add a --data file of %s, or set %s to a symbol of "
+					    "the data (--param %s%s%s=SYM)",
+			 name, param, scope, dot, param);
+	else if (s->info.symbols_declared)
+		snprintf(hint, sizeof hint, "; change `symbols` in the strategy, or add a --data "
+					    "file of %s", name);
+	errf(err, errlen, "%s: strategy %s trades %s, which no --data file has (the data has %s)%s",
+	     s->path, s->name, name, have, hint);
+}
+
 int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *err, size_t errlen)
 {
 	for (int i = 0; i < e->nstrat; i++) {
@@ -1018,15 +1256,7 @@ int engine_subscribe(struct engine *e, const int *data_syms, int ndata, char *er
 			for (int d = 0; d < ndata; d++)
 				found |= data_syms[d] == id;
 			if (!found) {
-				char have[256] = "";
-				size_t n = 0;
-				for (int d = 0; d < ndata && n < sizeof have - 40; d++)
-					n += (size_t)snprintf(have + n, sizeof have - n, "%s%s",
-							      d ? ", " : "",
-							      symtab_name(e->symtab, data_syms[d]));
-				errf(err, errlen, "strategy %s trades %s, which no --data file has "
-						  "(the data has %s); try --param symbol=%s",
-				     s->name, name, have, ndata ? symtab_name(e->symtab, data_syms[0]) : "SYM");
+				missing_symbol(e, s, k, data_syms, ndata, err, errlen);
 				return -1;
 			}
 			s->subscribed[id] = 1;
@@ -1052,12 +1282,6 @@ static int grow_symbols(struct engine *e, int sym)
 
 /* The feed's sink: event time moves to t before a message applies, and
  * what the venue has due by then happens first. */
-static int64_t sink_due(void *ud)
-{
-	struct engine *e = ud;
-	return e->venue.ops->due(e->venue.self);
-}
-
 static void sink_advance(void *ud, int64_t t)
 {
 	struct engine *e = ud;
@@ -1067,6 +1291,13 @@ static void sink_advance(void *ud, int64_t t)
 		deliver(e);
 }
 
+/* The log's event time (backtests): none before the first event. */
+static int64_t event_clock(const void *ud)
+{
+	const struct engine *e = ud;
+	return e->cur == INT64_MIN ? INT64_MIN : engine_now(e);
+}
+
 int engine_begin(struct engine *e, char *err, size_t errlen)
 {
 	if (!engine_open_oms(e)) {
@@ -1074,7 +1305,9 @@ int engine_begin(struct engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	oms_set_listener(e->oms, on_oms_event, e);
-	struct feed_sink sink = {sink_due, sink_advance, e};
+	if (e->cfg.log_event_time)
+		log_set_event_clock(event_clock, e);
+	struct feed_sink sink = {e->venue.ops->due, e->venue.self, sink_advance, e};
 	if (e->feed->ops->start(e->feed, &sink, err, errlen) != 0)
 		return -1;
 	equity_log_start(&e->eqlog, e->equity_csv, e->cfg.cash * e->nstrat);
@@ -1086,7 +1319,7 @@ int engine_begin(struct engine *e, char *err, size_t errlen)
 		struct strategy *s = &e->strats[i];
 		if (s->info.callbacks & VM_ON_START) {
 			int rc = vm->on_start(s->vm);
-			after_callback(e, s, rc);
+			after_callback(e, s, rc, "on_start", -1);
 		}
 	}
 	return 0;
@@ -1127,7 +1360,7 @@ static void call_bar(struct engine *e, const struct bar *b)
 		    (s->subscribed && !s->subscribed[b->sym]))
 			continue;
 		int rc = vm->on_bar(s->vm, b);
-		after_callback(e, s, rc);
+		after_callback(e, s, rc, "on_bar", b->sym);
 	}
 }
 
@@ -1139,11 +1372,14 @@ static void call_book(struct engine *e, const struct feed_event *ev)
 		if (s->state == STRAT_QUARANTINED || (s->subscribed && !s->subscribed[ev->sym]))
 			continue;
 		int rc = VM_OK;
+		const char *what = "on_book";
 		if (ev->top_changed && (s->info.callbacks & VM_ON_BOOK))
 			rc = vm->on_book(s->vm, &ev->top);
-		if (rc == VM_OK && ev->has_trade && (s->info.callbacks & VM_ON_TRADE))
+		if (rc == VM_OK && ev->has_trade && (s->info.callbacks & VM_ON_TRADE)) {
+			what = "on_trade";
 			rc = vm->on_trade(s->vm, &ev->trade);
-		after_callback(e, s, rc);
+		}
+		after_callback(e, s, rc, what, ev->sym);
 	}
 }
 
@@ -1221,7 +1457,7 @@ static void run_stop(struct engine *e, int64_t t)
 		struct strategy *s = &e->strats[i];
 		if (s->state != STRAT_QUARANTINED && (s->info.callbacks & VM_ON_STOP)) {
 			int rc = vm->on_stop(s->vm);
-			after_callback(e, s, rc);
+			after_callback(e, s, rc, "on_stop", -1);
 		}
 	}
 	e->venue.ops->cancel_all(e->venue.self, why, t); /* what on_stop may have sent */

@@ -38,6 +38,8 @@ struct engine_config {
 	double callback_ms;
 	int leave_orders_on_halt; /* sandbox.on_halt = "leave": a failed strategy's orders stay */
 	int fail_fast;		  /* backtests: a failed strategy ends the run */
+	int write_through; /* a running host: each row reaches its file as it happens, orders.csv too */
+	int log_event_time; /* backtests: log lines carry the event time (log_set_event_time) */
 };
 
 #define ENGINE_MAX_STRATEGIES 64
@@ -58,8 +60,16 @@ struct oms *engine_open_oms(struct engine *e);
 /* The feed (borrowed) and the venue (owned from here: freed by
  * venue.ops->free with the engine). */
 void engine_attach(struct engine *e, struct feed *feed, struct venue venue);
-/* Opens fills.csv and equity.csv in dir. 0 or -1 with err. */
-int engine_open_outputs(struct engine *e, const char *dir, char *err, size_t errlen);
+/* Opens fills.csv and equity.csv in dir (write_through: orders.csv too),
+ * new, or appended to with resume. 0 or -1 with err. */
+int engine_open_outputs(struct engine *e, const char *dir, int resume, char *err, size_t errlen);
+/* write_through: equity rows held for the writer thread go to it now (a
+ * running host calls this at least once a second). */
+void engine_flush(struct engine *e);
+/* A symbol's quantity step (lot > 0: 0.0001 for fractions of a coin; 1 is
+ * whole shares, the default) and price grid (tick, 0: not checked). 0, or -1
+ * on a bad value. */
+int engine_set_instrument(struct engine *e, int sym, double lot, double tick);
 /* The run's limits (firm: all strategies together), to load or change;
  * engine_limits_changed after a change. */
 struct risk_limits *engine_limits(struct engine *e, int firm);
@@ -82,7 +92,11 @@ int engine_end(struct engine *e, int data_error, char *err, size_t errlen);
 void engine_set_stop_reason(struct engine *e, const char *why);
 /* A strategy failed and the run ends (fail_fast). */
 int engine_stopped(const struct engine *e);
+/* The first strategy failure ("" when none): "NAME failed in on_bar of SYM
+ * at TIME: FILE:LINE: message", without the traceback (the log has it); its
+ * event time, INT64_MIN when none or before the first event. */
 const char *engine_failure(const struct engine *e);
+int64_t engine_failed_at(const struct engine *e);
 
 /* ------------------------------------------------------------ inspecting */
 
@@ -105,6 +119,9 @@ struct strategy_view {
 	size_t memory;
 };
 void engine_describe(const struct strategy *s, struct strategy_view *out);
+/* Its parameters as they are now (defaults, overrides, `set`s) as one JSON
+ * object, keys sorted, through put. */
+void engine_params_json(const struct strategy *s, json_sink put, void *ud);
 /* The strategy's file and the modules it required beside it (for a watcher). */
 int engine_strategy_files(const struct strategy *s, const char **paths, int max);
 

@@ -1,3 +1,7 @@
+/*
+ * equity_log — see equity_log.h. Rows reach the writer thread a batch at a
+ * time, or sooner at equity_log_flush (a running host's, once a second).
+ */
 #include "equity_log.h"
 
 #include <math.h>
@@ -48,8 +52,6 @@ void equity_log_start(struct equity_log *l, FILE *csv, double start_equity)
 	l->csv = csv;
 	metrics_init(&l->perf, start_equity);
 	l->started = 1;
-	if (csv)
-		fputs("time,equity,cash,position_value\n", csv);
 	if (pipe_init(&l->pipe, sizeof(struct equity_row), BATCH) != 0)
 		return;
 	if (pthread_create(&l->thread, NULL, write_behind, l) != 0) {
@@ -81,6 +83,12 @@ void equity_log_push(struct equity_log *l, int64_t t, double equity, double cash
 	}
 	l->batch[l->n++] = row;
 	if (l->n == BATCH)
+		flush_batch(l);
+}
+
+void equity_log_flush(struct equity_log *l)
+{
+	if (l->threaded)
 		flush_batch(l);
 }
 

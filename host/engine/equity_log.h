@@ -31,9 +31,12 @@ struct equity_log {
 	long rows;
 };
 
-/* Takes ownership of csv (may be NULL). */
+/* Takes ownership of csv (may be NULL), its header written. */
 void equity_log_start(struct equity_log *l, FILE *csv, double start_equity);
 void equity_log_push(struct equity_log *l, int64_t t, double equity, double cash);
+/* Hands the rows pushed so far to the writer thread now, not when a batch
+ * is full (a running host: rows reach a line-buffered csv as formatted). */
+void equity_log_flush(struct equity_log *l);
 /* Drains and joins; metrics and chart are then complete. Returns -1 on a write error. */
 int equity_log_finish(struct equity_log *l);
 void equity_log_free(struct equity_log *l);

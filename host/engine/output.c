@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine-internal.h"
 #include "jsonfmt.h"
 #include "lua_compat.h"
 #include "log.h"
 #include "numfmt.h"
+#include "paths.h"
 #include "timefmt.h"
 #include "vm.h"
 
@@ -49,6 +51,7 @@ int output_mkdirs(const char *dir, char *err, size_t errlen)
 void output_summarize(struct engine *e, double elapsed_s, struct run_summary *s)
 {
 	memset(s, 0, sizeof *s);
+	s->skipped_rows = -1;
 	size_t n = 0;
 	double start = 0;
 	for (int i = 0; i < e->nstrat; i++) {
@@ -77,6 +80,9 @@ void output_summarize(struct engine *e, double elapsed_s, struct run_summary *s)
 	s->win_rate = s->round_trips ? (double)s->wins / (double)s->round_trips : 0;
 	s->elapsed_s = elapsed_s;
 	s->events_per_s = elapsed_s > 0 ? (double)s->events / elapsed_s : 0;
+	s->failed = engine_stopped(e);
+	snprintf(s->error, sizeof s->error, "%s", s->failed ? engine_failure(e) : "");
+	s->failed_at = engine_failed_at(e);
 }
 
 static double fin(double v)
@@ -104,6 +110,74 @@ FILE *output_create(const char *dir, const char *name, char *err, size_t errlen)
 	return f;
 }
 
+/* --resume: the file must be one of ours (its header), and a row a killed
+ * run left half written is cut off, or the next row would be glued to it.
+ * The offset where this run's rows begin in *start. 0, or -1 with err. */
+static int resume_at(FILE *f, const char *path, const char *header, long *start, char *err,
+		     size_t errlen)
+{
+	char first[1024];
+	if (!fgets(first, sizeof first, f) || strcmp(first, header) != 0) {
+		errf(err, errlen, "%s: not written by this version of gantry (its header is not %.*s), "
+				  "so it cannot be resumed: use --overwrite or another --out", path,
+		     (int)strcspn(header, "\n"), header);
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (*start = ftell(f)) < 0)
+		return errf(err, errlen, "%s: %s", path, strerror(errno)), -1;
+	long end = *start;
+	while (end > 0) { /* back to the last newline */
+		if (fseek(f, end - 1, SEEK_SET) != 0)
+			return errf(err, errlen, "%s: %s", path, strerror(errno)), -1;
+		if (fgetc(f) == '\n')
+			break;
+		end--;
+	}
+	if (end < *start) {
+		if (ftruncate(fileno(f), end) != 0)
+			return errf(err, errlen, "%s: %s", path, strerror(errno)), -1;
+		log_msg(LOG_WARN, "out", "%s: cut a half-written last row (%ld bytes) left by a run "
+					 "that did not finish", path, *start - end);
+		*start = end;
+	}
+	return fseek(f, 0, SEEK_END) == 0 ? 0 : (errf(err, errlen, "%s: %s", path, strerror(errno)), -1);
+}
+
+FILE *output_open_csv(const char *dir, const char *name, const char *header, int resume,
+		      size_t buffer, long *start, char *err, size_t errlen)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	struct stat sb;
+	int fresh = !resume || stat(path, &sb) != 0 || sb.st_size == 0;
+	long at = 0;
+	if (!fresh) {
+		FILE *r = fopen(path, "r+");
+		int rc = r ? resume_at(r, path, header, &at, err, errlen) : -1;
+		if (!r)
+			errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		else
+			fclose(r);
+		if (rc != 0)
+			return NULL;
+	}
+	FILE *f = fopen(path, fresh ? "w" : "a");
+	if (!f) {
+		errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* before the first write: a running host's rows reach the file as each
+	 * line ends, a backtest's in big blocks */
+	setvbuf(f, NULL, buffer ? _IOFBF : _IOLBF, buffer ? buffer : BUFSIZ);
+	if (fresh) {
+		fputs(header, f);
+		at = (long)strlen(header);
+	}
+	if (start)
+		*start = at;
+	return f;
+}
+
 /* Closes an output file; a failed flush is a failed write. */
 static int output_close(FILE *f, const char *dir, const char *name, char *err, size_t errlen)
 {
@@ -121,50 +195,129 @@ int output_summary_json(const char *dir, const struct run_summary *s, char *err,
 		return -1;
 	fputs("{\"strategy\": ", f);
 	json_string(f, s->strategy);
+	/* first after the name: a half run must not read as a result */
+	fprintf(f, ", \"status\": \"%s\"", s->failed ? "failed" : "ok");
+	if (s->failed) {
+		char t[TIME_ISO_LEN + 1];
+		fputs(", \"error\": ", f);
+		json_string(f, s->error);
+		if (s->failed_at != INT64_MIN) {
+			time_format_iso(s->failed_at, t);
+			fprintf(f, ", \"failed_at\": \"%s\"", t);
+		} else {
+			fputs(", \"failed_at\": null", f);
+		}
+	}
 	fprintf(f,
 		", \"events\": %ld, \"fills\": %ld, \"round_trips\": %ld, "
 		"\"start_equity\": %.10g, \"final_equity\": %.10g, \"total_return\": %.10g, "
 		"\"sharpe\": %.10g, \"sortino\": %.10g, \"max_drawdown\": %.10g, "
 		"\"win_rate\": %.10g, \"elapsed_s\": %.6g, \"events_per_s\": %.6g, "
-		"\"orders\": %ld, \"rejects\": %ld, \"periods_per_year\": %.10g}\n",
+		"\"orders\": %ld, \"rejects\": %ld, \"periods_per_year\": %.10g",
 		s->events, s->fills, s->round_trips, fin(s->m.start_equity), fin(s->m.final_equity),
 		fin(s->m.total_return), fin(s->m.sharpe), fin(s->m.sortino), fin(s->m.max_drawdown),
 		fin(s->win_rate), fin(s->elapsed_s), fin(s->events_per_s), s->orders, s->rejects,
 		fin(s->m.periods_per_year));
+	if (s->skipped_rows >= 0) /* only with --lenient: other runs' files stay as they were */
+		fprintf(f, ", \"skipped_rows\": %ld", s->skipped_rows);
+	fputs("}\n", f);
 	return output_close(f, dir, "summary.json", err, errlen);
+}
+
+const char output_orders_header[] =
+	"id,time,strategy,symbol,side,type,qty,price,tif,status,filled,avg_price,fees,reason,"
+	"version,updated,origin\n";
+
+void output_order_row(FILE *f, struct engine *e, const struct order *o)
+{
+	char t[TIME_ISO_LEN + 1], u[TIME_ISO_LEN + 1];
+	time_format_iso(o->created, t);
+	time_format_iso(o->updated, u);
+	char num[40], qty[40], filled[40];
+	*numfmt(qty, o->qty, 8) = '\0'; /* whole shares print whole; lots their decimals */
+	*numfmt(filled, o->filled, 8) = '\0';
+	fprintf(f, "%lld,%s,%s,%s,%s,%s,%s,", (long long)o->id, t, e->strats[o->strat].name,
+		symtab_name(e->symtab, o->sym), oms_side_name(o->side),
+		o->type == ORD_LIMIT ? "limit" : "market", qty);
+	if (o->type == ORD_LIMIT) {
+		size_t len = (size_t)(numfmt(num, o->price, 8) - num);
+		fwrite(num, 1, len, f);
+	}
+	fprintf(f, ",%s,%s,%s,", oms_tif_name(o->tif), oms_status_name(o->status), filled);
+	if (o->filled > 0) {
+		size_t len = (size_t)(numfmt(num, o->avg_price, 8) - num);
+		fwrite(num, 1, len, f);
+	}
+	fputc(',', f);
+	size_t nf = (size_t)(numfmt(num, o->fees, 8) - num);
+	fwrite(num, 1, nf, f);
+	fprintf(f, ",%s,%d,%s,%s\n", o->reason ? o->reason : "", o->version, u,
+		oms_origin_name(o->origin));
+}
+
+/* Copies the first n bytes of from into to. */
+static int copy_head(FILE *from, FILE *to, long n)
+{
+	char buf[65536];
+	while (n > 0) {
+		size_t want = n < (long)sizeof buf ? (size_t)n : sizeof buf;
+		size_t got = fread(buf, 1, want, from);
+		if (got == 0 || fwrite(buf, 1, got, to) != got)
+			return -1;
+		n -= (long)got;
+	}
+	return 0;
+}
+
+/* A running host wrote a row per change of an order as it went, so a crash
+ * leaves every state an order reached (the last row of an id is its state).
+ * At a clean end this run's rows become one per order, as a backtest writes
+ * them, after what the file held before the run (--resume): written beside
+ * it and renamed over it, so no moment leaves neither. */
+static int compact_orders(const char *dir, struct engine *e, char *err, size_t errlen)
+{
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof path, "%s/orders.csv", dir);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int rc = fclose(e->orders_csv);
+	e->orders_csv = NULL;
+	FILE *in = fopen(path, "r"), *out = fopen(tmp, "w");
+	if (rc != 0 || !in || !out || copy_head(in, out, e->orders_start) != 0) {
+		errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(in);
+	int64_t n = e->oms ? oms_count(e->oms) : 0;
+	for (int64_t id = 1; id <= n; id++)
+		output_order_row(out, e, oms_get(e->oms, id));
+	if (output_close(out, dir, "orders.csv.tmp", err, errlen) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) != 0) {
+		errf(err, errlen, "%s: cannot replace: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
 }
 
 int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errlen)
 {
+	if (e->orders_csv)
+		return compact_orders(dir, e, err, errlen);
 	FILE *f = output_create(dir, "orders.csv", err, errlen);
 	if (!f)
 		return -1;
-	fputs("id,time,strategy,symbol,side,type,qty,price,tif,status,filled,avg_price,fees,"
-	      "reason,version,updated\n", f);
+	fputs(output_orders_header, f);
 	int64_t n = e->oms ? oms_count(e->oms) : 0;
-	for (int64_t id = 1; id <= n; id++) {
-		const struct order *o = oms_get(e->oms, id);
-		char t[TIME_ISO_LEN + 1], u[TIME_ISO_LEN + 1];
-		time_format_iso(o->created, t);
-		time_format_iso(o->updated, u);
-		fprintf(f, "%lld,%s,%s,%s,%s,%s,%.0f,", (long long)o->id, t, e->strats[o->strat].name,
-			symtab_name(e->symtab, o->sym), oms_side_name(o->side),
-			o->type == ORD_LIMIT ? "limit" : "market", o->qty);
-		char num[40];
-		if (o->type == ORD_LIMIT) {
-			size_t len = (size_t)(numfmt(num, o->price, 8) - num);
-			fwrite(num, 1, len, f);
-		}
-		fprintf(f, ",%s,%s,%.0f,", oms_tif_name(o->tif), oms_status_name(o->status), o->filled);
-		if (o->filled > 0) {
-			size_t len = (size_t)(numfmt(num, o->avg_price, 8) - num);
-			fwrite(num, 1, len, f);
-		}
-		fputc(',', f);
-		size_t nf = (size_t)(numfmt(num, o->fees, 8) - num);
-		fwrite(num, 1, nf, f);
-		fprintf(f, ",%s,%d,%s\n", o->reason ? o->reason : "", o->version, u);
-	}
+	for (int64_t id = 1; id <= n; id++)
+		output_order_row(f, e, oms_get(e->oms, id));
 	return output_close(f, dir, "orders.csv", err, errlen);
 }
 
@@ -179,6 +332,13 @@ void output_print(FILE *f, const struct run_summary *s, const char *dir)
 		s->m.total_return * 100);
 	fprintf(f, "sharpe        %.2f   sortino %.2f   max drawdown %.2f%%   win rate %.1f%%\n",
 		s->m.sharpe, s->m.sortino, s->m.max_drawdown * 100, s->win_rate * 100);
+	if (s->failed) { /* the error itself went to stderr once, with its traceback */
+		char t[TIME_ISO_LEN + 1] = "";
+		if (s->failed_at != INT64_MIN)
+			time_format_iso(s->failed_at, t);
+		fprintf(f, "status        FAILED %s%s: the figures stop there\n",
+			*t ? "at " : "before the first event", t);
+	}
 	if (dir)
 		fprintf(f, "report        %s/report.html\n", dir);
 }
@@ -262,10 +422,20 @@ static int report_data(lua_State *L)
 {
 	struct engine *e = lua_touserdata(L, 1);
 	const struct run_summary *s = lua_touserdata(L, 2);
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 9);
 	lua_pushfstring(L, "%s", s->strategy);
 	lua_setfield(L, -2, "title");
 	push_summary(L, s);
+	lua_pushstring(L, s->failed ? "failed" : "ok");
+	lua_setfield(L, -2, "status");
+	if (s->failed) {
+		lua_pushstring(L, s->error);
+		lua_setfield(L, -2, "error");
+		if (s->failed_at != INT64_MIN) {
+			lua_pushinteger(L, (lua_Integer)s->failed_at);
+			lua_setfield(L, -2, "failed_at");
+		}
+	}
 	lua_newtable(L); /* params, as text, from the first strategy */
 	if (e->nstrat > 0 && e->strats[0].vm) {
 		char buf[4096];
@@ -301,9 +471,8 @@ static int report_data(lua_State *L)
 int output_report(const char *dir, struct engine *e, const struct run_summary *s, char *err,
 		  size_t errlen)
 {
-	const char *env = getenv("GANTRY_STDLIB");
 	char lib[4096], path[4096];
-	snprintf(lib, sizeof lib, "%s/gantry/report.lua", env && *env ? env : GANTRY_ROOT "/stdlib");
+	snprintf(lib, sizeof lib, "%s/gantry/report.lua", paths_stdlib());
 	snprintf(path, sizeof path, "%s/report.html", dir);
 	/* a sandbox like a strategy's: report.lua is pure, and gets no more */
 	struct vm_script *vs = vm_script_open(REPORT_MEMORY, REPORT_CPU_MS);

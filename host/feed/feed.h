@@ -47,8 +47,10 @@ struct feed_event {
 /* The engine, as a feed calls it while reading. */
 struct feed_sink {
 	/* The earliest event time at which the engine has work before the next
-	 * message applies (a simulated order arriving); advance does it. */
-	int64_t (*due)(void *ud);
+	 * message applies (a simulated order arriving), asked of due_ud (the
+	 * venue itself: one call per message); advance does that work. */
+	int64_t (*due)(void *due_ud);
+	void *due_ud;
 	void (*advance)(void *ud, int64_t t);
 	void *ud;
 };
@@ -83,9 +85,13 @@ struct feed {
 	const char *path; /* for messages */
 };
 
-/* CSV bars, several files merged by time (see bars.h). NULL with err. */
-struct feed *feed_csv_open(const char *const *paths, int n, struct symtab *st, const char *symbol,
-			   char *err, size_t errlen);
+/* CSV bars, several files merged by time, read as opt says (see bars.h;
+ * NULL: the defaults). NULL with err. */
+struct feed *feed_csv_open(const char *const *paths, int n, struct symtab *st,
+			   const struct bars_options *opt, char *err, size_t errlen);
+/* Rows a CSV feed skipped for a missing value so far (bars_options.lenient),
+ * from any thread; -1 for another feed. */
+long feed_csv_skipped(const struct feed *f);
 
 struct itch_feed_config {
 	const char *path;

@@ -1,7 +1,9 @@
 /*
  * feed_csv — CSV bars as a feed: the files merged by time (bars.h), decoded
  * ahead on a reader thread when that is safe (bar_reader.h). Every bar is
- * an event; equity is sampled at every distinct event time.
+ * an event; equity is sampled at every distinct event time. The count of
+ * skipped rows is atomic: the summary reads it while the reader thread may
+ * still be running (a run that stopped early).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,7 @@ static int csv_symbols(struct feed *f, int *syms, int max)
 	int n = 0;
 	for (int i = 0; i < c->files.n; i++) {
 		const struct bars_file *bf = &c->files.files[i];
-		if (bf->col[6] >= 0)
+		if (bf->col[BARS_SYMBOL] >= 0)
 			return -1; /* a symbol column: not known before reading */
 		if (n < max)
 			syms[n++] = bf->default_sym;
@@ -80,15 +82,22 @@ static const struct feed_ops csv_ops = {
 	.close = csv_close,
 };
 
-struct feed *feed_csv_open(const char *const *paths, int n, struct symtab *st, const char *symbol,
-			   char *err, size_t errlen)
+long feed_csv_skipped(const struct feed *f)
+{
+	if (f->ops != &csv_ops)
+		return -1;
+	return atomic_load(&((const struct feed_csv *)f)->files.skipped);
+}
+
+struct feed *feed_csv_open(const char *const *paths, int n, struct symtab *st,
+			   const struct bars_options *opt, char *err, size_t errlen)
 {
 	struct feed_csv *c = calloc(1, sizeof *c);
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (bars_feed_open(&c->files, paths, n, st, symbol, err, errlen) != 0) {
+	if (bars_feed_open(&c->files, paths, n, st, opt, err, errlen) != 0) {
 		free(c);
 		return NULL;
 	}

@@ -158,7 +158,7 @@ static int itch_next(struct feed *f, struct feed_event *ev, char *err, size_t er
 		if (now < x->now)
 			now = x->now; /* lenient: time never goes back for the engine */
 		int idle = 1;
-		if (x->sink.due(x->sink.ud) <= now) {
+		if (x->sink.due(x->sink.due_ud) <= now) {
 			idle = 0;
 			x->now = now;
 			x->sink.advance(x->sink.ud, now);

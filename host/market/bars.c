@@ -2,7 +2,9 @@
  * bars — the CSV reader. The file is mmap'd and scanned once; fields are
  * (pointer, length) views into the mapping, numbers are parsed in place with
  * an exact fast path (Clinger: mantissa < 2^53, |exp10| <= 22) and strtod on
- * a small stack copy otherwise.
+ * a small stack copy otherwise. Whatever the options ask (a time zone, the
+ * adjustment, skipping) costs a row nothing until it applies: a missing
+ * value is looked for only once a field has failed to parse.
  */
 #include "bars.h"
 #include "grow.h"
@@ -20,10 +22,23 @@
 
 #include "log.h"
 #include "timefmt.h"
+#include "tz.h"
 
-enum { C_TIME, C_OPEN, C_HIGH, C_LOW, C_CLOSE, C_VOLUME, C_SYMBOL };
-static const char *const col_names[] = {"datetime", "open", "high", "low", "close", "volume",
-					"symbol"};
+const char *const bars_field_names[BARS_NFIELDS + 1] = {
+    "datetime", "open", "high", "low", "close", "volume", "symbol", "adj_close", NULL};
+
+/* Other header names of a field, as data vendors write them (Yahoo's `Date`
+ * and `Adj Close`, Binance's `open_time`); case does not matter. */
+static const struct {
+	int field;
+	const char *name;
+} aliases[] = {
+    {BARS_TIME, "date"},      {BARS_TIME, "time"},	     {BARS_TIME, "timestamp"},
+    {BARS_TIME, "open_time"}, {BARS_ADJ_CLOSE, "adj close"}, {BARS_ADJ_CLOSE, "adjclose"},
+};
+
+/* Rows that need no further line each once this many were shown. */
+#define SKIPS_SHOWN 10
 
 static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 				   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -141,7 +156,148 @@ static const char *base_symbol(const char *path, char *buf, size_t cap)
 	return buf;
 }
 
-static int read_header(struct bars_file *bf, const char *default_symbol, char *err, size_t errlen)
+static int name_is(const char *f, size_t fl, const char *name, size_t len)
+{
+	return fl == len && strncasecmp(f, name, len) == 0;
+}
+
+/* The field --columns calls name (len bytes), or BARS_NFIELDS. */
+static int field_named(const char *name, size_t len)
+{
+	int k = 0;
+	while (k < BARS_NFIELDS &&
+	       !name_is(name, len, bars_field_names[k], strlen(bars_field_names[k])))
+		k++;
+	return k;
+}
+
+int bars_columns(struct bars_options *o, const char *spec, char *err, size_t errlen)
+{
+	for (const char *p = spec;; p++) {
+		size_t n = strcspn(p, ",");
+		const char *eq = memchr(p, '=', n);
+		if (!eq || eq == p || eq + 1 == p + n) {
+			errf(err, errlen, "'%.*s': expected FIELD=NAME (the column NAME of the "
+					  "header holds FIELD)", (int)n, p);
+			return -1;
+		}
+		int k = field_named(p, (size_t)(eq - p));
+		if (k == BARS_NFIELDS) {
+			errf(err, errlen, "'%.*s': unknown field '%.*s' (fields: datetime, open, "
+					  "high, low, close, volume, symbol, adj_close)", (int)n, p,
+			     (int)(eq - p), p);
+			return -1;
+		}
+		o->name[k] = eq + 1;
+		o->namelen[k] = (size_t)(p + n - eq - 1);
+		p += n;
+		if (*p == '\0')
+			return 0;
+	}
+}
+
+/* Does header column i hold field c? By the name the options give c, else
+ * by c's usual names unless the options give column i to another field. */
+static int column_is(const struct bars_options *o, int c, const char *f, size_t fl)
+{
+	if (o->name[c])
+		return name_is(f, fl, o->name[c], o->namelen[c]);
+	for (int k = 0; k < BARS_NFIELDS; k++)
+		if (o->name[k] && name_is(f, fl, o->name[k], o->namelen[k]))
+			return 0;
+	if (name_is(f, fl, bars_field_names[c], strlen(bars_field_names[c])))
+		return 1;
+	for (size_t a = 0; a < sizeof aliases / sizeof aliases[0]; a++)
+		if (aliases[a].field == c &&
+		    name_is(f, fl, aliases[a].name, strlen(aliases[a].name)))
+			return 1;
+	return 0;
+}
+
+/* A first line with a number in it is data, not a header. */
+static int is_data_line(const char *const *f, const size_t *fl, int n)
+{
+	double v;
+	for (int i = 0; i < n && i < BARS_MAX_COLS; i++)
+		if (bars_parse_number(f[i], fl[i], &v) == 0)
+			return 1;
+	return 0;
+}
+
+static int map_columns(struct bars_file *bf, const char *const *f, const size_t *fl, int n,
+		       char *err, size_t errlen)
+{
+	for (int c = 0; c < BARS_NFIELDS; c++)
+		bf->col[c] = -1;
+	for (int i = 0; i < n; i++) {
+		for (int c = 0; c < BARS_NFIELDS; c++) {
+			if (!column_is(&bf->opt, c, f[i], fl[i]))
+				continue;
+			if (bf->col[c] >= 0) {
+				int j = bf->col[c];
+				errf(err, errlen,
+				     "%s:%d: column '%s' appears twice (%.*s and %.*s): "
+				     "--columns %s=NAME picks one",
+				     bf->path, bf->line, bars_field_names[c], (int)fl[j], f[j],
+				     (int)fl[i], f[i], bars_field_names[c]);
+				return -1;
+			}
+			bf->col[c] = i;
+		}
+	}
+	for (int c = 0; c <= BARS_ADJ_CLOSE; c++) {
+		if (bf->col[c] >= 0 || c == BARS_SYMBOL || (c == BARS_ADJ_CLOSE && !bf->opt.adjust))
+			continue;
+		if (bf->opt.name[c])
+			errf(err, errlen, "%s:%d: header has no column '%.*s' (--columns %s=%.*s)",
+			     bf->path, bf->line, (int)bf->opt.namelen[c], bf->opt.name[c],
+			     bars_field_names[c], (int)bf->opt.namelen[c], bf->opt.name[c]);
+		else if (c == BARS_ADJ_CLOSE)
+			errf(err, errlen,
+			     "%s:%d: --adjust needs an adjusted close column (Adj Close, "
+			     "adj_close or adjclose; or --columns adj_close=NAME)",
+			     bf->path, bf->line);
+		else
+			errf(err, errlen,
+			     "%s:%d: header has no '%s' column (expected "
+			     "datetime,open,high,low,close,volume; or --columns %s=NAME)",
+			     bf->path, bf->line, bars_field_names[c], bars_field_names[c]);
+		return -1;
+	}
+	return 0;
+}
+
+/* A first line of data: the columns are named by opt.header, and the line
+ * is read again as the first row. */
+static int header_from_option(struct bars_file *bf, const char *line, size_t len, int n, char *err,
+			      size_t errlen)
+{
+	const char *h = bf->opt.header, *f[BARS_MAX_COLS];
+	size_t fl[BARS_MAX_COLS];
+	if (!h) {
+		errf(err, errlen,
+		     "%s:%d: no header line (the first line is data: '%.*s'); name "
+		     "the columns with --header, e.g. --header "
+		     "open_time,open,high,low,close,volume for Binance klines, or add a "
+		     "header line datetime,open,high,low,close,volume",
+		     bf->path, bf->line, (int)(len > 40 ? 40 : len), line);
+		return -1;
+	}
+	int nh = split_fields(h, strlen(h), f, fl, BARS_MAX_COLS);
+	if (nh > n) {
+		errf(err, errlen, "%s:%d: --header names %d columns, the first line has %d",
+		     bf->path, bf->line, nh, n);
+		return -1;
+	}
+	bf->ncols = n; /* columns past the names are ignored */
+	if (map_columns(bf, f, fl, nh, err, errlen) != 0)
+		return -1;
+	bf->pos = (size_t)(line - bf->data);
+	bf->line--;
+	return 0;
+}
+
+static int read_header(struct bars_file *bf, char *err, size_t errlen)
 {
 	const char *line, *f[BARS_MAX_COLS];
 	size_t len, fl[BARS_MAX_COLS];
@@ -157,44 +313,16 @@ static int read_header(struct bars_file *bf, const char *default_symbol, char *e
 		return -1;
 	}
 	bf->ncols = n;
-	for (int c = 0; c < 7; c++)
-		bf->col[c] = -1;
-	for (int i = 0; i < n; i++) {
-		for (int c = 0; c < 7; c++) {
-			size_t cl = strlen(col_names[c]);
-			int match = fl[i] == cl && strncasecmp(f[i], col_names[c], cl) == 0;
-			if (c == C_TIME && !match)
-				match = (fl[i] == 4 && strncasecmp(f[i], "date", 4) == 0) ||
-					(fl[i] == 9 && strncasecmp(f[i], "timestamp", 9) == 0);
-			if (match) {
-				if (bf->col[c] >= 0) {
-					errf(err, errlen, "%s:%d: column '%s' appears twice", bf->path,
-					     bf->line, col_names[c]);
-					return -1;
-				}
-				bf->col[c] = i;
-			}
-		}
-	}
-	int have = 0;
-	for (int c = 0; c < 6; c++)
-		have += bf->col[c] >= 0;
-	if (have == 0) {
-		errf(err, errlen, "%s:%d: missing header: expected datetime,open,high,low,close,volume "
-				  "(and optionally symbol)", bf->path, bf->line);
+	if (is_data_line(f, fl, n)) {
+		if (header_from_option(bf, line, len, n, err, errlen) != 0)
+			return -1;
+	} else if (map_columns(bf, f, fl, n, err, errlen) != 0) {
 		return -1;
 	}
-	for (int c = 0; c < 6; c++) {
-		if (bf->col[c] < 0) {
-			errf(err, errlen, "%s:%d: header has no '%s' column (expected "
-					  "datetime,open,high,low,close,volume)", bf->path, bf->line,
-			     col_names[c]);
-			return -1;
-		}
-	}
-	if (bf->col[C_SYMBOL] < 0) {
+	if (bf->col[BARS_SYMBOL] < 0) {
 		char buf[SYMTAB_NAME_MAX + 1];
-		const char *sym = default_symbol ? default_symbol : base_symbol(bf->path, buf, sizeof buf);
+		const char *sym =
+		    bf->opt.symbol ? bf->opt.symbol : base_symbol(bf->path, buf, sizeof buf);
 		bf->default_sym = symtab_intern(bf->symtab, sym, strlen(sym));
 		if (bf->default_sym < 0) {
 			errf(err, errlen, "%s: bad symbol name '%s'", bf->path, sym);
@@ -205,10 +333,12 @@ static int read_header(struct bars_file *bf, const char *default_symbol, char *e
 }
 
 int bars_open(struct bars_file *bf, const char *path, struct symtab *st,
-	      const char *default_symbol, char *err, size_t errlen)
+	      const struct bars_options *opt, char *err, size_t errlen)
 {
 	memset(bf, 0, sizeof *bf);
 	bf->path = path;
+	if (opt)
+		bf->opt = *opt;
 	bf->symtab = st;
 	bf->last_time = INT64_MIN;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -236,7 +366,7 @@ int bars_open(struct bars_file *bf, const char *path, struct symtab *st,
 			bf->pos = 3; /* a UTF-8 byte order mark, as spreadsheets write */
 	}
 	close(fd);
-	if (read_header(bf, default_symbol, err, errlen) != 0) {
+	if (read_header(bf, err, errlen) != 0) {
 		bars_close(bf);
 		return -1;
 	}
@@ -252,14 +382,85 @@ void bars_close(struct bars_file *bf)
 	bf->last_by_sym = NULL;
 }
 
-static int field_number(struct bars_file *bf, const char *f, size_t fl, int c, double *out,
-			char *err, size_t errlen)
+/* Empty, null, NaN, NA or N/A: how exporters write "no value". */
+static int is_missing(const char *f, size_t fl)
 {
-	if (bars_parse_number(f, fl, out) != 0) {
+	static const char *const words[] = {"null", "nan", "na", "n/a"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (name_is(f, fl, words[i], strlen(words[i])))
+			return 1;
+	return fl == 0;
+}
+
+#define ROW_SKIP 2
+
+/* A field of column c failed to parse: ROW_SKIP when leniently skipping a
+ * missing value (counted, the first rows of a run logged), else -1 with why. */
+static int bad_field(struct bars_file *bf, int c, const char *f, size_t fl, char *err,
+		     size_t errlen)
+{
+	int shown = (int)(fl > 40 ? 40 : fl);
+	if (is_missing(f, fl)) {
+		if (!bf->opt.lenient) {
+			errf(err, errlen,
+			     "%s:%d: missing value '%.*s' in column '%s' (--lenient "
+			     "skips rows with missing values)",
+			     bf->path, bf->line, shown, f, bars_field_names[c]);
+			return -1;
+		}
+		long before = bf->total ? atomic_fetch_add(bf->total, 1) : bf->skipped;
+		bf->skipped++;
+		if (before < SKIPS_SHOWN)
+			log_msg(LOG_WARN, "bars",
+				"%s:%d: skipped a row: missing value '%.*s' in "
+				"column '%s'%s",
+				bf->path, bf->line, shown, f, bars_field_names[c],
+				before == SKIPS_SHOWN - 1
+				    ? " (further skipped rows are counted, the total "
+				      "shown at the end)"
+				    : "");
+		return ROW_SKIP;
+	}
+	if (c != BARS_TIME) {
 		errf(err, errlen, "%s:%d: bad number '%.*s' in column '%s'", bf->path, bf->line,
-		     (int)(fl > 40 ? 40 : fl), f, col_names[c]);
+		     shown, f, bars_field_names[c]);
 		return -1;
 	}
+	static const char *const expect[] = {
+	    [TIME_AUTO] = "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, optionally "
+			  "with Z or +HH:MM; or seconds, ms, us or ns since the epoch",
+	    [TIME_ISO] = "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, optionally "
+			 "with Z or +HH:MM: --time-format iso",
+	    [TIME_EPOCH_S] = "seconds since the epoch, up to 2200: --time-format s",
+	    [TIME_EPOCH_MS] = "milliseconds since the epoch, up to 2200: --time-format ms",
+	    [TIME_EPOCH_US] = "microseconds since the epoch, up to 2200: --time-format us",
+	    [TIME_EPOCH_NS] = "nanoseconds since the epoch, up to 2200: --time-format ns",
+	};
+	errf(err, errlen, "%s:%d: bad datetime '%.*s' (expected %s)", bf->path, bf->line, shown, f,
+	     expect[bf->opt.time_form]);
+	return -1;
+}
+
+/* A wall-clock time in opt.tz to UTC. In the hour the clocks go back over,
+ * the first reading, unless it would go back in time: then the second. */
+static int local_to_utc(struct bars_file *bf, int64_t *t, char *err, size_t errlen)
+{
+	int64_t secs = *t / NS_PER_SEC, frac = *t % NS_PER_SEC, u[2];
+	if (frac < 0) {
+		frac += NS_PER_SEC;
+		secs--;
+	}
+	int n = tz_local_to_utc(bf->opt.tz, secs, u);
+	if (n == 0) {
+		char a[32];
+		time_format_short(*t, a);
+		errf(err, errlen, "%s:%d: %s does not exist in %s (the clocks skip it)", bf->path,
+		     bf->line, a, tz_name(bf->opt.tz));
+		return -1;
+	}
+	*t = u[0] * NS_PER_SEC + frac;
+	if (n == 2 && *t < bf->last_time)
+		*t = u[1] * NS_PER_SEC + frac;
 	return 0;
 }
 
@@ -310,35 +511,52 @@ static int check_ohlc(struct bars_file *bf, const struct bar *b, char *err, size
 	return 0;
 }
 
-int bars_next(struct bars_file *bf, struct bar *out, char *err, size_t errlen)
+/* Ratio adjustment: the row as if every split and dividend since had
+ * already happened (adj_close / close; check_ohlc made close positive). */
+static int adjust(struct bars_file *bf, double adj, struct bar *b, char *err, size_t errlen)
 {
-	const char *line, *f[BARS_MAX_COLS];
-	size_t len, fl[BARS_MAX_COLS];
-	if (!next_line(bf, &line, &len)) {
-		if (bf->rows == 0) {
-			errf(err, errlen, "%s: no bars after the header", bf->path);
-			return -1;
-		}
-		return 0;
+	if (!(adj > 0)) {
+		errf(err, errlen, "%s:%d: adjusted close must be positive (is %.10g)", bf->path,
+		     bf->line, adj);
+		return -1;
 	}
+	double k = adj / b->close;
+	b->open *= k;
+	b->high *= k;
+	b->low *= k;
+	b->close *= k;
+	b->volume /= k;
+	return 0;
+}
+
+/* One line into *out: 1, ROW_SKIP, or -1 with err. */
+static int parse_row(struct bars_file *bf, const char *line, size_t len, struct bar *out, char *err,
+		     size_t errlen)
+{
+	const char *f[BARS_MAX_COLS];
+	size_t fl[BARS_MAX_COLS];
 	int n = split_fields(line, len, f, fl, BARS_MAX_COLS);
 	if (n != bf->ncols) {
 		errf(err, errlen, "%s:%d: expected %d fields, got %d", bf->path, bf->line, bf->ncols, n);
 		return -1;
 	}
-	int ct = bf->col[C_TIME];
-	if (time_parse(f[ct], fl[ct], &out->time) != 0) {
-		errf(err, errlen, "%s:%d: bad datetime '%.*s' (expected YYYY-MM-DD, "
-				  "YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, UTC)", bf->path, bf->line,
-		     (int)(fl[ct] > 40 ? 40 : fl[ct]), f[ct]);
-		return -1;
-	}
+	int ct = bf->col[BARS_TIME], zoned;
+	if (time_parse_form(f[ct], fl[ct], bf->opt.time_form, &out->time, &zoned) != 0)
+		return bad_field(bf, BARS_TIME, f[ct], fl[ct], err, errlen);
 	double *dst[5] = {&out->open, &out->high, &out->low, &out->close, &out->volume};
-	for (int c = C_OPEN; c <= C_VOLUME; c++)
-		if (field_number(bf, f[bf->col[c]], fl[bf->col[c]], c, dst[c - 1], err, errlen))
-			return -1;
-	if (bf->col[C_SYMBOL] >= 0) {
-		int cs = bf->col[C_SYMBOL];
+	for (int c = BARS_OPEN; c <= BARS_VOLUME; c++) {
+		int k = bf->col[c];
+		if (bars_parse_number(f[k], fl[k], dst[c - 1]) != 0)
+			return bad_field(bf, c, f[k], fl[k], err, errlen);
+	}
+	int ca = bf->col[BARS_ADJ_CLOSE];
+	double adj = 0;
+	if (bf->opt.adjust && bars_parse_number(f[ca], fl[ca], &adj) != 0)
+		return bad_field(bf, BARS_ADJ_CLOSE, f[ca], fl[ca], err, errlen);
+	if (!zoned && bf->opt.tz && local_to_utc(bf, &out->time, err, errlen) != 0)
+		return -1;
+	if (bf->col[BARS_SYMBOL] >= 0) {
+		int cs = bf->col[BARS_SYMBOL];
 		out->sym = symtab_intern(bf->symtab, f[cs], fl[cs]);
 		if (out->sym < 0) {
 			errf(err, errlen, "%s:%d: bad symbol '%.*s' (1 to %d characters)", bf->path,
@@ -350,6 +568,34 @@ int bars_next(struct bars_file *bf, struct bar *out, char *err, size_t errlen)
 	}
 	if (check_ohlc(bf, out, err, errlen))
 		return -1;
+	if (bf->opt.adjust && adjust(bf, adj, out, err, errlen) != 0)
+		return -1;
+	return 1;
+}
+
+int bars_next(struct bars_file *bf, struct bar *out, char *err, size_t errlen)
+{
+	const char *line;
+	size_t len;
+	int r;
+	do {
+		if (!next_line(bf, &line, &len)) {
+			if (bf->rows == 0) {
+				if (bf->skipped)
+					errf(err, errlen,
+					     "%s: no bars after the header (%ld rows "
+					     "skipped for missing values)",
+					     bf->path, bf->skipped);
+				else
+					errf(err, errlen, "%s: no bars after the header", bf->path);
+				return -1;
+			}
+			return 0;
+		}
+		r = parse_row(bf, line, len, out, err, errlen);
+	} while (r == ROW_SKIP);
+	if (r < 0)
+		return -1;
 	if (out->time < bf->last_time) {
 		char a[32], b[32];
 		time_format_short(out->time, a);
@@ -358,13 +604,13 @@ int bars_next(struct bars_file *bf, struct bar *out, char *err, size_t errlen)
 				  "in time order", bf->path, bf->line, a, b);
 		return -1;
 	}
-	if (bf->col[C_SYMBOL] < 0 && out->time == bf->last_time) {
+	if (bf->col[BARS_SYMBOL] < 0 && out->time == bf->last_time) {
 		char a[32];
 		time_format_short(out->time, a);
 		errf(err, errlen, "%s:%d: duplicate time %s", bf->path, bf->line, a);
 		return -1;
 	}
-	if (bf->col[C_SYMBOL] >= 0 && track_symbol_time(bf, out->sym, out->time, err, errlen))
+	if (bf->col[BARS_SYMBOL] >= 0 && track_symbol_time(bf, out->sym, out->time, err, errlen))
 		return -1;
 	bf->last_time = out->time;
 	bf->rows++;
@@ -372,9 +618,17 @@ int bars_next(struct bars_file *bf, struct bar *out, char *err, size_t errlen)
 }
 
 int bars_feed_open(struct bars_feed *f, const char *const *paths, int n, struct symtab *st,
-		   const char *default_symbol, char *err, size_t errlen)
+		   const struct bars_options *opt, char *err, size_t errlen)
 {
+	struct bars_options each = {0};
+	if (opt)
+		each = *opt;
+	/* --symbol names the symbol of a file without a symbol column; with
+	 * several files each takes its own base name unless only one is given */
+	if (n != 1)
+		each.symbol = NULL;
 	memset(f, 0, sizeof *f);
+	atomic_init(&f->skipped, 0);
 	f->files = calloc((size_t)n, sizeof *f->files);
 	f->head = calloc((size_t)n, sizeof *f->head);
 	f->live = calloc((size_t)n, sizeof *f->live);
@@ -384,14 +638,12 @@ int bars_feed_open(struct bars_feed *f, const char *const *paths, int n, struct 
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		/* --symbol names the symbol of a file without a symbol column; with
-		 * several files each takes its own base name unless only one is given */
-		if (bars_open(&f->files[i], paths[i], st, n == 1 ? default_symbol : NULL, err,
-			      errlen) != 0) {
+		if (bars_open(&f->files[i], paths[i], st, &each, err, errlen) != 0) {
 			bars_feed_close(f);
 			return -1;
 		}
 		f->n = i + 1;
+		f->files[i].total = &f->skipped;
 		int r = bars_next(&f->files[i], &f->head[i], err, errlen);
 		if (r < 0) {
 			bars_feed_close(f);
@@ -408,8 +660,15 @@ int bars_feed_next(struct bars_feed *f, struct bar *out, char *err, size_t errle
 	for (int i = 0; i < f->n; i++)
 		if (f->live[i] && (best < 0 || f->head[i].time < f->head[best].time))
 			best = i;
-	if (best < 0)
+	if (best < 0) {
+		long skipped = atomic_load(&f->skipped);
+		if (!f->ended && skipped > 0)
+			log_msg(LOG_WARN, "bars",
+				"skipped %ld row%s with missing values (--lenient)", skipped,
+				skipped == 1 ? "" : "s");
+		f->ended = 1;
 		return 0;
+	}
 	*out = f->head[best];
 	int r = bars_next(&f->files[best], &f->head[best], err, errlen);
 	if (r < 0)

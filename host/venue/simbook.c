@@ -138,8 +138,9 @@ static void arrive(struct simbook *sb, int i, int64_t now)
 	so->ahead = level_shares(sb, so->locate, so->side, so->px);
 }
 
-int64_t simbook_next_arrival(const struct simbook *sb)
+int64_t simbook_next_arrival(void *self)
 {
+	const struct simbook *sb = self;
 	int64_t t = INT64_MAX;
 	for (int i = 0; i < sb->n; i++)
 		if (!sb->v[i].arrived && sb->v[i].arrive < t)
@@ -293,11 +294,6 @@ static void simbook_market(void *self, const struct feed_event *ev, int64_t now)
 	simbook_on_event(sb, ev->book, now);
 }
 
-static int64_t simbook_due(void *self)
-{
-	return simbook_next_arrival(self);
-}
-
 static void simbook_advance(void *self, int64_t now)
 {
 	simbook_arrivals(self, now);
@@ -322,7 +318,7 @@ const struct venue_ops simbook_venue = {
 	.replace = simbook_replace,
 	.cancel_all = simbook_venue_cancel_all,
 	.market = simbook_market,
-	.due = simbook_due,
+	.due = simbook_next_arrival,
 	.advance = simbook_advance,
 	.status = simbook_status,
 	.free = simbook_venue_free,

@@ -39,6 +39,7 @@ void simbook_arrivals(struct simbook *sb, int64_t now);
 void simbook_on_event(struct simbook *sb, const struct book_event *ev, int64_t now);
 /* Cancels every working order (end of data). */
 void simbook_cancel_all(struct simbook *sb, const char *reason, int64_t now);
-int64_t simbook_next_arrival(const struct simbook *sb);
+/* When the next order reaches the venue (INT64_MAX: none): its venue_ops.due. */
+int64_t simbook_next_arrival(void *sb);
 
 #endif

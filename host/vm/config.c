@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bars.h"
 #include "log.h"
+#include "timefmt.h"
 #include "vm-internal.h"
 
 #define CONFIG_MEMORY (16u << 20)
@@ -19,7 +21,7 @@
 
 static const char *const top_keys[] = {"params", "risk", "firm_risk", "sandbox", "http",
 				       "journal", "fees", "cash", "seed", "venue", "feed", "log",
-				       NULL};
+				       "symbols", "data", NULL};
 
 static int number_field(lua_State *L, int tbl, const char *section, const char *key, double min,
 			double *out, struct deploy_config *c, char *err, size_t errlen)
@@ -145,6 +147,123 @@ static int read_params(struct deploy_config *c, lua_State *L, int tbl, char *err
 	return 0;
 }
 
+/* `symbols = { BTCUSDT = { lot = 0.0001, tick = 0.01 }, ... }`: what trades
+ * in fractions, and on what price grid. */
+static int read_symbols(struct deploy_config *c, lua_State *L, int tbl, char *err,
+			size_t errlen)
+{
+	static const char *const keys[] = {"lot", "tick", NULL};
+	lua_pushnil(L);
+	while (lua_next(L, tbl) != 0) {
+		if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TTABLE) {
+			errf(err, errlen, "%s: symbols: expected SYMBOL = { lot = N, tick = N }",
+			     c->path);
+			return -1;
+		}
+		const char *name = lua_tostring(L, -2);
+		char section[64];
+		snprintf(section, sizeof section, "symbols.%s", name);
+		struct config_symbol *v = realloc(c->symbols, (size_t)(c->nsymbols + 1) * sizeof *v);
+		if (!v)
+			return errf(err, errlen, "out of memory"), -1;
+		c->symbols = v;
+		struct config_symbol *y = &c->symbols[c->nsymbols];
+		memset(y, 0, sizeof *y);
+		if (strlen(name) >= sizeof y->name) {
+			errf(err, errlen, "%s: %s: a symbol name is at most %zu characters", c->path,
+			     section, sizeof y->name - 1);
+			return -1;
+		}
+		snprintf(y->name, sizeof y->name, "%s", name);
+		int s = lua_gettop(L);
+		if (check_keys(L, s, section, keys, c, err, errlen) ||
+		    number_field(L, s, section, "lot", 1e-300, &y->lot, c, err, errlen) ||
+		    number_field(L, s, section, "tick", 1e-300, &y->tick, c, err, errlen))
+			return -1;
+		c->nsymbols++;
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+/* Appends piece (after sep when *s is not empty) to the owned string *s. */
+static int append(char **s, const char *sep, const char *piece)
+{
+	size_t n = *s ? strlen(*s) : 0, k = strlen(piece), g = n ? strlen(sep) : 0;
+	char *p = realloc(*s, n + g + k + 1);
+	if (!p)
+		return -1;
+	memcpy(p + n, sep, g);
+	memcpy(p + n + g, piece, k + 1);
+	*s = p;
+	return 0;
+}
+
+/* A column name: a string that a CSV header can hold. */
+static const char *column_name(lua_State *L, int idx)
+{
+	const char *v = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+	return v && *v && !strchr(v, ',') ? v : NULL;
+}
+
+/* `data = { columns = { datetime = "open_time" }, header = { "open_time", ... },
+ * time_format = "ms", tz = "America/New_York" }`: how CSV files are read,
+ * as --columns, --header, --time-format and --tz say (which win). */
+static int read_data(struct deploy_config *c, lua_State *L, int tbl, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"columns", "header", "time_format", "tz", NULL};
+	if (check_keys(L, tbl, "data", keys, c, err, errlen) != 0)
+		return -1;
+	int t = lua_getfield(L, tbl, "columns"), sub = lua_gettop(L);
+	if (t == LUA_TTABLE &&
+	    check_keys(L, sub, "data.columns", bars_field_names, c, err, errlen) != 0)
+		return -1;
+	for (int k = 0; t == LUA_TTABLE && bars_field_names[k]; k++) {
+		lua_getfield(L, sub, bars_field_names[k]);
+		const char *v = column_name(L, -1);
+		if (!v && !lua_isnil(L, -1))
+			return errf(err, errlen, "%s: data.columns.%s: expected a column name (a "
+						 "string)", c->path, bars_field_names[k]), -1;
+		if (v && (append(&c->data_columns, ",", bars_field_names[k]) ||
+			  append(&c->data_columns, "=", v)))
+			return errf(err, errlen, "out of memory"), -1;
+		lua_pop(L, 1);
+	}
+	if (t != LUA_TTABLE && t != LUA_TNIL)
+		return errf(err, errlen, "%s: data.columns: expected a table { FIELD = \"NAME\" }",
+			    c->path), -1;
+	lua_pop(L, 1);
+	t = lua_getfield(L, tbl, "header");
+	size_t n = t == LUA_TTABLE ? lua_rawlen(L, -1) : 0;
+	for (size_t i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, (lua_Integer)i);
+		const char *v = column_name(L, -1);
+		if (!v || append(&c->data_header, ",", v))
+			return errf(err, errlen, "%s: data.header[%zu]: expected a column name (a "
+						 "string)", c->path, i), -1;
+		lua_pop(L, 1);
+	}
+	if ((t != LUA_TTABLE && t != LUA_TNIL) || (t == LUA_TTABLE && n == 0))
+		return errf(err, errlen, "%s: data.header: expected a list of column names",
+			    c->path), -1;
+	lua_pop(L, 1);
+	t = lua_getfield(L, tbl, "time_format");
+	if (t != LUA_TNIL && (t != LUA_TSTRING || time_form_from_name(lua_tostring(L, -1)) < 0))
+		return errf(err, errlen, "%s: data.time_format: expected \"auto\", \"iso\", \"s\", "
+					 "\"ms\", \"us\" or \"ns\"", c->path), -1;
+	if (t != LUA_TNIL)
+		c->data_time_form = time_form_from_name(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	t = lua_getfield(L, tbl, "tz");
+	if (t != LUA_TNIL && t != LUA_TSTRING)
+		return errf(err, errlen, "%s: data.tz: expected a zone name (a string, e.g. "
+					 "\"America/New_York\")", c->path), -1;
+	if (t == LUA_TSTRING && !(c->data_tz = strdup(lua_tostring(L, -1))))
+		return errf(err, errlen, "out of memory"), -1;
+	lua_pop(L, 1);
+	return 0;
+}
+
 static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
 {
 	static const char *const sandbox_keys[] = {"memory_mb", "callback_ms", "on_halt", NULL};
@@ -199,6 +318,24 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 		return -1;
 	}
 	lua_pop(L, 1);
+	t = lua_getfield(L, 1, "symbols");
+	if (t == LUA_TTABLE) {
+		if (read_symbols(c, L, lua_gettop(L), err, errlen) != 0)
+			return -1;
+	} else if (t != LUA_TNIL) {
+		errf(err, errlen, "%s: symbols: expected a table", c->path);
+		return -1;
+	}
+	lua_pop(L, 1);
+	t = lua_getfield(L, 1, "data");
+	if (t == LUA_TTABLE) {
+		if (read_data(c, L, lua_gettop(L), err, errlen) != 0)
+			return -1;
+	} else if (t != LUA_TNIL) {
+		errf(err, errlen, "%s: data: expected a table", c->path);
+		return -1;
+	}
+	lua_pop(L, 1);
 	static const char *const risk_keys[] = {"risk", "firm_risk"};
 	for (int k = 0; k < 2; k++) {
 		t = lua_getfield(L, 1, risk_keys[k]);
@@ -217,6 +354,7 @@ void config_init(struct deploy_config *c)
 	memset(c, 0, sizeof *c);
 	c->memory_mb = c->callback_ms = c->fee_bps = c->fee_per_share = c->slippage_bps = -1;
 	c->cash = -1;
+	c->data_time_form = -1;
 }
 
 int config_load(struct deploy_config *c, const char *path, char *err, size_t errlen)
@@ -268,6 +406,10 @@ void config_free(struct deploy_config *c)
 		if (c->params[i].kind == PARAM_STRING)
 			free((void *)c->params[i].str);
 	free(c->params);
+	free(c->symbols);
+	free(c->data_columns);
+	free(c->data_header);
+	free(c->data_tz);
 	if (c->L)
 		lua_close(c->L);
 	free(c->core); /* after the state: it is the state's allocator */

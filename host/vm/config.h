@@ -12,6 +12,12 @@
 
 struct vm_core;
 
+/* `symbols.NAME`: lot and tick (0 when not given). */
+struct config_symbol {
+	char name[32];
+	double lot, tick;
+};
+
 struct deploy_config {
 	const char *path;
 	struct param *params; /* key "k" for every strategy, "name.k" for one */
@@ -22,6 +28,12 @@ struct deploy_config {
 	int on_halt_leave;		       /* sandbox.on_halt = "leave" */
 	lua_State *L;			       /* holds the table, for the risk section */
 	struct vm_core *core; /* L's allocator and budget (host/vm/vm-internal.h); owned */
+	struct config_symbol *symbols; /* owned */
+	int nsymbols;
+	/* `data`: how CSV files are read (bars.h), as --columns (a FIELD=NAME
+	 * list), --header (comma-separated), --tz; owned, NULL: unset */
+	char *data_columns, *data_header, *data_tz;
+	int data_time_form; /* enum time_form; < 0: unset */
 	int has_risk; /* bit 0: a `risk` table, bit 1: `firm_risk`; the config table is at 1 of L */
 };
 

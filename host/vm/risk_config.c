@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "lua_compat.h"
 
 enum kind {
@@ -74,18 +75,6 @@ static const struct key_desc *find_key(const char *name)
 	return NULL;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static bool is_whole(double v)
 {
@@ -189,7 +178,7 @@ static int fail_value(struct loader *c, const char *path, const char *expected, 
 {
 	char got[80];
 	describe(c->L, idx, got, sizeof got);
-	return fail(c->err, c->errlen, "risk.%s: %s, got %s", path, expected, got);
+	return errf_fail(c->err, c->errlen, "risk.%s: %s, got %s", path, expected, got);
 }
 
 /* The number at idx, validated for kind; -1 with the error set. */
@@ -210,9 +199,9 @@ static int symbol_of(struct loader *c, const char *path, const char *sym, int *o
 {
 	int id = c->symbol_id ? c->symbol_id(c->ud, sym) : -1;
 	if (id < 0)
-		return fail(c->err, c->errlen, "risk.%s: unknown symbol \"%s\"", path, sym);
+		return errf_fail(c->err, c->errlen, "risk.%s: unknown symbol \"%s\"", path, sym);
 	if (id >= RISK_MAX_SYMBOLS)
-		return fail(c->err, c->errlen,
+		return errf_fail(c->err, c->errlen,
 			    "risk.%s: symbol \"%s\" has id %d, beyond the per-symbol table "
 			    "(ids 0 to %d)",
 			    path, sym, id, RISK_MAX_SYMBOLS - 1);
@@ -248,7 +237,7 @@ static int lua_position(struct loader *c, const char *path, int idx,
 			char kd[80];
 			describe(L, -2, kd, sizeof kd);
 			lua_pop(L, 2);
-			return fail(c->err, c->errlen,
+			return errf_fail(c->err, c->errlen,
 				    "risk.%s: unknown key %s (expected long or short)", path,
 				    k ? k : kd);
 		}
@@ -275,7 +264,7 @@ static int lua_max_position(struct loader *c, int idx)
 			char kd[80];
 			describe(L, -2, kd, sizeof kd);
 			lua_pop(L, 2);
-			return fail(c->err, c->errlen,
+			return errf_fail(c->err, c->errlen,
 				    "risk.max_position: expected symbol names or default as keys, "
 				    "got %s",
 				    kd);
@@ -290,7 +279,7 @@ static int lua_max_position(struct loader *c, int idx)
 			c->l->max_position = p;
 		} else if (rc == 0 && (rc = symbol_of(c, path, sym, &id)) == 0 &&
 			   risk_limits_set_position(c->l, id, p.max_long, p.max_short) != 0) {
-			rc = fail(c->err, c->errlen,
+			rc = errf_fail(c->err, c->errlen,
 				  "risk.max_position: more than %d per-symbol limits (the table's "
 				  "capacity)",
 				  RISK_MAX_OVERRIDES);
@@ -323,7 +312,7 @@ static int lua_throttle(struct loader *c, int idx)
 		} else {
 			char kd[80];
 			describe(L, -2, kd, sizeof kd);
-			rc = fail(c->err, c->errlen,
+			rc = errf_fail(c->err, c->errlen,
 				  "risk.throttle: unknown key %s (expected fills and window_ms)",
 				  *k ? k : kd);
 		}
@@ -334,7 +323,7 @@ static int lua_throttle(struct loader *c, int idx)
 		lua_pop(L, 1);
 	}
 	if (fills == 0 || window_ms == 0)
-		return fail(c->err, c->errlen,
+		return errf_fail(c->err, c->errlen,
 			    "risk.throttle: expected both fills and window_ms, e.g. "
 			    "{ fills = 10, window_ms = 60000 }");
 	store_number(c->l, find_key("throttle.fills"), fills);
@@ -354,7 +343,7 @@ static int lua_restricted(struct loader *c, int idx)
 		lua_pop(L, 1);
 	}
 	if (seen != n)
-		return fail(c->err, c->errlen,
+		return errf_fail(c->err, c->errlen,
 			    "risk.restricted: expected a list of symbol names, e.g. "
 			    "{ \"XYZ\" }, got a table with other keys");
 	for (lua_Integer i = 1; i <= n; i++) {
@@ -406,10 +395,10 @@ int risk_limits_from_lua(lua_State *L, int idx, struct risk_limits *out,
 	if (lua_type(L, idx) != LUA_TTABLE) {
 		char got[80];
 		describe(L, idx, got, sizeof got);
-		return fail(err, errlen, "risk: expected a table, got %s", got);
+		return errf_fail(err, errlen, "risk: expected a table, got %s", got);
 	}
 	if (!lua_checkstack(L, 8))
-		return fail(err, errlen, "risk: out of Lua stack");
+		return errf_fail(err, errlen, "risk: out of Lua stack");
 	risk_limits_init(&l);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
@@ -418,9 +407,9 @@ int risk_limits_from_lua(lua_State *L, int idx, struct risk_limits *out,
 		if (lua_type(L, -2) != LUA_TSTRING) {
 			char kd[80];
 			describe(L, -2, kd, sizeof kd);
-			rc = fail(err, errlen, "risk: expected names as keys, got %s", kd);
+			rc = errf_fail(err, errlen, "risk: expected names as keys, got %s", kd);
 		} else if (!(d = find_key(lua_tostring(L, -2))) || !d->in_config) {
-			rc = fail(err, errlen, "risk.%s: unknown key", lua_tostring(L, -2));
+			rc = errf_fail(err, errlen, "risk.%s: unknown key", lua_tostring(L, -2));
 		} else {
 			rc = lua_key(&c, d, lua_gettop(L));
 		}
@@ -522,9 +511,9 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 	const char *name = strip_prefix(key);
 	const struct key_desc *d = find_key(name);
 	if (!d)
-		return fail(err, errlen, "risk.%s: unknown key", name);
+		return errf_fail(err, errlen, "risk.%s: unknown key", name);
 	if (!d->settable)
-		return fail(err, errlen,
+		return errf_fail(err, errlen,
 			    "risk.%s: cannot be set at run time; edit the deploy config and reload",
 			    name);
 	while (*value == ' ' || *value == '\t')
@@ -540,7 +529,7 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 		else if (strcmp(value, "false") == 0)
 			b = false;
 		else
-			return fail(err, errlen, "risk.%s: expected true or false, got \"%.40s\"",
+			return errf_fail(err, errlen, "risk.%s: expected true or false, got \"%.40s\"",
 				    name, value);
 		*(bool *)(void *)((char *)l + d->off) = b;
 	} else if (strcmp(value, "none") == 0) {
@@ -549,7 +538,7 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 		enum kind k = d->kind == K_POSITION ? K_NONNEG_WHOLE : d->kind;
 		double v;
 		if (!parse_number(value, &v))
-			return fail(
+			return errf_fail(
 			    err, errlen,
 			    "risk.%s: expected a number (or none to disable), got \"%.40s\"", name,
 			    value);
@@ -557,7 +546,7 @@ int risk_limits_set(struct risk_limits *l, const char *key, const char *value, c
 		if (what) {
 			char got[40];
 			format_number(got, sizeof got, v);
-			return fail(err, errlen, "risk.%s: %s, got %s", name, what, got);
+			return errf_fail(err, errlen, "risk.%s: %s, got %s", name, what, got);
 		}
 		if (d->kind == K_POSITION)
 			l->max_position.max_long = l->max_position.max_short = v;

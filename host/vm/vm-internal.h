@@ -148,12 +148,25 @@ enum {
 	K_STATUS,
 	K_REASON,
 	K_FEE,
+	K_ORIGIN,
 	K__COUNT
 };
 extern const char *const vm_key_names[K__COUNT];
 
 /* The callbacks, in the order of enum vm_callback's bits and of their slots. */
-enum { CB_START, CB_BAR, CB_BOOK, CB_TRADE, CB_ORDER, CB_FILL, CB_TIMER, CB_RELOAD, CB_STOP, NCB };
+enum {
+	CB_START,
+	CB_BAR,
+	CB_BOOK,
+	CB_TRADE,
+	CB_ORDER,
+	CB_FILL,
+	CB_TIMER,
+	CB_RELOAD,
+	CB_STOP,
+	CB_PARAMS,
+	NCB
+};
 extern const char *const vm_cb_names[NCB];
 
 /*
@@ -250,13 +263,16 @@ int vm_on_order(struct vm *vm, const struct order *o);
 int vm_on_fill(struct vm *vm, const struct fill *f);
 int vm_on_timer(struct vm *vm, const char *name);
 int vm_on_stop(struct vm *vm);
+int vm_on_params(struct vm *vm, const char *const *keys, int nkeys);
+void vm_params_json(struct vm *vm, json_sink put, void *ud);
 
 /* What a backend's struct vm_ops takes from vm.c: all but its name, open,
  * close and the bar, book and trade events. */
 #define VM_SHARED_OPS                                                                       \
 	.info = vm_get_info, .describe_params = vm_describe_params, .on_start = vm_on_start,  \
 	.on_order = vm_on_order, .on_fill = vm_on_fill, .on_timer = vm_on_timer,             \
-	.on_stop = vm_on_stop, .set_param = vm_set_param, .migrate = vm_migrate,             \
+	.on_stop = vm_on_stop, .on_params = vm_on_params, .set_param = vm_set_param,         \
+	.params_json = vm_params_json, .migrate = vm_migrate,                                \
 	.modules = vm_modules, .error = vm_error, .memory = vm_memory,                       \
 	.in_callback = vm_in_callback, .alive = vm_alive
 

@@ -12,13 +12,16 @@
  * config counts instructions (no clock: the same file always passes or fails).
  *
  * A strategy: one protected-call path with a traceback, its loading (module,
- * callbacks, params, symbols), params as a listing and set one at a time,
- * the copy of its state as plain data on a hot reload. Event pushing that
+ * callbacks, params, symbols; a field of its table the host does not read,
+ * or no callback that could act, is an error: a typo must not run silently),
+ * params as a listing (sorted) and set one at a time, the copy of its state
+ * as plain data on a hot reload. Event pushing that
  * differs (5.4's setters, LuaJIT's boxes) and the escape from JIT-compiled
  * code are the backends'; each calls back through vm->pcall.
  */
 #include "vm-internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -27,7 +30,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "log.h"
+#include "paths.h"
 
 _Static_assert(K__COUNT <= SLOT_CB0 - SLOT_KEYS, "the key slots overlap the callback slots");
 _Static_assert(offsetof(struct vm, core) == 0, "the allocator's userdata is the vm");
@@ -35,10 +40,11 @@ _Static_assert(offsetof(struct vm, core) == 0, "the allocator's userdata is the 
 const char *const vm_key_names[K__COUNT] = {
 	"symbol", "time",  "open", "high", "low",     "close",	"volume",
 	"bid",	  "bid_qty", "ask", "ask_qty", "price", "qty",	"side",
-	"id",	  "order_id", "filled", "avg_price", "status", "reason", "fee"};
+	"id",	  "order_id", "filled", "avg_price", "status", "reason", "fee", "origin"};
 
-const char *const vm_cb_names[NCB] = {"on_start", "on_bar",    "on_book",   "on_trade", "on_order",
-				      "on_fill",  "on_timer",  "on_reload", "on_stop"};
+const char *const vm_cb_names[NCB] = {"on_start", "on_bar",	 "on_book",   "on_trade",
+				      "on_order", "on_fill",	 "on_timer",  "on_reload",
+				      "on_stop",  "on_params"};
 
 const struct event_kind vm_event_kinds[EV__COUNT] = {
 	[EV_BAR] = {SLOT_BAR, CB_BAR, "on_bar", 7,
@@ -46,9 +52,9 @@ const struct event_kind vm_event_kinds[EV__COUNT] = {
 	[EV_BOOK] = {SLOT_BOOK, CB_BOOK, "on_book", 6,
 		     {K_SYMBOL, K_TIME, K_BID, K_BID_QTY, K_ASK, K_ASK_QTY}},
 	[EV_TRADE] = {SLOT_TRADE, CB_TRADE, "on_trade", 5, {K_SYMBOL, K_TIME, K_PRICE, K_QTY, K_SIDE}},
-	[EV_ORDER] = {SLOT_ORDER, CB_ORDER, "on_order", 9,
+	[EV_ORDER] = {SLOT_ORDER, CB_ORDER, "on_order", 10,
 		      {K_ID, K_SYMBOL, K_SIDE, K_QTY, K_FILLED, K_PRICE, K_AVG_PRICE, K_STATUS,
-		       K_REASON}},
+		       K_REASON, K_ORIGIN}},
 	[EV_FILL] = {SLOT_FILL, CB_FILL, "on_fill", 7,
 		     {K_ORDER_ID, K_SYMBOL, K_SIDE, K_QTY, K_PRICE, K_FEE, K_TIME}},
 };
@@ -201,11 +207,10 @@ void vm_open_sandbox(struct vm_core *c, struct sandbox_env *env)
 	}
 }
 
-/* The directory of the stdlib: GANTRY_STDLIB, else the source tree's. */
+/* The directory of the stdlib: GANTRY_STDLIB, else beside the binary (paths.h). */
 static void stdlib_dir(char *out, size_t len)
 {
-	const char *env = getenv("GANTRY_STDLIB");
-	snprintf(out, len, "%s", env && *env ? env : GANTRY_ROOT "/stdlib");
+	snprintf(out, len, "%s", paths_stdlib());
 }
 
 /* ------------------------------------------------------------ traceback */
@@ -376,20 +381,102 @@ static int convert_param(lua_State *L, const struct param *p, const char *strat,
 	return 0;
 }
 
-static void known_keys(lua_State *L, int tbl, char *buf, size_t len)
+static int cmp_str(const void *a, const void *b)
 {
-	size_t n = 0;
-	buf[0] = '\0';
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The string keys of the table at idx, sorted: pairs' order is a hash's, and
+ * listings and messages must read the same from run to run. A malloc'd
+ * array of pointers to the table's own keys (valid while it is unchanged),
+ * *n of them; NULL when there are none or memory ran out. Raw: no
+ * metamethod of the strategy's runs. */
+static const char **sorted_keys(lua_State *L, int idx, int *n)
+{
+	const char **k = NULL;
+	int cap = 0;
+	idx = lua_absindex(L, idx);
+	*n = 0;
 	lua_pushnil(L);
-	while (lua_next(L, tbl) != 0) {
-		if (lua_type(L, -2) == LUA_TSTRING && n < len) {
-			int w = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", lua_tostring(L, -2));
-			n += w > 0 ? (size_t)w : 0;
-		}
+	while (lua_next(L, idx) != 0) {
 		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			continue;
+		const char **more = grow_array(k, &cap, *n + 1, sizeof *k, 16);
+		if (!more) {
+			lua_pop(L, 1);
+			break;
+		}
+		k = more;
+		k[(*n)++] = lua_tostring(L, -1);
 	}
-	if (!n)
-		snprintf(buf, len, "none");
+	if (*n > 1)
+		qsort(k, (size_t)*n, sizeof *k, cmp_str);
+	return k;
+}
+
+/* Edits from a to b (insert, delete, change, two neighbours swapped), case
+ * aside; 99 for names too long to be worth it. */
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int d[65][65];
+	if (la > 64 || lb > 64)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			int best = d[i - 1][j - 1] + (ca != cb);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* The name of names that s most likely misspells (at most two edits, and few
+ * for the names' length: `n` is no misspelling of `m`), or NULL. */
+static const char *closest_name(const char *s, const char *const *names, int n)
+{
+	const char *best = NULL;
+	int bestd = 3;
+	for (int i = 0; i < n; i++) {
+		size_t ls = strlen(s), ln = strlen(names[i]);
+		int d = edit_distance(s, names[i]);
+		if (d < bestd && (size_t)d * 3 <= (ls > ln ? ls : ln)) {
+			best = names[i];
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+/* What a message about an unknown key of the table at tbl adds: "known: a,
+ * b" in sorted order, after "did you mean 'x'? " when key is close to one. */
+static void known_keys(lua_State *L, int tbl, const char *key, char *buf, size_t len)
+{
+	int n;
+	const char **k = sorted_keys(L, tbl, &n);
+	const char *near = closest_name(key, k, n);
+	size_t used = 0;
+	int w = near ? snprintf(buf, len, "did you mean '%s'? known: ", near)
+		     : snprintf(buf, len, "known: %s", n ? "" : "none");
+	used = w > 0 && (size_t)w < len ? (size_t)w : len - 1;
+	for (int i = 0; i < n && used < len - 1; i++) {
+		w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", k[i]);
+		used += w > 0 && (size_t)w < len - used ? (size_t)w : len - 1 - used;
+	}
+	free(k);
 }
 
 /* Builds ctx.params from the module's defaults and the overrides; at -1. */
@@ -416,10 +503,10 @@ static int merge_params(struct vm *vm, const struct vm_config *cfg, char *err, s
 		const struct param *p = &cfg->params[i];
 		if (raw_field(L, defaults, p->key) == LUA_TNIL) {
 			char known[512];
-			known_keys(L, defaults, known, sizeof known);
+			known_keys(L, defaults, p->key, known, sizeof known);
 			return vm_fail(err, errlen, "%s: unknown parameter '%s' for strategy %s "
-						    "(known: %s)", p->origin, p->key, vm->info.name,
-				       known);
+						    "(%s)",
+				       p->origin, p->key, vm->info.name, known);
 		}
 		if (convert_param(L, p, vm->info.name, err, errlen) != 0)
 			return -1;
@@ -427,6 +514,19 @@ static int merge_params(struct vm *vm, const struct vm_config *cfg, char *err, s
 		lua_pop(L, 1);
 	}
 	lua_settop(L, merged);
+	return 0;
+}
+
+/* Pushes ctx.params: 1 when it is a table, 0 (nil pushed) when the strategy
+ * replaced it with something else: read raw, nothing of the strategy's runs
+ * outside a protected call. */
+static int push_params(struct vm *vm)
+{
+	lua_State *L = vm->core.L;
+	if (raw_field(L, SLOT_CTX, "params") == LUA_TTABLE)
+		return 1;
+	lua_pop(L, 1);
+	lua_pushnil(L);
 	return 0;
 }
 
@@ -438,36 +538,69 @@ void vm_describe_params(struct vm *vm, char *buf, size_t len)
 	}
 	lua_State *L = vm->core.L;
 	size_t n = 0;
+	int nkeys = 0;
 	buf[0] = '\0';
-	/* keys sorted, so the listing reads the same every time */
-	lua_getfield(L, SLOT_CTX, "params");
+	const char **keys = push_params(vm) ? sorted_keys(L, -1, &nkeys) : NULL;
 	int params = lua_gettop(L);
-	lua_newtable(L);
-	int keys = lua_gettop(L), nkeys = 0;
-	lua_pushnil(L);
-	while (lua_next(L, params) != 0) {
-		lua_pop(L, 1);
-		if (lua_type(L, -1) == LUA_TSTRING) {
-			lua_pushvalue(L, -1);
-			lua_rawseti(L, keys, ++nkeys);
-		}
-	}
-	lua_getglobal(L, "table");
-	lua_getfield(L, -1, "sort");
-	lua_pushvalue(L, keys);
-	if (lua_pcall(L, 1, 0, 0) != LUA_OK)
-		lua_pop(L, 1);
-	for (int i = 1; i <= nkeys && n < len; i++) {
-		lua_rawgeti(L, keys, i);
-		const char *k = lua_tostring(L, -1);
-		lua_getfield(L, params, k);
+	for (int i = 0; i < nkeys && n < len; i++) {
+		raw_field(L, params, keys[i]);
 		const char *type = integer_param(L, -1) ? "integer" : luaL_typename(L, -1);
 		const char *q = lua_type(L, -1) == LUA_TSTRING ? "\"" : "";
 		const char *v = plain_text(L, -1);
-		int w = snprintf(buf + n, len - n, "  %s = %s%s%s (%s)\n", k, q, v, q, type);
+		int w = snprintf(buf + n, len - n, "  %s = %s%s%s (%s)\n", keys[i], q, v, q, type);
 		n += w > 0 ? (size_t)w : 0;
-		lua_pop(L, 3);
+		lua_pop(L, 2);
 	}
+	free(keys);
+	lua_settop(L, SLOT_TOP);
+}
+
+/* A param's value as JSON: numbers as Lua writes them (finite only: JSON has
+ * no inf or nan), strings quoted, booleans; anything else null. */
+static void param_json(lua_State *L, int idx, json_sink put, void *ud)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TNUMBER:
+		if (isfinite(lua_tonumber(L, idx))) {
+			size_t n;
+			lua_pushvalue(L, idx);
+			const char *t = lua_tolstring(L, -1, &n);
+			put(ud, t, n);
+			lua_pop(L, 1);
+			return;
+		}
+		break;
+	case LUA_TSTRING: json_quote(lua_tostring(L, idx), put, ud); return;
+	case LUA_TBOOLEAN:
+		put(ud, lua_toboolean(L, idx) ? "true" : "false", lua_toboolean(L, idx) ? 4 : 5);
+		return;
+	default: break;
+	}
+	put(ud, "null", 4);
+}
+
+void vm_params_json(struct vm *vm, json_sink put, void *ud)
+{
+	if (ABANDONED(vm)) {
+		put(ud, "null", 4);
+		return;
+	}
+	lua_State *L = vm->core.L;
+	int nkeys = 0;
+	const char **keys = push_params(vm) ? sorted_keys(L, -1, &nkeys) : NULL;
+	int params = lua_gettop(L);
+	put(ud, "{", 1);
+	for (int i = 0; i < nkeys; i++) {
+		if (i)
+			put(ud, ", ", 2);
+		json_quote(keys[i], put, ud);
+		put(ud, ": ", 2);
+		raw_field(L, params, keys[i]);
+		param_json(L, -1, put, ud);
+		lua_pop(L, 1);
+	}
+	put(ud, "}", 1);
+	free(keys);
 	lua_settop(L, SLOT_TOP);
 }
 
@@ -480,12 +613,16 @@ int vm_set_param(struct vm *vm, const char *key, const char *text, int apply, ch
 	lua_State *L = vm->core.L;
 	struct param p = {.kind = PARAM_TEXT, .str = text, .origin = "set"};
 	snprintf(p.key, sizeof p.key, "%s", key);
-	lua_getfield(L, SLOT_CTX, "params");
+	if (!push_params(vm)) {
+		lua_settop(L, SLOT_TOP);
+		return vm_fail(err, errlen, "set %s: strategy %s replaced ctx.params with "
+					    "something that is not a table", key, vm->info.name);
+	}
 	int params = lua_gettop(L);
-	if (lua_getfield(L, params, key) == LUA_TNIL) {
+	if (raw_field(L, params, key) == LUA_TNIL) {
 		char known[512];
-		known_keys(L, params, known, sizeof known);
-		vm_fail(err, errlen, "unknown parameter '%s' for strategy %s (known: %s)", key,
+		known_keys(L, params, key, known, sizeof known);
+		vm_fail(err, errlen, "unknown parameter '%s' for strategy %s (%s)", key,
 			vm->info.name, known);
 		lua_settop(L, SLOT_TOP);
 		return -1;
@@ -493,8 +630,11 @@ int vm_set_param(struct vm *vm, const char *key, const char *text, int apply, ch
 	snprintf(old, oldlen, "%s", plain_text(L, -1));
 	lua_pop(L, 1);
 	int rc = convert_param(L, &p, vm->info.name, err, errlen);
-	if (rc == 0 && apply)
-		lua_setfield(L, params, key);
+	if (rc == 0 && apply) {
+		lua_pushstring(L, key);
+		lua_insert(L, -2);
+		lua_rawset(L, params);
+	}
 	lua_settop(L, SLOT_TOP);
 	return rc;
 }
@@ -514,6 +654,24 @@ static void split_path(struct vm *vm, const char *path)
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	snprintf(vm->info.name, sizeof vm->info.name, "%.*s", (int)strcspn(base, "."), base);
+}
+
+/* For each symbol, the string parameter (the first by name) whose value it
+ * is: what a message about a symbol the data lacks tells the user to change. */
+static void symbol_params(struct vm *vm, int params)
+{
+	lua_State *L = vm->core.L;
+	int n;
+	const char **keys = sorted_keys(L, params, &n);
+	for (int k = 0; k < vm->info.nsymbols; k++)
+		for (int i = 0; i < n && !vm->info.symbol_param[k][0]; i++) {
+			if (raw_field(L, params, keys[i]) == LUA_TSTRING &&
+			    strcmp(lua_tostring(L, -1), vm->info.symbols[k]) == 0)
+				snprintf(vm->info.symbol_param[k], sizeof vm->info.symbol_param[k],
+					 "%s", keys[i]);
+			lua_pop(L, 1);
+		}
+	free(keys);
 }
 
 static int read_symbols(struct vm *vm, int params, char *err, size_t errlen)
@@ -543,7 +701,26 @@ static int read_symbols(struct vm *vm, int params, char *err, size_t errlen)
 		snprintf(vm->info.symbols[vm->info.nsymbols++], 32, "%s", lua_tostring(L, -1));
 	}
 	lua_settop(L, params);
+	vm->info.symbols_declared = raw_field(L, SLOT_MODULE, "symbols") != LUA_TNIL;
+	lua_pop(L, 1);
+	symbol_params(vm, params);
 	return 0;
+}
+
+/* Where the value at idx comes from, for a message: FILE:LINE of a Lua
+ * function's first line, else the strategy's file. */
+static void where_defined(struct vm *vm, int idx, char *buf, size_t len)
+{
+	lua_State *L = vm->core.L;
+	lua_Debug ar;
+	if (lua_type(L, idx) == LUA_TFUNCTION) {
+		lua_pushvalue(L, idx);
+		if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0 && ar.source[0] == '@') {
+			snprintf(buf, len, "%s:%d", ar.source + 1, ar.linedefined);
+			return;
+		}
+	}
+	snprintf(buf, len, "%s", vm->path);
 }
 
 static int find_callbacks(struct vm *vm, char *err, size_t errlen)
@@ -559,21 +736,109 @@ static int find_callbacks(struct vm *vm, char *err, size_t errlen)
 		vm->cb_fn[i] = lua_topointer(L, -1);
 		lua_replace(L, SLOT_CB0 + i);
 	}
-	/* a misspelt callback would silently never run: name it */
+	return 0;
+}
+
+#define NFIELDS (3 + NCB)
+
+/* "on_start, on_bar, ..., on_params": the callbacks, for messages. */
+static void callback_list(char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < NCB && n < len; i++) {
+		int w = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", vm_cb_names[i]);
+		n += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* Every field of the strategy table is one the host reads: a misspelt
+ * callback (`onbar`) or field (`parms`, `symbol`) would otherwise be
+ * ignored, and the run would make no orders and exit 0. */
+static int check_fields(struct vm *vm, char *err, size_t errlen)
+{
+	lua_State *L = vm->core.L;
+	const char *known[NFIELDS] = {"name", "params", "symbols"};
+	char cbs[256], where[PATH_MAX + 16];
+	for (int i = 0; i < NCB; i++)
+		known[3 + i] = vm_cb_names[i];
+	callback_list(cbs, sizeof cbs);
+	int t = raw_field(L, SLOT_MODULE, "name");
+	lua_pop(L, 1);
+	if (t != LUA_TNIL && t != LUA_TSTRING)
+		return vm_fail(err, errlen, "%s: name must be a string, got a %s", vm->path,
+			       lua_typename(L, t));
 	lua_pushnil(L);
 	while (lua_next(L, SLOT_MODULE) != 0) {
 		lua_pop(L, 1);
-		if (lua_type(L, -1) != LUA_TSTRING || strncmp(lua_tostring(L, -1), "on_", 3) != 0)
-			continue;
-		int known = 0;
-		for (int i = 0; i < NCB; i++)
-			known |= strcmp(lua_tostring(L, -1), vm_cb_names[i]) == 0;
-		if (!known)
-			return vm_fail(err, errlen, "%s: unknown callback '%s' (callbacks: on_start, "
-						    "on_bar, on_book, on_trade, on_order, on_fill, "
-						    "on_timer, on_reload, on_stop)", vm->path,
-				       lua_tostring(L, -1));
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			const char *k = plain_text(L, -1);
+			vm_fail(err, errlen, "%s: the strategy table has a field [%s]: its "
+					     "fields are named (name, params, symbols and the "
+					     "callbacks %s)",
+				vm->path, k, cbs);
+			lua_settop(L, SLOT_TOP);
+			return -1;
+		}
 	}
+	int n;
+	const char **keys = sorted_keys(L, SLOT_MODULE, &n);
+	for (int i = 0; i < n; i++) {
+		int ok = 0;
+		for (int j = 0; j < NFIELDS && !ok; j++)
+			ok = strcmp(keys[i], known[j]) == 0;
+		if (ok)
+			continue;
+		const char *near = closest_name(keys[i], known, NFIELDS);
+		char hint[96] = "";
+		if (near)
+			snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+		raw_field(L, SLOT_MODULE, keys[i]);
+		where_defined(vm, -1, where, sizeof where);
+		if (strncmp(keys[i], "on_", 3) == 0)
+			vm_fail(err, errlen, "%s: unknown callback '%s'%s; the callbacks are %s",
+				where, keys[i], hint, cbs);
+		else
+			vm_fail(err, errlen, "%s: unknown field '%s' in the strategy table%s; "
+					     "its fields are name, params, symbols and the "
+					     "callbacks %s",
+				where, keys[i], hint, cbs);
+		free(keys);
+		lua_settop(L, SLOT_TOP);
+		return -1;
+	}
+	free(keys);
+	return 0;
+}
+
+/* A strategy that could never act is a mistake: every other callback
+ * follows from on_start or a market event (an order's updates, a timer one
+ * of them armed). A callback defined as a global function instead of on the
+ * table is the usual cause: name it. */
+static int check_acts(struct vm *vm, char *err, size_t errlen)
+{
+	lua_State *L = vm->core.L;
+	char where[PATH_MAX + 16];
+	lua_pushglobaltable(L);
+	int g = lua_gettop(L);
+	for (int i = 0; i < NCB; i++) {
+		if (vm->info.callbacks & (1 << i))
+			continue;
+		if (raw_field(L, g, vm_cb_names[i]) == LUA_TFUNCTION) {
+			where_defined(vm, -1, where, sizeof where);
+			lua_settop(L, g - 1);
+			return vm_fail(err, errlen, "%s: %s is a global function, not a field of "
+						    "the strategy table: define it as S.%s on the "
+						    "table the file returns",
+				       where, vm_cb_names[i], vm_cb_names[i]);
+		}
+		lua_pop(L, 1);
+	}
+	lua_settop(L, g - 1);
+	if (!(vm->info.callbacks & (VM_ON_START | VM_ON_BAR | VM_ON_BOOK | VM_ON_TRADE)))
+		return vm_fail(err, errlen, "%s: the strategy table has no on_start, on_bar, "
+					    "on_book or on_trade, so the strategy could never act",
+			       vm->path);
 	return 0;
 }
 
@@ -667,7 +932,8 @@ int vm_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen
 {
 	lua_State *L = vm->core.L;
 	if (load_module(vm, err, errlen) != 0 || find_callbacks(vm, err, errlen) != 0 ||
-	    merge_params(vm, cfg, err, errlen) != 0 || read_symbols(vm, lua_gettop(L), err, errlen))
+	    check_fields(vm, err, errlen) != 0 || merge_params(vm, cfg, err, errlen) != 0 ||
+	    read_symbols(vm, lua_gettop(L), err, errlen) || check_acts(vm, err, errlen) != 0)
 		return -1;
 
 	/* ctx's params, and an empty state */
@@ -676,7 +942,7 @@ int vm_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen
 	lua_setfield(L, SLOT_CTX, "state");
 	lua_settop(L, SLOT_TOP);
 
-	new_event_table(L, SLOT_ORDER, 10);
+	new_event_table(L, SLOT_ORDER, 11);
 	new_event_table(L, SLOT_FILL, 7);
 	new_event_table(L, SLOT_SYMS, 0);
 	for (int k = 0; k < K__COUNT; k++) {
@@ -717,6 +983,7 @@ int vm_on_order(struct vm *vm, const struct order *o)
 		lua_pushnil(L);
 	vm_push_str(L, oms_status_name(o->status));
 	vm_push_str(L, o->reason);
+	vm_push_str(L, oms_origin_name(o->origin));
 	return vm->call_event(vm, EV_ORDER);
 }
 
@@ -782,6 +1049,26 @@ int vm_on_stop(struct vm *vm)
 	if (ABANDONED(vm))
 		return VM_ERROR;
 	return call_plain(vm, CB_STOP, "on_stop");
+}
+
+int vm_on_params(struct vm *vm, const char *const *keys, int nkeys)
+{
+	if (ABANDONED(vm))
+		return VM_ERROR;
+	lua_State *L = vm->core.L;
+	lua_pushvalue(L, SLOT_CB0 + CB_PARAMS);
+	lua_pushvalue(L, SLOT_CTX);
+	lua_createtable(L, 0, nkeys);
+	int changed = lua_gettop(L);
+	if (push_params(vm))
+		for (int i = 0; i < nkeys; i++) {
+			lua_pushstring(L, keys[i]);
+			lua_pushvalue(L, -1);
+			lua_rawget(L, changed + 1);
+			lua_rawset(L, changed);
+		}
+	lua_settop(L, changed);
+	return vm->pcall(vm, 2, 0, "on_params", vm->core.budget_ns);
 }
 
 /* ------------------------------------------------------------ reload */

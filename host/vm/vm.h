@@ -22,6 +22,7 @@
 
 #include "bars.h"
 #include "event.h"
+#include "jsonfmt.h"
 #include "oms.h"
 
 struct vm;
@@ -39,6 +40,7 @@ enum vm_callback {
 	VM_ON_TIMER = 1 << 6,
 	VM_ON_RELOAD = 1 << 7,
 	VM_ON_STOP = 1 << 8,
+	VM_ON_PARAMS = 1 << 9,
 };
 
 /* A parameter override: from --param (text, converted to the default's type)
@@ -74,6 +76,11 @@ struct vm_info {
 	int callbacks; /* enum vm_callback bits */
 	char symbols[64][32];
 	int nsymbols;
+	/* Where each symbol came from, for what a message about it suggests: the
+	 * string parameter whose value it is ("" when none), and whether the
+	 * table's `symbols` (a list or a function) named it. */
+	char symbol_param[64][64];
+	int symbols_declared;
 };
 
 struct vm_ops {
@@ -93,6 +100,8 @@ struct vm_ops {
 	int (*on_fill)(struct vm *vm, const struct fill *f);
 	int (*on_timer)(struct vm *vm, const char *name);
 	int (*on_stop)(struct vm *vm);
+	/* After `ctl set`: on_params(ctx, changed), changed = { key = its new value }. */
+	int (*on_params)(struct vm *vm, const char *const *keys, int nkeys);
 
 	/* Hot reload: copies ctx.state of `from` into `to` as plain data (tables,
 	 * strings, numbers, booleans; anything else is refused, naming where it
@@ -107,6 +116,9 @@ struct vm_ops {
 	 * text in old. apply = 0 only validates. */
 	int (*set_param)(struct vm *vm, const char *key, const char *text, int apply, char *old,
 			 size_t oldlen, char *err, size_t errlen);
+	/* The merged params as one JSON object, keys sorted, through put (`null`
+	 * once the state is gone; a value that is not plain data as null). */
+	void (*params_json)(struct vm *vm, json_sink put, void *ud);
 
 	const char *(*error)(struct vm *vm);
 	size_t (*memory)(struct vm *vm);

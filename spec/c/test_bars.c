@@ -2,7 +2,10 @@
  * test_bars — the CSV bar reader on small files in a temporary directory:
  * the header (order, case, aliases, unknown columns, symbol column), every
  * datetime form, line endings, the default symbol, every error with its exact
- * text, bars_parse_number, and the merge of several files by time.
+ * text, bars_parse_number, and the merge of several files by time; files as
+ * users have them (Yahoo, Binance klines with and without a header), the
+ * options (--columns, --header, time forms, a time zone, --adjust,
+ * --lenient).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,12 +18,16 @@
 #include "bars.h"
 #include "check.h"
 #include "symtab.h"
+#include "tz.h"
 
 #define S(x) ((int64_t)(x) * 1000000000LL)
 #define D2 S(1704153600) /* 2024-01-02 */
 #define D3 S(1704240000) /* 2024-01-03 */
 #define D4 S(1704326400) /* 2024-01-04 */
 #define HDR "datetime,open,high,low,close,volume\n"
+#define ISO_OR_EPOCH                                                                               \
+	"YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, optionally with Z or +HH:MM; "    \
+	"or seconds, ms, us or ns since the epoch"
 
 static char tmpdir[512];
 static char created[64][600];
@@ -29,8 +36,15 @@ static int ncreated;
 /* Writes content to tmpdir/name; returns the path (kept until cleanup). */
 static const char *write_file(const char *name, const char *content)
 {
-	char *path = created[ncreated < 63 ? ncreated++ : 63];
-	snprintf(path, sizeof created[0], "%s/%s", tmpdir, name);
+	char want[600];
+	snprintf(want, sizeof want, "%s/%s", tmpdir, name);
+	int i = 0;
+	while (i < ncreated && strcmp(created[i], want) != 0)
+		i++; /* a name written again keeps its slot */
+	if (i == ncreated && ncreated < 63)
+		ncreated++;
+	char *path = created[i < 63 ? i : 63];
+	snprintf(path, sizeof created[0], "%s", want);
 	FILE *f = fopen(path, "wb");
 	if (!f) {
 		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
@@ -59,12 +73,13 @@ struct readout {
 	char err[512];
 };
 
-/* Opens path and reads every bar (at most 16). */
-static void read_path(const char *path, struct symtab *st, const char *def, struct readout *r)
+/* Opens path read as opt says and reads every bar (at most 16). */
+static void read_path_opt(const char *path, struct symtab *st, const struct bars_options *opt,
+			  struct readout *r)
 {
 	struct bars_file bf;
 	memset(r, 0, sizeof *r);
-	if (bars_open(&bf, path, st, def, r->err, sizeof r->err) != 0) {
+	if (bars_open(&bf, path, st, opt, r->err, sizeof r->err) != 0) {
 		r->rc = -1;
 		r->open_failed = 1;
 		return;
@@ -84,6 +99,13 @@ static void read_path(const char *path, struct symtab *st, const char *def, stru
 	bars_close(&bf);
 }
 
+/* Opens path with def as its default symbol and reads every bar. */
+static void read_path(const char *path, struct symtab *st, const char *def, struct readout *r)
+{
+	struct bars_options opt = {.symbol = def};
+	read_path_opt(path, st, &opt, r);
+}
+
 /* Writes name with content, reads it with a fresh symbol table. */
 static void read_csv(const char *name, const char *content, const char *def, struct readout *r,
 		     struct symtab **st_out)
@@ -96,11 +118,14 @@ static void read_csv(const char *name, const char *content, const char *def, str
 		symtab_free(st);
 }
 
-/* The error text for a file X.csv with content: "<path><suffix>" is expected. */
-static int error_is(const char *content, const char *suffix)
+/* The error text for a file X.csv with content read as opt says:
+ * "<path><suffix>" is expected. */
+static int error_is_opt(const char *content, const struct bars_options *opt, const char *suffix)
 {
 	struct readout r;
-	read_csv("X.csv", content, NULL, &r, NULL);
+	struct symtab *st = symtab_new();
+	read_path_opt(write_file("X.csv", content), st, opt, &r);
+	symtab_free(st);
 	char want[1024];
 	snprintf(want, sizeof want, "%s/X.csv%s", tmpdir, suffix);
 	if (r.rc == 0 || strcmp(r.err, want) != 0) {
@@ -108,6 +133,19 @@ static int error_is(const char *content, const char *suffix)
 		return 0;
 	}
 	return 1;
+}
+
+static int error_is(const char *content, const char *suffix)
+{
+	return error_is_opt(content, NULL, suffix);
+}
+
+/* Reads content (as X.csv) as opt says. */
+static void read_opt(const char *content, const struct bars_options *opt, struct readout *r)
+{
+	struct symtab *st = symtab_new();
+	read_path_opt(write_file("X.csv", content), st, opt, r);
+	symtab_free(st);
 }
 
 static const char *sym_of(struct symtab *st, const struct bar *b)
@@ -294,26 +332,30 @@ static void test_header_errors(void)
 			   "datetime,open,high,low,close,volume)"));
 	CHECK(error_is("\n\r\n\n", ": empty file (expected a header line "
 				   "datetime,open,high,low,close,volume)"));
-	CHECK(error_is("2024-01-02,1,2,1,2,1\n",
-		       ":1: missing header: expected datetime,open,high,low,close,volume "
-		       "(and optionally symbol)"));
+	CHECK(error_is(
+	    "2024-01-02,1,2,1,2,1\n",
+	    ":1: no header line (the first line is data: '2024-01-02,1,2,1,2,1'); name "
+	    "the columns with --header, e.g. --header open_time,open,high,low,close,volume "
+	    "for Binance klines, or add a header line datetime,open,high,low,close,volume"));
 	CHECK(error_is("datetime,open,high,low,close\n2024-01-02,1,2,1,2\n",
 		       ":1: header has no 'volume' column (expected "
-		       "datetime,open,high,low,close,volume)"));
+		       "datetime,open,high,low,close,volume; or --columns volume=NAME)"));
 	CHECK(error_is("open,high,low,close,volume\n",
 		       ":1: header has no 'datetime' column (expected "
-		       "datetime,open,high,low,close,volume)"));
+		       "datetime,open,high,low,close,volume; or --columns datetime=NAME)"));
 	CHECK(error_is("datetime,open,high,close,volume,sym\n",
 		       ":1: header has no 'low' column (expected "
-		       "datetime,open,high,low,close,volume)"));
+		       "datetime,open,high,low,close,volume; or --columns low=NAME)"));
 	CHECK(error_is("date,datetime,open,high,low,close,volume\n",
-		       ":1: column 'datetime' appears twice"));
-	CHECK(error_is("datetime,open,high,low,close,volume,Open\n",
-		       ":1: column 'open' appears twice"));
+		       ":1: column 'datetime' appears twice (date and datetime): --columns "
+		       "datetime=NAME picks one"));
+	CHECK(error_is(
+	    "datetime,open,high,low,close,volume,Open\n",
+	    ":1: column 'open' appears twice (open and Open): --columns open=NAME picks one"));
 	/* the header's line number after blank lines */
 	CHECK(error_is("\n\ndatetime,open,high,low,close\n",
 		       ":3: header has no 'volume' column (expected "
-		       "datetime,open,high,low,close,volume)"));
+		       "datetime,open,high,low,close,volume; or --columns volume=NAME)"));
 	/* a header alone: the reader opens, the first read says why */
 	CHECK(error_is(HDR, ": no bars after the header"));
 	CHECK(error_is(HDR "\n\r\n", ": no bars after the header"));
@@ -325,23 +367,20 @@ static void test_row_errors(void)
 		       ":3: expected 6 fields, got 5"));
 	CHECK(error_is(HDR "2024-01-02,1,2,1,2,1,9\n", ":2: expected 6 fields, got 7"));
 	CHECK(error_is(HDR "2024-01-02,1,abc,1,2,1\n", ":2: bad number 'abc' in column 'high'"));
-	CHECK(error_is(HDR "2024-01-02,1,2,1,2,\n", ":2: bad number '' in column 'volume'"));
+	CHECK(error_is(HDR "2024-01-02,1,2,1,2,\n", ":2: missing value '' in column 'volume' "
+						    "(--lenient skips rows with missing values)"));
 	CHECK(error_is(HDR "2024-01-02,1.2.3,2,1,2,1\n",
 		       ":2: bad number '1.2.3' in column 'open'"));
 	CHECK(error_is(HDR "2024-01-02,1,2,1,1e999,1\n",
 		       ":2: bad number '1e999' in column 'close'"));
 	CHECK(error_is(HDR "2024-13-01,1,2,1,2,1\n",
-		       ":2: bad datetime '2024-13-01' (expected YYYY-MM-DD, "
-		       "YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, UTC)"));
+		       ":2: bad datetime '2024-13-01' (expected " ISO_OR_EPOCH ")"));
 	CHECK(error_is(HDR "2024-02-30,1,2,1,2,1\n",
-		       ":2: bad datetime '2024-02-30' (expected YYYY-MM-DD, "
-		       "YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, UTC)"));
+		       ":2: bad datetime '2024-02-30' (expected " ISO_OR_EPOCH ")"));
 	CHECK(error_is(HDR "01/02/2024,1,2,1,2,1\n",
-		       ":2: bad datetime '01/02/2024' (expected YYYY-MM-DD, "
-		       "YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, UTC)"));
+		       ":2: bad datetime '01/02/2024' (expected " ISO_OR_EPOCH ")"));
 	CHECK(error_is(HDR "2024-01-02 25:00:00,1,2,1,2,1\n",
-		       ":2: bad datetime '2024-01-02 25:00:00' (expected YYYY-MM-DD, "
-		       "YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, UTC)"));
+		       ":2: bad datetime '2024-01-02 25:00:00' (expected " ISO_OR_EPOCH ")"));
 }
 
 static void test_ohlc_errors(void)
@@ -510,7 +549,9 @@ static void test_feed_merge(void)
 	struct symtab *st = symtab_new();
 	struct bars_feed f;
 	char err[512] = "";
-	CHECK_EQ_INT(bars_feed_open(&f, paths, 2, st, "IGNORED", err, sizeof err), 0);
+	CHECK_EQ_INT(bars_feed_open(&f, paths, 2, st, &(struct bars_options){.symbol = "IGNORED"},
+				    err, sizeof err),
+		     0);
 	struct bar out[8];
 	int n = 0, r;
 	while (n < 8 && (r = bars_feed_next(&f, &out[n], err, sizeof err)) == 1)
@@ -546,7 +587,9 @@ static void test_feed_one_file_takes_default_symbol(void)
 	struct symtab *st = symtab_new();
 	struct bars_feed f;
 	char err[512];
-	CHECK_EQ_INT(bars_feed_open(&f, &a, 1, st, "SPY", err, sizeof err), 0);
+	CHECK_EQ_INT(
+	    bars_feed_open(&f, &a, 1, st, &(struct bars_options){.symbol = "SPY"}, err, sizeof err),
+	    0);
 	struct bar b;
 	CHECK_EQ_INT(bars_feed_next(&f, &b, err, sizeof err), 1);
 	CHECK_STR(symtab_name(st, b.sym), "SPY");
@@ -603,6 +646,350 @@ static void test_feed_errors(void)
 	symtab_free(st);
 }
 
+/* ---------------------------------------------------------------- as users have them */
+
+static void test_vendor_headers(void)
+{
+	struct readout r;
+	/* Yahoo: capitalised, Adj Close (ignored unless adjusting) */
+	read_opt("Date,Open,High,Low,Close,Adj Close,Volume\n"
+		 "2024-01-02,187.149994,188.440002,183.889999,185.639999,184.734955,82488700\n",
+		 NULL, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.b[0].time, D2);
+	CHECK_NEAR(r.b[0].close, 185.639999, 0);
+	CHECK_NEAR(r.b[0].volume, 82488700, 0);
+	/* Binance klines with a header: open_time in milliseconds, more columns */
+	read_opt("open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+		 "taker_buy_volume,taker_buy_quote_volume,ignore\n"
+		 "1704153600000,42283.58,42554.57,42261.02,42475.23,1271.68108,1704157199999,"
+		 "53957248.97,47134,682.57,28957416.81,0\n"
+		 "1704157200000,42475.23,42775.00,42431.65,42613.56,1196.37856,1704160799999,"
+		 "50984893.44,45289,633.17,26986051.61,0\n",
+		 NULL, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.n, 2);
+	CHECK_EQ_INT(r.b[0].time, D2);
+	CHECK_EQ_INT(r.b[1].time, D2 + S(3600));
+	CHECK_NEAR(r.b[1].close, 42613.56, 0);
+	/* `time`, as charting tools write it, in seconds */
+	read_opt("time,open,high,low,close,volume\n1704153600,1,1,1,1,1\n", NULL, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.b[0].time, D2);
+	/* a split date and time: say which one is the time */
+	CHECK(error_is("Date,Time,Open,High,Low,Close,Volume\n",
+		       ":1: column 'datetime' appears twice (Date and Time): --columns "
+		       "datetime=NAME picks one"));
+}
+
+static void test_columns_option(void)
+{
+	struct bars_options o = {0};
+	char err[256];
+	CHECK_EQ_INT(bars_columns(&o, "datetime=open_time,close=Close", err, sizeof err), 0);
+	CHECK(o.name[BARS_TIME] && o.namelen[BARS_TIME] == 9 &&
+	      !strncmp(o.name[BARS_TIME], "open_time", 9));
+	CHECK(o.name[BARS_CLOSE] && o.namelen[BARS_CLOSE] == 5);
+	CHECK(o.name[BARS_OPEN] == NULL);
+	CHECK_EQ_INT(bars_columns(&o, "close=Last", err, sizeof err), 0); /* the later wins */
+	CHECK(o.namelen[BARS_CLOSE] == 4 && !strncmp(o.name[BARS_CLOSE], "Last", 4));
+	CHECK_EQ_INT(bars_columns(&o, "Adj_Close=AC,SYMBOL=ticker", err, sizeof err), 0);
+	CHECK(o.name[BARS_ADJ_CLOSE] && o.name[BARS_SYMBOL]);
+
+	static const struct {
+		const char *spec, *err;
+	} bad[] = {
+	    {"close", "'close': expected FIELD=NAME (the column NAME of the header holds FIELD)"},
+	    {"close=", "'close=': expected FIELD=NAME (the column NAME of the header holds FIELD)"},
+	    {"=Close", "'=Close': expected FIELD=NAME (the column NAME of the header holds FIELD)"},
+	    {"", "'': expected FIELD=NAME (the column NAME of the header holds FIELD)"},
+	    {"close=C,", "'': expected FIELD=NAME (the column NAME of the header holds FIELD)"},
+	    {"price=Close", "'price=Close': unknown field 'price' (fields: datetime, open, high, "
+			    "low, close, volume, symbol, adj_close)"},
+	    {"date=Day", "'date=Day': unknown field 'date' (fields: datetime, open, high, low, "
+			 "close, volume, symbol, adj_close)"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct bars_options b = {0};
+		CHECK_EQ_INT(bars_columns(&b, bad[i].spec, err, sizeof err), -1);
+		CHECK_STR(err, bad[i].err);
+	}
+
+	/* a header with other names */
+	struct readout r;
+	struct bars_options m = {0};
+	bars_columns(&m, "datetime=ts,open=o,high=h,low=l,close=c,volume=v", err, sizeof err);
+	read_opt("ts,o,h,l,c,v\n2024-01-02,1,3,1,2,5\n", &m, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_NEAR(r.b[0].high, 3, 0);
+	CHECK_NEAR(r.b[0].volume, 5, 0);
+	/* a named column wins over the usual name, which is then an unknown column */
+	struct bars_options c = {0};
+	bars_columns(&c, "close=Adj Close", err, sizeof err);
+	read_opt("Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,12,9,11,10.5,100\n", &c,
+		 &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_NEAR(r.b[0].close, 10.5, 0);
+	/* a column given to one field is not another's by its usual name */
+	struct bars_options d = {0};
+	bars_columns(&d, "datetime=date,close=time", err, sizeof err);
+	read_opt("date,time,open,high,low,volume\n2024-01-02,2,1,3,1,9\n", &d, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.b[0].time, D2);
+	CHECK_NEAR(r.b[0].close, 2, 0);
+	/* the named column is not there */
+	struct bars_options e = {0};
+	bars_columns(&e, "close=Last", err, sizeof err);
+	CHECK(error_is_opt(HDR, &e, ":1: header has no column 'Last' (--columns close=Last)"));
+}
+
+static void test_header_option(void)
+{
+	struct readout r;
+	const char *klines = "1704153600000,42283.58,42554.57,42261.02,42475.23,1271.68,"
+			     "1704157199999,53957248.97,47134,682.57,28957416.81,0\n"
+			     "1704157200000,42475.23,42775.00,42431.65,42613.56,1196.37,"
+			     "1704160799999,50984893.44,45289,633.17,26986051.61,0\n";
+	CHECK(error_is(klines,
+		       ":1: no header line (the first line is data: '1704153600000,42283.58,"
+		       "42554.57,42261.02'); name the columns with --header, e.g. --header "
+		       "open_time,open,high,low,close,volume for Binance klines, or add a "
+		       "header line datetime,open,high,low,close,volume"));
+	/* names for the first columns; the first line is the first row */
+	struct bars_options o = {.header = "open_time,open,high,low,close,volume"};
+	read_opt(klines, &o, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.n, 2);
+	CHECK_EQ_INT(r.b[0].time, D2);
+	CHECK_NEAR(r.b[0].open, 42283.58, 0);
+	CHECK_NEAR(r.b[1].close, 42613.56, 0);
+	/* line numbers still count the file's lines */
+	CHECK(error_is_opt("\n1704153600000,1,2,1,2,1\n1704157200000,1,2,1,2\n", &o,
+			   ":3: expected 6 fields, got 5"));
+	/* a file with a header line keeps its own */
+	read_opt(HDR "2024-01-02,1,2,1,2,1\n", &o, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.n, 1);
+	/* --columns applies to --header's names */
+	struct bars_options c = {.header = "t,o,h,l,c,v"};
+	char err[256];
+	bars_columns(&c, "datetime=t,open=o,high=h,low=l,close=c,volume=v", err, sizeof err);
+	read_opt("2024-01-02,1,2,1,2,1\n", &c, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.b[0].time, D2);
+	/* more names than columns, and names without the fields */
+	struct bars_options m = {.header = "open_time,open,high,low,close,volume,x"};
+	CHECK(error_is_opt("2024-01-02,1,2,1,2,1\n", &m,
+			   ":1: --header names 7 columns, the first line has 6"));
+	struct bars_options n = {.header = "open_time,open,high,low,close"};
+	CHECK(error_is_opt("2024-01-02,1,2,1,2,1\n", &n,
+			   ":1: header has no 'volume' column (expected "
+			   "datetime,open,high,low,close,volume; or --columns volume=NAME)"));
+}
+
+static void test_times_as_users_have_them(void)
+{
+	struct readout r;
+	read_opt(HDR "1704153600,1,1,1,1,1\n"
+		     "1704153601000,1,1,1,1,1\n"
+		     "1704153602000000,1,1,1,1,1\n"
+		     "1704153603000000000,1,1,1,1,1\n"
+		     "2024-01-02T00:00:04+00:00,1,1,1,1,1\n"
+		     "2024-01-01T19:00:05-05:00,1,1,1,1,1\n"
+		     "2024-01-02 01:00:06+0100,1,1,1,1,1\n",
+		 NULL, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.n, 7);
+	int bad = 0;
+	for (int i = 0; i < r.n; i++)
+		bad += r.b[i].time != D2 + S(i);
+	CHECK_EQ_INT(bad, 0);
+
+	/* a named form: every row in it */
+	struct bars_options ms = {.time_form = TIME_EPOCH_MS};
+	read_opt(HDR "1704153600000,1,1,1,1,1\n1704153600500,1,1,1,1,1\n", &ms, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.b[1].time, D2 + 500000000);
+	CHECK(error_is_opt(HDR "1704153600000,1,1,1,1,1\n2024-01-02,1,1,1,1,1\n", &ms,
+			   ":3: bad datetime '2024-01-02' (expected milliseconds since the epoch, "
+			   "up to 2200: --time-format ms)"));
+	struct bars_options s = {.time_form = TIME_EPOCH_S};
+	read_opt(HDR "20240102,1,1,1,1,1\n", &s, &r); /* asked for */
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.b[0].time, S(20240102));
+	CHECK(error_is_opt(HDR "1704153600000,1,1,1,1,1\n", &s,
+			   ":2: bad datetime '1704153600000' (expected seconds since the epoch, "
+			   "up to 2200: --time-format s)"));
+	struct bars_options iso = {.time_form = TIME_ISO};
+	CHECK(error_is_opt(
+	    HDR "1704153600,1,1,1,1,1\n", &iso,
+	    ":2: bad datetime '1704153600' (expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS "
+	    "or YYYY-MM-DDTHH:MM:SS, optionally with Z or +HH:MM: --time-format iso)"));
+	/* by magnitude, a YYYYMMDD date is not taken for seconds */
+	CHECK(error_is(HDR "20240102,1,1,1,1,1\n",
+		       ":2: bad datetime '20240102' (expected " ISO_OR_EPOCH ")"));
+}
+
+static void test_time_zone(void)
+{
+	char err[512];
+	struct tz *ny = tz_load("America/New_York", err, sizeof err);
+	CHECK(ny != NULL);
+	if (!ny)
+		return;
+	struct bars_options o = {.tz = ny};
+	struct readout r;
+	read_opt(HDR "2024-01-02 09:30:00,1,1,1,1,1\n"	     /* EST: 14:30Z */
+		     "2024-07-01 09:30:00,1,1,1,1,1\n"	     /* EDT: 13:30Z */
+		     "2024-07-02,1,1,1,1,1\n"		     /* midnight there: 04:00Z */
+		     "2024-07-02 09:30:00Z,1,1,1,1,1\n"	     /* UTC by its Z */
+		     "2024-07-02T09:30:00-04:00,1,1,1,1,1\n" /* by its offset */
+		     "1719930601,1,1,1,1,1\n",		     /* an epoch is UTC */
+		 &o, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.n, 6);
+	CHECK_EQ_INT(r.b[0].time, S(1704205800));
+	CHECK_EQ_INT(r.b[1].time, S(1719840600));
+	CHECK_EQ_INT(r.b[2].time, S(1719892800));
+	CHECK_EQ_INT(r.b[3].time, S(1719912600));
+	CHECK_EQ_INT(r.b[4].time, S(1719927000));
+	CHECK_EQ_INT(r.b[5].time, S(1719930601));
+	/* the hour the clocks go back over: once in EDT, then again in EST */
+	read_opt(HDR "2024-11-03 00:30:00,1,1,1,1,1\n"
+		     "2024-11-03 01:30:00,1,1,1,1,1\n"
+		     "2024-11-03 01:59:00.5,1,1,1,1,1\n"
+		     "2024-11-03 01:00:00,1,1,1,1,1\n"
+		     "2024-11-03 01:30:00,1,1,1,1,1\n"
+		     "2024-11-03 02:00:00,1,1,1,1,1\n",
+		 &o, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.n, 6);
+	int64_t t = S(1730611800); /* 2024-11-03 05:30Z */
+	CHECK_EQ_INT(r.b[0].time, t - S(3600));
+	CHECK_EQ_INT(r.b[1].time, t);
+	CHECK_EQ_INT(r.b[2].time, t + S(29 * 60) + 500000000);
+	CHECK_EQ_INT(r.b[3].time, t + S(30 * 60));
+	CHECK_EQ_INT(r.b[4].time, t + S(3600));
+	CHECK_EQ_INT(r.b[5].time, t + S(90 * 60)); /* 02:00 EST */
+	/* the hour they skip */
+	CHECK(error_is_opt(HDR "2024-03-10 01:59:00,1,1,1,1,1\n2024-03-10 02:30:00,1,1,1,1,1\n", &o,
+			   ":3: 2024-03-10 02:30:00 does not exist in America/New_York (the clocks "
+			   "skip it)"));
+	tz_free(ny);
+}
+
+static void test_adjust(void)
+{
+	const char *yahoo = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+			    "2024-01-02,20,22,18,20,10,1000\n"
+			    "2024-01-03,21,24,20,22,22,500\n";
+	struct bars_options o = {.adjust = 1};
+	struct readout r;
+	read_opt(yahoo, &o, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK_EQ_INT(r.n, 2);
+	/* factor 10/20: prices halved, volume doubled */
+	CHECK_NEAR(r.b[0].open, 10, 0);
+	CHECK_NEAR(r.b[0].high, 11, 0);
+	CHECK_NEAR(r.b[0].low, 9, 0);
+	CHECK_NEAR(r.b[0].close, 10, 0);
+	CHECK_NEAR(r.b[0].volume, 2000, 0);
+	/* factor 1: unchanged */
+	CHECK_NEAR(r.b[1].open, 21, 0);
+	CHECK_NEAR(r.b[1].volume, 500, 0);
+	/* without --adjust the column is ignored */
+	read_opt(yahoo, NULL, &r);
+	CHECK_NEAR(r.b[0].close, 20, 0);
+	/* every spelling of the column */
+	read_opt("datetime,open,high,low,close,adj_close,volume\n2024-01-02,4,4,4,4,2,1\n", &o, &r);
+	CHECK_NEAR(r.b[0].close, 2, 0);
+	read_opt("datetime,open,high,low,close,AdjClose,volume\n2024-01-02,4,4,4,4,1,1\n", &o, &r);
+	CHECK_NEAR(r.b[0].close, 1, 0);
+	/* a factor that does not divide exactly keeps open and close within low..high */
+	read_opt("datetime,open,high,low,close,adj_close,volume\n"
+		 "2024-01-02,187.149994,188.440002,183.889999,188.440002,187.534955,82488700\n",
+		 &o, &r);
+	CHECK_EQ_INT(r.rc, 0);
+	CHECK(r.b[0].close <= r.b[0].high && r.b[0].open >= r.b[0].low);
+	CHECK_NEAR(r.b[0].close, 187.534955, 1e-9);
+
+	CHECK(error_is_opt(HDR "2024-01-02,1,1,1,1,1\n", &o,
+			   ":1: --adjust needs an adjusted close column (Adj Close, adj_close or "
+			   "adjclose; or --columns adj_close=NAME)"));
+	CHECK(error_is_opt("datetime,open,high,low,close,adj_close,volume\n"
+			   "2024-01-02,1,1,1,1,0,1\n",
+			   &o, ":2: adjusted close must be positive (is 0)"));
+	CHECK(error_is_opt("datetime,open,high,low,close,adj_close,volume\n"
+			   "2024-01-02,1,1,1,1,x,1\n",
+			   &o, ":2: bad number 'x' in column 'adj_close'"));
+	CHECK(error_is_opt("datetime,open,high,low,close,adj_close,volume\n"
+			   "2024-01-02,1,1,1,1,null,1\n",
+			   &o,
+			   ":2: missing value 'null' in column 'adj_close' (--lenient skips rows "
+			   "with missing values)"));
+}
+
+static void test_missing_values(void)
+{
+	const char *yahoo = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+			    "2024-01-02,10,11,9,10,10,100\n"
+			    "2024-01-03,null,null,null,null,null,null\n"
+			    "2024-01-04,10,11,9,10,10,\n"
+			    "2024-01-05,NaN,11,9,10,10,100\n"
+			    "2024-01-06,10,N/A,9,10,10,100\n"
+			    "2024-01-07,10,11,NA,10,10,100\n"
+			    ",10,11,9,10,10,100\n"
+			    "2024-01-08,10,11,9,10,10,100\n";
+	CHECK(error_is(yahoo, ":3: missing value 'null' in column 'open' (--lenient skips rows "
+			      "with missing values)"));
+	struct bars_options o = {.lenient = 1};
+	struct readout r;
+	struct bars_file bf;
+	struct symtab *st = symtab_new();
+	char err[512];
+	CHECK_EQ_INT(bars_open(&bf, write_file("Y.csv", yahoo), st, &o, err, sizeof err), 0);
+	struct bar b[4];
+	int n = 0, k;
+	while (n < 4 && (k = bars_next(&bf, &b[n], err, sizeof err)) == 1)
+		n++;
+	CHECK_EQ_INT(k, 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(b[1].time, S(1704672000)); /* 2024-01-08 */
+	CHECK_EQ_INT(bf.skipped, 6);
+	bars_close(&bf);
+	symtab_free(st);
+	/* leniency is for missing values only: other bad rows still stop */
+	CHECK(error_is_opt(HDR "2024-01-02,1,1,1,1,1\n2024-01-03,1,x,1,1,1\n", &o,
+			   ":3: bad number 'x' in column 'high'"));
+	CHECK(error_is_opt(HDR "2024-01-02,1,1,1,1,1\n2024-01-03,1,1,1,1\n", &o,
+			   ":3: expected 6 fields, got 5"));
+	CHECK(error_is_opt(HDR "2024-01-02,1,1,1,1,1\n2024-13-03,1,1,1,1,1\n", &o,
+			   ":3: bad datetime '2024-13-03' (expected " ISO_OR_EPOCH ")"));
+	CHECK(error_is_opt(HDR "2024-01-02,1,1,2,1,1\n", &o, ":2: high 1 is below low 2"));
+	/* nothing left */
+	CHECK(error_is_opt(HDR "2024-01-02,null,1,1,1,1\n2024-01-03,,1,1,1,1\n", &o,
+			   ": no bars after the header (2 rows skipped for missing values)"));
+	(void)r;
+
+	/* several files: one count for the run */
+	const char *p[2] = {
+	    write_file("AAA.csv", HDR "2024-01-02,1,1,1,1,1\n2024-01-03,null,1,1,1,1\n"
+				      "2024-01-04,1,1,1,1,1\n"),
+	    write_file("BBB.csv", HDR "2024-01-02,null,1,1,1,1\n2024-01-03,1,1,1,1,1\n"
+				      "2024-01-04,nan,1,1,1,1\n")};
+	struct bars_feed f;
+	st = symtab_new();
+	CHECK_EQ_INT(bars_feed_open(&f, p, 2, st, &o, err, sizeof err), 0);
+	struct bar out;
+	n = 0;
+	while (bars_feed_next(&f, &out, err, sizeof err) == 1)
+		n++;
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(atomic_load(&f.skipped), 3);
+	bars_feed_close(&f);
+	symtab_free(st);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -627,6 +1014,13 @@ int main(void)
 	RUN(test_feed_merge);
 	RUN(test_feed_one_file_takes_default_symbol);
 	RUN(test_feed_errors);
+	RUN(test_vendor_headers);
+	RUN(test_columns_option);
+	RUN(test_header_option);
+	RUN(test_times_as_users_have_them);
+	RUN(test_time_zone);
+	RUN(test_adjust);
+	RUN(test_missing_values);
 	cleanup();
 	return check_summary();
 }

@@ -203,7 +203,7 @@ describe("the LuaJIT build", function()
           assert(not ok and e:find("module '" .. m .. "' not found", 1, true), m .. ": " .. tostring(e))
         end
         assert(type(bit) == "table" and table.pack and table.unpack, "bit, table.pack")
-        return {}]])
+        return { on_start = function() end }]])
       assert.equal(0, code, err)
     end)
 

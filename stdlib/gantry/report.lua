@@ -19,6 +19,9 @@ an empty-state note, never an error):
                   the epoch (UTC), ascending, already downsampled (<= ~2000)
   prices   { SYM = { t = {ns...}, close = {num...} }, ... }  downsampled closes
   fills    { {t=ns, symbol="AAPL", side="buy"|"sell", qty=100, price=101.5}, ... }
+  status   "ok" or "failed" (a strategy failed and the run stopped: a banner
+           says so above everything, with `error` (string) and `failed_at`
+           (ns since the epoch, absent before the first event))
 
 What a reader must know:
   * Pure: no io/os, no globals; the output depends only on `data`.
@@ -804,6 +807,19 @@ svg.chart .emptytext{text-anchor:middle;font-size:13px;fill:#94a3b8}
 
 local function tbl(x) return type(x) == "table" and x or {} end
 
+-- A failed run's figures stop where it failed: say so first, in red, so no
+-- one reads a half run as a result. Inline style: a successful run's page
+-- stays byte for byte what it was.
+local function failure_banner(b, data)
+  local at = finite(data.failed_at) and ("at " .. iso_time(data.failed_at)) or "before the first event"
+  b[#b + 1] = '<section class="card" role="alert" style="border:2px solid #b91c1c;background:#fef2f2;color:#7f1d1d">'
+  b[#b + 1] = fmt("<h2 style=\"color:#b91c1c\">This run failed %s</h2>", esc(at))
+  b[#b + 1] = "<p>A strategy failed and the run stopped there: every figure below covers the run "
+    .. "only up to that point and is not a result.</p>"
+  if data.error ~= nil then b[#b + 1] = "<p><code>" .. esc(plain(data.error)) .. "</code></p>" end
+  b[#b + 1] = "</section>"
+end
+
 -- Render the report; see the header comment for the shape of `data`.
 function report.render(data)
   ids = 0
@@ -831,6 +847,7 @@ function report.render(data)
   b[#b + 1] = '<div class="meta">'
   if s.strategy ~= nil then b[#b + 1] = "strategy <strong>" .. esc(plain(s.strategy)) .. "</strong><br>" end
   b[#b + 1] = esc(period or "no equity data") .. "<br>all times UTC</div></header>"
+  if data.status == "failed" then failure_banner(b, data) end
 
   b[#b + 1] = '<section class="kpis">'
   kpi(b, "Total return", pct(s.total_return), sign_class(s.total_return))
