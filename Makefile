@@ -59,7 +59,8 @@ HOST_SRC  := $(filter-out host/cmd/main.c %$(VM_OTHER),$(LAYER_SRC))
 HDRS      := $(foreach l,$(LAYERS),$(wildcard $(call layer_dir,$(l))/*.h)) $(wildcard bindings/ffi/*.lua)
 TESTS_C   := $(wildcard spec/c/test_*.c)
 BENCH_C   := $(wildcard bench/*.c)
-TOOLS_C   := $(wildcard scripts/*.c)
+# scripts/talib_reference.c needs TA-Lib's sources (see its header): not built
+TOOLS_C   := $(filter-out scripts/talib_reference.c,$(wildcard scripts/*.c))
 
 REL_OBJ   := $(HOST_SRC:%.c=$(BUILD)/rel/%.o)
 SAN_OBJ   := $(HOST_SRC:%.c=$(BUILD)/san/%.o)

@@ -22,8 +22,9 @@ function S.on_book(ctx, b) n = n + 1; if b.ask > 0 and b.bid > 0 then spread = s
 return S
 LUA
 eps() { grep -o '"events_per_s": [0-9.e+]*' "$1/summary.json" | awk '{print $2}'; }
-one() { # bin workload -> events/s
+one() { # bin workload -> events/s (a fresh --out: old builds lack --overwrite)
   local bin=$1 w=$2
+  rm -rf "$d/o"
   if [ "$w" = bars ]; then
     "$bin" backtest "$root/strategies/sma_cross.lua" --data "$d/AAPL.csv" --out "$d/o" --no-report --quiet
   else

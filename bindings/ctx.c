@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bars.h"
 #include "log.h"
 #include "symtab.h"
 
@@ -72,9 +73,24 @@ static int symbol_arg(lua_State *L, struct ctx_host *c, int arg)
  * -1 with what is wrong with it in why. */
 static int order_option(lua_State *L, struct order_request *req, const char **why)
 {
-	static const char *const tifs[] = {"day", "ioc", "gtc"};
-	static const int tif_values[] = {TIF_DAY, TIF_IOC, TIF_GTC};
+	static const char *const tifs[] = {"day", "ioc", "gtc", "fok"};
+	static const int tif_values[] = {TIF_DAY, TIF_IOC, TIF_GTC, TIF_FOK};
+	/* prices and distances: positive numbers (0 in req means none) */
+	static const char *const nums[] = {"stop", "trail", "trail_pct", "take_profit", "stop_loss"};
 	const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+	for (int i = 0; i < 5; i++) {
+		if (strcmp(k, nums[i]) != 0)
+			continue;
+		*why = "a positive number";
+		double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+		if (!(v > 0 && isfinite(v)))
+			return -1;
+		double *to[] = {&req->stop, &req->trail, &req->trail, &req->take_profit,
+				&req->stop_loss};
+		*to[i] = v;
+		req->trail_pct |= i == 2;
+		return 0;
+	}
 	if (!strcmp(k, "limit")) {
 		*why = "a number";
 		if (lua_type(L, -1) != LUA_TNUMBER)
@@ -83,9 +99,9 @@ static int order_option(lua_State *L, struct order_request *req, const char **wh
 		return 0;
 	}
 	if (!strcmp(k, "tif")) {
-		*why = "\"day\", \"ioc\" or \"gtc\"";
+		*why = "\"day\", \"ioc\", \"gtc\" or \"fok\"";
 		const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			if (!strcmp(v, tifs[i])) {
 				req->tif = tif_values[i];
 				return 0;
@@ -94,6 +110,24 @@ static int order_option(lua_State *L, struct order_request *req, const char **wh
 	}
 	*why = NULL; /* not an option */
 	return -1;
+}
+
+/* Options that cannot go together: the key named, and with what (NULL: none). */
+static const char *option_conflict(lua_State *L, int idx, const char **with)
+{
+	static const char *const pairs[][2] = {
+		{"trail", "trail_pct"}, {"trail", "stop"}, {"trail_pct", "stop"}, {"trail", "limit"},
+		{"trail_pct", "limit"}};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		int both = lua_getfield(L, idx, pairs[i][0]) != LUA_TNIL;
+		both &= lua_getfield(L, idx, pairs[i][1]) != LUA_TNIL;
+		lua_pop(L, 2);
+		if (both) {
+			*with = pairs[i][1];
+			return pairs[i][0];
+		}
+	}
+	return NULL;
 }
 
 /* The options table at idx into req. An unknown key (a typo, `stop`, `type`)
@@ -127,14 +161,25 @@ static int order_options(lua_State *L, struct ctx_host *c, int idx, struct order
 			}
 			lua_pop(L, 1);
 		}
-		if (!nbad)
+		const char *with = NULL, *clash = nbad ? NULL : option_conflict(L, idx, &with);
+		if (!nbad && !clash && (req->stop > 0 || req->trail > 0) &&
+		    (req->tif == TIF_IOC || req->tif == TIF_FOK)) { /* a stop waits: day or gtc */
+			clash = "tif";
+			with = req->stop > 0 ? "stop" : "a trailing stop";
+		}
+		if (!nbad && !clash)
 			return 0;
-		if (bad_why)
+		if (clash) {
+			snprintf(bad, sizeof bad, "%s", clash);
+			snprintf(msg, sizeof msg, "ctx:%s refused: bad_option: %s cannot go with %s",
+				 method, clash, with);
+		} else if (bad_why)
 			snprintf(msg, sizeof msg, "ctx:%s refused: bad_option: %s must be %s",
 				 method, bad, bad_why);
 		else
 			snprintf(msg, sizeof msg, "ctx:%s refused: bad_option: unknown option '%s' "
-						  "(the options are limit and tif)", method, bad);
+						  "(the options are limit, tif, stop, trail, trail_pct, "
+						  "take_profit and stop_loss)", method, bad);
 	}
 	c->h->ops->log(c->h->self, LOG_WARN, msg);
 	lua_pushfstring(L, "bad_option: %s", bad);
@@ -182,6 +227,22 @@ static int ctx_cancel(lua_State *L)
 	struct vm_host *h = host(L);
 	const char *reason = NULL;
 	if (h->ops->cancel(h->self, (int64_t)luaL_checkinteger(L, 2), &reason) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, reason);
+	return 2;
+}
+
+/* ctx:oco(id1, id2): when one fills the other shrinks by as much, when one
+ * is cancelled (or expires) so is the other; held by the host. */
+static int ctx_oco(lua_State *L)
+{
+	struct vm_host *h = host(L);
+	const char *reason = NULL;
+	int64_t a = (int64_t)luaL_checkinteger(L, 2), b = (int64_t)luaL_checkinteger(L, 3);
+	if (h->ops->oco(h->self, a, b, &reason) == 0) {
 		lua_pushboolean(L, 1);
 		return 1;
 	}
@@ -256,9 +317,13 @@ static void push_order(lua_State *L, const struct vm_host *h, const struct order
 	lua_setfield(L, -2, "qty");
 	lua_pushinteger(L, (lua_Integer)o->filled);
 	lua_setfield(L, -2, "filled");
-	if (o->type == ORD_LIMIT) {
+	if (o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT) {
 		lua_pushnumber(L, o->price);
 		lua_setfield(L, -2, "price");
+	}
+	if (o->stop > 0) { /* where a stop (a trailing stop: now) triggers */
+		lua_pushnumber(L, o->stop);
+		lua_setfield(L, -2, "stop");
 	}
 	lua_pushstring(L, oms_status_name(o->status));
 	lua_setfield(L, -2, "status");
@@ -368,6 +433,96 @@ static int ctx_timer(lua_State *L)
 	return 0;
 }
 
+/* "HH:MM" or "HH:MM:SS" -> seconds after midnight; -1 when it is not one. */
+static int time_of_day(const char *s)
+{
+	int v[3] = {0, 0, 0}, n = 0;
+	const char *p = s;
+	for (; n < 3; n++) {
+		if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+			return -1;
+		v[n] = (p[0] - '0') * 10 + (p[1] - '0');
+		p += 2;
+		if (*p != ':')
+			break;
+		p++;
+	}
+	if (*p || n == 0 || n == 3 || v[0] > 23 || v[1] > 59 || v[2] > 59)
+		return -1;
+	return v[0] * 3600 + v[1] * 60 + v[2];
+}
+
+/* ctx:at("15:55", name): on_timer(ctx, name) each day at that wall time of
+ * the exchange's zone (the deploy config's `timezone`). */
+static int ctx_at(lua_State *L)
+{
+	struct vm_host *h = host(L);
+	const char *when = luaL_checkstring(L, 2);
+	const char *name = luaL_checkstring(L, 3);
+	if (strlen(name) >= VM_TIMER_NAME_MAX)
+		return luaL_argerror(L, 3, "a timer's name is under 32 bytes");
+	int sec = time_of_day(when);
+	const char *reason = NULL;
+	if (sec < 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "bad time '%s' (expected HH:MM or HH:MM:SS, 00:00 to 23:59:59)",
+				when);
+		return 2;
+	}
+	if (h->ops->at(h->self, name, sec, &reason) != 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, reason);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static void push_bar(lua_State *L, const struct bar *b, const char *symbol, const char *tf)
+{
+	lua_createtable(L, 0, tf ? 8 : 7);
+	lua_pushstring(L, symbol);
+	lua_setfield(L, -2, "symbol");
+	lua_pushinteger(L, (lua_Integer)b->time);
+	lua_setfield(L, -2, "time");
+	static const char *const keys[] = {"open", "high", "low", "close", "volume"};
+	const double v[] = {b->open, b->high, b->low, b->close, b->volume};
+	for (int i = 0; i < 5; i++) {
+		lua_pushnumber(L, v[i]);
+		lua_setfield(L, -2, keys[i]);
+	}
+	if (tf) {
+		lua_pushstring(L, tf);
+		lua_setfield(L, -2, "timeframe");
+	}
+}
+
+/* ctx:bars(sym, n [, timeframe]): the last n closed bars, oldest first (as
+ * many as are kept, up to the strategy's `history`). */
+static int ctx_bars(lua_State *L)
+{
+	struct ctx_host *c = ctx_host(L);
+	struct vm_host *h = c->h;
+	int sym = symbol_arg(L, c, 2);
+	lua_Integer n = luaL_checkinteger(L, 3);
+	luaL_argcheck(L, n >= 1, 3, "a number of bars >= 1 expected");
+	const char *tf = luaL_optstring(L, 4, NULL);
+	int have = h->ops->bars(h->self, sym, tf, 0, NULL); /* sym < 0: none kept */
+	if (have < 0)
+		return luaL_argerror(L, 4, lua_pushfstring(L, "'%s' is not one of the strategy's "
+							      "timeframes", tf));
+	int m = n < have ? (int)n : have;
+	lua_createtable(L, m, 0);
+	for (int i = 0; i < m; i++) {
+		struct bar b;
+		if (h->ops->bars(h->self, sym, tf, m - 1 - i, &b) != 0)
+			break;
+		push_bar(L, &b, symtab_name(h->symtab, sym), tf);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
 static int ctx_log(lua_State *L)
 {
 	struct vm_host *h = host(L);
@@ -391,7 +546,8 @@ static const luaL_Reg ctx_methods[] = {
 	{"cancel_all", ctx_cancel_all}, {"position", ctx_position}, {"cash", ctx_cash},
 	{"equity", ctx_equity},	  {"pnl", ctx_pnl},	  {"orders", ctx_orders},
 	{"book", ctx_book},	  {"now", ctx_now},	  {"timer", ctx_timer},
-	{"log", ctx_log},	  {NULL, NULL}};
+	{"log", ctx_log},	  {"bars", ctx_bars},	  {"at", ctx_at},
+	{"oco", ctx_oco},	  {NULL, NULL}};
 
 int luaopen_gantry_ctx(lua_State *L)
 {

@@ -13,6 +13,7 @@
 #include "oms.h"
 
 struct symtab;
+struct bar;
 
 #define VM_TIMER_NAME_MAX 32 /* a timer's name, with its NUL */
 #define VM_TIMER_MAX 16	     /* timers a strategy may set at once (ctx:timer's message) */
@@ -39,6 +40,16 @@ struct vm_host_ops {
 	/* Sets (ms > 0) or clears a named timer; -1 when none is free. */
 	int (*timer)(void *self, const char *name, double ms);
 	void (*log)(void *self, int level, const char *msg);
+	/* ctx:bars: how many closed bars of sym are kept in timeframe tf (NULL:
+	 * the feed's own), -1 when the strategy has no timeframe tf; with out,
+	 * the back-th newest of them (0: the newest) is copied there. */
+	int (*bars)(void *self, int sym, const char *tf, int back, struct bar *out);
+	/* ctx:at: a daily timer at sec seconds after midnight in the exchange's
+	 * time zone. 0, or -1 with *reason. */
+	int (*at)(void *self, const char *name, int sec, const char **reason);
+	/* ctx:oco: two working orders of the strategy as a one-cancels-other
+	 * pair. 0, or -1 with *reason. */
+	int (*oco)(void *self, int64_t a, int64_t b, const char **reason);
 };
 
 struct vm_host {

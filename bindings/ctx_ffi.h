@@ -19,6 +19,7 @@
 struct gantry_ev_bar {
 	double time, open, high, low, close, volume;
 	int32_t sym_;
+	const char *tf_; /* a timeframe's bar: its name (the vm's); NULL the feed's */
 };
 struct gantry_ev_book {
 	double time, bid, bid_qty, ask, ask_qty;

@@ -65,14 +65,14 @@ describe("a strategy's table", function()
       local S = { parms = { symbol = "XYZ" } }
       function S.on_bar(ctx, bar) end
       return S]], { "s.lua: unknown field 'parms' in the strategy table (did you mean 'params'?); its " ..
-                    "fields are name, params, symbols and the callbacks on_start," })
+                    "fields are name, params, symbols, history, timeframes and the callbacks on_start," })
     assert.is_nil(e:find("s.lua:%d"))
     refused([[
       return { symbol = "XYZ", on_bar = function() end }]],
       { "s.lua: unknown field 'symbol' in the strategy table (did you mean 'symbols'?)" })
     refused([[
-      return { history = 100, on_bar = function() end }]],
-      { "s.lua: unknown field 'history' in the strategy table; its fields are" })
+      return { lookback = 100, on_bar = function() end }]],
+      { "s.lua: unknown field 'lookback' in the strategy table; its fields are" })
     refused("return { [1] = 5, on_bar = function() end }",
             { "s.lua: the strategy table has a field [1]: its fields are named" })
     refused("return { name = 5, on_bar = function() end }", { "s.lua: name must be a string, got a number" })
@@ -128,11 +128,11 @@ describe("the options of ctx:buy and ctx:sell", function()
     local s = T.write(dir .. "/s.lua", [[
       local S = { params = { symbol = "XYZ" } }
       local cases = {
-        { "stop", "sell", { stop = 90 } },
+        { "stop", "sell", { stopp = 90 } },
         { "type", "sell", { type = "stop", price = 90 } },
         { "limt", "buy", { limt = 90 } },
         { "limit_text", "buy", { limit = "90" } },
-        { "tif_fok", "buy", { limit = 90, tif = "fok" } },
+        { "tif_gfd", "buy", { limit = 90, tif = "gfd" } },
         { "tif_number", "sell", { tif = 1 } },
         { "positional", "buy", { 90 } },
         { "proxy", "buy", setmetatable({}, { __index = { limit = 90 } }) },
@@ -153,17 +153,17 @@ describe("the options of ctx:buy and ctx:sell", function()
     local code, _, err = T.gantry({ "backtest", s, "--data", data, "--out", dir .. "/o", "--no-report", "--quiet" })
     assert.equal(0, code, err)
     for label, want in pairs({
-      stop = "nil bad_option: stop", type = "nil bad_option: price", limt = "nil bad_option: limt",
-      limit_text = "nil bad_option: limit", tif_fok = "nil bad_option: tif",
+      stop = "nil bad_option: stopp", type = "nil bad_option: price", limt = "nil bad_option: limt",
+      limit_text = "nil bad_option: limit", tif_gfd = "nil bad_option: tif",
       tif_number = "nil bad_option: tif", positional = "nil bad_option: [number]",
       proxy = "nil bad_option: [metatable]",
       limit_gtc = "1 nil", empty = "2 nil", none = "3 nil",
     }) do
       assert.matches("INFO s: .-" .. label .. " %-> " .. want:gsub("%p", "%%%0") .. "\n", err)
     end
-    assert.matches("WARN s: .-ctx:sell refused: bad_option: unknown option 'stop' %(the options are limit and tif%)", err)
+    assert.matches("WARN s: .-ctx:sell refused: bad_option: unknown option 'stopp' %(the options are limit, tif, stop, trail, trail_pct, take_profit and stop_loss%)", err)
     assert.matches("WARN s: .-ctx:buy refused: bad_option: limit must be a number", err)
-    assert.matches('WARN s: .-ctx:buy refused: bad_option: tif must be "day", "ioc" or "gtc"', err)
+    assert.matches('WARN s: .-ctx:buy refused: bad_option: tif must be "day", "ioc", "gtc" or "fok"', err)
     -- only the three good orders exist, as asked: nothing went out as a market order by mistake
     local orders = T.csv(dir .. "/o/orders.csv")
     assert.equal(3, #orders)
@@ -268,8 +268,9 @@ describe("a symbol the data lacks", function()
   it("suggests the strategy's own parameter that names it", function()
     local code, _, err = run({ "return { params = { symbol = 'AAPL' }, on_bar = function() end }" }, data)
     assert.equal(2, code)
+    -- one file: its name may say more than its symbol (BTCUSDT-1h-2024-01.csv)
     assert.matches("s1.lua: strategy s1 trades AAPL, which no --data file has (the data has XYZ); " ..
-                   "try --param symbol=XYZ\n", err, 1, true)
+                   "if the file holds AAPL, say so with --symbol AAPL, or try --param symbol=XYZ\n", err, 1, true)
     local pairs_src = [[
       return { params = { a = "XYZ", b = "MSFT" }, symbols = function(p) return { p.a, p.b } end,
                on_bar = function() end }]]
@@ -284,8 +285,8 @@ describe("a symbol the data lacks", function()
     code, _, err = run({ "return { params = { symbol = 'XYZ' }, on_bar = function() end }",
                          "return { params = { symbol = 'AAPL' }, on_bar = function() end }" }, data)
     assert.equal(2, code)
-    assert.matches("strategy s2 trades AAPL, which no --data file has (the data has XYZ); try --param s2.symbol=XYZ\n",
-                   err, 1, true)
+    assert.matches("strategy s2 trades AAPL, which no --data file has (the data has XYZ); if the file holds " ..
+                   "AAPL, say so with --symbol AAPL, or try --param s2.symbol=XYZ\n", err, 1, true)
   end)
 
   it("suggests its `symbols` when no parameter names it, and no --param it does not have", function()

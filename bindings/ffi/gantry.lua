@@ -23,7 +23,8 @@
 local ffi, api_ptr, ctx, classic, side_buy, side_sell = ...
 
 ffi.cdef [[
-struct gantry_ev_bar { double time, open, high, low, close, volume; int32_t sym_; };
+struct gantry_ev_bar { double time, open, high, low, close, volume; int32_t sym_;
+                       const char *tf_; };
 struct gantry_ev_book { double time, bid, bid_qty, ask, ask_qty; int32_t sym_; };
 struct gantry_ev_trade { double time, price, qty; int32_t sym_, side_; };
 struct gantry_ffi {
@@ -58,7 +59,21 @@ local function index_symbol(e, k)
   if k == "symbol" then return symbol_name(e.sym_) end
 end
 
-ffi.metatype("struct gantry_ev_bar", { __index = index_symbol })
+local timeframes = {} -- a timeframe's name, by the address the host writes
+ffi.metatype("struct gantry_ev_bar", {
+  __index = function(e, k)
+    if k == "symbol" then return symbol_name(e.sym_) end
+    if k == "timeframe" and e.tf_ ~= nil then
+      local at = tonumber(ffi.cast("intptr_t", e.tf_))
+      local n = timeframes[at]
+      if n == nil then
+        n = string_of(e.tf_)
+        timeframes[at] = n
+      end
+      return n
+    end
+  end,
+})
 ffi.metatype("struct gantry_ev_book", { __index = index_symbol })
 ffi.metatype("struct gantry_ev_trade", {
   __index = function(e, k)

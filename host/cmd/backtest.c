@@ -794,10 +794,13 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		.fail_fast = !r->paper,
 		.write_through = r->paper,
 		.log_event_time = !r->paper,
+		.timezone = r->cfg.timezone,
 	};
 	struct sim_config sc = {.fee_per_share = pick(o->fee_share, r->cfg.fee_per_share, 0),
 				.fee_bps = pick(o->fee_bps, r->cfg.fee_bps, 0),
-				.slippage_bps = pick(o->slippage_bps, r->cfg.slippage_bps, 0)};
+				.slippage_bps = pick(o->slippage_bps, r->cfg.slippage_bps, 0),
+				.trail_extreme = r->cfg.trail_extreme,
+				.stop_on_touch = r->cfg.stop_on_touch};
 	if (!(r->e = engine_new(&ec, r->st)))
 		return log_user_error("out of memory"), EXIT_USAGE;
 	int rc = load_strategies(r);

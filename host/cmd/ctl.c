@@ -75,7 +75,8 @@ static void status_strategy(struct engine *e, struct strategy *strat, struct evb
 					 "\"price\": %.10g, \"status\": \"%s\", \"version\": %d, "
 					 "\"origin\": \"%s\"}",
 				    oms_side_name(o->side), o->qty, o->filled,
-				    o->type == ORD_LIMIT ? o->price : 0, oms_status_name(o->status),
+				    o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT ? o->price : 0,
+				    oms_status_name(o->status),
 				    o->version, oms_origin_name(o->origin));
 	}
 	evbuffer_add_printf(out, "], \"cash\": %.10g, \"equity\": %.10g, \"pnl\": %.10g, "

@@ -58,7 +58,15 @@ const char *oms_side_name(int side)
 
 const char *oms_tif_name(int tif)
 {
-	return tif == TIF_IOC ? "ioc" : tif == TIF_GTC ? "gtc" : "day";
+	return tif == TIF_IOC ? "ioc" : tif == TIF_GTC ? "gtc" : tif == TIF_FOK ? "fok" : "day";
+}
+
+const char *oms_type_name(const struct order *o)
+{
+	static const char *const names[] = {"market", "limit", "stop", "stop_limit"};
+	if (o->trail > 0)
+		return "trailing_stop";
+	return (unsigned)o->type < 4 ? names[o->type] : "?";
 }
 
 const char *oms_origin_name(int origin)
@@ -348,7 +356,7 @@ void oms_cancel_rejected(struct oms *o, struct order *ord, const char *reason, i
 void oms_replace(struct oms *o, struct order *ord, double qty, double price, int64_t now)
 {
 	ord->qty = qty;
-	if (ord->type == ORD_LIMIT)
+	if (ord->type == ORD_LIMIT || ord->type == ORD_STOP_LIMIT)
 		ord->price = price;
 	ord->updated = now;
 	emit(o, OMS_EV_ORDER, ord, NULL);
@@ -363,6 +371,36 @@ static void finish(struct oms *o, struct order *ord, int status, const char *rea
 	ord->updated = now;
 	open_remove(o, ord);
 	emit(o, OMS_EV_ORDER, ord, NULL);
+	struct order *sib = ord->oco ? oms_get(o, ord->oco) : NULL;
+	if (sib && oms_is_open(sib) && status != ST_FILLED)
+		finish(o, sib, ST_CANCELED, "oco", now); /* its sibling is no longer open: stops */
+}
+
+int oms_link_oco(struct oms *o, struct order *a, struct order *b)
+{
+	if (a == b || !oms_is_open(a) || !oms_is_open(b) || a->oco || b->oco ||
+	    a->strat != b->strat)
+		return -1;
+	a->oco = b->id;
+	b->oco = a->id;
+	o->acct[a->strat].oco_pairs++;
+	return 0;
+}
+
+/* One of an OCO pair filled q: the other works for q less. */
+static void oco_filled(struct oms *o, struct order *ord, double q, int64_t now)
+{
+	struct order *sib = oms_get(o, ord->oco);
+	if (!sib || !oms_is_open(sib))
+		return;
+	double left = sib->qty - q;
+	if (left <= sib->filled) {
+		finish(o, sib, ST_CANCELED, "oco", now);
+		return;
+	}
+	sib->qty = left;
+	sib->updated = now;
+	emit(o, OMS_EV_ORDER, sib, NULL);
 }
 
 void oms_cancel(struct oms *o, struct order *ord, const char *reason, int64_t now)
@@ -446,6 +484,8 @@ void oms_fill(struct oms *o, struct order *ord, double qty, double price, double
 		ord->status = ST_PARTIAL;
 		emit(o, OMS_EV_ORDER, ord, NULL);
 	}
+	if (ord->oco)
+		oco_filled(o, ord, qty, now);
 }
 
 void oms_mark(struct oms *o, int sym, double price)

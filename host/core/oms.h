@@ -14,8 +14,14 @@
 #include <stdint.h>
 
 enum side { SIDE_BUY = 1, SIDE_SELL = -1 };
-enum ord_type { ORD_MARKET, ORD_LIMIT };
-enum tif { TIF_DAY, TIF_IOC, TIF_GTC };
+/* ORD_STOP: a market order once the market reaches `stop`; ORD_STOP_LIMIT:
+ * a limit order at `price` once it does. A trailing stop is an ORD_STOP
+ * whose stop follows the market by `trail` (price units, or percent with
+ * trail_pct); the venue moves it (sim.c, simbook.c). */
+enum ord_type { ORD_MARKET, ORD_LIMIT, ORD_STOP, ORD_STOP_LIMIT };
+enum tif { TIF_DAY, TIF_IOC, TIF_GTC, TIF_FOK };
+/* What a bracket's child is (engine/brackets.c): its exits survive a halt. */
+enum ord_role { ROLE_NONE, ROLE_TAKE_PROFIT, ROLE_STOP_LOSS };
 /* Who sent an order: its strategy, or the operator on the strategy's
  * account (`gantry ctl flatten`), whose orders skip the limits but may only
  * reduce a position (engine.c, order_path). */
@@ -49,6 +55,13 @@ struct order {
 	int version;              /* strategy version that placed it */
 	int open_index;           /* position in the open list, -1 when done */
 	int origin;               /* enum ord_origin; oms_create sets ORIGIN_STRATEGY */
+	unsigned char trail_pct;  /* trail is a percentage of trail_best */
+	unsigned char triggered;  /* a stop that has triggered: works as its market/limit */
+	unsigned char role;	  /* enum ord_role */
+	/* stops (0 for other types): the trigger price, the trailing distance
+	 * (0: not trailing) and the best price seen since placing it */
+	double stop, trail, trail_best;
+	int64_t oco; /* the other of its one-cancels-other pair, 0: none */
 };
 
 struct position {
@@ -70,6 +83,8 @@ struct account {
 	long fills, round_trips, wins;
 	long orders, rejects;
 	long rejects_by_reason[32];
+	long bracket_ambiguous; /* bars that reached both of an OCO pair (sim.c) */
+	long oco_pairs;		/* OCO pairs linked (brackets' exits, ctx:oco) */
 };
 
 struct fill {
@@ -94,6 +109,12 @@ struct order_request {
 	double qty;
 	double limit; /* NAN = market */
 	int tif;
+	/* 0 = none (a designated initializer leaves them so) */
+	double stop;			/* stop (with limit: stop limit) */
+	double trail;			/* trailing stop distance (trail_pct: percent) */
+	int trail_pct;
+	double take_profit, stop_loss; /* a bracket's exits, placed as the entry fills */
+	int role;			/* enum ord_role: a bracket's exit (engine only) */
 };
 
 struct oms;
@@ -129,6 +150,12 @@ void oms_cancel_rejected(struct oms *o, struct order *ord, const char *reason, i
 void oms_replace(struct oms *o, struct order *ord, double qty, double price, int64_t now);
 void oms_cancel(struct oms *o, struct order *ord, const char *reason, int64_t now);
 void oms_expire(struct oms *o, struct order *ord, const char *reason, int64_t now);
+/* An OCO pair: when one fills by q the other's quantity drops by q (to what
+ * had filled: cancelled, reason "oco"); when one is cancelled, expires or
+ * is rejected the other is cancelled, "oco". In the book of record at once,
+ * so no venue can fill both; the simulators drop orders no longer open.
+ * 0, or -1 when either is not open or already paired. */
+int oms_link_oco(struct oms *o, struct order *a, struct order *b);
 void oms_fill(struct oms *o, struct order *ord, double qty, double price, double fee, int64_t now);
 
 /* Open (working) orders of a strategy: ST_ACCEPTED, ST_PARTIAL, pending states. */
@@ -150,6 +177,8 @@ int oms_nstrat(const struct oms *o);
 const char *oms_status_name(int status);
 const char *oms_side_name(int side);
 const char *oms_tif_name(int tif);
+/* "market", "limit", "stop", "stop_limit" or "trailing_stop" */
+const char *oms_type_name(const struct order *o);
 const char *oms_origin_name(int origin); /* "strategy" or "operator" */
 
 #endif

@@ -18,6 +18,8 @@
 struct strat_timer {
 	char name[VM_TIMER_NAME_MAX];
 	int64_t deadline; /* 0 = unused */
+	int daily; /* ctx:at: 1 + seconds after local midnight; 0: a one-shot ctx:timer */
+	int unarmed; /* ctx:at before the first event: its deadline is found at that event */
 };
 
 #define STRAT_MAX_TIMERS VM_TIMER_MAX
@@ -41,6 +43,7 @@ struct strategy {
 	int version;
 	unsigned char *subscribed; /* per symbol id; NULL = every symbol */
 	struct strat_timer timers[STRAT_MAX_TIMERS];
+	struct history *hist; /* history.h: bars and timeframes; NULL when it asks for none */
 	struct risk_state *risk; /* owned */
 	struct param *params;	 /* owned copy of the overrides, for reloads */
 	int nparams;
@@ -74,6 +77,9 @@ struct engine {
 	struct instrument *instr; /* per symbol: lot and tick from the config (0: defaults) */
 	int ninstr;
 	int64_t next_timer;
+	int64_t next_close; /* the earliest end of a timeframe's bar being built */
+	int nhist;	    /* strategies with a history (history or timeframes) */
+	struct tz *tz;	    /* the exchange's time zone, for ctx:at; loaded at the first */
 	int64_t cur; /* the event time being processed */
 	int64_t sample_ns; /* one equity point per this much event time (0: per distinct time) */
 	struct feed_event ev; /* the event fetched, not yet dispatched */
@@ -96,7 +102,22 @@ struct engine {
 	struct risk_state *firm_risk;	/* owned */
 	long rejects_by_reason[RISK_REASON_COUNT];
 	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
+	struct bracket *brk; /* brackets.c: entries whose exits follow their fills */
+	int nbrk, brk_cap;
 };
+
+/* brackets.c. A bracket's entry as the order path took it (0, or -1 out of
+ * memory); its exits for what has filled since the last call (after every
+ * venue call that can fill; nothing when no bracket is open); ctx:oco. */
+struct bracket;
+const char *brackets_check(const struct order_request *req);
+int brackets_add(struct engine *e, const struct order *entry, const struct order_request *req);
+void brackets_settle(struct engine *e);
+int brackets_oco(struct strategy *s, int64_t a, int64_t b, const char **reason);
+void brackets_free(struct engine *e);
+/* engine.c: a bracket's exit through the order path (the exit gate: it may
+ * only reduce the position; allowed while halted or quarantined). */
+int64_t engine_exit_order(struct strategy *s, const struct order_request *req, const char **reason);
 
 #define ENGINE_REPORT_FILLS 5000
 

@@ -19,12 +19,14 @@
 
 #include "engine-internal.h"
 #include "grow.h"
+#include "history.h"
 #include "log.h"
 #include "numfmt.h"
 #include "output.h"
 #include "probe.h"
 #include "risk_config.h"
 #include "timefmt.h"
+#include "tz.h"
 
 enum { NOTIF_ORDER, NOTIF_FILL };
 
@@ -37,8 +39,11 @@ struct notif {
 
 static const struct vm_ops *const vm = &vm_backend;
 
-static int cancel_all(struct strategy *s, int sym);
+static int cancel_all(struct strategy *s, int sym, int keep_exits);
 static int set_timer(struct strategy *s, const char *name, double ms);
+static int set_daily(struct strategy *s, const char *name, int sec, const char **reason);
+static int make_history(struct strategy *s, const struct vm_info *info);
+static void close_frames(struct engine *e, int64_t t);
 
 int64_t engine_now(const struct engine *e)
 {
@@ -239,7 +244,7 @@ static void strategy_failed(struct engine *e, struct strategy *s, const char *wh
 		e->failed_at = e->cur != INT64_MIN ? engine_now(e) : INT64_MIN;
 	}
 	if (!e->cfg.leave_orders_on_halt)
-		cancel_all(s, -1);
+		cancel_all(s, -1, 1);
 	if (e->cfg.fail_fast)
 		e->failed = 1;
 }
@@ -405,9 +410,43 @@ static const char *operator_gate(struct strategy *s, const struct order_request 
 	return risk_is_reducing(&ro, &a) ? NULL : "not_reducing";
 }
 
+/* A bracket's exit may only reduce: against the position and no larger
+ * than it (its OCO sibling is the same quantity, never both fill). */
+static const char *exit_gate(struct strategy *s, const struct order_request *req)
+{
+	struct risk_order ro = {s->id, req->sym, req->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
+				req->qty, 0, false};
+	struct risk_account a = {.position = oms_position(s->eng->oms, s->id, req->sym)->qty};
+	return risk_is_reducing(&ro, &a) ? NULL : "not_reducing";
+}
+
+/* A stop's trigger price as placed (a trailing stop's: the distance from the
+ * last close) and its reference; the bracket's prices. NULL, or why not. */
+static const char *stop_check(const struct engine *e, const struct order_request *req,
+			      double *stop, double *best)
+{
+	*stop = req->stop;
+	*best = 0;
+	if (req->stop != 0 && !(isfinite(req->stop) && req->stop > 0))
+		return "bad_price";
+	if (req->trail != 0) {
+		if (!(isfinite(req->trail) && req->trail > 0) || (req->trail_pct && req->trail >= 100))
+			return "bad_price";
+		if (req->sym >= e->nlast || e->last[req->sym].time == 0)
+			return "no_price"; /* nothing to trail from yet */
+		*best = e->last[req->sym].close;
+		double d = req->trail_pct ? *best * req->trail / 100 : req->trail;
+		*stop = req->side == SIDE_BUY ? *best + d : *best - d;
+		if (!(*stop > 0))
+			return "bad_price";
+	}
+	return brackets_check(req);
+}
+
 /* The one way an order leaves: sanity, risk (for the operator's own orders
- * operator_gate instead), the oms, the venue. Every refusal is an order in
- * the book of record, rejected with its reason. */
+ * operator_gate instead, for a bracket's exits exit_gate), the oms, the
+ * venue. Every refusal is an order in the book of record, rejected with its
+ * reason. */
 static int64_t order_path(struct strategy *s, const struct order_request *req, const char **reason,
 			  int operator)
 {
@@ -415,15 +454,18 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 	const char *why = NULL;
 	int64_t now = engine_now(e);
 	int qty_ok = risk_qty_ok(req->qty, lot_of(e, req->sym));
-	if (s->state == STRAT_QUARANTINED && !operator)
+	double stop = 0, best = 0;
+	if (s->state == STRAT_QUARANTINED && !operator && !req->role)
 		why = "halted";
 	else if (!qty_ok)
 		why = "bad_qty";
 	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
 		why = "bad_price";
+	else if (req->stop != 0 || req->trail != 0 || req->take_profit != 0 || req->stop_loss != 0)
+		why = stop_check(e, req, &stop, &best);
 	int code = -1;
 	PROBE_MARK(PROBE_SUBMITTED);
-	if (!why && !operator) {
+	if (!why && !operator && !req->role) {
 		enum risk_reason r = risk_gate(s, req);
 		if (r != RISK_OK) {
 			why = risk_reason_name(r);
@@ -431,11 +473,13 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 		}
 		check_risk_halts(e, s);
 	} else if (!why) {
-		why = operator_gate(s, req);
+		why = operator ? operator_gate(s, req) : exit_gate(s, req);
 	}
 	int type = isnan(req->limit) ? ORD_MARKET : ORD_LIMIT;
+	if (stop > 0)
+		type = type == ORD_LIMIT ? ORD_STOP_LIMIT : ORD_STOP;
 	struct order *o = oms_create(e->oms, s->id, req->sym, req->side, type, req->tif,
-				     qty_ok ? req->qty : 0, type == ORD_LIMIT ? req->limit : 0, now,
+				     qty_ok ? req->qty : 0, isnan(req->limit) ? 0 : req->limit, now,
 				     s->version);
 	if (!o) {
 		*reason = "out_of_memory";
@@ -443,6 +487,13 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 	}
 	if (operator)
 		o->origin = ORIGIN_OPERATOR; /* before its first event: every output says so */
+	if (stop > 0) {
+		o->stop = stop;
+		o->trail = req->trail;
+		o->trail_pct = req->trail_pct != 0;
+		o->trail_best = best;
+	}
+	o->role = (unsigned char)req->role;
 	if (why) {
 		oms_reject(e->oms, o, why, code);
 		*reason = why;
@@ -454,7 +505,15 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 		*reason = "venue";
 		return 0;
 	}
+	if ((req->take_profit != 0 || req->stop_loss != 0) && brackets_add(e, o, req) != 0)
+		log_msg(LOG_ERROR, "bracket", "%s: out of memory: order %lld has no exits", s->name,
+			(long long)o->id);
 	return o->id;
+}
+
+int64_t engine_exit_order(struct strategy *s, const struct order_request *req, const char **reason)
+{
+	return order_path(s, req, reason, 0);
 }
 
 static int cancel_order(struct strategy *s, int64_t id, const char **reason)
@@ -495,7 +554,9 @@ static int cancel_order(struct strategy *s, int64_t id, const char **reason)
 	return 0;
 }
 
-static int cancel_all(struct strategy *s, int sym)
+/* keep_exits: a halt or a failure leaves a bracket's exits working (they
+ * only reduce, and protect what the strategy can no longer watch). */
+static int cancel_all(struct strategy *s, int sym, int keep_exits)
 {
 	struct engine *e = s->eng;
 	int n = 0;
@@ -503,7 +564,7 @@ static int cancel_all(struct strategy *s, int sym)
 		if (i >= oms_open_count(e->oms, s->id))
 			continue;
 		struct order *o = oms_open_at(e->oms, s->id, i);
-		if (sym >= 0 && o->sym != sym)
+		if ((sym >= 0 && o->sym != sym) || (keep_exits && o->role != ROLE_NONE))
 			continue;
 		if (e->venue.ops->cancel(e->venue.self, o, engine_now(e)) == 0)
 			n++;
@@ -520,7 +581,7 @@ int engine_halt(struct strategy *s, const char *reason)
 	}
 	if (!s->risk->halted)
 		risk_halt(s->risk, RISK_HALTED, engine_now(e));
-	int n = cancel_all(s, -1);
+	int n = cancel_all(s, -1, 1);
 	log_msg(LOG_WARN, "risk", "%s halted: %s (%d working orders canceled)", s->name, reason, n);
 	deliver(e);
 	return n;
@@ -596,7 +657,7 @@ static int flatten_symbol(struct strategy *s, int sym)
 int engine_flatten(struct strategy *s)
 {
 	struct engine *e = s->eng;
-	cancel_all(s, -1);
+	cancel_all(s, -1, 0);
 	struct account *a = oms_account(e->oms, s->id);
 	int n = 0;
 	/* copy: fills may change the held list as orders go out */
@@ -716,7 +777,16 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 
 static int64_t host_submit(void *self, const struct order_request *req, const char **reason)
 {
-	return order_path(self, req, reason, 0);
+	int64_t id = order_path(self, req, reason, 0);
+	struct engine *e = ((struct strategy *)self)->eng;
+	if (e->nbrk) /* an entry filled as it was placed (a book venue without latency) */
+		brackets_settle(e);
+	return id;
+}
+
+static int host_oco(void *self, int64_t a, int64_t b, const char **reason)
+{
+	return brackets_oco(self, a, b, reason);
 }
 
 static int host_cancel(void *self, int64_t id, const char **reason)
@@ -726,7 +796,7 @@ static int host_cancel(void *self, int64_t id, const char **reason)
 
 static int host_cancel_all(void *self, int sym)
 {
-	return cancel_all(self, sym);
+	return cancel_all(self, sym, 0);
 }
 
 static int host_top(void *self, int sym, struct top_of_book *out)
@@ -777,6 +847,24 @@ static void host_log(void *self, int level, const char *msg)
 	log_msg((enum log_level)level, ((struct strategy *)self)->name, "%s", msg);
 }
 
+static int host_bars(void *self, int sym, const char *tf, int back, struct bar *out)
+{
+	const struct history *h = ((struct strategy *)self)->hist;
+	int frame = -1;
+	if (tf && (!h || (frame = history_frame(h, tf)) < 0))
+		return -1;
+	if (!h)
+		return 0;
+	if (out)
+		return history_get(h, sym, frame, back, out);
+	return history_count(h, sym, frame);
+}
+
+static int host_at(void *self, const char *name, int sec, const char **reason)
+{
+	return set_daily(self, name, sec, reason);
+}
+
 static const struct vm_host_ops host_ops = {
 	.submit = host_submit,
 	.cancel = host_cancel,
@@ -786,6 +874,9 @@ static const struct vm_host_ops host_ops = {
 	.now = host_now,
 	.timer = host_timer,
 	.log = host_log,
+	.bars = host_bars,
+	.at = host_at,
+	.oco = host_oco,
 };
 
 /* ------------------------------------------------------------ reload */
@@ -877,6 +968,13 @@ int engine_reload_commit(struct reload_job *job, char *msg, size_t msglen)
 		vm->close(next);
 		return -1;
 	}
+	if (make_history(s, &info) != 0) {
+		snprintf(msg, msglen, "%s: out of memory (still running version %d)", s->path,
+			 s->version);
+		log_msg(LOG_ERROR, "reload", "%s", msg);
+		vm->close(next);
+		return -1;
+	}
 	vm->close(s->vm);
 	s->vm = next;
 	s->info = info;
@@ -937,6 +1035,7 @@ static int set_timer(struct strategy *s, const char *name, double ms)
 	if (!slot)
 		return -1;
 	snprintf(slot->name, sizeof slot->name, "%s", name);
+	slot->daily = slot->unarmed = 0;
 	slot->deadline = engine_now(s->eng) + (int64_t)(ms * 1e6);
 	if (slot->deadline <= engine_now(s->eng))
 		slot->deadline = engine_now(s->eng) + 1;
@@ -944,7 +1043,71 @@ static int set_timer(struct strategy *s, const char *name, double ms)
 	return 0;
 }
 
-/* Fires every timer due at or before t, in deadline order, at its deadline. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* The first instant (ns) at or after `after` (strictly after: strict) at
+ * which the wall clock in z reads sec seconds after midnight. In the hour
+ * the clocks go back over, its first pass; a time the clocks skip, the
+ * instant it would have been without the change (an hour late). */
+static int64_t next_daily(const struct tz *z, int sec, int64_t after, int strict)
+{
+	int64_t s = floor_div(after, 1000000000);
+	int64_t day = floor_div(s + tz_offset_at(z, s), 86400);
+	for (int64_t d = day - 1;; d++) {
+		int64_t local = d * 86400 + sec, u[2];
+		int64_t at = tz_local_to_utc(z, local, u) ? u[0]
+							  : local - tz_offset_at(z, local - 86400);
+		at *= 1000000000;
+		if (strict ? at > after : at >= after)
+			return at;
+	}
+}
+
+/* The local calendar day of t (ns) in z. */
+static int64_t local_day(const struct tz *z, int64_t t)
+{
+	int64_t s = floor_div(t, 1000000000);
+	return floor_div(s + tz_offset_at(z, s), 86400);
+}
+
+/* ctx:at: a timer that fires each day at a wall-clock time of the exchange's
+ * zone, in event time; before the first event its first deadline waits for
+ * that event's time. */
+static int set_daily(struct strategy *s, const char *name, int sec, const char **reason)
+{
+	struct engine *e = s->eng;
+	if (!e->tz) {
+		char err[256];
+		const char *zone = e->cfg.timezone ? e->cfg.timezone : "America/New_York";
+		if (!(e->tz = tz_load(zone, err, sizeof err))) {
+			log_msg(LOG_WARN, s->name, "ctx:at: %s", err);
+			*reason = "unknown time zone";
+			return -1;
+		}
+	}
+	if (set_timer(s, name, 1) != 0) {
+		*reason = "too many timers";
+		return -1;
+	}
+	for (int j = 0; j < STRAT_MAX_TIMERS; j++) {
+		struct strat_timer *t = &s->timers[j];
+		if (!t->deadline || strcmp(t->name, name) != 0)
+			continue;
+		t->daily = 1 + sec;
+		t->unarmed = e->cur == INT64_MIN;
+		t->deadline = t->unarmed ? 1 : next_daily(e->tz, sec, engine_now(e), 0);
+	}
+	recompute_next_timer(e);
+	return 0;
+}
+
+/* Fires every timer due at or before t, in deadline order, at its deadline.
+ * A daily timer (ctx:at) fires only when the event that passes it is on the
+ * same local day (a day without events from then on, a weekend, does not
+ * fire it), and is armed again for its next time after t. */
 static void fire_timers(struct engine *e, int64_t t)
 {
 	while (e->next_timer <= t && !e->failed) {
@@ -961,11 +1124,20 @@ static void fire_timers(struct engine *e, int64_t t)
 			}
 		if (!bt)
 			break;
+		if (bt->unarmed) { /* set before the first event: armed from t, not fired */
+			bt->unarmed = 0;
+			bt->deadline = next_daily(e->tz, bt->daily - 1, t, 0);
+			recompute_next_timer(e);
+			continue;
+		}
 		char name[sizeof bt->name];
 		memcpy(name, bt->name, sizeof name);
 		clock_set(&e->clock, bt->deadline);
-		bt->deadline = 0;
+		int skip = bt->daily && local_day(e->tz, bt->deadline) != local_day(e->tz, t);
+		bt->deadline = bt->daily ? next_daily(e->tz, bt->daily - 1, t, 1) : 0;
 		recompute_next_timer(e);
+		if (skip)
+			continue;
 		if (best->state != STRAT_QUARANTINED && (best->info.callbacks & VM_ON_TIMER)) {
 			int rc = vm->on_timer(best->vm, name);
 			after_callback(e, best, rc, "on_timer", -1);
@@ -989,6 +1161,7 @@ struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
 	risk_limits_narrow(&e->limits); /* nothing set: only what no limit turns off */
 	risk_limits_narrow(&e->firm_limits);
 	e->next_timer = INT64_MAX;
+	e->next_close = INT64_MAX;
 	e->cur = INT64_MIN;
 	e->fills = malloc(ENGINE_REPORT_FILLS * sizeof *e->fills);
 	e->strats = calloc(ENGINE_MAX_STRATEGIES, sizeof *e->strats);
@@ -1010,14 +1183,17 @@ void engine_free(struct engine *e)
 		return;
 	if (e->cfg.log_event_time)
 		log_set_event_clock(NULL, NULL);
+	brackets_free(e);
 	for (int i = 0; i < e->nstrat; i++) {
 		vm->close(e->strats[i].vm);
 		free(e->strats[i].subscribed);
 		free(e->strats[i].risk);
 		free(e->strats[i].params);
 		free_sets(&e->strats[i]);
+		history_free(e->strats[i].hist);
 	}
 	free(e->strats);
+	tz_free(e->tz);
 	free(e->firm_risk);
 	if (e->venue.ops)
 		e->venue.ops->free(e->venue.self);
@@ -1037,6 +1213,29 @@ void engine_free(struct engine *e)
 	free(e->prices);
 	free(e->fills);
 	free(e);
+}
+
+/* The strategy's history as info asks (none: NULL), unless the one it has
+ * is already that: a reload keeps the bars. 0, or -1 out of memory. */
+static int make_history(struct strategy *s, const struct vm_info *info)
+{
+	struct engine *e = s->eng;
+	if (s->hist && history_same(s->hist, info->history, info->timeframes, info->timeframe_ns,
+				    info->ntimeframes))
+		return 0;
+	struct history *h = NULL;
+	if ((info->history > 0 || info->ntimeframes > 0) &&
+	    !(h = history_new(info->history, info->timeframes, info->timeframe_ns,
+			      info->ntimeframes)))
+		return -1;
+	e->nhist += (h != NULL) - (s->hist != NULL);
+	history_free(s->hist);
+	s->hist = h;
+	e->next_close = INT64_MAX;
+	for (int i = 0; i < e->nstrat; i++)
+		if (e->strats[i].hist && history_next_close(e->strats[i].hist) < e->next_close)
+			e->next_close = history_next_close(e->strats[i].hist);
+	return 0;
 }
 
 static void drop_strategy(struct strategy *s)
@@ -1084,12 +1283,19 @@ int engine_add_strategy(struct engine *e, const char *path, const struct param *
 		return -1;
 	}
 	vm->info(s->vm, &s->info);
+	if (make_history(s, &s->info) != 0) {
+		errf(err, errlen, "out of memory");
+		vm->close(s->vm);
+		drop_strategy(s);
+		return -1;
+	}
 	snprintf(s->name, sizeof s->name, "%s", s->info.name);
 	for (int i = 0; i < e->nstrat; i++)
 		if (strcmp(e->strats[i].name, s->name) == 0) {
 			errf(err, errlen, "%s: two strategies are named '%s' (set `name` in one of them)",
 			     path, s->name);
 			vm->close(s->vm);
+			history_free(s->hist);
 			drop_strategy(s);
 			return -1;
 		}
@@ -1221,7 +1427,11 @@ static void missing_symbol(const struct engine *e, const struct strategy *s, int
 		other = taken ? NULL : sym;
 	}
 	const char *scope = e->nstrat > 1 ? s->name : "", *dot = e->nstrat > 1 ? "." : "";
-	if (*param && other)
+	if (*param && other && ndata == 1) /* a file named for more than its symbol */
+		snprintf(hint, sizeof hint, "; if the file holds %s, say so with --symbol %s, or "
+					    "try --param %s%s%s=%s", name, name, scope, dot, param,
+			 other);
+	else if (*param && other)
 		snprintf(hint, sizeof hint, "; try --param %s%s%s=%s", scope, dot, param, other);
 	else if (*param)
 		snprintf(hint, sizeof hint, "; add a --data file of %s, or set %s to a symbol of "
@@ -1287,6 +1497,8 @@ static void sink_advance(void *ud, int64_t t)
 	struct engine *e = ud;
 	clock_set(&e->clock, t);
 	e->venue.ops->advance(e->venue.self, t);
+	if (e->nbrk)
+		brackets_settle(e);
 	if (e->qn)
 		deliver(e);
 }
@@ -1350,6 +1562,46 @@ static void time_moves(struct engine *e, int64_t t)
 	if (t >= e->next_timer)
 		fire_timers(e, t);
 	clock_set(&e->clock, t);
+	if (t >= e->next_close)
+		close_frames(e, t);
+}
+
+/* Each strategy's timeframe bars that closed by t, oldest first, to its
+ * on_bar (bar.timeframe set): at the first event at or after their end. */
+static void close_frames(struct engine *e, int64_t t)
+{
+	e->next_close = INT64_MAX;
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		struct bar b;
+		int frame;
+		while (s->hist && !e->failed && history_pop_closed(s->hist, t, &b, &frame)) {
+			if (s->state == STRAT_QUARANTINED || !(s->info.callbacks & VM_ON_BAR))
+				continue;
+			int rc = vm->on_frame_bar(s->vm, &b, frame);
+			after_callback(e, s, rc, "on_bar", b.sym);
+		}
+		if (s->hist && history_next_close(s->hist) < e->next_close)
+			e->next_close = history_next_close(s->hist);
+	}
+}
+
+/* A feed's bar (trade: NULL, a trade event) into the history of each
+ * strategy that follows its symbol. 0, or -1 out of memory. */
+static int keep_history(struct engine *e, const struct bar *b, const struct trade_event *tr)
+{
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		int sym = b ? b->sym : tr->sym;
+		if (!s->hist || (s->subscribed && !s->subscribed[sym]))
+			continue;
+		if (b ? history_add_bar(s->hist, b)
+		      : history_add_trade(s->hist, sym, tr->time, tr->price, tr->qty))
+			return -1;
+		if (history_next_close(s->hist) < e->next_close)
+			e->next_close = history_next_close(s->hist);
+	}
+	return 0;
 }
 
 static void call_bar(struct engine *e, const struct bar *b)
@@ -1401,13 +1653,21 @@ static int dispatch_bar(struct engine *e, const struct feed_event *ev, char *err
 	if (b->time >= e->next_timer)
 		fire_timers(e, b->time);
 	clock_set(&e->clock, b->time);
+	if (b->time >= e->next_close)
+		close_frames(e, b->time);
 	e->venue.ops->market(e->venue.self, ev, b->time);
+	if (e->nbrk)
+		brackets_settle(e);
 	if (e->qn)
 		deliver(e);
 	oms_mark(e->oms, b->sym, b->close);
 	e->last[b->sym] = *b;
 	if (charts(e, b->sym))
 		series_push(&e->prices[b->sym], b->time, b->close);
+	if (e->nhist && keep_history(e, b, NULL) != 0) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
 	call_bar(e, b);
 	return 0;
 }
@@ -1421,6 +1681,8 @@ static int dispatch_book(struct engine *e, const struct feed_event *ev, char *er
 	}
 	time_moves(e, ev->time);
 	e->venue.ops->market(e->venue.self, ev, ev->time);
+	if (e->nbrk)
+		brackets_settle(e);
 	if (e->qn)
 		deliver(e);
 	if (ev->mark > 0) {
@@ -1431,6 +1693,10 @@ static int dispatch_book(struct engine *e, const struct feed_event *ev, char *er
 	if (ev->top_changed || ev->has_trade) {
 		if (charts(e, sym))
 			series_push(&e->prices[sym], ev->time, e->last[sym].close);
+		if (e->nhist && ev->has_trade && keep_history(e, NULL, &ev->trade) != 0) {
+			errf(err, errlen, "out of memory");
+			return -1;
+		}
 		call_book(e, ev);
 	}
 	return 0;
@@ -1471,6 +1737,8 @@ int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
 		return 2;
 	}
 	if (e->cur != INT64_MIN) {
+		if (e->nhist && !e->failed)
+			close_frames(e, INT64_MAX); /* the bars being built, at the end of data */
 		run_stop(e, e->cur);
 		record_equity(e, e->cur);
 	}

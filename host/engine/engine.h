@@ -40,6 +40,7 @@ struct engine_config {
 	int fail_fast;		  /* backtests: a failed strategy ends the run */
 	int write_through; /* a running host: each row reaches its file as it happens, orders.csv too */
 	int log_event_time; /* backtests: log lines carry the event time (log_set_event_time) */
+	const char *timezone; /* the exchange's, for ctx:at (borrowed); NULL: America/New_York */
 };
 
 #define ENGINE_MAX_STRATEGIES 64
@@ -127,7 +128,8 @@ int engine_strategy_files(const struct strategy *s, const char **paths, int max)
 
 /* ------------------------------------------------------------ operator */
 
-/* halt: block new orders, cancel working ones (returns the count); resume:
+/* halt: block new orders, cancel working ones but a bracket's exits
+ * (returns the count); resume:
  * running again; flatten: cancel, then close every position at market as
  * the operator's orders (allowed while halted). */
 int engine_halt(struct strategy *s, const char *reason);

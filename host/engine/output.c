@@ -68,6 +68,8 @@ void output_summarize(struct engine *e, double elapsed_s, struct run_summary *s)
 		s->wins += a->wins;
 		s->orders += a->orders;
 		s->rejects += a->rejects;
+		s->oco_pairs += a->oco_pairs;
+		s->bracket_ambiguous += a->bracket_ambiguous;
 	}
 	s->events = engine_events(e);
 	if (e->oms) {
@@ -218,6 +220,8 @@ int output_summary_json(const char *dir, const struct run_summary *s, char *err,
 		fin(s->m.total_return), fin(s->m.sharpe), fin(s->m.sortino), fin(s->m.max_drawdown),
 		fin(s->win_rate), fin(s->elapsed_s), fin(s->events_per_s), s->orders, s->rejects,
 		fin(s->m.periods_per_year));
+	if (s->oco_pairs > 0) /* only with OCO pairs: other runs' files stay as they were */
+		fprintf(f, ", \"bracket_ambiguous\": %ld", s->bracket_ambiguous);
 	if (s->skipped_rows >= 0) /* only with --lenient: other runs' files stay as they were */
 		fprintf(f, ", \"skipped_rows\": %ld", s->skipped_rows);
 	fputs("}\n", f);
@@ -238,9 +242,9 @@ void output_order_row(FILE *f, struct engine *e, const struct order *o)
 	*numfmt(filled, o->filled, 8) = '\0';
 	fprintf(f, "%lld,%s,%s,%s,%s,%s,%s,", (long long)o->id, t, e->strats[o->strat].name,
 		symtab_name(e->symtab, o->sym), oms_side_name(o->side),
-		o->type == ORD_LIMIT ? "limit" : "market", qty);
-	if (o->type == ORD_LIMIT) {
-		size_t len = (size_t)(numfmt(num, o->price, 8) - num);
+		oms_type_name(o), qty);
+	if (o->type != ORD_MARKET) { /* a limit's price; a stop market's stop */
+		size_t len = (size_t)(numfmt(num, o->type == ORD_STOP ? o->stop : o->price, 8) - num);
 		fwrite(num, 1, len, f);
 	}
 	fprintf(f, ",%s,%s,%s,", oms_tif_name(o->tif), oms_status_name(o->status), filled);

@@ -14,6 +14,7 @@
 struct run_summary {
 	char strategy[256];
 	long events, fills, round_trips, wins, orders, rejects;
+	long oco_pairs, bracket_ambiguous; /* summary.json has the count when a pair existed */
 	struct metrics m;
 	double win_rate;
 	double elapsed_s, events_per_s;

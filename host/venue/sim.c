@@ -95,16 +95,99 @@ static int sim_cancel(void *self, struct order *o, int64_t now)
 }
 
 
-/* The fill price of o on bar b, or NAN when it does not trade. */
-static double fill_price(const struct sim *s, const struct order *o, const struct bar *b)
+static double limit_price(const struct order *o, const struct bar *b)
 {
-	if (o->type == ORD_MARKET) {
-		double slip = 1 + o->side * s->cfg.slippage_bps / 1e4;
-		return b->open * slip;
-	}
 	if (o->side == SIDE_BUY)
 		return b->low <= o->price ? fmin(b->open, o->price) : NAN;
 	return b->high >= o->price ? fmax(b->open, o->price) : NAN;
+}
+
+/* Where bar b reaches a stop: 2 at the open (a gap), 1 inside the bar, 0 not. */
+static int stop_reached(const struct order *o, const struct bar *b)
+{
+	if (o->side == SIDE_BUY)
+		return b->open >= o->stop ? 2 : b->high >= o->stop ? 1 : 0;
+	return b->open <= o->stop ? 2 : b->low <= o->stop ? 1 : 0;
+}
+
+/* A stop limit: triggered at the open, a limit for the whole bar; inside the
+ * bar, the stop price when the limit is at or beyond it, else a limit from
+ * the next bar. Marks it triggered. */
+static double stop_limit_price(struct order *o, const struct bar *b)
+{
+	if (o->triggered)
+		return limit_price(o, b);
+	int r = stop_reached(o, b);
+	if (!r)
+		return NAN;
+	o->triggered = 1;
+	if (r == 2)
+		return limit_price(o, b);
+	int marketable = o->side == SIDE_BUY ? o->price >= o->stop : o->price <= o->stop;
+	return marketable ? o->stop : NAN;
+}
+
+/* The fill price of o on bar b, or NAN when it does not trade. */
+static double fill_price(const struct sim *s, struct order *o, const struct bar *b)
+{
+	double slip = 1 + o->side * s->cfg.slippage_bps / 1e4;
+	switch (o->type) {
+	case ORD_MARKET:
+		return b->open * slip;
+	case ORD_STOP: {
+		int r = stop_reached(o, b);
+		return r == 2 ? b->open * slip : r == 1 ? o->stop * slip : NAN;
+	}
+	case ORD_STOP_LIMIT:
+		return stop_limit_price(o, b);
+	default:
+		return limit_price(o, b);
+	}
+}
+
+/* A trailing stop that did not fill follows the market, never away. */
+static void trail_move(const struct sim *s, struct order *o, const struct bar *b)
+{
+	int sell = o->side == SIDE_SELL; /* protects a long: follows the highs */
+	double ref = !s->cfg.trail_extreme ? b->close : sell ? b->high : b->low;
+	if (sell ? ref > o->trail_best : ref < o->trail_best)
+		o->trail_best = ref;
+	double d = o->trail_pct ? o->trail_best * o->trail / 100 : o->trail;
+	double stop = sell ? o->trail_best - d : o->trail_best + d;
+	if (sell ? stop > o->stop : stop < o->stop)
+		o->stop = stop;
+}
+
+/* Whether b's open passed o (it fills at the open). */
+static int open_passed(const struct order *o, const struct bar *b)
+{
+	if (o->type == ORD_STOP || o->type == ORD_STOP_LIMIT)
+		return stop_reached(o, b) == 2;
+	return o->type == ORD_MARKET || limit_price(o, b) == b->open;
+}
+
+/* o would fill at *px on b; when its OCO sibling would too (the bar reached
+ * both, in an order the bar does not tell), the one the open passed wins,
+ * else the stop, else the older. Returns the winner (o or the sibling, *px
+ * its price) and counts the ambiguity on the account. */
+static struct order *oco_winner(const struct sim *s, struct order *o, const struct bar *b,
+				double *px)
+{
+	struct order *sib = oms_get(s->oms, o->oco);
+	if (!sib || !oms_is_open(sib) || sib->sym != o->sym || sib->created >= b->time)
+		return o;
+	double spx = fill_price(s, sib, b);
+	if (isnan(spx))
+		return o;
+	oms_account(s->oms, o->strat)->bracket_ambiguous++;
+	int o_open = open_passed(o, b), s_open = open_passed(sib, b);
+	int o_stop = o->type == ORD_STOP || o->type == ORD_STOP_LIMIT;
+	int s_stop = sib->type == ORD_STOP || sib->type == ORD_STOP_LIMIT;
+	int sib_wins = o_open != s_open ? s_open : o_stop != s_stop ? s_stop : sib->id < o->id;
+	if (!sib_wins)
+		return o;
+	*px = spx;
+	return sib;
 }
 
 void sim_on_bar(struct sim *s, const struct bar *b)
@@ -114,19 +197,28 @@ void sim_on_bar(struct sim *s, const struct bar *b)
 	struct id_list *l = &s->by_sym[b->sym];
 	for (int i = 0; i < l->n;) {
 		struct order *o = oms_get(s->oms, l->v[i]);
-		if (o->created >= b->time || !oms_is_open(o)) {
+		if (!oms_is_open(o)) { /* cancelled as the other of an OCO pair */
+			l->v[i] = l->v[--l->n];
+			continue;
+		}
+		if (o->created >= b->time) {
 			i++;
 			continue;
 		}
 		double px = fill_price(s, o, b);
 		if (!isnan(px)) {
-			double qty = o->qty - o->filled;
+			struct order *w = o->oco ? oco_winner(s, o, b, &px) : o;
+			double qty = w->qty - w->filled;
+			if (w == o)
+				l->v[i] = l->v[--l->n];
+			/* the loser is cancelled by the oms (oco) and dropped above */
+			oms_fill(s->oms, w, qty, px, sim_fee(s, qty, px), b->time);
+		} else if (o->tif == TIF_IOC || o->tif == TIF_FOK) {
 			l->v[i] = l->v[--l->n];
-			oms_fill(s->oms, o, qty, px, sim_fee(s, qty, px), b->time);
-		} else if (o->tif == TIF_IOC) {
-			l->v[i] = l->v[--l->n];
-			oms_expire(s->oms, o, "ioc", b->time);
+			oms_expire(s->oms, o, o->tif == TIF_IOC ? "ioc" : "fok", b->time);
 		} else {
+			if (o->trail > 0)
+				trail_move(s, o, b);
 			i++;
 		}
 	}

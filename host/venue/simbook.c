@@ -22,6 +22,7 @@ struct sb_order {
 	char side;	/* 'B' or 'S' */
 	uint32_t px;	/* 0: market */
 	int arrived;
+	int stop_wait; /* a stop not triggered yet: held, arrive = INT64_MAX */
 	double ahead; /* shares ahead in the queue at px */
 };
 
@@ -113,6 +114,20 @@ static double take(struct simbook *sb, struct order *o, const struct sb_order *s
 	return left;
 }
 
+/* Shares displayed on the other side up to so's limit (0: any price). */
+static double available(const struct simbook *sb, const struct sb_order *so)
+{
+	struct book_level_info lv[DEPTH];
+	size_t n = book_depth(sb->books, so->locate, so->side == 'B' ? BOOK_ASK : BOOK_BID, lv, DEPTH);
+	double sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (so->px && (so->side == 'B' ? lv[i].price > so->px : lv[i].price < so->px))
+			break;
+		sum += (double)lv[i].shares;
+	}
+	return sum;
+}
+
 static void arrive(struct simbook *sb, int i, int64_t now)
 {
 	struct sb_order *so = &sb->v[i];
@@ -122,12 +137,17 @@ static void arrive(struct simbook *sb, int i, int64_t now)
 		remove_at(sb, i);
 		return;
 	}
+	if (o->tif == TIF_FOK && available(sb, so) < o->qty - o->filled) {
+		oms_expire(sb->oms, o, "fok", now); /* all or nothing */
+		remove_at(sb, i);
+		return;
+	}
 	double left = take(sb, o, so, now);
 	if (left <= 0) {
 		remove_at(sb, i);
 		return;
 	}
-	if (so->px == 0 || o->tif == TIF_IOC) {
+	if (so->px == 0 || o->tif == TIF_IOC || o->tif == TIF_FOK) {
 		if (so->px == 0)
 			oms_cancel(sb->oms, o, "no_liquidity", now);
 		else
@@ -200,10 +220,59 @@ static int on_resting(struct simbook *sb, int i, const struct book_event *ev, in
 	return !oms_is_open(o);
 }
 
+/* The price a held stop watches in ev (0: none here): the trade's, or with
+ * stop_on_touch the best price of the side it would take. */
+static double stop_watch(const struct simbook *sb, const struct sb_order *so,
+			 const struct book_event *ev)
+{
+	if (!sb->cfg.stop_on_touch)
+		return ev->has_trade && ev->trade_price ? to_px(ev->trade_price) : 0;
+	if (!ev->top_changed)
+		return 0;
+	struct book_top top;
+	book_top(sb->books, so->locate, &top);
+	return to_px(so->side == 'B' ? top.ask : top.bid);
+}
+
+/* A held stop: triggered when the watched price reaches it (it then goes to
+ * the venue, after the latency, as a market or limit order); a trailing
+ * stop that did not trigger follows the watched price, never away. */
+static int on_stop(struct simbook *sb, struct sb_order *so, const struct book_event *ev,
+		   int64_t now)
+{
+	struct order *o = oms_get(sb->oms, so->id);
+	if (!oms_is_open(o)) /* cancelled as the other of an OCO pair: dropped */
+		return 1;
+	double p = stop_watch(sb, so, ev);
+	if (!(p > 0))
+		return 0;
+	int buy = so->side == 'B';
+	if (buy ? p >= o->stop : p <= o->stop) {
+		so->stop_wait = 0;
+		o->triggered = 1;
+		so->arrive = now + sb->latency;
+		return 0;
+	}
+	if (o->trail > 0) {
+		if (buy ? p < o->trail_best : p > o->trail_best)
+			o->trail_best = p;
+		double d = o->trail_pct ? o->trail_best * o->trail / 100 : o->trail;
+		double stop = buy ? o->trail_best + d : o->trail_best - d;
+		if (buy ? stop < o->stop : stop > o->stop)
+			o->stop = stop;
+	}
+	return 0;
+}
+
 void simbook_on_event(struct simbook *sb, const struct book_event *ev, int64_t now)
 {
 	for (int i = 0; i < sb->n;) {
-		if (sb->v[i].arrived && sb->v[i].locate == ev->locate && on_resting(sb, i, ev, now))
+		struct sb_order *so = &sb->v[i];
+		if (so->locate == ev->locate && so->stop_wait && on_stop(sb, so, ev, now)) {
+			remove_at(sb, i);
+			continue;
+		}
+		if (so->arrived && so->locate == ev->locate && on_resting(sb, i, ev, now))
 			remove_at(sb, i);
 		else
 			i++;
@@ -226,9 +295,13 @@ static int simbook_submit(void *self, struct order *o, int64_t now)
 	so->arrive = now + sb->latency;
 	so->locate = (uint16_t)loc;
 	so->side = o->side == SIDE_BUY ? 'B' : 'S';
-	so->px = o->type == ORD_LIMIT ? (uint32_t)llround(o->price * 1e4) : 0;
+	int limit = o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT;
+	so->px = limit ? (uint32_t)llround(o->price * 1e4) : 0;
+	so->stop_wait = o->type == ORD_STOP || o->type == ORD_STOP_LIMIT;
+	if (so->stop_wait)
+		so->arrive = INT64_MAX; /* held here until the market reaches it */
 	oms_accept(sb->oms, o, now);
-	if (sb->latency == 0)
+	if (sb->latency == 0 && !so->stop_wait)
 		arrive(sb, sb->n - 1, now);
 	return 0;
 }
@@ -269,8 +342,9 @@ static int simbook_replace(void *self, struct order *o, double qty, double price
 	if (!oms_is_open(o) || i < 0 || !(qty >= o->filled) ||
 	    (o->type == ORD_LIMIT && !(price > 0)))
 		return -1;
+	int limit = o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT;
 	struct sb_order *so = &sb->v[i];
-	uint32_t px = o->type == ORD_LIMIT ? (uint32_t)llround(price * 1e4) : 0;
+	uint32_t px = limit ? (uint32_t)llround(price * 1e4) : 0;
 	int back = px != so->px || qty > o->qty;
 	so->px = px;
 	if (back && so->arrived)

@@ -12,7 +12,16 @@
  * removes c * ahead / L from the queue ahead); it also fills, at its price,
  * when the other side's best price comes to it. IOC orders do not rest.
  * Our orders never change the real book (no market impact), and each order
- * sees the whole displayed book. Cancels act at once.
+ * sees the whole displayed book. Cancels act at once. FOK orders fill
+ * wholly against the displayed depth (up to the limit) on arrival, or
+ * expire (reason `fok`) without a fill.
+ *
+ * Stops are held here until triggered: by a trade (an execution's price at
+ * or beyond the stop), or with stop_on_touch by the best price of the side
+ * they would take (a buy stop when the best ask is at or above it, a sell
+ * stop when the best bid is at or below it). The triggered order then
+ * reaches the book `latency` later and walks it as a market (stop) or limit
+ * (stop limit) order. A trailing stop follows the watched price.
  */
 #ifndef GANTRY_SIMBOOK_H
 #define GANTRY_SIMBOOK_H

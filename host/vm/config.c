@@ -14,6 +14,7 @@
 #include "bars.h"
 #include "log.h"
 #include "timefmt.h"
+#include "tz.h"
 #include "vm-internal.h"
 
 #define CONFIG_MEMORY (16u << 20)
@@ -21,7 +22,7 @@
 
 static const char *const top_keys[] = {"params", "risk", "firm_risk", "sandbox", "http",
 				       "journal", "fees", "cash", "seed", "venue", "feed", "log",
-				       "symbols", "data", NULL};
+				       "symbols", "data", "timezone", "sim", NULL};
 
 static int number_field(lua_State *L, int tbl, const char *section, const char *key, double min,
 			double *out, struct deploy_config *c, char *err, size_t errlen)
@@ -264,13 +265,73 @@ static int read_data(struct deploy_config *c, lua_State *L, int tbl, char *err, 
 	return 0;
 }
 
+/* `timezone = "America/New_York"`: the exchange's zone (ctx:at), checked
+ * against the tz database now. */
+static int read_timezone(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
+{
+	int t = lua_getfield(L, 1, "timezone");
+	if (t == LUA_TNIL)
+		return lua_pop(L, 1), 0;
+	char why[256];
+	struct tz *z = t == LUA_TSTRING ? tz_load(lua_tostring(L, -1), why, sizeof why) : NULL;
+	if (!z)
+		return errf(err, errlen, "%s: timezone: %s", c->path,
+			    t == LUA_TSTRING ? why
+					     : "expected a zone name (a string, e.g. "
+					       "\"America/New_York\")"),
+		       -1;
+	tz_free(z);
+	if (!(c->timezone = strdup(lua_tostring(L, -1))))
+		return errf(err, errlen, "out of memory"), -1;
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* One of two words at sim.KEY (the first is the default): 0 or 1 in *out,
+ * -1 on anything else. */
+static int sim_choice(struct deploy_config *c, lua_State *L, int s, const char *key,
+		      const char *a, const char *b, int *out, char *err, size_t errlen)
+{
+	int t = lua_getfield(L, s, key);
+	const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
+	if (t != LUA_TNIL && strcmp(v, a) != 0 && strcmp(v, b) != 0) {
+		errf(err, errlen, "%s: sim.%s: expected \"%s\" or \"%s\"", c->path, key, a, b);
+		return -1;
+	}
+	*out = t != LUA_TNIL && strcmp(v, b) == 0;
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* `sim`: how the simulators treat stops (sim.h). */
+static int read_sim(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
+{
+	static const char *const sim_keys[] = {"trail_on", "stop_trigger", NULL};
+	int t = lua_getfield(L, 1, "sim");
+	if (t == LUA_TTABLE) {
+		int s = lua_gettop(L);
+		if (check_keys(L, s, "sim", sim_keys, c, err, errlen) ||
+		    sim_choice(c, L, s, "trail_on", "close", "extreme", &c->trail_extreme, err,
+			       errlen) ||
+		    sim_choice(c, L, s, "stop_trigger", "trade", "touch", &c->stop_on_touch, err,
+			       errlen))
+			return -1;
+	} else if (t != LUA_TNIL) {
+		errf(err, errlen, "%s: sim: expected a table", c->path);
+		return -1;
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
 static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
 {
 	static const char *const sandbox_keys[] = {"memory_mb", "callback_ms", "on_halt", NULL};
 	static const char *const fee_keys[] = {"per_share", "bps", "slippage_bps", NULL};
 	if (check_keys(L, 1, "", top_keys, c, err, errlen) != 0)
 		return -1;
-	if (number_field(L, 1, "", "cash", 1e-9, &c->cash, c, err, errlen) != 0)
+	if (number_field(L, 1, "", "cash", 1e-9, &c->cash, c, err, errlen) != 0 ||
+	    read_timezone(c, L, err, errlen) != 0)
 		return -1;
 	int t = lua_getfield(L, 1, "params");
 	if (t == LUA_TTABLE) {
@@ -318,6 +379,8 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 		return -1;
 	}
 	lua_pop(L, 1);
+	if (read_sim(c, L, err, errlen) != 0)
+		return -1;
 	t = lua_getfield(L, 1, "symbols");
 	if (t == LUA_TTABLE) {
 		if (read_symbols(c, L, lua_gettop(L), err, errlen) != 0)
@@ -410,6 +473,7 @@ void config_free(struct deploy_config *c)
 	free(c->data_columns);
 	free(c->data_header);
 	free(c->data_tz);
+	free(c->timezone);
 	if (c->L)
 		lua_close(c->L);
 	free(c->core); /* after the state: it is the state's allocator */

@@ -26,6 +26,7 @@ struct deploy_config {
 	double fee_bps, fee_per_share, slippage_bps; /* < 0: unset */
 	double cash;			       /* < 0: unset */
 	int on_halt_leave;		       /* sandbox.on_halt = "leave" */
+	int trail_extreme, stop_on_touch; /* sim.trail_on = "extreme", sim.stop_trigger = "touch" */
 	lua_State *L;			       /* holds the table, for the risk section */
 	struct vm_core *core; /* L's allocator and budget (host/vm/vm-internal.h); owned */
 	struct config_symbol *symbols; /* owned */
@@ -34,6 +35,7 @@ struct deploy_config {
 	 * list), --header (comma-separated), --tz; owned, NULL: unset */
 	char *data_columns, *data_header, *data_tz;
 	int data_time_form; /* enum time_form; < 0: unset */
+	char *timezone;	    /* the exchange's zone (ctx:at); owned, NULL: unset */
 	int has_risk; /* bit 0: a `risk` table, bit 1: `firm_risk`; the config table is at 1 of L */
 };
 

@@ -121,6 +121,7 @@ enum {
 	SLOT_BOOK,
 	SLOT_TRADE,
 	SLOT_SYMS,
+	SLOT_FRAME, /* a timeframe's bar (Lua 5.4; LuaJIT writes the bar box) */
 	SLOT_KEYS, /* the event field names, one slot each (see vm_key_names) */
 	SLOT_CB0 = SLOT_KEYS + 24, /* one slot per callback, in the order of vm_cb_names */
 };
@@ -149,6 +150,7 @@ enum {
 	K_REASON,
 	K_FEE,
 	K_ORIGIN,
+	K_TIMEFRAME,
 	K__COUNT
 };
 extern const char *const vm_key_names[K__COUNT];
@@ -176,7 +178,7 @@ extern const char *const vm_cb_names[NCB];
  * may keep a setter per kind in SLOT_SET0 + kind (Lua 5.4 does); the slot is
  * nil otherwise.
  */
-enum { EV_BAR, EV_BOOK, EV_TRADE, EV_ORDER, EV_FILL, EV__COUNT };
+enum { EV_BAR, EV_BOOK, EV_TRADE, EV_ORDER, EV_FILL, EV_FRAME, EV__COUNT };
 #define EV_MAX_FIELDS 10
 
 struct event_kind {

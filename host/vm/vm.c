@@ -40,7 +40,8 @@ _Static_assert(offsetof(struct vm, core) == 0, "the allocator's userdata is the 
 const char *const vm_key_names[K__COUNT] = {
 	"symbol", "time",  "open", "high", "low",     "close",	"volume",
 	"bid",	  "bid_qty", "ask", "ask_qty", "price", "qty",	"side",
-	"id",	  "order_id", "filled", "avg_price", "status", "reason", "fee", "origin"};
+	"id",	  "order_id", "filled", "avg_price", "status", "reason", "fee", "origin",
+	"timeframe"};
 
 const char *const vm_cb_names[NCB] = {"on_start", "on_bar",	 "on_book",   "on_trade",
 				      "on_order", "on_fill",	 "on_timer",  "on_reload",
@@ -57,6 +58,8 @@ const struct event_kind vm_event_kinds[EV__COUNT] = {
 		       K_REASON, K_ORIGIN}},
 	[EV_FILL] = {SLOT_FILL, CB_FILL, "on_fill", 7,
 		     {K_ORDER_ID, K_SYMBOL, K_SIDE, K_QTY, K_PRICE, K_FEE, K_TIME}},
+	[EV_FRAME] = {SLOT_FRAME, CB_BAR, "on_bar", 8,
+		      {K_SYMBOL, K_TIME, K_OPEN, K_HIGH, K_LOW, K_CLOSE, K_VOLUME, K_TIMEFRAME}},
 };
 
 #define MEM_SLACK (1u << 20) /* room to report the error once the cap is hit */
@@ -739,7 +742,7 @@ static int find_callbacks(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-#define NFIELDS (3 + NCB)
+#define NFIELDS (5 + NCB)
 
 /* "on_start, on_bar, ..., on_params": the callbacks, for messages. */
 static void callback_list(char *buf, size_t len)
@@ -758,10 +761,10 @@ static void callback_list(char *buf, size_t len)
 static int check_fields(struct vm *vm, char *err, size_t errlen)
 {
 	lua_State *L = vm->core.L;
-	const char *known[NFIELDS] = {"name", "params", "symbols"};
+	const char *known[NFIELDS] = {"name", "params", "symbols", "history", "timeframes"};
 	char cbs[256], where[PATH_MAX + 16];
 	for (int i = 0; i < NCB; i++)
-		known[3 + i] = vm_cb_names[i];
+		known[5 + i] = vm_cb_names[i];
 	callback_list(cbs, sizeof cbs);
 	int t = raw_field(L, SLOT_MODULE, "name");
 	lua_pop(L, 1);
@@ -774,8 +777,8 @@ static int check_fields(struct vm *vm, char *err, size_t errlen)
 		if (lua_type(L, -1) != LUA_TSTRING) {
 			const char *k = plain_text(L, -1);
 			vm_fail(err, errlen, "%s: the strategy table has a field [%s]: its "
-					     "fields are named (name, params, symbols and the "
-					     "callbacks %s)",
+					     "fields are named (name, params, symbols, history, "
+					     "timeframes and the callbacks %s)",
 				vm->path, k, cbs);
 			lua_settop(L, SLOT_TOP);
 			return -1;
@@ -800,14 +803,87 @@ static int check_fields(struct vm *vm, char *err, size_t errlen)
 				where, keys[i], hint, cbs);
 		else
 			vm_fail(err, errlen, "%s: unknown field '%s' in the strategy table%s; "
-					     "its fields are name, params, symbols and the "
-					     "callbacks %s",
+					     "its fields are name, params, symbols, history, "
+					     "timeframes and the callbacks %s",
 				where, keys[i], hint, cbs);
 		free(keys);
 		lua_settop(L, SLOT_TOP);
 		return -1;
 	}
 	free(keys);
+	return 0;
+}
+
+/* "5m" -> its length in ns: a whole number above 0 then s, m, h or d (at
+ * most 366 days); 0 when s is not one. */
+static int64_t timeframe_ns(const char *s)
+{
+	static const struct {
+		char unit;
+		int64_t ns;
+	} units[] = {{'s', 1000000000LL}, {'m', 60000000000LL}, {'h', 3600000000000LL},
+		     {'d', 86400000000000LL}};
+	int64_t n = 0;
+	const char *p = s;
+	while (*p >= '0' && *p <= '9' && n <= 1000000)
+		n = n * 10 + (*p++ - '0');
+	if (p == s || n == 0 || p[1] != '\0')
+		return 0;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (*p == units[i].unit && n * units[i].ns <= 366 * units[3].ns)
+			return n * units[i].ns;
+	return 0;
+}
+
+/* `history = N` and `timeframes = { "5m", ... }` into info; a bad value is
+ * an error naming the field. */
+static int read_history(struct vm *vm, char *err, size_t errlen)
+{
+	lua_State *L = vm->core.L;
+	int t = raw_field(L, SLOT_MODULE, "history");
+	if (t != LUA_TNIL) {
+		lua_Number n = lua_tonumber(L, -1);
+		if (t != LUA_TNUMBER || n != floor(n) || n < 0 || n > VM_MAX_HISTORY) {
+			vm_fail(err, errlen, "%s: history must be a whole number of bars from 0 to "
+					     "%d, got %s", vm->path, VM_MAX_HISTORY, plain_text(L, -1));
+			lua_settop(L, SLOT_TOP);
+			return -1;
+		}
+		vm->info.history = (int)n;
+	}
+	lua_pop(L, 1);
+	t = raw_field(L, SLOT_MODULE, "timeframes");
+	if (t != LUA_TNIL && t != LUA_TTABLE) {
+		lua_settop(L, SLOT_TOP);
+		return vm_fail(err, errlen, "%s: timeframes must be a list like { \"5m\", \"1h\" }, "
+					    "got a %s", vm->path, lua_typename(L, t));
+	}
+	int n = t == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;
+	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		int64_t ns = s && strlen(s) < sizeof vm->info.timeframes[0] ? timeframe_ns(s) : 0;
+		if (!ns || i > VM_MAX_TIMEFRAMES) {
+			vm_fail(err, errlen, ns ? "%s: timeframes: at most %d of them"
+						: "%s: timeframes[%d]: '%s' is not a timeframe (a whole "
+						  "number then s, m, h or d: \"30s\", \"5m\", \"1h\", \"1d\")",
+				vm->path, ns ? VM_MAX_TIMEFRAMES : i, ns ? "" : plain_text(L, -1));
+			lua_settop(L, SLOT_TOP);
+			return -1;
+		}
+		for (int k = 0; k < vm->info.ntimeframes; k++)
+			if (vm->info.timeframe_ns[k] == ns) {
+				vm_fail(err, errlen, "%s: timeframes[%d]: '%s' is as long as '%s'", vm->path,
+					i, s, vm->info.timeframes[k]);
+				lua_settop(L, SLOT_TOP);
+				return -1;
+			}
+		snprintf(vm->info.timeframes[vm->info.ntimeframes], sizeof vm->info.timeframes[0],
+			 "%s", s);
+		vm->info.timeframe_ns[vm->info.ntimeframes++] = ns;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
 	return 0;
 }
 
@@ -935,6 +1011,10 @@ int vm_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen
 	    check_fields(vm, err, errlen) != 0 || merge_params(vm, cfg, err, errlen) != 0 ||
 	    read_symbols(vm, lua_gettop(L), err, errlen) || check_acts(vm, err, errlen) != 0)
 		return -1;
+	int params = lua_gettop(L);
+	if (read_history(vm, err, errlen) != 0)
+		return -1;
+	lua_settop(L, params);
 
 	/* ctx's params, and an empty state */
 	lua_setfield(L, SLOT_CTX, "params");
@@ -973,7 +1053,7 @@ int vm_on_order(struct vm *vm, const struct order *o)
 	vm_push_str(L, oms_side_name(o->side));
 	lua_pushinteger(L, (lua_Integer)o->qty);
 	lua_pushinteger(L, (lua_Integer)o->filled);
-	if (o->type == ORD_LIMIT)
+	if (o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT)
 		lua_pushnumber(L, o->price);
 	else
 		lua_pushnil(L);

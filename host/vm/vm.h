@@ -70,6 +70,9 @@ struct vm_config {
 				 * by a count hook on that thread's CPU time, not the watchdog */
 };
 
+#define VM_MAX_TIMEFRAMES 8
+#define VM_MAX_HISTORY 100000
+
 /* What a loaded strategy declares, for `gantry check` and subscriptions. */
 struct vm_info {
 	char name[64];
@@ -81,6 +84,12 @@ struct vm_info {
 	 * table's `symbols` (a list or a function) named it. */
 	char symbol_param[64][64];
 	int symbols_declared;
+	/* `history = N`: bars kept per symbol and timeframe (0: none); `timeframes
+	 * = { "5m", ... }`: their names as written and their lengths in ns. */
+	int history;
+	int ntimeframes;
+	char timeframes[VM_MAX_TIMEFRAMES][8];
+	int64_t timeframe_ns[VM_MAX_TIMEFRAMES];
 };
 
 struct vm_ops {
@@ -94,6 +103,9 @@ struct vm_ops {
 
 	int (*on_start)(struct vm *vm);
 	int (*on_bar)(struct vm *vm, const struct bar *b);
+	/* A bar of the strategy's timeframe info.timeframes[frame]: on_bar with
+	 * bar.timeframe set (the feed's own bars have none). */
+	int (*on_frame_bar)(struct vm *vm, const struct bar *b, int frame);
 	int (*on_book)(struct vm *vm, const struct top_of_book *t);
 	int (*on_trade)(struct vm *vm, const struct trade_event *t);
 	int (*on_order)(struct vm *vm, const struct order *o);

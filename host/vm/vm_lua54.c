@@ -136,6 +136,25 @@ static int lua54_on_bar(struct vm *vm, const struct bar *b)
 	return call_event(vm, EV_BAR);
 }
 
+/* A timeframe's bar: its own reused table, so the feed's bars never carry a
+ * stale timeframe field and cost nothing more. */
+static int lua54_on_frame_bar(struct vm *vm, const struct bar *b, int frame)
+{
+	if (ABANDONED(vm))
+		return VM_ERROR;
+	lua_State *L = vm->core.L;
+	vm_begin_event(vm, EV_FRAME);
+	vm_push_symbol(vm, b->sym);
+	lua_pushinteger(L, (lua_Integer)b->time);
+	lua_pushnumber(L, b->open);
+	lua_pushnumber(L, b->high);
+	lua_pushnumber(L, b->low);
+	lua_pushnumber(L, b->close);
+	lua_pushnumber(L, b->volume);
+	lua_pushstring(L, vm->info.timeframes[frame]);
+	return call_event(vm, EV_FRAME);
+}
+
 static int lua54_on_book(struct vm *vm, const struct top_of_book *t)
 {
 	if (ABANDONED(vm))
@@ -185,6 +204,7 @@ static struct vm *lua54_open(const struct vm_config *cfg, char *err, size_t errl
 	new_event_table(L, SLOT_BAR, 7);
 	new_event_table(L, SLOT_BOOK, 6);
 	new_event_table(L, SLOT_TRADE, 5);
+	new_event_table(L, SLOT_FRAME, 8);
 	if (compile_setters(vm, err, errlen) != 0)
 		goto failed;
 	vm->core.off_thread = 0; /* from here on it runs on the main thread */
@@ -200,6 +220,7 @@ const struct vm_ops vm_backend = {
 	.open = lua54_open,
 	.close = vm_free,
 	.on_bar = lua54_on_bar,
+	.on_frame_bar = lua54_on_frame_bar,
 	.on_book = lua54_on_book,
 	.on_trade = lua54_on_trade,
 	VM_SHARED_OPS,

@@ -172,7 +172,18 @@ static int jit_on_bar(struct vm *vm, const struct bar *b)
 		return VM_ERROR;
 	struct gantry_ev_bar *e = jit(vm)->box.bar;
 	*e = (struct gantry_ev_bar){(double)b->time, b->open,  b->high, b->low,
-				    b->close,	     b->volume, b->sym};
+				    b->close,	     b->volume, b->sym, NULL};
+	return call_box(vm, EV_BAR);
+}
+
+/* A timeframe's bar: the bar box, its tf_ naming the timeframe. */
+static int jit_on_frame_bar(struct vm *vm, const struct bar *b, int frame)
+{
+	if (ABANDONED(vm))
+		return VM_ERROR;
+	struct gantry_ev_bar *e = jit(vm)->box.bar;
+	*e = (struct gantry_ev_bar){(double)b->time, b->open,	b->high, b->low, b->close,
+				    b->volume,	     b->sym, vm->info.timeframes[frame]};
 	return call_box(vm, EV_BAR);
 }
 
@@ -245,6 +256,10 @@ static int copy_box(const struct vm *vm, int idx, lua_State *to)
 		lua_pushstring(to, oms_side_name(side));
 		lua_setfield(to, -2, "side");
 	}
+	if (p == (const char *)box->bar && box->bar->tf_) {
+		lua_pushstring(to, box->bar->tf_);
+		lua_setfield(to, -2, "timeframe");
+	}
 	return 0;
 }
 
@@ -301,6 +316,7 @@ const struct vm_ops vm_backend = {
 	.open = jit_open,
 	.close = jit_close,
 	.on_bar = jit_on_bar,
+	.on_frame_bar = jit_on_frame_bar,
 	.on_book = jit_on_book,
 	.on_trade = jit_on_trade,
 	VM_SHARED_OPS,

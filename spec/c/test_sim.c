@@ -43,7 +43,8 @@ struct rig {
 static void rig_open(struct rig *r, double fee_per_share, double fee_bps, double slippage_bps)
 {
 	memset(r, 0, sizeof *r);
-	struct sim_config cfg = {fee_per_share, fee_bps, slippage_bps};
+	struct sim_config cfg = {.fee_per_share = fee_per_share, .fee_bps = fee_bps,
+				 .slippage_bps = slippage_bps};
 	r->oms = oms_new(1, 100000);
 	r->sim = sim_new(r->oms, &cfg);
 	oms_set_listener(r->oms, on_event, &r->fills);

@@ -43,7 +43,7 @@ struct rig {
 static void rig_open(struct rig *r, int late)
 {
 	memset(r, 0, sizeof *r);
-	struct sim_config cfg = {0, 0, 0};
+	struct sim_config cfg = {0};
 	r->oms = oms_new(1, 100000);
 	r->v = (struct venue){&sim_venue, sim_new(r->oms, &cfg)};
 	if (late)

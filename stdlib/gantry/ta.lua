@@ -1,12 +1,14 @@
 --[[ gantry.ta: streaming technical indicators for strategies.
 
 Every indicator is a table with an `update` method and a `value` field (nil
-until the indicator has enough data). One update is O(1) and allocates
-nothing: windows live in a ring preallocated by the constructor, and the
-update function is stored in the object itself, so `obj:update(x)` is one
-field lookup and one call. Definitions follow TA-Lib (EMA seeded with an SMA,
-Wilder smoothing for RSI and ATR, population standard deviation); see
-docs/ta.md for each one and its warm-up.
+until the indicator has enough data). One update is O(1) (amortised for
+the rolling max/min; O(n) for CCI, as in TA-Lib) and allocates nothing:
+windows live in rings preallocated by the constructor, and the update
+function is stored in the object itself, so `obj:update(x)` is one field
+lookup and one call. Definitions are TA-Lib's, down to its warm-up, seeds
+and zero tests, and spec/ta_spec.lua checks them bar for bar against
+TA-Lib's output (spec/fixtures/talib/); where TA-Lib loses digits (stddev,
+bbands, CCI) we keep the exact value instead. docs/ta.md has each one.
 
 Two things a reader must know:
   * Constructors install a warm-up `update` that swaps itself for the
@@ -30,6 +32,7 @@ local type, error, tostring, fmt = type, error, tostring, string.format
 
 local RESYNC = 1024        -- updates between exact recomputes of rolling sums
 local MAX_N = 16777216     -- largest window; keeps a typo from eating memory
+local TA_EPSILON = 1e-14   -- TA-Lib's zero test: |v| < 1e-14 counts as 0
 
 local ta = {}
 
@@ -226,7 +229,7 @@ end
 ------------------------------------------------------------------ RSI
 -- Wilder: average gain and loss seeded with the plain mean of the first n
 -- changes, then avg = (avg * (n - 1) + change) / n. RSI = 100 * g / (g + l),
--- 0 when both averages are 0 (TA-Lib's choice).
+-- 0 when g + l is below TA_EPSILON = 1e-14 (TA-Lib's test, absolute).
 
 local function rsi_step(self, x)
   local d = x - self.prev
@@ -240,7 +243,7 @@ local function rsi_step(self, x)
   self.loss = l
   local s = g + l
   local v = 0.0
-  if s ~= 0 then v = 100 * (g / s) end
+  if s >= TA_EPSILON or s <= -TA_EPSILON then v = 100 * (g / s) end
   self.value = v
   return v
 end
@@ -261,7 +264,7 @@ local function rsi_warm(self, x)
   self.loss = l
   local s = g + l
   local v = 0.0
-  if s ~= 0 then v = 100 * (g / s) end
+  if s >= TA_EPSILON or s <= -TA_EPSILON then v = 100 * (g / s) end
   self.value = v
   self.update = rsi_step
   return v
@@ -363,11 +366,21 @@ end
 -- cancellation of sum(x^2) - n*mean^2. `run` counts equal consecutive
 -- inputs: in the steady step a window of n equal values is forced to m2 = 0,
 -- since the incremental update can leave a residue (~1e-8 on prices ~100).
+-- `err` bounds the rounding error the sliding updates have put in m2 since
+-- the last exact pass; each costs about eps * |change|, so when a quiet
+-- window follows a volatile one the error left by the big values leaving
+-- can exceed the quiet window's own m2 (a std of 1e-9 where it is 3e-13).
+-- When err passes ERR_REL * m2 the window is recomputed exactly (two
+-- passes, O(n)); that happens only while m2 falls steeply, so steady state
+-- stays O(1).
+
+local ERR_REL = 1e-11      -- recompute when m2 may be off by more than this
+local EPS4 = 4 * 2.220446049250313e-16
 
 local function win_new(n)
   local w = resync_wraps(n)
   return { n = n, ring = new_ring(n), i = 0, shift = 0.0, sum = 0.0, m2 = 0.0,
-           run = 0, count = 0, wraps = w, left = w, value = nil }
+           err = 0.0, run = 0, count = 0, wraps = w, left = w, value = nil }
 end
 
 -- Warm-up: add x as the c-th value (Welford's update).
@@ -398,20 +411,26 @@ local function win_add(self, x)
   return c, self.shift + self.sum / c, m2
 end
 
--- Exact recompute after x was written to slot 1; x becomes the new shift
--- (so a constant window gives m2 = 0 exactly here, as in warm-up).
-local function win_resync(self, ring, n, x)
+-- Exact recompute of the window's sum and m2 around `shift` (a value of
+-- the window, so a constant window gives m2 = 0 exactly, as in warm-up).
+local function win_exact(self, ring, n, shift)
   local sum = 0.0
-  for j = 1, n do sum = sum + (ring[j] - x) end
+  for j = 1, n do sum = sum + (ring[j] - shift) end
   local mean = sum / n
   local m2 = 0.0
-  for j = 1, n do local d = (ring[j] - x) - mean; m2 = m2 + d * d end
-  self.i = 1
-  self.shift = x
+  for j = 1, n do local d = (ring[j] - shift) - mean; m2 = m2 + d * d end
+  self.shift = shift
   self.sum = sum
   self.m2 = m2
+  self.err = 0.0
+  return shift + mean, m2
+end
+
+-- The periodic resync, after x was written to slot 1; x becomes the shift.
+local function win_resync(self, ring, n, x)
+  self.i = 1
   self.left = self.wraps
-  return x + mean, m2
+  return win_exact(self, ring, n, x)
 end
 
 -- Steady state: x replaces the oldest value. Returns mean, m2 (>= 0).
@@ -434,14 +453,30 @@ local function win_step(self, x)
   local o = ring[i]
   ring[i] = x
   self.i = i
+  if run >= n then                   -- n equal values: exact
+    self.sum = n * (x - self.shift)
+    self.m2 = 0.0
+    self.err = 0.0
+    return x, 0.0
+  end
   local shift, sum = self.shift, self.sum
   local mean_old = sum / n
   sum = sum + (x - o)
   local mean = sum / n
-  local m2 = self.m2 + (x - o) * (((x - shift) - mean) + ((o - shift) - mean_old))
-  if m2 < 0 or run >= n then m2 = 0.0 end
+  local a, b = (x - shift) - mean, (o - shift) - mean_old
+  local dx = x - o
+  local m2 = self.m2 + dx * (a + b)
+  -- rounding of this step: a few ulps of |dx| * (|a| + |b|), and of m2
+  if a < 0 then a = -a end
+  if b < 0 then b = -b end
+  if dx < 0 then dx = -dx end
+  local err = self.err + EPS4 * (dx * (a + b) + m2)
   self.sum = sum
+  if m2 < 0 or err > ERR_REL * m2 then
+    return win_exact(self, ring, n, x)
+  end
   self.m2 = m2
+  self.err = err
   return shift + mean, m2
 end
 
@@ -550,17 +585,17 @@ function ta.zscore(n)
 end
 
 ------------------------------------------------------------------ ATR
--- True range = max(high, prev close) - min(low, prev close), which equals
--- max(high - low, |high - pc|, |low - pc|); the first bar's is high - low.
--- Seeded with the mean of the first n true ranges, then Wilder smoothing.
+-- As TA-Lib: true range = max(high, prev close) - min(low, prev close),
+-- which equals max(high - low, |high - pc|, |low - pc|); bar 1 has no
+-- previous close and no true range. Seeded with the mean of the n true
+-- ranges of bars 2..n+1, then Wilder smoothing (atr * (n - 1) + tr) / n.
 
 local function atr_step(self, h, l, c)
   local pc = self.pc
   self.pc = c
   if pc > h then h = pc end
   if pc < l then l = pc end
-  local n = self.n
-  local v = (self.value * self.n1 + (h - l)) / n
+  local v = (self.value * self.n1 + (h - l)) / self.n
   self.value = v
   return v
 end
@@ -569,16 +604,15 @@ local function atr_warm(self, h, l, c)
   local k = self.count + 1
   self.count = k
   local n = self.n
-  if k > n then return atr_step(self, h, l, c) end
-  if k > 1 then
-    local pc = self.pc
-    if pc > h then h = pc end
-    if pc < l then l = pc end
-  end
+  if k > n + 1 then return atr_step(self, h, l, c) end
+  local pc = self.pc
   self.pc = c
+  if k == 1 then return nil end
+  if pc > h then h = pc end
+  if pc < l then l = pc end
   local sum = self.sum + (h - l)
   self.sum = sum
-  if k < n then return nil end
+  if k <= n then return nil end
   local v = sum / n
   self.value = v
   self.update = atr_step
@@ -589,6 +623,414 @@ function ta.atr(n)
   n = check_int("atr", "n", n, 1)
   return { n = n, n1 = n - 1, pc = 0.0, sum = 0.0, count = 0, value = nil,
            update = atr_warm }
+end
+
+------------------------------------------------------------------ rolling max / min
+-- A monotonic deque in two preallocated rings (values and bar numbers):
+-- each value enters and leaves once, so an update is amortised O(1). The
+-- front is the window's extreme; it is dropped once its bar is n old.
+
+local function mq_new(n)
+  return { n = n, vals = new_ring(n), idx = new_ring(n), head = 0, tail = 0 }
+end
+
+local function mq_max(q, t, x)
+  local n, vals, idx = q.n, q.vals, q.idx
+  local head, tail = q.head, q.tail
+  if head < tail and idx[head % n + 1] <= t - n then head = head + 1 end
+  while tail > head and vals[(tail - 1) % n + 1] <= x do tail = tail - 1 end
+  local s = tail % n + 1
+  vals[s] = x
+  idx[s] = t
+  q.head = head
+  q.tail = tail + 1
+  return vals[head % n + 1]
+end
+
+local function mq_min(q, t, x)
+  local n, vals, idx = q.n, q.vals, q.idx
+  local head, tail = q.head, q.tail
+  if head < tail and idx[head % n + 1] <= t - n then head = head + 1 end
+  while tail > head and vals[(tail - 1) % n + 1] >= x do tail = tail - 1 end
+  local s = tail % n + 1
+  vals[s] = x
+  idx[s] = t
+  q.head = head
+  q.tail = tail + 1
+  return vals[head % n + 1]
+end
+
+------------------------------------------------------------------ ADX / DMI
+-- TA-Lib's PLUS_DI, MINUS_DI and ADX in one object. From bar 2: +DM =
+-- high - prev high when that is > 0 and > -DM's move, -DM = prev low - low
+-- likewise; TR as in ATR. The sums of the first n - 1 (bars 2..n) seed
+-- Wilder sums s = s - s/n + v; from bar n + 1, DI = 100 * DM / TR (0 when
+-- TR < 1e-14). DX = 100 * |+DI - -DI| / (+DI + -DI); ADX is the mean of the
+-- DX of bars n+1..2n (a bar whose TR or DI sum is below 1e-14 adds no DX
+-- but still counts), then Wilder (adx * (n - 1) + dx) / n, skipping such
+-- bars. So +DI/-DI from bar n + 1, ADX from bar 2n.
+
+local function adx_update(self, h, l, c)
+  local k = self.count + 1
+  self.count = k
+  local ph, pl, pc = self.ph, self.pl, self.pc
+  self.ph = h
+  self.pl = l
+  self.pc = c
+  if k == 1 then return nil end
+  local up, dn = h - ph, pl - l
+  local pdm, mdm = 0.0, 0.0
+  if dn > 0 and up < dn then mdm = dn elseif up > 0 and up > dn then pdm = up end
+  local tr = h - l
+  local v = h - pc
+  if v < 0 then v = -v end
+  if v > tr then tr = v end
+  v = l - pc
+  if v < 0 then v = -v end
+  if v > tr then tr = v end
+  local n = self.n
+  if k <= n then                    -- bars 2..n: plain sums
+    self.sp = self.sp + pdm
+    self.sm = self.sm + mdm
+    self.str = self.str + tr
+    return nil
+  end
+  local sp, sm, st = self.sp, self.sm, self.str
+  sp = sp - sp / n + pdm
+  sm = sm - sm / n + mdm
+  st = st - st / n + tr
+  self.sp = sp
+  self.sm = sm
+  self.str = st
+  local pdi, mdi, dx = 0.0, 0.0, nil
+  if not (st > -TA_EPSILON and st < TA_EPSILON) then
+    pdi = 100.0 * (sp / st)
+    mdi = 100.0 * (sm / st)
+    local s = mdi + pdi
+    if not (s > -TA_EPSILON and s < TA_EPSILON) then
+      local d = mdi - pdi
+      if d < 0 then d = -d end
+      dx = 100.0 * (d / s)
+    end
+  end
+  self.plus_di = pdi
+  self.minus_di = mdi
+  local adx = self.adx
+  if k < 2 * n then                 -- bars n+1..2n-1: sum the DX
+    if dx then self.sumdx = self.sumdx + dx end
+    return nil, pdi, mdi
+  elseif k == 2 * n then
+    if dx then self.sumdx = self.sumdx + dx end
+    adx = self.sumdx / n
+  elseif dx then
+    adx = (adx * (n - 1) + dx) / n
+  end
+  self.adx = adx
+  self.value = adx
+  return adx, pdi, mdi
+end
+
+function ta.adx(n)
+  n = check_int("adx", "n", n == nil and 14 or n, 2)
+  return { n = n, count = 0, ph = 0.0, pl = 0.0, pc = 0.0, sp = 0.0, sm = 0.0,
+           str = 0.0, sumdx = 0.0, adx = nil, plus_di = nil, minus_di = nil,
+           value = nil, update = adx_update }
+end
+
+------------------------------------------------------------------ Stochastic
+-- TA-Lib's STOCH with SMA smoothing: fast %K = (close - lowest low) /
+-- ((highest high - lowest low) / 100) over fastk bars (0 when the range is
+-- 0); slow %K = SMA(slowk) of fast %K; %D = SMA(slowd) of slow %K. Like
+-- TA-Lib, both appear together, at bar fastk + slowk + slowd - 2.
+
+local function stoch_update(self, h, l, c)
+  local t = self.count + 1
+  self.count = t
+  local hh = mq_max(self.hq, t, h)
+  local ll = mq_min(self.lq, t, l)
+  if t < self.fastk then return nil end
+  local diff = (hh - ll) / 100.0
+  local fk = 0.0
+  if diff ~= 0.0 then fk = (c - ll) / diff end
+  local sk = self.ks:update(fk)
+  if sk == nil then return nil end
+  local sd = self.ds:update(sk)
+  if sd == nil then return nil end
+  self.k = sk
+  self.d = sd
+  self.value = sk
+  return sk, sd
+end
+
+function ta.stoch(fastk, slowk, slowd)
+  fastk = check_int("stoch", "fastk", fastk == nil and 5 or fastk, 1)
+  slowk = check_int("stoch", "slowk", slowk == nil and 3 or slowk, 1)
+  slowd = check_int("stoch", "slowd", slowd == nil and 3 or slowd, 1)
+  return { fastk = fastk, hq = mq_new(fastk), lq = mq_new(fastk),
+           ks = ta.sma(slowk), ds = ta.sma(slowd), count = 0,
+           k = nil, d = nil, value = nil, update = stoch_update }
+end
+
+------------------------------------------------------------------ CCI
+-- (tp - mean) / (0.015 * mean absolute deviation), tp = (high+low+close)/3,
+-- over n bars; 0 when either is 0 (TA-Lib). The mean deviation needs the
+-- whole window, so an update is O(n), as in TA-Lib. Sums are taken around
+-- the newest tp, so a flat window gives exactly 0 where TA-Lib's plain sums
+-- can give rounding noise.
+
+local function cci_update(self, h, l, c)
+  local t = self.count + 1
+  self.count = t
+  local n, ring = self.n, self.ring
+  local tp = (h + l + c) / 3
+  local i = self.i % n + 1
+  self.i = i
+  ring[i] = tp
+  if t < n then return nil end
+  local sum = 0.0
+  for j = 1, n do sum = sum + (ring[j] - tp) end
+  local m = sum / n                  -- mean - tp
+  local dev = 0.0
+  for j = 1, n do
+    local d = (ring[j] - tp) - m
+    if d < 0 then d = -d end
+    dev = dev + d
+  end
+  local v = 0.0
+  if m ~= 0.0 and dev ~= 0.0 then v = -m / (0.015 * (dev / n)) end
+  self.value = v
+  return v
+end
+
+function ta.cci(n)
+  n = check_int("cci", "n", n == nil and 14 or n, 2)
+  return { n = n, ring = new_ring(n), i = 0, count = 0, value = nil,
+           update = cci_update }
+end
+
+------------------------------------------------------------------ OBV
+-- TA-Lib: starts at the first bar's volume; then + volume on a higher
+-- close, - volume on a lower one, unchanged on an equal one.
+
+local function obv_update(self, close, volume)
+  local v = self.value
+  if v == nil then
+    v = volume
+  elseif close > self.prev then
+    v = v + volume
+  elseif close < self.prev then
+    v = v - volume
+  end
+  self.prev = close
+  self.value = v
+  return v
+end
+
+function ta.obv()
+  return { prev = 0.0, value = nil, update = obv_update }
+end
+
+------------------------------------------------------------------ ROC
+-- (x / x[n bars ago] - 1) * 100, 0 when the old value is 0 (TA-Lib);
+-- from bar n + 1.
+
+local function roc_update(self, x)
+  local t = self.count + 1
+  self.count = t
+  local n, ring = self.n, self.ring
+  local i = self.i % n + 1
+  self.i = i
+  local old = ring[i]
+  ring[i] = x
+  if t <= n then return nil end
+  local v = 0.0
+  if old ~= 0.0 then v = ((x / old) - 1.0) * 100.0 end
+  self.value = v
+  return v
+end
+
+function ta.roc(n)
+  n = check_int("roc", "n", n == nil and 10 or n, 1)
+  return { n = n, ring = new_ring(n), i = 0, count = 0, value = nil,
+           update = roc_update }
+end
+
+------------------------------------------------------------------ Williams %R
+-- (highest high - close) / ((highest high - lowest low) / -100) over n
+-- bars, so -100..0; 0 when the range is 0 (TA-Lib). From bar n.
+
+local function willr_update(self, h, l, c)
+  local t = self.count + 1
+  self.count = t
+  local hh = mq_max(self.hq, t, h)
+  local ll = mq_min(self.lq, t, l)
+  if t < self.n then return nil end
+  local diff = (hh - ll) / -100.0
+  local v = 0.0
+  if diff ~= 0.0 then v = (hh - c) / diff end
+  self.value = v
+  return v
+end
+
+function ta.willr(n)
+  n = check_int("willr", "n", n == nil and 14 or n, 1)
+  return { n = n, hq = mq_new(n), lq = mq_new(n), count = 0, value = nil,
+           update = willr_update }
+end
+
+------------------------------------------------------------------ Donchian
+-- upper = highest high, lower = lowest low of the last n bars (this one
+-- included), middle = (upper + lower) / 2. From bar n.
+
+local function donchian_update(self, h, l)
+  local t = self.count + 1
+  self.count = t
+  local up = mq_max(self.hq, t, h)
+  local lo = mq_min(self.lq, t, l)
+  if t < self.n then return nil end
+  local mid = (up + lo) / 2
+  self.upper = up
+  self.middle = mid
+  self.lower = lo
+  self.value = mid
+  return up, mid, lo
+end
+
+function ta.donchian(n)
+  n = check_int("donchian", "n", n == nil and 20 or n, 1)
+  return { n = n, hq = mq_new(n), lq = mq_new(n), count = 0, upper = nil,
+           middle = nil, lower = nil, value = nil, update = donchian_update }
+end
+
+------------------------------------------------------------------ Keltner
+-- middle = EMA(n) of the typical price (high + low + close) / 3, bands
+-- middle +- k * ATR(atr_n) (ta.ema and ta.atr above). From bar
+-- max(n, atr_n + 1).
+
+local function keltner_update(self, h, l, c)
+  local mid = self.ema:update((h + l + c) / 3)
+  local atr = self.atr:update(h, l, c)
+  if mid == nil or atr == nil then return nil end
+  local d = self.k * atr
+  local up, lo = mid + d, mid - d
+  self.upper = up
+  self.middle = mid
+  self.lower = lo
+  self.value = mid
+  return up, mid, lo
+end
+
+function ta.keltner(n, k, atr_n)
+  n = check_int("keltner", "n", n == nil and 20 or n, 1)
+  if k == nil then k = 2 end
+  if type(k) ~= "number" or not (k >= 0) or k == math.huge then
+    error(fmt("ta.keltner: k must be a finite number >= 0, got %s", show(k)), 2)
+  end
+  atr_n = check_int("keltner", "atr_n", atr_n == nil and 10 or atr_n, 1)
+  return { n = n, k = k, atr_n = atr_n, ema = ta.ema(n), atr = ta.atr(atr_n),
+           upper = nil, middle = nil, lower = nil, value = nil,
+           update = keltner_update }
+end
+
+------------------------------------------------------------------ parabolic SAR
+-- TA-Lib's SAR. Bar 2 picks the direction: short if the low fell more than
+-- the high rose (-DM > 0), else long; the SAR starts at bar 1's low (long)
+-- or high (short), the extreme point at bar 2's high (long) or low. On each
+-- bar from 2: if the bar reaches the SAR the position reverses, the SAR
+-- becomes the old extreme point (kept outside the last two bars) and af
+-- restarts; else a new extreme raises af by `af` up to `max`. Then
+-- sar += af * (ep - sar), kept outside the last two bars. The value for a
+-- bar is the SAR in force during it. From bar 2.
+
+local function sar_update(self, h, l)
+  local t = self.count + 1
+  self.count = t
+  if t == 1 then
+    self.ph = h
+    self.pl = l
+    return nil
+  end
+  local ph, pl = self.ph, self.pl   -- the bar before
+  local long, sar, ep, af = self.long, self.sar, self.ep, self.af
+  local step, max = self.step, self.max
+  if t == 2 then
+    local dn, up = pl - l, h - ph
+    long = not (dn > 0 and up < dn)
+    if long then ep = h; sar = pl else ep = l; sar = ph end
+    ph = h                          -- TA-Lib: bar 2 is its own "previous"
+    pl = l
+    af = step
+  end
+  local v
+  if long then
+    if l <= sar then
+      long = false
+      sar = ep
+      if sar < ph then sar = ph end
+      if sar < h then sar = h end
+      v = sar
+      af = step
+      ep = l
+      sar = sar + af * (ep - sar)
+      if sar < ph then sar = ph end
+      if sar < h then sar = h end
+    else
+      v = sar
+      if h > ep then
+        ep = h
+        af = af + step
+        if af > max then af = max end
+      end
+      sar = sar + af * (ep - sar)
+      if sar > pl then sar = pl end
+      if sar > l then sar = l end
+    end
+  else
+    if h >= sar then
+      long = true
+      sar = ep
+      if sar > pl then sar = pl end
+      if sar > l then sar = l end
+      v = sar
+      af = step
+      ep = h
+      sar = sar + af * (ep - sar)
+      if sar > pl then sar = pl end
+      if sar > l then sar = l end
+    else
+      v = sar
+      if l < ep then
+        ep = l
+        af = af + step
+        if af > max then af = max end
+      end
+      sar = sar + af * (ep - sar)
+      if sar < ph then sar = ph end
+      if sar < h then sar = h end
+    end
+  end
+  self.ph = h
+  self.pl = l
+  self.long = long
+  self.sar = sar
+  self.ep = ep
+  self.af = af
+  self.value = v
+  return v
+end
+
+function ta.sar(af, max)
+  if af == nil then af = 0.02 end
+  if max == nil then max = 0.2 end
+  if type(af) ~= "number" or not (af >= 0) or af == math.huge then
+    error(fmt("ta.sar: af must be a finite number >= 0, got %s", show(af)), 2)
+  end
+  if type(max) ~= "number" or not (max >= 0) or max == math.huge then
+    error(fmt("ta.sar: max must be a finite number >= 0, got %s", show(max)), 2)
+  end
+  if af > max then af = max end     -- as TA-Lib
+  return { step = af, max = max, count = 0, ph = 0.0, pl = 0.0, long = true,
+           sar = 0.0, ep = 0.0, af = af, value = nil, update = sar_update }
 end
 
 ------------------------------------------------------------------ VWAP
