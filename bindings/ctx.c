@@ -270,10 +270,7 @@ static int ctx_position(lua_State *L)
 	struct vm_host *h = c->h;
 	int sym = symbol_arg(L, c, 2);
 	double q = sym < 0 ? 0 : oms_position(h->oms, h->account, sym)->qty;
-	if (q == (double)(lua_Integer)q)
-		lua_pushinteger(L, (lua_Integer)q); /* whole shares: an integer, as always */
-	else
-		lua_pushnumber(L, q); /* a fraction of a lot-traded symbol */
+	ctx_push_qty(L, q);
 	return 1;
 }
 
@@ -313,9 +310,9 @@ static void push_order(lua_State *L, const struct vm_host *h, const struct order
 	lua_setfield(L, -2, "symbol");
 	lua_pushstring(L, oms_side_name(o->side));
 	lua_setfield(L, -2, "side");
-	lua_pushinteger(L, (lua_Integer)o->qty);
+	ctx_push_qty(L, o->qty);
 	lua_setfield(L, -2, "qty");
-	lua_pushinteger(L, (lua_Integer)o->filled);
+	ctx_push_qty(L, o->filled);
 	lua_setfield(L, -2, "filled");
 	if (o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT) {
 		lua_pushnumber(L, o->price);

@@ -60,6 +60,16 @@ struct vm_host {
 	const struct symtab *symtab;
 };
 
+/* A quantity as Lua sees it: an integer while it is whole (shares, as
+ * always), a number for a fraction of a lot-traded symbol. */
+static inline void ctx_push_qty(lua_State *L, double q)
+{
+	if (q >= -9.2e18 && q <= 9.2e18 && q == (double)(lua_Integer)q) /* in range: no UB */
+		lua_pushinteger(L, (lua_Integer)q);
+	else
+		lua_pushnumber(L, q);
+}
+
 /* Takes a light userdata (struct vm_host *, may be NULL for `gantry check`)
  * as its argument; returns the ctx table (methods, `params`, `state`). The
  * host must outlive the Lua state. The LuaJIT fast path over it is

@@ -26,6 +26,10 @@ local strategy = [[
       ctx:log("info", "position %.4f", ctx:position("BTCUSDT"))
     end
   end
+  function S.on_fill(ctx, f) ctx:log("info", "fill %s %s", tostring(f.qty), f.side) end
+  function S.on_order(ctx, o)
+    if o.status == "filled" then ctx:log("info", "order %d %s of %s", o.id, tostring(o.filled), tostring(o.qty)) end
+  end
   return S]]
 
 describe("fractional quantities", function()
@@ -50,6 +54,9 @@ describe("fractional quantities", function()
     assert.matches("buy: 1 nil", err, 1, true)
     assert.matches("position 0.0015", err, 1, true)
     assert.matches("position 0.0010", err, 1, true)
+    -- callbacks see the fractions, not the whole part of them
+    assert.matches("fill 0.0015 buy", err, 1, true)
+    assert.matches("order 2 0.0005 of 0.0005", err, 1, true)
     local fills = T.lines(dir .. "/o/fills.csv")
     assert.equal(3, #fills, table.concat(fills, "\n"))
     assert.matches("^2024%-01%-03T00:00:00%.000000Z,BTCUSDT,buy,0%.0015,42030,1,0$", fills[2])

@@ -1051,8 +1051,8 @@ int vm_on_order(struct vm *vm, const struct order *o)
 	lua_pushinteger(L, (lua_Integer)o->id);
 	vm_push_symbol(vm, o->sym);
 	vm_push_str(L, oms_side_name(o->side));
-	lua_pushinteger(L, (lua_Integer)o->qty);
-	lua_pushinteger(L, (lua_Integer)o->filled);
+	ctx_push_qty(L, o->qty);
+	ctx_push_qty(L, o->filled);
 	if (o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT)
 		lua_pushnumber(L, o->price);
 	else
@@ -1076,7 +1076,7 @@ int vm_on_fill(struct vm *vm, const struct fill *f)
 	lua_pushinteger(L, (lua_Integer)f->order_id);
 	vm_push_symbol(vm, f->sym);
 	vm_push_str(L, oms_side_name(f->side));
-	lua_pushinteger(L, (lua_Integer)f->qty);
+	ctx_push_qty(L, f->qty);
 	lua_pushnumber(L, f->price);
 	lua_pushnumber(L, f->fee);
 	lua_pushinteger(L, (lua_Integer)f->time);
