@@ -3,15 +3,7 @@
 -- at most max_order_qty, and say they are the operator's in every output.
 local T = require "support"
 
-local function day_bars(dir, n)
-  local rows = { "datetime,open,high,low,close,volume" }
-  for i = 1, n do
-    local d = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400)
-    local px = 100 + (i % 7)
-    rows[#rows + 1] = string.format("%s,%d,%d,%d,%d,1000", d, px, px + 2, px - 2, px + 1)
-  end
-  return T.write(dir .. "/XYZ.csv", table.concat(rows, "\n") .. "\n")
-end
+local day_bars = T.day_bars
 
 -- a strategy that buys 10 in two orders of 5 and reports every order update
 local BUYER = [[

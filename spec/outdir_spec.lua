@@ -4,15 +4,7 @@
 -- and per control socket, default names that never collide.
 local T = require "support"
 
-local function day_bars(dir, n)
-  local rows = { "datetime,open,high,low,close,volume" }
-  for i = 1, n do
-    local d = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400)
-    local px = 100 + (i % 7)
-    rows[#rows + 1] = string.format("%s,%d,%d,%d,%d,1000", d, px, px + 2, px - 2, px + 1)
-  end
-  return T.write(dir .. "/XYZ.csv", table.concat(rows, "\n") .. "\n")
-end
+local day_bars = T.day_bars
 
 -- buys and sells on alternate bars, the first `n` bars only
 local function trader(n)

@@ -1,15 +1,7 @@
 -- A running host: gantry paper on a replayed feed, driven through gantry ctl.
 local T = require "support"
 
-local function day_bars(dir, n, name)
-  local rows = { "datetime,open,high,low,close,volume" }
-  for i = 1, n do
-    local d = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400)
-    local px = 100 + (i % 7)
-    rows[#rows + 1] = string.format("%s,%d,%d,%d,%d,1000", d, px, px + 2, px - 2, px + 1)
-  end
-  return T.write(dir .. "/" .. (name or "XYZ") .. ".csv", table.concat(rows, "\n") .. "\n")
-end
+local day_bars = T.day_bars
 
 -- one bar every 10 ms of wall time for daily bars
 local SPEED = tostring(86400 / 0.01)

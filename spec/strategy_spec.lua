@@ -4,15 +4,7 @@
 -- a symbol the data lacks, and the operator's `ctl set` through reloads.
 local T = require "support"
 
-local function day_bars(dir, n, name)
-  local rows = { "datetime,open,high,low,close,volume" }
-  for i = 1, n do
-    local d = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400)
-    local px = 100 + (i % 7)
-    rows[#rows + 1] = string.format("%s,%d,%d,%d,%d,1000", d, px, px + 2, px - 2, px + 1)
-  end
-  return T.write(dir .. "/" .. (name or "XYZ") .. ".csv", table.concat(rows, "\n") .. "\n")
-end
+local day_bars = T.day_bars
 
 local function count(s, plain)
   local n, i = 0, 1

@@ -180,4 +180,16 @@ function M.csv(path)
   return rows, header
 end
 
+-- N daily bars from 2024-01-01 of one symbol (default XYZ) in DIR/NAME.csv,
+-- prices cycling over a week; returns the path. The specs' common data.
+function M.day_bars(dir, n, name)
+  local rows = { "datetime,open,high,low,close,volume" }
+  for i = 1, n do
+    local d = os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400)
+    local px = 100 + (i % 7)
+    rows[#rows + 1] = string.format("%s,%d,%d,%d,%d,1000", d, px, px + 2, px - 2, px + 1)
+  end
+  return M.write(dir .. "/" .. (name or "XYZ") .. ".csv", table.concat(rows, "\n") .. "\n")
+end
+
 return M

@@ -71,11 +71,6 @@ long engine_rejects(const struct engine *e, enum risk_reason r)
 	return e->rejects_by_reason[r];
 }
 
-const char *engine_venue_name(const struct engine *e)
-{
-	return e->venue.ops ? e->venue.ops->name : "";
-}
-
 int engine_nstrat(const struct engine *e)
 {
 	return e->nstrat;

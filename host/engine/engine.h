@@ -106,7 +106,6 @@ long engine_events(const struct engine *e);
 struct oms *engine_oms(struct engine *e);
 struct symtab *engine_symtab(struct engine *e);
 long engine_rejects(const struct engine *e, enum risk_reason r);
-const char *engine_venue_name(const struct engine *e);
 int engine_nstrat(const struct engine *e);
 struct strategy *engine_strategy(struct engine *e, int i);
 struct strategy *engine_find(struct engine *e, const char *name);

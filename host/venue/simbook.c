@@ -158,7 +158,8 @@ static void arrive(struct simbook *sb, int i, int64_t now)
 	so->ahead = level_shares(sb, so->locate, so->side, so->px);
 }
 
-int64_t simbook_next_arrival(void *self)
+/* When the next order reaches the venue (INT64_MAX: none). */
+static int64_t simbook_due(void *self)
 {
 	const struct simbook *sb = self;
 	int64_t t = INT64_MAX;
@@ -168,8 +169,10 @@ int64_t simbook_next_arrival(void *self)
 	return t;
 }
 
-void simbook_arrivals(struct simbook *sb, int64_t now)
+/* Orders whose arrival time has come, before the message at now applies. */
+static void simbook_advance(void *self, int64_t now)
 {
+	struct simbook *sb = self;
 	/* in order of arrival, then of id: two orders due at once keep their order */
 	for (;;) {
 		int best = -1;
@@ -264,7 +267,8 @@ static int on_stop(struct simbook *sb, struct sb_order *so, const struct book_ev
 	return 0;
 }
 
-void simbook_on_event(struct simbook *sb, const struct book_event *ev, int64_t now)
+/* One book event of a locate, after book_apply: queue positions and fills. */
+static void on_event(struct simbook *sb, const struct book_event *ev, int64_t now)
 {
 	for (int i = 0; i < sb->n;) {
 		struct sb_order *so = &sb->v[i];
@@ -319,8 +323,9 @@ static int simbook_cancel(void *self, struct order *o, int64_t now)
 }
 
 
-void simbook_cancel_all(struct simbook *sb, const char *reason, int64_t now)
+static void simbook_cancel_all(void *self, const char *reason, int64_t now)
 {
+	struct simbook *sb = self;
 	while (sb->n > 0) {
 		int min = 0;
 		for (int i = 1; i < sb->n; i++)
@@ -355,22 +360,12 @@ static int simbook_replace(void *self, struct order *o, double qty, double price
 	return 0;
 }
 
-static void simbook_venue_cancel_all(void *self, const char *reason, int64_t now)
-{
-	simbook_cancel_all(self, reason, now);
-}
-
 static void simbook_market(void *self, const struct feed_event *ev, int64_t now)
 {
 	struct simbook *sb = self;
 	if (ev->kind != FEED_BOOK)
 		return;
-	simbook_on_event(sb, ev->book, now);
-}
-
-static void simbook_advance(void *self, int64_t now)
-{
-	simbook_arrivals(self, now);
+	on_event(sb, ev->book, now);
 }
 
 static void simbook_status(void *self, struct venue_status *out)
@@ -390,9 +385,9 @@ const struct venue_ops simbook_venue = {
 	.submit = simbook_submit,
 	.cancel = simbook_cancel,
 	.replace = simbook_replace,
-	.cancel_all = simbook_venue_cancel_all,
+	.cancel_all = simbook_cancel_all,
 	.market = simbook_market,
-	.due = simbook_next_arrival,
+	.due = simbook_due,
 	.advance = simbook_advance,
 	.status = simbook_status,
 	.free = simbook_venue_free,

@@ -42,13 +42,4 @@ struct simbook *simbook_new(struct oms *oms, struct feed *itch, const struct sim
 void simbook_free(struct simbook *sb);
 extern const struct venue_ops simbook_venue;
 
-/* Orders whose arrival time has come (call before each event's matching). */
-void simbook_arrivals(struct simbook *sb, int64_t now);
-/* One book event of a locate, after book_apply: queue positions and fills. */
-void simbook_on_event(struct simbook *sb, const struct book_event *ev, int64_t now);
-/* Cancels every working order (end of data). */
-void simbook_cancel_all(struct simbook *sb, const char *reason, int64_t now);
-/* When the next order reaches the venue (INT64_MAX: none): its venue_ops.due. */
-int64_t simbook_next_arrival(void *sb);
-
 #endif
