@@ -39,9 +39,9 @@ layer_of   = $(firstword $(foreach l,$(LAYERS),$(if $(filter $(call layer_dir,$(
 ALL_INC   := $(call layer_inc,cmd)
 
 BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) \
-             $(shell pkg-config --cflags $(PKGS_LUA) libevent 2>/dev/null) \
+             $(shell pkg-config --cflags $(PKGS_LUA) libevent libevent_openssl openssl 2>/dev/null) \
              -DGANTRY_ROOT='"$(CURDIR)"' -DGANTRY_VM_$(VM)=1
-LIBS      := $(shell pkg-config --libs $(PKGS_LUA) libevent 2>/dev/null) -lz -lm -lpthread
+LIBS      := $(shell pkg-config --libs $(PKGS_LUA) libevent libevent_openssl openssl 2>/dev/null) -lz -lm -lpthread
 # The release binary links Lua statically when Debian's .a is there: no PLT
 # hop on every API call of the hot path. Sanitized builds use the .so.
 LUA_A     := $(wildcard $(shell pkg-config --variable=libdir $(PKGS_LUA) 2>/dev/null)/lib$(if $(filter luajit,$(VM)),luajit-5.1,lua5.4).a)
@@ -141,7 +141,9 @@ tools: $(TOOLS_C:scripts/%.c=$(BUILD)/tools/%)
 
 # ---------------------------------------------------------------- deps
 DEB_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 libluajit2-5.1-dev libevent-dev \
-            libssl-dev zlib1g-dev lua-busted clang libclang-rt-14-dev procps tzdata
+            libssl-dev zlib1g-dev lua-busted clang libclang-rt-14-dev procps tzdata \
+            g++ libquickfix-dev stunnel4 openssl prometheus chromium sqlite3 libsqlite3-dev
+# mk/*.mk may add to DEB_PKGS (DEB_PKGS += ...): the deps recipe expands it late.
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
 
