@@ -251,6 +251,25 @@ static int ctx_oco(lua_State *L)
 	return 2;
 }
 
+/* ctx:data_flags(): the data checks that flagged the value being
+ * delivered, as a list of names ({"jump", "stale"}), or nil (docs/data.md). */
+static int ctx_data_flags(lua_State *L)
+{
+	struct vm_host *h = host(L);
+	const char *names[32];
+	int n = h->ops->data_flags ? h->ops->data_flags(h->self, names, 32) : 0;
+	if (n <= 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_pushstring(L, names[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
 static int ctx_cancel_all(lua_State *L)
 {
 	struct ctx_host *c = ctx_host(L);
@@ -544,7 +563,7 @@ static const luaL_Reg ctx_methods[] = {
 	{"equity", ctx_equity},	  {"pnl", ctx_pnl},	  {"orders", ctx_orders},
 	{"book", ctx_book},	  {"now", ctx_now},	  {"timer", ctx_timer},
 	{"log", ctx_log},	  {"bars", ctx_bars},	  {"at", ctx_at},
-	{"oco", ctx_oco},	  {NULL, NULL}};
+	{"oco", ctx_oco},	  {"data_flags", ctx_data_flags}, {NULL, NULL}};
 
 int luaopen_gantry_ctx(lua_State *L)
 {

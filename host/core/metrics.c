@@ -6,6 +6,11 @@
  * * sqrt(P); both 0 when the denominator is 0. Max drawdown = max over t of
  * (peak_t - e_t) / peak_t, a fraction. P comes from the median time step,
  * taken over an evenly strided sample of at most METRICS_SPACINGS steps.
+ * CAGR over the event time from the first point to the last (365.25-day
+ * years); volatility sd(r) * sqrt(P); Calmar CAGR / max drawdown; exposure
+ * the share of points with a position held; a drawdown stretch runs from a
+ * running peak (the point at it, or the start) to the first point back at
+ * it, or to the last point when it never is.
  */
 #include "metrics.h"
 
@@ -19,6 +24,48 @@ void metrics_init(struct metrics_acc *a, double start)
 	a->start = a->prev = a->peak = start;
 	a->last_t = INT64_MIN;
 	a->stride = 1;
+	a->first_t = a->peak_t = INT64_MIN;
+	a->long_start = a->long_end = INT64_MIN;
+	a->mdd_days = NAN;
+}
+
+#define DAY_NS 86400e9
+
+/* A drawdown stretch ended at (t, i): the longest so far? the deepest? */
+static void close_stretch(struct metrics_acc *a, int64_t t, long i)
+{
+	int64_t dur = t - a->peak_t;
+	if (a->long_start == INT64_MIN || dur > a->long_ns) {
+		a->long_ns = dur;
+		a->long_start = a->peak_t;
+		a->long_end = t;
+		a->long_points = i - a->peak_i;
+	}
+	if (a->dd_depth >= a->mdd)
+		a->mdd_days = (double)dur / DAY_NS;
+	a->dd_depth = 0;
+}
+
+/* Before the peak moves: the stretch under way, its depth, its end. */
+static void track_stretch(struct metrics_acc *a, int64_t t, double e)
+{
+	long i = (long)a->n;
+	if (a->first_t == INT64_MIN)
+		a->first_t = a->peak_t = t; /* the start equity has no time: the first point's */
+	if (e >= a->peak) {
+		if (a->dd_depth > 0)
+			close_stretch(a, t, i);
+		a->peak_t = t;
+		a->peak_i = i;
+	} else if (a->peak > 0 && (a->peak - e) / a->peak > a->dd_depth) {
+		a->dd_depth = (a->peak - e) / a->peak;
+	}
+}
+
+void metrics_add_held(struct metrics_acc *a, int64_t t, double e, int held)
+{
+	a->held_points += held != 0;
+	metrics_add(a, t, e);
 }
 
 static void add_spacing(struct metrics_acc *a, int64_t d)
@@ -49,6 +96,7 @@ void metrics_add(struct metrics_acc *a, int64_t t, double e)
 	a->m2 += delta * (r - a->mean);
 	if (r < 0)
 		a->down += r * r;
+	track_stretch(a, t, e);
 	if (e > a->peak)
 		a->peak = e;
 	if (a->peak > 0 && (a->peak - e) / a->peak > a->mdd)
@@ -99,6 +147,30 @@ void metrics_finish(const struct metrics_acc *a, struct metrics *m)
 	m->sharpe = sd > 0 ? a->mean / sd * ann : 0;
 	m->sortino = dd > 0 ? a->mean / dd * ann : 0;
 	m->max_drawdown = a->mdd;
+	m->volatility = sd * ann;
+	double years = a->n > 1 ? (double)(a->last_t - a->first_t) / (365.25 * DAY_NS) : 0;
+	m->cagr = NAN;
+	if (years > 0 && a->start > 0)
+		m->cagr = m->final_equity > 0 ? pow(m->final_equity / a->start, 1 / years) - 1 : -1;
+	m->calmar = a->mdd > 0 && isfinite(m->cagr) ? m->cagr / a->mdd : NAN;
+	m->exposure = a->n ? (double)a->held_points / (double)a->n : NAN;
+	/* the stretch still under way ends at the last point */
+	struct metrics_acc end = *a;
+	if (end.dd_depth > 0)
+		close_stretch(&end, end.last_t, (long)end.n);
+	m->longest_dd_start = end.long_start;
+	m->longest_dd_end = end.long_end;
+	m->longest_dd_days = end.long_start != INT64_MIN ? (double)end.long_ns / DAY_NS : 0;
+	m->longest_dd_points = end.long_points;
+	m->max_dd_days = a->mdd > 0 ? end.mdd_days : 0;
+}
+
+void metrics_trade_stats(const struct metrics_trips *t, struct metrics_trade_stats *out)
+{
+	out->profit_factor = t->losses > 0 && t->gross_loss < 0 ? t->gross_win / -t->gross_loss : NAN;
+	out->expectancy = t->trips > 0 ? (t->gross_win + t->gross_loss) / (double)t->trips : NAN;
+	out->avg_win = t->wins > 0 ? t->gross_win / (double)t->wins : NAN;
+	out->avg_loss = t->losses > 0 ? t->gross_loss / (double)t->losses : NAN;
 }
 
 void metrics_free(struct metrics_acc *a)

@@ -469,6 +469,11 @@ void oms_fill(struct oms *o, struct order *ord, double qty, double price, double
 		p->trip_pnl = 0;
 		a->round_trips++;
 		a->wins += trip > 0;
+		a->losses += trip < 0;
+		if (trip > 0)
+			a->gross_win += trip;
+		else
+			a->gross_loss += trip;
 	}
 	held_update(a, ord->sym, before, p->qty);
 

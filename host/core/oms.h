@@ -81,6 +81,8 @@ struct account {
 	int *held; /* symbol ids with a non-zero position, in no order */
 	int nheld, held_cap;
 	long fills, round_trips, wins;
+	long losses;		      /* round trips that lost (a trip of 0 is neither) */
+	double gross_win, gross_loss; /* their P&L net of fees: sums of wins, of losses (<= 0) */
 	long orders, rejects;
 	long rejects_by_reason[32];
 	long bracket_ambiguous; /* bars that reached both of an OCO pair (sim.c) */

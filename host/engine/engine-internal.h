@@ -104,7 +104,18 @@ struct engine {
 	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
 	struct bracket *brk; /* brackets.c: entries whose exits follow their fills */
 	int nbrk, brk_cap;
+	struct data_gate *gate; /* datagate.c: the integrity checks; NULL until the first event */
 };
+
+/* datagate.c. Checks the event just fetched: 1 deliver it, 0 hold it back
+ * (fetch the next); the findings of what was delivered, for ctx:data_flags
+ * (self: the strategy); counts by kind (-1 each when nothing was checked);
+ * the totals logged at the end. */
+int data_gate_pass(struct engine *e);
+int data_gate_flags(void *self, const char **names, int max);
+void engine_data_check_counts(const struct engine *e, long *counts);
+void data_gate_report(const struct engine *e);
+void data_gate_free(struct engine *e);
 
 /* brackets.c. A bracket's entry as the order path took it (0, or -1 out of
  * memory); its exits for what has filled since the last call (after every

@@ -872,6 +872,7 @@ static const struct vm_host_ops host_ops = {
 	.bars = host_bars,
 	.at = host_at,
 	.oco = host_oco,
+	.data_flags = data_gate_flags,
 };
 
 /* ------------------------------------------------------------ reload */
@@ -1179,6 +1180,7 @@ void engine_free(struct engine *e)
 	if (e->cfg.log_event_time)
 		log_set_event_clock(NULL, NULL);
 	brackets_free(e);
+	data_gate_free(e);
 	for (int i = 0; i < e->nstrat; i++) {
 		vm->close(e->strats[i].vm);
 		free(e->strats[i].subscribed);
@@ -1380,13 +1382,15 @@ static void watch_pnl(struct engine *e, int64_t t)
 static void record_equity(struct engine *e, int64_t t)
 {
 	double eq = 0, cash = 0;
+	int held = 0;
 	for (int i = 0; i < e->nstrat; i++) {
 		eq += oms_equity(e->oms, i);
 		cash += oms_account(e->oms, i)->cash;
+		held |= oms_account(e->oms, i)->nheld > 0;
 	}
 	if (e->risk_active)
 		watch_pnl(e, t);
-	equity_log_push(&e->eqlog, t, eq, cash);
+	equity_log_push(&e->eqlog, t, eq, cash, held);
 }
 
 static int charts(struct engine *e, int sym)
@@ -1536,7 +1540,10 @@ int engine_fetch(struct engine *e, char *err, size_t errlen)
 {
 	if (e->have_ev)
 		return 1;
-	int r = e->feed->ops->next(e->feed, &e->ev, err, errlen);
+	int r;
+	do /* a value the data checks hold back is skipped */
+		r = e->feed->ops->next(e->feed, &e->ev, err, errlen);
+	while (r > 0 && !data_gate_pass(e));
 	e->have_ev = r > 0;
 	return r;
 }
@@ -1738,6 +1745,7 @@ int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
 		record_equity(e, e->cur);
 	}
 	int werr = equity_log_finish(&e->eqlog);
+	data_gate_report(e);
 	if (e->fills_csv && fflush(e->fills_csv) != 0)
 		werr = -1;
 	if (werr) {

@@ -75,6 +75,10 @@ int engine_set_instrument(struct engine *e, int sym, double lot, double tick);
  * engine_limits_changed after a change. */
 struct risk_limits *engine_limits(struct engine *e, int firm);
 void engine_limits_changed(struct engine *e);
+/* The data integrity checks and policy of the run (datagate.c; without a
+ * call, datacheck_defaults). 0, or -1 out of memory. */
+struct datacheck_config;
+int engine_set_data_checks(struct engine *e, const struct datacheck_config *c);
 
 /* ------------------------------------------------------------ running */
 

@@ -17,7 +17,7 @@ static void consume(struct equity_log *l, const struct equity_row *rows, size_t 
 	char buf[BATCH * 96 + 256], *p = buf;
 	for (size_t i = 0; i < n; i++) {
 		const struct equity_row *r = &rows[i];
-		metrics_add(&l->perf, r->t, r->equity);
+		metrics_add_held(&l->perf, r->t, r->equity, r->held);
 		series_push(&l->chart, r->t, r->equity);
 		if (!l->csv)
 			continue;
@@ -69,9 +69,9 @@ static void flush_batch(struct equity_log *l)
 	l->n = 0;
 }
 
-void equity_log_push(struct equity_log *l, int64_t t, double equity, double cash)
+void equity_log_push(struct equity_log *l, int64_t t, double equity, double cash, int held)
 {
-	struct equity_row row = {t, equity, cash};
+	struct equity_row row = {t, equity, cash, held};
 	l->rows++;
 	if (!l->threaded) {
 		consume(l, &row, 1);

@@ -17,6 +17,7 @@
 struct equity_row {
 	int64_t t;
 	double equity, cash;
+	int held; /* a position is held at t (the exposure metric) */
 };
 
 struct equity_log {
@@ -33,7 +34,7 @@ struct equity_log {
 
 /* Takes ownership of csv (may be NULL), its header written. */
 void equity_log_start(struct equity_log *l, FILE *csv, double start_equity);
-void equity_log_push(struct equity_log *l, int64_t t, double equity, double cash);
+void equity_log_push(struct equity_log *l, int64_t t, double equity, double cash, int held);
 /* Hands the rows pushed so far to the writer thread now, not when a batch
  * is full (a running host: rows reach a line-buffered csv as formatted). */
 void equity_log_flush(struct equity_log *l);

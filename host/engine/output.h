@@ -11,12 +11,18 @@
 #include "engine.h"
 #include "metrics.h"
 
+#define DATACHECK_KINDS 9 /* datacheck.h DC__COUNT, checked in output.c */
+
 struct run_summary {
 	char strategy[256];
 	long events, fills, round_trips, wins, orders, rejects;
 	long oco_pairs, bracket_ambiguous; /* summary.json has the count when a pair existed */
 	struct metrics m;
 	double win_rate;
+	long losses;
+	struct metrics_trade_stats trade; /* profit factor, expectancy, average win and loss */
+	double benchmark_return; /* buy and hold of the charted symbols, equal weights; NAN: none */
+	long data_checks[DATACHECK_KINDS]; /* findings by kind (datacheck.h); < 0: no checks ran */
 	double elapsed_s, events_per_s;
 	long skipped_rows; /* CSV rows skipped by --lenient; < 0: not lenient, not written */
 	/* a run a strategy's failure ended (exit 1): status "failed", not "ok" */

@@ -225,8 +225,125 @@ static void test_scale_invariance_and_annualisation(void)
 	metrics_free(&c);
 }
 
+static void test_new_figures_daily(void)
+{
+	/*
+	 * The stream of test_hand_computed_daily (start 100; 110, 99, 108.9,
+	 * 108.9 on days 1..4): volatility = sd * sqrt(252) = 0.0957427108 *
+	 * 15.8745079 = 1.5198684; CAGR over 3 days = 1.089^(365.25 / 3) - 1 =
+	 * 32220.3966 (a short run's CAGR is large: documented); Calmar = CAGR /
+	 * 0.1. Underwater from the peak 110 (day 1) to the end (day 4): the
+	 * longest drawdown 3 days, 3 points, and it holds the deepest.
+	 */
+	struct metrics_acc a;
+	struct metrics m;
+	metrics_init(&a, 100);
+	metrics_add_held(&a, 1 * DAY, 110, 1);
+	metrics_add_held(&a, 2 * DAY, 99, 1);
+	metrics_add_held(&a, 3 * DAY, 108.9, 0);
+	metrics_add_held(&a, 4 * DAY, 108.9, 0);
+	metrics_finish(&a, &m);
+	CHECK_NEAR(m.volatility, 1.5198684, 1e-6);
+	CHECK_NEAR(m.cagr, 32220.39658, 1e-4);
+	CHECK_NEAR(m.calmar, 322203.9658, 1e-3);
+	CHECK_NEAR(m.exposure, 0.5, 1e-12);
+	CHECK_NEAR(m.longest_dd_days, 3, 1e-12);
+	CHECK_EQ_INT(m.longest_dd_points, 3);
+	CHECK_EQ_INT(m.longest_dd_start, 1 * DAY);
+	CHECK_EQ_INT(m.longest_dd_end, 4 * DAY);
+	CHECK_NEAR(m.max_dd_days, 3, 1e-12);
+	metrics_free(&a);
+}
+
+static void test_cagr_two_years(void)
+{
+	/* 100 at the first point, 121 two years (730.5 days) later: CAGR 10 % */
+	struct metrics_acc a;
+	struct metrics m;
+	metrics_init(&a, 100);
+	metrics_add(&a, 0, 100);
+	metrics_add(&a, (int64_t)(730.5 * 86400) * 1000000000LL, 121);
+	metrics_finish(&a, &m);
+	CHECK_NEAR(m.cagr, 0.1, 1e-12);
+	CHECK(isnan(m.calmar)); /* no drawdown: Calmar undefined (null) */
+	CHECK_NEAR(m.exposure, 0, 0);
+	CHECK_NEAR(m.longest_dd_days, 0, 0);
+	CHECK_EQ_INT(m.longest_dd_start, INT64_MIN);
+	metrics_free(&a);
+	/* one point: no span, no CAGR; a loss of everything: -100 % */
+	metrics_init(&a, 100);
+	metrics_add(&a, DAY, 50);
+	metrics_finish(&a, &m);
+	CHECK(isnan(m.cagr));
+	metrics_free(&a);
+	metrics_init(&a, 100);
+	metrics_add(&a, DAY, 50);
+	metrics_add(&a, 2 * DAY, 0);
+	metrics_finish(&a, &m);
+	CHECK_NEAR(m.cagr, -1, 0);
+	CHECK_NEAR(m.calmar, -1, 1e-12); /* max drawdown 1 */
+	metrics_free(&a);
+}
+
+static void test_drawdown_stretches(void)
+{
+	/*
+	 * start 100; days 1..6: 90, 120, 60, 100, 130, 117.
+	 * 90 is below the start: a stretch from day 1 (the start has no time of
+	 * its own) to 120 on day 2: 1 day, 2 points (from the start, point 0).
+	 * From the peak 120 (day 2) through 60 to 130 (day 5): 3 days, 3 points,
+	 * the deepest (50 %). From 130 (day 5) to the end (day 6): 1 day.
+	 * Exposure: held at 4 of 6 points.
+	 */
+	static const double eq[] = {90, 120, 60, 100, 130, 117};
+	static const int held[] = {0, 1, 1, 0, 1, 1};
+	struct metrics_acc a;
+	struct metrics m;
+	metrics_init(&a, 100);
+	for (int i = 0; i < 6; i++)
+		metrics_add_held(&a, (int64_t)(i + 1) * DAY, eq[i], held[i]);
+	metrics_finish(&a, &m);
+	CHECK_NEAR(m.longest_dd_days, 3, 1e-12);
+	CHECK_EQ_INT(m.longest_dd_points, 3);
+	CHECK_EQ_INT(m.longest_dd_start, 2 * DAY);
+	CHECK_EQ_INT(m.longest_dd_end, 5 * DAY);
+	CHECK_NEAR(m.max_dd_days, 3, 1e-12);
+	CHECK_NEAR(m.exposure, 4.0 / 6.0, 1e-12);
+	/* CAGR over 5 days: 1.17^(365.25 / 5) - 1; Calmar over 0.5 */
+	CHECK_NEAR(m.cagr / 95713.38221674775, 1, 1e-9);
+	CHECK_NEAR(m.calmar / 191426.7644334955, 1, 1e-9);
+	metrics_free(&a);
+}
+
+static void test_trade_stats(void)
+{
+	/* trips +10, +20, +30, -15, 0: profit factor 60 / 15 = 4, expectancy
+	 * 45 / 5 = 9, average win 20, average loss -15 */
+	struct metrics_trips t = {5, 3, 1, 60, -15};
+	struct metrics_trade_stats s;
+	metrics_trade_stats(&t, &s);
+	CHECK_NEAR(s.profit_factor, 4, 1e-12);
+	CHECK_NEAR(s.expectancy, 9, 1e-12);
+	CHECK_NEAR(s.avg_win, 20, 1e-12);
+	CHECK_NEAR(s.avg_loss, -15, 1e-12);
+	/* wins only: no profit factor (null), average loss undefined */
+	struct metrics_trips w = {2, 2, 0, 30, 0};
+	metrics_trade_stats(&w, &s);
+	CHECK(isnan(s.profit_factor));
+	CHECK(isnan(s.avg_loss));
+	CHECK_NEAR(s.expectancy, 15, 1e-12);
+	/* no trips: every figure undefined */
+	struct metrics_trips none = {0, 0, 0, 0, 0};
+	metrics_trade_stats(&none, &s);
+	CHECK(isnan(s.profit_factor) && isnan(s.expectancy) && isnan(s.avg_win) && isnan(s.avg_loss));
+}
+
 int main(void)
 {
+	RUN(test_new_figures_daily);
+	RUN(test_cagr_two_years);
+	RUN(test_drawdown_stretches);
+	RUN(test_trade_stats);
 	RUN(test_hand_computed_daily);
 	RUN(test_drawdown_from_start_and_deepest);
 	RUN(test_zero_variance);

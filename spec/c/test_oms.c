@@ -347,6 +347,9 @@ static void test_flip_long_to_short(void)
 	CHECK_NEAR(p->avg_price, 11, 0);
 	CHECK_EQ_INT(oms_account(o, 0)->round_trips, 2);
 	CHECK_EQ_INT(oms_account(o, 0)->wins, 2);
+	CHECK_EQ_INT(oms_account(o, 0)->losses, 0);
+	CHECK_NEAR(oms_account(o, 0)->gross_win, 250, 1e-9); /* 200 + 50: the trips' P&L */
+	CHECK_NEAR(oms_account(o, 0)->gross_loss, 0, 0);
 	/* cash: -1000 + 1800 - 880 = -80; equity at mark 11: -80 + 30 * 11 = 250 */
 	CHECK_NEAR(oms_account(o, 0)->cash, -80, 1e-9);
 	oms_mark(o, 0, 11);
@@ -365,6 +368,8 @@ static void test_fees_cash_and_trip_wins(void)
 	struct account *a = oms_account(o, 0);
 	CHECK_EQ_INT(a->round_trips, 1);
 	CHECK_EQ_INT(a->wins, 0);
+	CHECK_EQ_INT(a->losses, 1);
+	CHECK_NEAR(a->gross_loss, -1, 1e-9); /* 1 made, 2 in fees */
 	CHECK_NEAR(a->fees, 2, 1e-12);
 	CHECK_NEAR(oms_position(o, 0, 0)->fees, 2, 1e-12);
 	CHECK_NEAR(oms_position(o, 0, 0)->realized, 1, 1e-9);
