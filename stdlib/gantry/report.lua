@@ -10,7 +10,12 @@ an empty-state note, never an error):
   title    string                      page heading, e.g. "sma_cross on AAPL"
   summary  table  strategy, events, fills, round_trips, start_equity,
                   final_equity, total_return, sharpe, sortino, max_drawdown,
-                  win_rate, elapsed_s, events_per_s (the summary.json fields).
+                  win_rate, elapsed_s, events_per_s, and the figures of
+                  docs/report.md: cagr, volatility, calmar, exposure,
+                  profit_factor, expectancy, avg_win, avg_loss,
+                  longest_drawdown_days (+ _start, _end in ns),
+                  max_drawdown_days, benchmark_return, periods_per_year
+                  (the summary.json fields).
                   total_return, max_drawdown and win_rate are fractions
                   (0.125 = 12.50%); max_drawdown is shown as a loss whatever
                   its sign. nan/inf/nil render "n/a". Unknown keys are listed too.
@@ -18,7 +23,11 @@ an empty-state note, never an error):
   equity   { t = {ns...}, equity = {num...} }  parallel arrays, t in ns since
                   the epoch (UTC), ascending, already downsampled (<= ~2000)
   prices   { SYM = { t = {ns...}, close = {num...} }, ... }  downsampled closes
-  fills    { {t=ns, symbol="AAPL", side="buy"|"sell", qty=100, price=101.5}, ... }
+  fills    { {t=ns, symbol="AAPL", side="buy"|"sell", qty=100, price=101.5, fee=1}, ... }
+           (the trade list is rebuilt from them: round trips flat to flat)
+  The equity chart carries a buy-and-hold benchmark of the `prices` symbols
+  (equal weights, from start_equity); a rolling Sharpe chart follows the
+  drawdown (about half a year of points, annualised by points per year).
   status   "ok" or "failed" (a strategy failed and the run stopped: a banner
            says so above everything, with `error` (string) and `failed_at`
            (ns since the epoch, absent before the first event))
@@ -408,8 +417,12 @@ end
 
 local W = 1000
 
-local function equity_chart(b, t, eq, n, ticks)
+local function equity_chart(b, t, eq, n, ticks, bench)
   local lo, hi = finite_range(eq, n)
+  if lo and bench then
+    local blo, bhi = finite_range(bench, n)
+    if blo then lo, hi = min(lo, blo), max(hi, bhi) end
+  end
   if not lo then
     empty_chart(b, W, 120, "No equity data")
     return
@@ -438,6 +451,10 @@ local function equity_chart(b, t, eq, n, ticks)
   b[#b + 1] = fmt('<line class="base" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>', f.left, yb, f.right, yb)
   local area = area_path(f, eq, n, f.ys.lo)
   if area then b[#b + 1] = fmt('<path d="%s" fill="url(#%s)" stroke="none"/>', area, gid) end
+  if bench then
+    b[#b + 1] = fmt('<path class="bench" d="%s"/>', (line_path(f, bench, n)))
+    b[#b + 1] = fmt('<text class="benchnote" x="%.1f" y="%.1f">- - buy and hold</text>', f.right - 4, f.bottom - 8)
+  end
   b[#b + 1] = fmt('<path class="eq" d="%s"/>', (line_path(f, eq, n)))
   single_points(b, f, eq, n, "eqdot")
   local last
@@ -537,6 +554,157 @@ local function price_chart(b, sym, px, fills, w, max_ticks)
   b[#b + 1] = "</svg>"
 end
 
+
+-- Buy and hold of every symbol with prices, equal weights, on the equity
+-- points' times: start * mean over symbols of close(t) / first close (a
+-- symbol counts 1 before its first price). nil without prices.
+local function benchmark_series(t, n, prices, start)
+  local names = {}
+  for sym, px in pairs(prices) do
+    local _, close, pn = series(px, "close")
+    if pn > 0 and finite(close[1]) and close[1] > 0 then names[#names + 1] = tostring(sym) end
+  end
+  if #names == 0 or n == 0 or not finite(start) then return nil end
+  sort(names)
+  local sum = {}
+  for i = 1, n do sum[i] = 0 end
+  for _, sym in ipairs(names) do
+    local px = prices[sym]
+    if px == nil then for k, v in pairs(prices) do if tostring(k) == sym then px = v end end end
+    local pt, close, pn = series(px, "close")
+    local j, base, ratio = 0, close[1], 1
+    for i = 1, n do
+      while j < pn and finite(pt[j + 1]) and pt[j + 1] <= t[i] do
+        j = j + 1
+        if finite(close[j]) then ratio = close[j] / base end
+      end
+      sum[i] = sum[i] + ratio
+    end
+  end
+  local out = {}
+  for i = 1, n do out[i] = start * sum[i] / #names end
+  return out
+end
+
+-- Rolling Sharpe over the chart's points: returns between points, a window
+-- of about half a year of them (126 trading days), annualised by points per
+-- calendar year. nil when there are too few points.
+local function rolling_sharpe(t, eq, n)
+  if n < 12 or not (finite(t[1]) and finite(t[n])) or t[n] <= t[1] then return nil end
+  local years = (t[n] - t[1]) / (365.25 * 86400 * NS)
+  local per_year = (n - 1) / years
+  local w = floor(per_year / 2 + 0.5)
+  if w > idiv(n, 2) then w = idiv(n, 2) end
+  if w < 5 then w = 5 end
+  local r = {}
+  for i = 2, n do
+    r[i] = (finite(eq[i]) and finite(eq[i - 1]) and eq[i - 1] ~= 0) and eq[i] / eq[i - 1] - 1 or 0
+  end
+  local out, ann = {}, math.sqrt(per_year)
+  for i = 1, n do
+    if i <= w then
+      out[i] = 0 / 0
+    else
+      local sum, sq = 0, 0
+      for k = i - w + 1, i do sum = sum + r[k] end
+      local mean = sum / w
+      for k = i - w + 1, i do sq = sq + (r[k] - mean) ^ 2 end
+      local sd = math.sqrt(sq / (w - 1))
+      out[i] = sd > 0 and mean / sd * ann or 0
+    end
+  end
+  return out, w
+end
+
+local function rolling_chart(b, rs, n, ticks)
+  local lo, hi = finite_range(rs, n)
+  if lo then lo, hi = min(lo, 0), max(hi, 0) end
+  if n == 0 or not lo then
+    empty_chart(b, W, 90, "Too few points for a rolling Sharpe")
+    return
+  end
+  local f = frame(W, 170, n, y_scale(lo, hi, { target = 4 }), { bottom = ticks.two_lines and 40 or 30 })
+  svg_open(b, f, "Rolling Sharpe ratio")
+  draw_y_axis(b, f, axis_num)
+  draw_x_axis(b, f, ticks, true)
+  local y0 = f.y(0)
+  b[#b + 1] = fmt('<line class="zero" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>', f.left, y0, f.right, y0)
+  b[#b + 1] = fmt('<path class="roll" d="%s"/>', (line_path(f, rs, n)))
+  b[#b + 1] = "</svg>"
+end
+
+-- Round trips (flat to flat per symbol; a reversal closes one and opens the
+-- next) rebuilt from the fills: P&L of the closing quantity less fees, the
+-- whole fee of a reversing fill charged to the trip it closes (as the host).
+local function round_trips(fills)
+  local open, trips = {}, {}
+  for _, fl in ipairs(fills) do
+    local qty, price = tonumber(fl.qty), fl.price
+    local sym = tostring(fl.symbol)
+    if finite(qty) and finite(price) and qty > 0 then
+      local dq = fl.side == "buy" and qty or -qty
+      local fee = finite(fl.fee) and fl.fee or 0
+      local p = open[sym]
+      if not p then
+        p = { symbol = sym, side = dq > 0 and "long" or "short", entry_t = fl.t, pos = 0, avg = 0,
+              pnl = 0, size = 0, entry_cost = 0, exit_value = 0, exit_qty = 0 }
+        open[sym] = p
+      end
+      local remaining = dq
+      if p.pos == 0 or (p.pos > 0) == (dq > 0) then
+        p.avg = (p.avg * abs(p.pos) + price * abs(dq)) / (abs(p.pos) + abs(dq))
+        p.pos = p.pos + dq
+        p.entry_cost = p.entry_cost + price * abs(dq)
+        p.pnl = p.pnl - fee
+        remaining = 0
+      else
+        local closing = min(abs(dq), abs(p.pos))
+        local dir = p.pos > 0 and 1 or -1
+        p.pnl = p.pnl + (price - p.avg) * closing * dir - fee
+        p.exit_value, p.exit_qty = p.exit_value + price * closing, p.exit_qty + closing
+        p.pos = p.pos + (dq > 0 and closing or -closing)
+        remaining = dq > 0 and dq - closing or dq + closing
+      end
+      if abs(p.pos) > p.size then p.size = abs(p.pos) end
+      if p.pos == 0 then
+        p.exit_t = fl.t
+        trips[#trips + 1] = p
+        open[sym] = nil
+        if remaining ~= 0 then
+          open[sym] = { symbol = sym, side = remaining > 0 and "long" or "short", entry_t = fl.t,
+                        pos = remaining, avg = price, pnl = 0, size = abs(remaining),
+                        entry_cost = price * abs(remaining), exit_value = 0, exit_qty = 0 }
+        end
+      end
+    end
+  end
+  return trips
+end
+
+local TRADE_ROWS = 500
+
+local function trades_table(b, fills)
+  local trips = round_trips(fills)
+  b[#b + 1] = fmt('<details class="card"><summary>Trades <span class="note">%s</span></summary>',
+                  esc((#trips > TRADE_ROWS and fmt("first %d of %s round trips", TRADE_ROWS, num(#trips, 0))
+                       or num(#trips, 0) .. " round trips") .. (#fills >= 5000 and ", from the first 5,000 fills" or "")))
+  b[#b + 1] = '<table class="fills trades"><tr><th>Symbol</th><th>Side</th><th>Entry (UTC)</th>'
+    .. '<th>Exit (UTC)</th><th class="num">Size</th><th class="num">Entry</th><th class="num">Exit</th>'
+    .. '<th class="num">P&amp;L</th></tr>'
+  for i = 1, min(#trips, TRADE_ROWS) do
+    local tr = trips[i]
+    local entry = tr.size > 0 and tr.avg or nil
+    local exit = tr.exit_qty > 0 and tr.exit_value / tr.exit_qty or nil
+    b[#b + 1] = fmt('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="num">%s</td>'
+      .. '<td class="num">%s</td><td class="num">%s</td><td class="num %s">%s</td></tr>',
+      esc(tr.symbol), esc(tr.side), esc(iso_time(tr.entry_t)), esc(iso_time(tr.exit_t)),
+      esc(num(tr.size, 0)), esc(num(entry, 2)), esc(num(exit, 2)),
+      tr.pnl > 0 and "pos" or tr.pnl < 0 and "neg" or "", esc(num(tr.pnl, 2)))
+  end
+  b[#b + 1] = "</table></details>"
+  return trips
+end
+
 local function kpi(b, label, value, cls)
   b[#b + 1] = fmt('<div class="kpi"><div class="label">%s</div><div class="value%s">%s</div></div>',
                   esc(label), cls and (" " .. cls) or "", esc(value))
@@ -583,6 +751,18 @@ local SUMMARY_ROWS = {
   { "sortino", "Sortino ratio", function(x) return num(x, 2) end },
   { "max_drawdown", "Max drawdown", function(x) return pct(neg_abs(x)) end },
   { "win_rate", "Win rate", pct },
+  { "cagr", "CAGR", pct },
+  { "volatility", "Volatility (annualised)", pct },
+  { "calmar", "Calmar ratio", function(x) return num(x, 2) end },
+  { "exposure", "Exposure (time in the market)", pct },
+  { "profit_factor", "Profit factor", function(x) return num(x, 2) end },
+  { "expectancy", "Expectancy (per round trip)", money },
+  { "avg_win", "Average win", money },
+  { "avg_loss", "Average loss", money },
+  { "longest_drawdown_days", "Longest drawdown", "dd" },
+  { "max_drawdown_days", "Max drawdown duration", function(x) return finite(x) and num(x, 0) .. " days" or "n/a" end },
+  { "benchmark_return", "Buy and hold (benchmark)", pct },
+  { "periods_per_year", "Periods per year", function(x) return num(x, 0) end },
   { "round_trips", "Round trips", count },
   { "fills", "Fills", count },
   { "events", "Events", count },
@@ -596,7 +776,17 @@ local function summary_table(b, s, period)
   for _, row in ipairs(SUMMARY_ROWS) do
     local key, label, f = row[1], row[2], row[3]
     known[key] = true
-    b[#b + 1] = fmt('<tr><th>%s</th><td class="num">%s</td></tr>', esc(label), esc(f(s[key])))
+    local text
+    if f == "dd" then -- days, and from when to when
+      known.longest_drawdown_start, known.longest_drawdown_end = true, true
+      text = finite(s[key]) and num(s[key], 0) .. " days" or "n/a"
+      if finite(s[key]) and s[key] > 0 and finite(s.longest_drawdown_start) and finite(s.longest_drawdown_end) then
+        text = text .. " (" .. iso_time(s.longest_drawdown_start) .. " → " .. iso_time(s.longest_drawdown_end) .. ")"
+      end
+    else
+      text = f(s[key])
+    end
+    b[#b + 1] = fmt('<tr><th>%s</th><td class="num">%s</td></tr>', esc(label), esc(text))
     if key == "strategy" and period then
       b[#b + 1] = fmt('<tr><th>Period</th><td class="num">%s</td></tr>', esc(period))
     end
@@ -792,6 +982,9 @@ svg.chart .base{stroke:#94a3b8;stroke-width:1;stroke-dasharray:4 4}
 svg.chart .zero{stroke:#64748b;stroke-width:1}
 svg.chart .eq{fill:none;stroke:#1d4ed8;stroke-width:1.8;stroke-linejoin:round}
 svg.chart .eqdot{fill:#1d4ed8}
+svg.chart .bench{fill:none;stroke:#94a3b8;stroke-width:1.4;stroke-dasharray:5 4}
+svg.chart .benchnote{text-anchor:end;fill:#64748b}
+svg.chart .roll{fill:none;stroke:#7c3aed;stroke-width:1.5;stroke-linejoin:round}
 svg.chart .ddzone{fill:#dc2626;fill-opacity:.06}
 svg.chart .ddnote{fill:#b91c1c;font-size:11px}
 svg.chart .ddarea{fill:#dc2626;fill-opacity:.18}
@@ -857,13 +1050,28 @@ function report.render(data)
   kpi(b, "Win rate", pct(s.win_rate))
   kpi(b, "Final equity", num(s.final_equity, finite(s.final_equity) and abs(s.final_equity) >= 1e4 and 0 or 2))
   b[#b + 1] = "</section>"
+  b[#b + 1] = '<section class="kpis">'
+  kpi(b, "CAGR", pct(s.cagr), sign_class(s.cagr))
+  kpi(b, "Volatility", pct(s.volatility))
+  kpi(b, "Calmar", num(s.calmar, 2))
+  kpi(b, "Exposure", pct(s.exposure, 1))
+  kpi(b, "Profit factor", num(s.profit_factor, 2))
+  kpi(b, "Expectancy", num(s.expectancy, 2), sign_class(s.expectancy, 0))
+  b[#b + 1] = "</section>"
 
   local ticks = time_ticks(t, n, 9)
   for _, tk in ipairs(ticks) do if tk[2] then ticks.two_lines = true end end
   b[#b + 1] = fmt('<section class="card"><h2>Equity <span class="note">%s</span></h2>', n == 1 and "1 point" or num(n, 0) .. " points")
-  equity_chart(b, t, eq, n, ticks)
+  local start = finite(s.start_equity) and s.start_equity or eq[1]
+  local bench = benchmark_series(t, n, prices, start)
+  equity_chart(b, t, eq, n, ticks, bench)
   b[#b + 1] = '</section><section class="card"><h2>Drawdown <span class="note">underwater, from the running peak</span></h2>'
   drawdown_chart(b, eq, n, ticks)
+  b[#b + 1] = "</section>"
+  local rs, window = rolling_sharpe(t, eq, n)
+  b[#b + 1] = fmt('<section class="card"><h2>Rolling Sharpe <span class="note">%s</span></h2>',
+                  rs and fmt("over %d points, annualised", window) or "")
+  rolling_chart(b, rs or {}, rs and n or 0, ticks)
   b[#b + 1] = "</section>"
 
   b[#b + 1] = '<section class="cols"><div class="card"><h2>Summary</h2>'
@@ -882,6 +1090,7 @@ function report.render(data)
   symbols_section(b, prices, fills)
   if #fills > 0 then
     b[#b + 1] = '<div style="height:16px"></div>'
+    trades_table(b, fills)
     fills_table(b, fills)
   end
   b[#b + 1] = "<footer>Generated by gantry. Charts are downsampled; markers show each fill at its price. "
@@ -894,5 +1103,8 @@ end
 report.escape = esc
 report.format_number = num
 report.format_percent = pct
+report.round_trips = round_trips
+report.rolling_sharpe = rolling_sharpe
+report.benchmark_series = benchmark_series
 
 return report
