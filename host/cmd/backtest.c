@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "datacheck_config.h"
 #include "engine.h"
 #include "log.h"
 #include "outdir.h"
@@ -830,6 +831,10 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 	if (open_venue(r, &sc, &venue, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	engine_attach(r->e, r->feed, venue);
+	struct datacheck_config dcc; /* the deploy config's data_checks, for this feed */
+	if (config_data_checks(&r->cfg, o->itch != 0, &dcc, err, sizeof err) != 0 ||
+	    engine_set_data_checks(r->e, &dcc) != 0)
+		return log_user_error("%s", err), EXIT_USAGE;
 	if (prepare_outdir(r, outdir, outlen, err, sizeof err) != 0 ||
 	    engine_open_outputs(r->e, outdir, o->resume, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;

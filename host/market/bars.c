@@ -546,8 +546,13 @@ static int parse_row(struct bars_file *bf, const char *line, size_t len, struct 
 	double *dst[5] = {&out->open, &out->high, &out->low, &out->close, &out->volume};
 	for (int c = BARS_OPEN; c <= BARS_VOLUME; c++) {
 		int k = bf->col[c];
-		if (bars_parse_number(f[k], fl[k], dst[c - 1]) != 0)
+		if (bars_parse_number(f[k], fl[k], dst[c - 1]) != 0) {
+			if (bf->opt.raw && is_missing(f[k], fl[k])) {
+				*dst[c - 1] = NAN;
+				continue;
+			}
 			return bad_field(bf, c, f[k], fl[k], err, errlen);
+		}
 	}
 	int ca = bf->col[BARS_ADJ_CLOSE];
 	double adj = 0;
@@ -566,7 +571,7 @@ static int parse_row(struct bars_file *bf, const char *line, size_t len, struct 
 	} else {
 		out->sym = bf->default_sym;
 	}
-	if (check_ohlc(bf, out, err, errlen))
+	if (!bf->opt.raw && check_ohlc(bf, out, err, errlen))
 		return -1;
 	if (bf->opt.adjust && adjust(bf, adj, out, err, errlen) != 0)
 		return -1;
@@ -596,6 +601,11 @@ int bars_next(struct bars_file *bf, struct bar *out, char *err, size_t errlen)
 	} while (r == ROW_SKIP);
 	if (r < 0)
 		return -1;
+	if (bf->opt.raw) {
+		bf->last_time = out->time;
+		bf->rows++;
+		return 1;
+	}
 	if (out->time < bf->last_time) {
 		char a[32], b[32];
 		time_format_short(out->time, a);

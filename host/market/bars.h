@@ -66,6 +66,10 @@ struct bars_options {
 	const struct tz *tz; /* wall-clock times (no Z, no offset) are in this zone; NULL: UTC */
 	int adjust;	     /* OHLC times adj_close / close, volume divided by it */
 	int lenient;	     /* rows with a missing value: skipped and counted */
+	/* gantry data check: values as they are (a missing price or volume reads
+	 * NaN; no rule on prices, OHLC or time order is applied: datacheck.h
+	 * reports them); only a row that cannot be read at all is an error */
+	int raw;
 };
 
 /* Adds `FIELD=NAME[,FIELD=NAME...]` to o (a field named again: the later
