@@ -2,9 +2,10 @@
  * datacheck — the per-value integrity checks (datacheck.h). Statistics are
  * exponentially weighted (alpha = 2 / (window + 1)) over log returns and
  * volumes; a value that trips a sigma test is left out of them, and the
- * sigma tests wait for `warmup` values. The reference price moves to every
- * value seen, good or bad, so a level shift (a split) is one finding, not
- * one per bar after it.
+ * sigma tests wait for `warmup` values. The reference price is the last
+ * value that was not a jump, so that the good value after one bad print is
+ * not a finding; a jump the next value confirms (a split, a new level) is
+ * one finding, and that value the new reference.
  */
 #include "datacheck.h"
 
@@ -26,7 +27,8 @@ struct ewma {
 struct dc_sym {
 	int64_t last_t; /* INT64_MIN: nothing yet */
 	int64_t min_step;
-	double ref; /* the last close or trade; 0: none */
+	double ref;	/* the last close or trade that was not a jump; 0: none */
+	double pending; /* the last jump, if the one before; 0: none */
 	double last_close;
 	int run; /* bars in a row with last_close */
 	struct ewma ret, vol;
@@ -131,26 +133,42 @@ static double ewma_z(const struct ewma *e, double x, int warmup)
 	return sd > 0 ? (x - e->mean) / sd : 0;
 }
 
-/* A move from the reference to price: the jump tests, then the statistics
- * (without a jump). */
+static int is_jump(const struct datacheck *d, const struct dc_sym *s, double from, double price,
+		   double *pct, double *z)
+{
+	double lr = log(price / from);
+	*pct = (price / from - 1) * 100;
+	*z = ewma_z(&s->ret, lr, d->cfg.warmup);
+	return (d->cfg.jump_pct > 0 && fabs(*pct) > d->cfg.jump_pct) ||
+	       (d->cfg.jump_sigmas > 0 && fabs(*z) > d->cfg.jump_sigmas);
+}
+
+/* A move from the reference to price. The reference is the last value
+ * that was not a jump: one bad print is one finding, and the value after
+ * it is measured against the good one before. A jump confirmed by the next
+ * value (no jump from it: a split, a new level) becomes the reference
+ * without a second finding. */
 static void check_move(struct datacheck *d, struct dc_sym *s, double price,
 		       struct datacheck_result *r)
 {
 	if (!finite_pos(price))
 		return;
-	if (s->ref > 0) {
-		double lr = log(price / s->ref), pct = (price / s->ref - 1) * 100;
-		double z = ewma_z(&s->ret, lr, d->cfg.warmup);
-		int jump = (d->cfg.jump_pct > 0 && fabs(pct) > d->cfg.jump_pct) ||
-			   (d->cfg.jump_sigmas > 0 && fabs(z) > d->cfg.jump_sigmas);
-		if (jump) {
-			found(d, r, DC_JUMP, pct, s->ref);
-			r->z[DC_JUMP] = z;
-		} else {
-			ewma_add(&s->ret, lr, d->cfg.window);
+	double pct, z, p2, z2;
+	if (s->ref > 0 && is_jump(d, s, s->ref, price, &pct, &z)) {
+		if (s->pending > 0 && !is_jump(d, s, s->pending, price, &p2, &z2)) {
+			s->ref = price; /* the new level holds */
+			s->pending = 0;
+			return;
 		}
+		found(d, r, DC_JUMP, pct, s->ref);
+		r->z[DC_JUMP] = z;
+		s->pending = price;
+		return;
 	}
+	if (s->ref > 0)
+		ewma_add(&s->ret, log(price / s->ref), d->cfg.window);
 	s->ref = price;
+	s->pending = 0;
 }
 
 /* Weekdays strictly between the UTC days of a and b (a < b). */

@@ -5,7 +5,7 @@
  * Pure: no I/O, no logging, no clock; the caller (engine, data check
  * command) logs, counts and applies the policy. Checks are per value, per
  * symbol: a symbol's state is its last time, its reference price (the last
- * close or trade seen, whatever was done with it), running statistics of
+ * close or trade that was not a jump, see datacheck.c), running statistics of
  * its log returns and volumes (exponentially weighted, findings left out so
  * that one bad value does not hide the next) and its run of equal closes.
  * Feed health (gaps in a network feed's sequence, a stale feed, a book that

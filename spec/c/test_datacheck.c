@@ -104,19 +104,29 @@ static void test_each_check(void)
 	CHECK_NEAR(r.value[DC_JUMP], 30, 1e-9);
 	CHECK_NEAR(r.ref[DC_JUMP], p, 1e-9);
 	CHECK(r.z[DC_JUMP] > 10);
-	/* back down is a jump too (-23 %), then stale: 3 equal closes */
+	/* back at the reference: no finding (one bad print, one finding) */
 	b = mk(weekday(46), p, p * 1.3, p, p, 1000);
-	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_JUMP);
-	b = mk(weekday(47), p, p, p, p, 1000);
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 0);
-	b = mk(weekday(48), p, p, p, p, 1000);
+	/* a split: -50 %, then the new level holds: one finding */
+	b = mk(weekday(47), p / 2, p, p / 2, p / 2, 1000);
+	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_JUMP);
+	CHECK_NEAR(r.value[DC_JUMP], -50, 1e-9);
+	p /= 2;
+	b = mk(weekday(48), p, p * 1.001, p, p * 1.001, 1000);
+	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 0);
+	/* stale: 3 equal closes in a row */
+	b = mk(weekday(49), p, p, p, p, 1000);
+	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 0);
+	b = mk(weekday(50), p, p, p, p, 1000);
+	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 0);
+	b = mk(weekday(51), p, p, p, p, 1000);
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_STALE);
 	CHECK_NEAR(r.value[DC_STALE], 3, 0);
 	/* a volume spike */
-	b = mk(weekday(49), p, p * 1.01, p, p * 1.005, 1e6);
+	b = mk(weekday(52), p, p * 1.01, p, p * 1.005, 1e6);
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_VOLUME_SPIKE);
 	CHECK(r.z[DC_VOLUME_SPIKE] > 10);
-	b = mk(weekday(50), p, p, p, p, NAN);
+	b = mk(weekday(53), p, p, p, p, NAN);
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r) & (1u << DC_PRICES), 1u << DC_PRICES);
 	CHECK(strcmp(datacheck_describe(DC_PRICES, &r, buf, sizeof buf),
 		     "volume nan is not a volume (finite, >= 0)") == 0);
