@@ -20,6 +20,7 @@
 #include "engine-internal.h"
 #include "log.h"
 #include "symtab.h"
+#include "timefmt.h"
 
 #define DATAGATE_SHOWN 20
 
@@ -50,17 +51,18 @@ void data_gate_free(struct engine *e)
 	e->gate = NULL;
 }
 
-static void log_findings(struct engine *e, const struct datacheck_result *r, int sym)
+static void log_findings(struct engine *e, const struct datacheck_result *r, int sym, int64_t t)
 {
 	struct data_gate *g = e->gate;
 	const struct datacheck_config *c = datacheck_config_of(g->dc);
 	for (int k = 0; k < DC__COUNT; k++) {
 		if (!(r->mask & (1u << k)) || g->shown[k] >= DATAGATE_SHOWN)
 			continue;
-		char what[200];
+		char what[200], at[TIME_ISO_LEN + 1];
 		int last = ++g->shown[k] == DATAGATE_SHOWN;
-		log_msg(c->level[k] == DC_ERROR ? LOG_ERROR : LOG_WARN, "data", "%s: %s: %s (%s)%s",
-			symtab_name(e->symtab, sym), datacheck_name(k),
+		time_format_iso(t, at); /* the value's time: the run's clock is still at the one before */
+		log_msg(c->level[k] == DC_ERROR ? LOG_ERROR : LOG_WARN, "data", "%s at %s: %s: %s (%s)%s",
+			symtab_name(e->symtab, sym), at, datacheck_name(k),
 			datacheck_describe(k, r, what, sizeof what), datacheck_level_name(c->level[k]),
 			last ? "; further findings of this check are counted, the total shown at the end"
 			     : "");
@@ -76,6 +78,8 @@ int data_gate_pass(struct engine *e)
 			return 1; /* out of memory: the data goes unchecked rather than nowhere */
 	}
 	struct data_gate *g = e->gate;
+	if (datacheck_config_of(g->dc)->disabled)
+		return 1;
 	struct feed_event *ev = &e->ev;
 	struct datacheck_result r;
 	unsigned mask;
@@ -87,7 +91,7 @@ int data_gate_pass(struct engine *e)
 	g->mask = 0;
 	if (!mask)
 		return 1;
-	log_findings(e, &r, ev->sym);
+	log_findings(e, &r, ev->sym, ev->time);
 	const struct datacheck_config *c = datacheck_config_of(g->dc);
 	if (c->policy == DC_PASS)
 		return 1;
@@ -115,8 +119,9 @@ int data_gate_flags(void *self, const char **names, int max)
 
 void engine_data_check_counts(const struct engine *e, long *counts)
 {
+	int on = e->gate && !datacheck_config_of(e->gate->dc)->disabled;
 	for (int k = 0; k < DC__COUNT; k++)
-		counts[k] = e->gate ? datacheck_count(e->gate->dc, k) : -1;
+		counts[k] = on ? datacheck_count(e->gate->dc, k) : -1;
 }
 
 void data_gate_report(const struct engine *e)

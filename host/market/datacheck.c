@@ -31,6 +31,7 @@ struct dc_sym {
 	double pending; /* the last jump, if the one before; 0: none */
 	double last_close;
 	int run; /* bars in a row with last_close */
+	int after_break; /* this bar comes after a step over 4 times the smallest */
 	struct ewma ret, vol;
 };
 
@@ -138,7 +139,7 @@ static int is_jump(const struct datacheck *d, const struct dc_sym *s, double fro
 {
 	double lr = log(price / from);
 	*pct = (price / from - 1) * 100;
-	*z = ewma_z(&s->ret, lr, d->cfg.warmup);
+	*z = s->after_break ? 0 : ewma_z(&s->ret, lr, d->cfg.warmup);
 	return (d->cfg.jump_pct > 0 && fabs(*pct) > d->cfg.jump_pct) ||
 	       (d->cfg.jump_sigmas > 0 && fabs(*z) > d->cfg.jump_sigmas);
 }
@@ -165,7 +166,7 @@ static void check_move(struct datacheck *d, struct dc_sym *s, double price,
 		s->pending = price;
 		return;
 	}
-	if (s->ref > 0)
+	if (s->ref > 0 && !s->after_break)
 		ewma_add(&s->ret, log(price / s->ref), d->cfg.window);
 	s->ref = price;
 	s->pending = 0;
@@ -214,14 +215,16 @@ static void check_time(struct datacheck *d, struct dc_sym *s, int64_t t, int gap
 		found(d, r, DC_DUPLICATES, (double)t, (double)s->last_t);
 		return;
 	}
+	int64_t step = t - s->last_t;
 	if (gaps) {
 		double miss = missing_bars(d, s, t);
 		if (miss > 0)
 			found(d, r, DC_GAPS, miss, (double)s->last_t);
-		int64_t step = t - s->last_t;
-		if (s->min_step == 0 || step < s->min_step)
-			s->min_step = step;
 	}
+	/* over a break (a night in intraday bars) moves are not the bars' own */
+	s->after_break = s->min_step > 0 && step > 4 * s->min_step;
+	if (s->min_step == 0 || step < s->min_step)
+		s->min_step = step;
 	s->last_t = t;
 }
 
@@ -374,7 +377,10 @@ char *datacheck_describe(int kind, const struct datacheck_result *r, char *out, 
 		snprintf(out, len, "%.0f bar%s missing before it", v, v == 1 ? "" : "s");
 		break;
 	case DC_JUMP:
-		snprintf(out, len, "jump %+.2f%% from %.10g (%.1f sigmas)", v, ref, r->z[DC_JUMP]);
+		if (r->z[DC_JUMP] != 0)
+			snprintf(out, len, "jump %+.2f%% from %.10g (%.1f sigmas)", v, ref, r->z[DC_JUMP]);
+		else /* before the warm-up, over a break: the percentage alone */
+			snprintf(out, len, "jump %+.2f%% from %.10g", v, ref);
 		break;
 	case DC_STALE:
 		snprintf(out, len, "close %.10g for %.0f bars in a row", ref, v);

@@ -11,6 +11,10 @@
  * Feed health (gaps in a network feed's sequence, a stale feed, a book that
  * stays crossed) is the feed's business, not this file's.
  *
+ * A move over a break in the data (a step more than 4 times the smallest:
+ * a night or a weekend in intraday bars) is held to the percentage test
+ * only, and stays out of the statistics of the bars' own moves.
+ *
  * Which checks apply where (docs/data.md, "Data integrity checks"):
  *   bars:  prices, ohlc, time_back, duplicates, gaps, jump, stale, volume_spike
  *   ticks: prices (trade price, quotes), time_back (the feed's time), jump
@@ -54,6 +58,7 @@ struct datacheck_config {
 	int window; /* the statistics' span (EWMA alpha = 2 / (window + 1)) */
 	int warmup; /* values before the sigma tests start */
 	int policy; /* enum datacheck_policy */
+	int disabled; /* `data_checks = false`: nothing is checked (the engine skips the checks) */
 };
 
 /* The defaults (docs/data.md): errors for prices, ohlc, time_back; warnings

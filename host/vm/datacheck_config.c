@@ -182,8 +182,13 @@ int datacheck_config_from_lua(lua_State *L, int idx, const char *path, int ticks
 	struct datacheck_config c;
 	datacheck_defaults(&c);
 	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx)) {
+		c.disabled = 1;
+		*out = c;
+		return 0;
+	}
 	if (lua_type(L, idx) != LUA_TTABLE)
-		return errf_fail(err, errlen, "%s: data_checks: expected a table", path);
+		return errf_fail(err, errlen, "%s: data_checks: expected a table (or false)", path);
 	if (read_table(L, idx, path, 1, ticks, &c, err, errlen) != 0)
 		return -1;
 	*out = c;

@@ -146,7 +146,7 @@ static void test_off_and_sigma_only(void)
 	struct datacheck *d = warm(&c, 40, &p);
 	struct datacheck_result r;
 	/* no percentage test: the 30 % move is caught by the sigmas alone */
-	struct bar b = mk(weekday(60), p, p * 1.3, p, p * 1.3, 1000);
+	struct bar b = mk(weekday(40), p, p * 1.3, p, p * 1.3, 1000);
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_JUMP);
 	CHECK_EQ_INT(datacheck_count(d, DC_GAPS), 0);
 	datacheck_free(d);
