@@ -19,6 +19,15 @@
 #define NS 1000000000LL
 #define DAY_NS (86400LL * NS)
 
+/* a - b, saturated: times come from any feed, and an overflow is UB */
+static int64_t tdiff(int64_t a, int64_t b)
+{
+	int64_t d;
+	if (__builtin_sub_overflow(a, b, &d))
+		return a < b ? INT64_MIN : INT64_MAX;
+	return d;
+}
+
 struct ewma {
 	double mean, var;
 	long n;
@@ -186,12 +195,13 @@ static int64_t weekdays_between(int64_t a, int64_t b)
 /* Bars missing between the symbol's last bar and one at t (t > last). */
 static double missing_bars(const struct datacheck *d, const struct dc_sym *s, int64_t t)
 {
-	int64_t step = t - s->last_t;
-	int64_t grid = d->cfg.gap_interval_s > 0 ? (int64_t)(d->cfg.gap_interval_s * NS) : s->min_step;
+	int64_t step = tdiff(t, s->last_t);
+	double g = d->cfg.gap_interval_s;
+	int64_t grid = g > 0 ? (g < 9e9 ? (int64_t)(g * NS) : (int64_t)9e18) : s->min_step;
 	if (grid <= 0)
 		return 0;
 	if (grid >= 6 * DAY_NS) /* weekly, monthly: more than half a period late */
-		return step > grid + grid / 2 ? floor((double)step / (double)grid + 0.5) - 1 : 0;
+		return step - grid > grid / 2 ? floor((double)step / (double)grid + 0.5) - 1 : 0;
 	if (grid >= DAY_NS * 5 / 6) /* daily: weekdays without a bar (holidays count) */
 		return (double)weekdays_between(s->last_t, t);
 	/* intraday: within one UTC day (a session), steps past the grid */
@@ -208,21 +218,21 @@ static void check_time(struct datacheck *d, struct dc_sym *s, int64_t t, int gap
 		return;
 	}
 	if (t < s->last_t) {
-		found(d, r, DC_TIME_BACK, (double)(t - s->last_t) / NS, (double)s->last_t);
+		found(d, r, DC_TIME_BACK, (double)tdiff(t, s->last_t) / NS, (double)s->last_t);
 		return; /* the symbol's clock stays where it was */
 	}
 	if (t == s->last_t) {
 		found(d, r, DC_DUPLICATES, (double)t, (double)s->last_t);
 		return;
 	}
-	int64_t step = t - s->last_t;
+	int64_t step = tdiff(t, s->last_t);
 	if (gaps) {
 		double miss = missing_bars(d, s, t);
 		if (miss > 0)
 			found(d, r, DC_GAPS, miss, (double)s->last_t);
 	}
 	/* over a break (a night in intraday bars) moves are not the bars' own */
-	s->after_break = s->min_step > 0 && step > 4 * s->min_step;
+	s->after_break = s->min_step > 0 && step / 4 > s->min_step;
 	if (s->min_step == 0 || step < s->min_step)
 		s->min_step = step;
 	s->last_t = t;
@@ -285,7 +295,7 @@ unsigned datacheck_tick(struct datacheck *d, int64_t t, int sym, const struct to
 	if (!s)
 		return 0;
 	if (d->tick_t != INT64_MIN && t < d->tick_t)
-		found(d, r, DC_TIME_BACK, (double)(t - d->tick_t) / NS, (double)d->tick_t);
+		found(d, r, DC_TIME_BACK, (double)tdiff(t, d->tick_t) / NS, (double)d->tick_t);
 	else
 		d->tick_t = t;
 	if (top) {
