@@ -1,7 +1,7 @@
 /*
  * datacheck — the per-value integrity checks (datacheck.h). Statistics are
  * exponentially weighted (alpha = 2 / (window + 1)) over log returns and
- * volumes; a value that trips a sigma test is left out of them, and the
+ * log(1 + volume) (volumes are skewed: a spike is a multiple); a value that trips a sigma test is left out of them, and the
  * sigma tests wait for `warmup` values. The reference price is the last
  * value that was not a jump, so that the good value after one bad print is
  * not a finding; a jump the next value confirms (a split, a new level) is
@@ -61,7 +61,8 @@ void datacheck_defaults(struct datacheck_config *c)
 	for (int k = 0; k < DC__COUNT; k++)
 		c->level[k] = DC_WARN;
 	c->level[DC_PRICES] = c->level[DC_OHLC] = c->level[DC_TIME_BACK] = DC_ERROR;
-	c->jump_sigmas = 10;
+	c->jump_sigmas = 15;
+	c->jump_pct = 25;
 	c->stale_run = 50;
 	c->volume_sigmas = 10;
 	c->window = 100;
@@ -276,12 +277,13 @@ unsigned datacheck_bar(struct datacheck *d, const struct bar *b, struct datachec
 		}
 	}
 	if (isfinite(b->volume) && b->volume >= 0) {
-		double z = ewma_z(&s->vol, b->volume, d->cfg.warmup);
+		/* in log(1 + volume): volumes are skewed, a spike is a multiple */
+		double lv = log1p(b->volume), z = ewma_z(&s->vol, lv, d->cfg.warmup);
 		if (d->cfg.volume_sigmas > 0 && z > d->cfg.volume_sigmas) {
-			found(d, r, DC_VOLUME_SPIKE, b->volume, s->vol.mean);
+			found(d, r, DC_VOLUME_SPIKE, b->volume, expm1(s->vol.mean));
 			r->z[DC_VOLUME_SPIKE] = z;
-		} else {
-			ewma_add(&s->vol, b->volume, d->cfg.window);
+		} else if (!(d->cfg.volume_sigmas > 0 && z < -d->cfg.volume_sigmas)) {
+			ewma_add(&s->vol, lv, d->cfg.window); /* a drop as far is left out too */
 		}
 	}
 	return r->mask;
@@ -396,7 +398,7 @@ char *datacheck_describe(int kind, const struct datacheck_result *r, char *out, 
 		snprintf(out, len, "close %.10g for %.0f bars in a row", ref, v);
 		break;
 	case DC_VOLUME_SPIKE:
-		snprintf(out, len, "volume %.10g against a mean of %.10g (%.1f sigmas)", v, ref,
+		snprintf(out, len, "volume %.10g against a typical %.10g (%.1f sigmas)", v, ref,
 			 r->z[DC_VOLUME_SPIKE]);
 		break;
 	case DC_CROSSED:

@@ -37,7 +37,7 @@ enum datacheck_kind {
 	DC_GAPS,	 /* bars missing from the regular grid before this one */
 	DC_JUMP,	 /* a move beyond N sigmas of recent moves or N % of the reference */
 	DC_STALE,	 /* the close equal to the last for a run of N bars */
-	DC_VOLUME_SPIKE, /* volume beyond N sigmas above recent volumes */
+	DC_VOLUME_SPIKE, /* log(1 + volume) beyond N sigmas above recent ones */
 	DC_CROSSED,	 /* a quote whose bid is above its ask */
 	DC__COUNT
 };
@@ -62,7 +62,7 @@ struct datacheck_config {
 };
 
 /* The defaults (docs/data.md): errors for prices, ohlc, time_back; warnings
- * for the rest; gaps on the smallest step; jump 10 sigmas, no percentage;
+ * for the rest; gaps on the smallest step; jump 15 sigmas or 25 %;
  * stale 50; volume 10 sigmas; window 100, warm-up 20; policy pass. */
 void datacheck_defaults(struct datacheck_config *c);
 

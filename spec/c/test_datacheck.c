@@ -142,12 +142,14 @@ static void test_off_and_sigma_only(void)
 	struct datacheck_config c;
 	datacheck_defaults(&c);
 	c.level[DC_GAPS] = DC_OFF;
+	c.jump_pct = 0;
 	double p;
 	struct datacheck *d = warm(&c, 40, &p);
 	struct datacheck_result r;
-	/* no percentage test: the 30 % move is caught by the sigmas alone */
-	struct bar b = mk(weekday(40), p, p * 1.3, p, p * 1.3, 1000);
+	/* no percentage test: a 20 % move is over 15 sigmas of moves of +-1 % */
+	struct bar b = mk(weekday(40), p, p * 1.2, p, p * 1.2, 1000);
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_JUMP);
+	CHECK(r.z[DC_JUMP] > 15);
 	CHECK_EQ_INT(datacheck_count(d, DC_GAPS), 0);
 	datacheck_free(d);
 	/* before the warm-up, sigmas say nothing */
