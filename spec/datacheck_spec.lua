@@ -263,6 +263,40 @@ return S
     assert.are.equal("jump", bars[31].flags)
   end)
 
+  it("hold on an ITCH day: a trade at 0 is held back, a crossed quote and a jump are flagged", function()
+    local function frame(msg) return string.pack(">s2", msg) end
+    local function hdr(t, ts) return t .. string.pack(">I2I2I6", 1, 0, ts) end
+    local function add(ref, side, price, ts)
+      return frame(hdr("A", ts) .. string.pack(">I8c1I4c8I4", ref, side, 100, "TEST    ", price))
+    end
+    local function trade(price, ts, match)
+      return frame(hdr("P", ts) .. string.pack(">I8c1I4c8I4I8", 0, "B", 100, "TEST    ", price, match))
+    end
+    local s = 34200 * 1000000000
+    local day = T.write(tmp .. "/run.itch", add(1, "B", 100000, s) .. add(2, "S", 100100, s + 1000)
+      .. trade(100050, s + 2000, 1) .. add(3, "B", 100500, s + 3000) .. trade(0, s + 4000, 2)
+      .. trade(150000, s + 5000, 3) .. trade(100060, s + 6000, 4))
+    local strat = T.write(tmp .. "/ticks.lua", [[
+local S = { params = { symbol = "TEST" } }
+function S.symbols(p) return { p.symbol } end
+local function flags(ctx) local f = ctx:data_flags(); return f and table.concat(f, ",") or "-" end
+function S.on_book(ctx, b) ctx:log("info", "BOOK %.2f %.2f %s", b.bid, b.ask, flags(ctx)) end
+function S.on_trade(ctx, t) ctx:log("info", "TRADE %.4f %s", t.price, flags(ctx)) end
+return S
+]])
+    local cfg = T.write(tmp .. "/tickhold.lua", "return { data_checks = { policy = 'hold', ticks = { jump = { pct = 20 } } } }")
+    local code, _, err = run(q(BIN) .. " backtest " .. q(strat) .. " --data " .. q(day) .. " --config " .. q(cfg)
+      .. " --out " .. q(tmp .. "/tick-out") .. " --quiet")
+    assert.are.equal(0, code, err)
+    local seen = {}
+    for what in err:gmatch("INFO ticks: %[event [^%]]+%] ([^\n]+)") do seen[#seen + 1] = what end
+    assert.are.same({ "BOOK 10.00 0.00 -", "BOOK 10.00 10.01 -", "TRADE 10.0050 -", "BOOK 10.05 10.01 crossed",
+      "TRADE 15.0000 jump", "TRADE 10.0060 -" }, seen)
+    local summary = T.read(tmp .. "/tick-out/summary.json")
+    assert.truthy(summary:find('"prices": 1,', 1, true) and summary:find('"jump": 1,', 1, true)
+      and summary:find('"crossed": 1}', 1, true), summary)
+  end)
+
   it("counts nothing on clean data and writes the counts to summary.json", function()
     local strat = T.write(tmp .. "/probe.lua", PROBE)
     local dir = tmp .. "/clean"
