@@ -49,12 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct datacheck_result r;
 		unsigned mask;
 		if (p[0] & 1) {
-			struct bar b = {t, dbl(p + 16), dbl(p + 24), dbl(p + 32), dbl(p + 40), dbl(p + 16) - dbl(p + 40), sym};
+			struct bar b = {t,	     dbl(p + 16), dbl(p + 24),
+					dbl(p + 32), dbl(p + 40), dbl(p + 16) - dbl(p + 40),
+					sym};
 			mask = datacheck_bar(d, &b, &r);
 		} else {
 			struct top_of_book top = {t, sym, dbl(p + 16), 1, dbl(p + 24), 1};
 			struct trade_event tr = {t, sym, dbl(p + 32), dbl(p + 40), 0};
-			mask = datacheck_tick(d, t, sym, p[0] & 2 ? &top : NULL, p[0] & 4 ? &tr : NULL, &r);
+			mask = datacheck_tick(d, t, sym, p[0] & 2 ? &top : NULL,
+					      p[0] & 4 ? &tr : NULL, &r);
 		}
 		for (int k = 0; k < DC__COUNT; k++)
 			if (mask & (1u << k))

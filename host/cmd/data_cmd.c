@@ -108,7 +108,8 @@ static int parse_args(int argc, char **argv, struct data_run *r)
 			}
 			*(a[2] == 'h' ? &r->html : &r->config) = argv[++i];
 		} else if (a[0] == '-' && a[1] != '\0') {
-			log_user_error("data check: unknown option '%s' (try 'gantry data check --help')", a);
+			log_user_error(
+			    "data check: unknown option '%s' (try 'gantry data check --help')", a);
 			return 2;
 		} else if (r->nfiles == MAX_FILES) {
 			log_user_error("data check: at most %d files", MAX_FILES);
@@ -125,7 +126,8 @@ static int parse_args(int argc, char **argv, struct data_run *r)
 	for (int i = 0; i < r->nfiles; i++)
 		itch += is_itch(r->files[i]);
 	if (itch && r->nfiles > 1) {
-		log_user_error("data check: an ITCH day is checked alone (%d files given)", r->nfiles);
+		log_user_error("data check: an ITCH day is checked alone (%d files given)",
+			       r->nfiles);
 		return 2;
 	}
 	r->ticks = itch > 0;
@@ -248,8 +250,8 @@ static int check_itch(struct data_run *r, const char *path)
 		if (rc < 0) {
 			/* a frame that cannot be decoded: the file is broken, not a value */
 			if (++decode_errors <= SHOWN)
-				fprintf(stderr, "gantry: %s: byte %" PRIu64 ": %s\n", path, rd.err_offset,
-					rd.err_text);
+				fprintf(stderr, "gantry: %s: byte %" PRIu64 ": %s\n", path,
+					rd.err_offset, rd.err_text);
 			if (rc == ITCH_ERR_TRUNCATED || rc == ITCH_ERR_IO) {
 				status = EXIT_USAGE;
 				break;
@@ -259,8 +261,9 @@ static int check_itch(struct data_run *r, const char *path)
 		struct book_event ev;
 		if (book_apply(bs, &m, &ev) != 0) { /* the book's own integrity: counted, shown */
 			if (++decode_errors <= SHOWN)
-				fprintf(stderr, "gantry: %s: byte %" PRIu64 ": message '%c' does not fit "
-						"the book (unknown, duplicate or over-reduced order)\n",
+				fprintf(stderr,
+					"gantry: %s: byte %" PRIu64 ": message '%c' does not fit "
+					"the book (unknown, duplicate or over-reduced order)\n",
 					path, itch_reader_offset(&rd), m.type);
 			continue;
 		}
@@ -270,7 +273,8 @@ static int check_itch(struct data_run *r, const char *path)
 		r->values++;
 		int64_t t = (int64_t)m.ts;
 		struct top_of_book top = {t, m.locate, 0, 0, 0, 0};
-		struct trade_event tr = {t, m.locate, ev.trade_price / 1e4, (double)ev.trade_qty, 0};
+		struct trade_event tr = {t, m.locate, ev.trade_price / 1e4, (double)ev.trade_qty,
+					 0};
 		if (ev.top_changed) {
 			struct book_top bt;
 			book_top(bs, m.locate, &bt);
@@ -287,7 +291,8 @@ static int check_itch(struct data_run *r, const char *path)
 		if (datacheck_tick(r->dc, t, m.locate, ev.top_changed ? &top : NULL,
 				   has_trade ? &tr : NULL, &res)) {
 			char where[80];
-			snprintf(where, sizeof where, "%s: byte %" PRIu64, path, itch_reader_offset(&rd));
+			snprintf(where, sizeof where, "%s: byte %" PRIu64, path,
+				 itch_reader_offset(&rd));
 			double y = has_trade ? tr.price : top.bid > 0 ? top.bid : top.ask;
 			record(r, &res, m.locate, name, t, y, where);
 		}
@@ -312,7 +317,8 @@ static void print_report(const struct data_run *r, int *worst)
 	long errors = 0, warnings = 0;
 	for (int k = 0; k < DC__COUNT; k++) {
 		long n = datacheck_count(r->dc, k);
-		printf("%-13s %-5s %8ld\n", datacheck_name(k), datacheck_level_name(c->level[k]), n);
+		printf("%-13s %-5s %8ld\n", datacheck_name(k), datacheck_level_name(c->level[k]),
+		       n);
 		for (long i = 0; i < n && i < SHOWN; i++)
 			printf("  %s  %s\n", r->shown[k][i].where, r->shown[k][i].what);
 		if (n > SHOWN)
@@ -333,19 +339,30 @@ static void html_text(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
 
-static const char *const kind_color[DC__COUNT] = {"#b91c1c", "#dc2626", "#7c3aed", "#9333ea",
-						  "#0284c7", "#ea580c", "#64748b", "#ca8a04",
-						  "#db2777"};
+static const char *const kind_color[DC__COUNT] = {"#b91c1c", "#dc2626", "#7c3aed",
+						  "#9333ea", "#0284c7", "#ea580c",
+						  "#64748b", "#ca8a04", "#db2777"};
 
 /* One symbol's prices over time with its findings marked. */
 static void html_chart(FILE *f, const struct data_run *r, int sym)
@@ -375,7 +392,7 @@ static void html_chart(FILE *f, const struct data_run *r, int sym)
 		hi = lo + 1;
 	double W = 960, H = 220, L = 60, R = 10, T = 10, B = 24;
 	double span = t1 > t0 ? (double)(t1 - t0) : 1;
-#define X(tt) (L + ((double)((tt) - t0)) / span * (W - L - R))
+#define X(tt) (L + ((double)((tt)-t0)) / span * (W - L - R))
 #define Y(vv) (T + (hi - (vv)) / (hi - lo) * (H - T - B))
 	fputs("<div class=\"card\"><h2>", f);
 	html_text(f, r->names[sym]);
@@ -396,8 +413,10 @@ static void html_chart(FILE *f, const struct data_run *r, int sym)
 		if (x->sym != sym)
 			continue;
 		double y = isfinite(x->y) && x->y > 0 ? Y(x->y) : H - B;
-		fprintf(f, "<circle class=\"finding %s\" data-check=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" "
-			   "fill=\"%s\"><title>",
+		fprintf(f,
+			"<circle class=\"finding %s\" data-check=\"%s\" cx=\"%.1f\" cy=\"%.1f\" "
+			"r=\"%s\" "
+			"fill=\"%s\"><title>",
 			datacheck_level_name(x->level), datacheck_name(x->kind), X(x->t), y,
 			x->level == DC_ERROR ? "5" : "3.5", kind_color[x->kind]);
 		html_text(f, datacheck_name(x->kind));
@@ -438,13 +457,15 @@ static int write_html(const struct data_run *r)
 		html_text(f, r->files[i]);
 		fputs(i + 1 < r->nfiles ? ", " : "", f);
 	}
-	fprintf(f, ": %ld %s</p><table><tr><th>check</th><th>level</th><th>count</th><th>first "
-		   "finding</th></tr>\n",
+	fprintf(f,
+		": %ld %s</p><table><tr><th>check</th><th>level</th><th>count</th><th>first "
+		"finding</th></tr>\n",
 		r->values, r->ticks ? "quotes and trades" : "bars");
 	for (int k = 0; k < DC__COUNT; k++) {
 		long n = datacheck_count(r->dc, k);
-		fprintf(f, "<tr class=\"check %s\" data-check=\"%s\"><td>%s</td><td>%s</td>"
-			   "<td class=\"num\">%ld</td><td>",
+		fprintf(f,
+			"<tr class=\"check %s\" data-check=\"%s\"><td>%s</td><td>%s</td>"
+			"<td class=\"num\">%ld</td><td>",
 			n && c->level[k] == DC_ERROR ? "error" : "", datacheck_name(k),
 			datacheck_name(k), datacheck_level_name(c->level[k]), n);
 		if (n) {

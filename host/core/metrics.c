@@ -167,7 +167,8 @@ void metrics_finish(const struct metrics_acc *a, struct metrics *m)
 
 void metrics_trade_stats(const struct metrics_trips *t, struct metrics_trade_stats *out)
 {
-	out->profit_factor = t->losses > 0 && t->gross_loss < 0 ? t->gross_win / -t->gross_loss : NAN;
+	out->profit_factor =
+	    t->losses > 0 && t->gross_loss < 0 ? t->gross_win / -t->gross_loss : NAN;
 	out->expectancy = t->trips > 0 ? (t->gross_win + t->gross_loss) / (double)t->trips : NAN;
 	out->avg_win = t->wins > 0 ? t->gross_win / (double)t->wins : NAN;
 	out->avg_loss = t->losses > 0 ? t->gross_loss / (double)t->losses : NAN;

@@ -60,12 +60,15 @@ static void log_findings(struct engine *e, const struct datacheck_result *r, int
 			continue;
 		char what[200], at[TIME_ISO_LEN + 1];
 		int last = ++g->shown[k] == DATAGATE_SHOWN;
-		time_format_iso(t, at); /* the value's time: the run's clock is still at the one before */
-		log_msg(c->level[k] == DC_ERROR ? LOG_ERROR : LOG_WARN, "data", "%s at %s: %s: %s (%s)%s",
-			symtab_name(e->symtab, sym), at, datacheck_name(k),
-			datacheck_describe(k, r, what, sizeof what), datacheck_level_name(c->level[k]),
-			last ? "; further findings of this check are counted, the total shown at the end"
-			     : "");
+		time_format_iso(
+		    t, at); /* the value's time: the run's clock is still at the one before */
+		log_msg(
+		    c->level[k] == DC_ERROR ? LOG_ERROR : LOG_WARN, "data",
+		    "%s at %s: %s: %s (%s)%s", symtab_name(e->symtab, sym), at, datacheck_name(k),
+		    datacheck_describe(k, r, what, sizeof what), datacheck_level_name(c->level[k]),
+		    last
+			? "; further findings of this check are counted, the total shown at the end"
+			: "");
 	}
 }
 

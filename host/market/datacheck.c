@@ -1,8 +1,8 @@
 /*
  * datacheck — the per-value integrity checks (datacheck.h). Statistics are
  * exponentially weighted (alpha = 2 / (window + 1)) over log returns and
- * log(1 + volume) (volumes are skewed: a spike is a multiple); a value that trips a sigma test is left out of them, and the
- * sigma tests wait for `warmup` values. The reference price is the last
+ * log(1 + volume) (volumes are skewed: a spike is a multiple); a value that trips a sigma test is
+ * left out of them, and the sigma tests wait for `warmup` values. The reference price is the last
  * value that was not a jump, so that the good value after one bad print is
  * not a finding; a jump the next value confirms (a split, a new level) is
  * one finding, and that value the new reference.
@@ -39,7 +39,7 @@ struct dc_sym {
 	double ref;	/* the last close or trade that was not a jump; 0: none */
 	double pending; /* the last jump, if the one before; 0: none */
 	double last_close;
-	int run; /* bars in a row with last_close */
+	int run;	 /* bars in a row with last_close */
 	int after_break; /* this bar comes after a step over 4 times the smallest */
 	struct ewma ret, vol;
 };
@@ -52,8 +52,9 @@ struct datacheck {
 	long count[DC__COUNT];
 };
 
-static const char *const names[DC__COUNT] = {
-	"prices", "ohlc", "time_back", "duplicates", "gaps", "jump", "stale", "volume_spike", "crossed"};
+static const char *const names[DC__COUNT] = {"prices",	   "ohlc",	   "time_back",
+					     "duplicates", "gaps",	   "jump",
+					     "stale",	   "volume_spike", "crossed"};
 
 void datacheck_defaults(struct datacheck_config *c)
 {
@@ -362,20 +363,21 @@ const char *datacheck_policy_name(int policy)
 
 char *datacheck_describe(int kind, const struct datacheck_result *r, char *out, size_t len)
 {
-	static const char *const field[] = {"open", "high", "low", "close", "volume",
-					    "bid", "ask", "trade price"};
+	static const char *const field[] = {"open",   "high", "low", "close",
+					    "volume", "bid",  "ask", "trade price"};
 	double v = r->value[kind], ref = r->ref[kind];
 	int fi = ref >= 0 && ref < 8 ? (int)ref : 0;
 	switch (kind) {
 	case DC_PRICES:
 		snprintf(out, len, "%s %.10g is not %s", field[fi], v,
-			 fi == 4 ? "a volume (finite, >= 0)"
+			 fi == 4	      ? "a volume (finite, >= 0)"
 			 : fi >= 5 && fi <= 6 ? "a quote (finite, >= 0)"
 					      : "a positive price");
 		break;
 	case DC_OHLC:
 		if (ref == 0 || ref == 3)
-			snprintf(out, len, "%s %.10g is outside low..high", ref == 0 ? "open" : "close", v);
+			snprintf(out, len, "%s %.10g is outside low..high",
+				 ref == 0 ? "open" : "close", v);
 		else
 			snprintf(out, len, "high %.10g is below low %.10g", v, ref);
 		break;
@@ -390,7 +392,8 @@ char *datacheck_describe(int kind, const struct datacheck_result *r, char *out, 
 		break;
 	case DC_JUMP:
 		if (r->z[DC_JUMP] != 0)
-			snprintf(out, len, "jump %+.2f%% from %.10g (%.1f sigmas)", v, ref, r->z[DC_JUMP]);
+			snprintf(out, len, "jump %+.2f%% from %.10g (%.1f sigmas)", v, ref,
+				 r->z[DC_JUMP]);
 		else /* before the warm-up, over a break: the percentage alone */
 			snprintf(out, len, "jump %+.2f%% from %.10g", v, ref);
 		break;

@@ -55,9 +55,9 @@ struct datacheck_config {
 	double jump_pct;       /* 0: no percentage test */
 	int stale_run;	       /* bars of one close in a row */
 	double volume_sigmas;
-	int window; /* the statistics' span (EWMA alpha = 2 / (window + 1)) */
-	int warmup; /* values before the sigma tests start */
-	int policy; /* enum datacheck_policy */
+	int window;   /* the statistics' span (EWMA alpha = 2 / (window + 1)) */
+	int warmup;   /* values before the sigma tests start */
+	int policy;   /* enum datacheck_policy */
 	int disabled; /* `data_checks = false`: nothing is checked (the engine skips the checks) */
 };
 

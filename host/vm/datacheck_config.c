@@ -13,10 +13,10 @@
 
 /* What each check's table may hold besides `level`. */
 static const char *const extra_keys[DC__COUNT][3] = {
-	[DC_GAPS] = {"interval"},
-	[DC_JUMP] = {"sigmas", "pct"},
-	[DC_STALE] = {"run"},
-	[DC_VOLUME_SPIKE] = {"sigmas"},
+    [DC_GAPS] = {"interval"},
+    [DC_JUMP] = {"sigmas", "pct"},
+    [DC_STALE] = {"run"},
+    [DC_VOLUME_SPIKE] = {"sigmas"},
 };
 
 static int level_of(lua_State *L, int idx, const char *path, const char *key, int *out, char *err,
@@ -31,8 +31,9 @@ static int level_of(lua_State *L, int idx, const char *path, const char *key, in
 		*out = !strcmp(s, "error") ? DC_ERROR : !strcmp(s, "warn") ? DC_WARN : DC_OFF;
 		return 0;
 	}
-	return errf_fail(err, errlen, "%s: data_checks.%s: expected \"error\", \"warn\" or \"off\" "
-				      "(or false), got %s",
+	return errf_fail(err, errlen,
+			 "%s: data_checks.%s: expected \"error\", \"warn\" or \"off\" "
+			 "(or false), got %s",
 			 path, key, s ? s : luaL_typename(L, idx));
 }
 
@@ -41,10 +42,10 @@ static int number_of(lua_State *L, int idx, const char *path, const char *check,
 {
 	if (lua_type(L, idx) != LUA_TNUMBER || !isfinite(lua_tonumber(L, idx)) ||
 	    lua_tonumber(L, idx) < min)
-		return errf_fail(err, errlen, "%s: data_checks.%s%s%s: expected a number >= %g, got %s",
-				 path, check, *check ? "." : "", key, min,
-				 lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx)
-								 : luaL_typename(L, idx));
+		return errf_fail(
+		    err, errlen, "%s: data_checks.%s%s%s: expected a number >= %g, got %s", path,
+		    check, *check ? "." : "", key, min,
+		    lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
 	*out = lua_tonumber(L, idx);
 	return 0;
 }
@@ -54,7 +55,8 @@ static int check_number(lua_State *L, int idx, const char *path, int kind, const
 			struct datacheck_config *c, char *err, size_t errlen)
 {
 	const char *name = datacheck_name(kind);
-	if (kind == DC_GAPS && lua_type(L, idx) == LUA_TSTRING && !strcmp(lua_tostring(L, idx), "auto")) {
+	if (kind == DC_GAPS && lua_type(L, idx) == LUA_TSTRING &&
+	    !strcmp(lua_tostring(L, idx), "auto")) {
 		c->gap_interval_s = 0;
 		return 0;
 	}
@@ -91,15 +93,16 @@ static int check_table(lua_State *L, int idx, const char *path, int kind,
 		for (int i = 0; !known && key && i < 3 && extra_keys[kind][i]; i++)
 			if (!strcmp(key, extra_keys[kind][i])) {
 				known = 1;
-				rc = check_number(L, lua_gettop(L), path, kind, key, c, err, errlen);
+				rc =
+				    check_number(L, lua_gettop(L), path, kind, key, c, err, errlen);
 			}
 		if (!known) {
 			char list[128] = "level";
 			for (int i = 0; i < 3 && extra_keys[kind][i]; i++)
 				snprintf(list + strlen(list), sizeof list - strlen(list), ", %s",
 					 extra_keys[kind][i]);
-			errf(err, errlen, "%s: data_checks.%s: unknown key '%s' (keys: %s)", path, name,
-			     key ? key : "?", list);
+			errf(err, errlen, "%s: data_checks.%s: unknown key '%s' (keys: %s)", path,
+			     name, key ? key : "?", list);
 		}
 		lua_pop(L, 1);
 		if (rc != 0) {
@@ -126,10 +129,13 @@ static int read_table(lua_State *L, int idx, const char *path, int top, int tick
 		} else if (!strcmp(key, "policy")) {
 			const char *p = lua_type(L, v) == LUA_TSTRING ? lua_tostring(L, v) : "";
 			if (!strcmp(p, "pass") || !strcmp(p, "flag") || !strcmp(p, "hold"))
-				c->policy = !strcmp(p, "hold") ? DC_HOLD : !strcmp(p, "flag") ? DC_FLAG : DC_PASS;
+				c->policy = !strcmp(p, "hold")	 ? DC_HOLD
+					    : !strcmp(p, "flag") ? DC_FLAG
+								 : DC_PASS;
 			else
-				rc = errf_fail(err, errlen, "%s: data_checks.policy: expected \"pass\", "
-							    "\"flag\" or \"hold\", got %s",
+				rc = errf_fail(err, errlen,
+					       "%s: data_checks.policy: expected \"pass\", "
+					       "\"flag\" or \"hold\", got %s",
 					       path, *p ? p : luaL_typename(L, v));
 		} else if (!strcmp(key, "window") || !strcmp(key, "warmup")) {
 			double n;
@@ -140,14 +146,16 @@ static int read_table(lua_State *L, int idx, const char *path, int top, int tick
 				c->warmup = n > 1e6 ? 1000000 : (int)n;
 		} else if (top && (!strcmp(key, "bars") || !strcmp(key, "ticks"))) {
 			if (lua_type(L, v) != LUA_TTABLE)
-				rc = errf_fail(err, errlen, "%s: data_checks.%s: expected a table", path, key);
+				rc = errf_fail(err, errlen, "%s: data_checks.%s: expected a table",
+					       path, key);
 			/* read after the top level, so that it wins whatever the order */
 		} else {
-			rc = errf_fail(err, errlen,
-				       "%s: data_checks: unknown key '%s' (keys: prices, ohlc, time_back, "
-				       "duplicates, gaps, jump, stale, volume_spike, crossed, policy, "
-				       "window, warmup, bars, ticks)",
-				       path, key);
+			rc = errf_fail(
+			    err, errlen,
+			    "%s: data_checks: unknown key '%s' (keys: prices, ohlc, time_back, "
+			    "duplicates, gaps, jump, stale, volume_spike, crossed, policy, "
+			    "window, warmup, bars, ticks)",
+			    path, key);
 		}
 		lua_pop(L, 1);
 		if (rc != 0) {
@@ -165,7 +173,8 @@ static int read_table(lua_State *L, int idx, const char *path, int top, int tick
 		if (rc != 0) { /* name the sub-table: data_checks.bars.KEY */
 			const char *at = strstr(inner, "data_checks");
 			if (at)
-				errf(err, errlen, "%s: data_checks.%s%s", path, own, at + strlen("data_checks"));
+				errf(err, errlen, "%s: data_checks.%s%s", path, own,
+				     at + strlen("data_checks"));
 			else
 				errf(err, errlen, "%s", inner);
 			return -1;
@@ -202,8 +211,9 @@ int config_data_checks(const struct deploy_config *c, int ticks, struct datachec
 	if (!c->L)
 		return 0;
 	int t = lua_getfield(c->L, 1, "data_checks");
-	int rc = t == LUA_TNIL ? 0
-			       : datacheck_config_from_lua(c->L, -1, c->path, ticks, out, err, errlen);
+	int rc = t == LUA_TNIL
+		     ? 0
+		     : datacheck_config_from_lua(c->L, -1, c->path, ticks, out, err, errlen);
 	lua_pop(c->L, 1);
 	return rc;
 }

@@ -87,7 +87,8 @@ static void test_each_check(void)
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_OHLC);
 	b = mk(weekday(42), p, p * 1.01, p * 0.99, p * 1.02, 10); /* close above high */
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_OHLC);
-	CHECK(strstr(datacheck_describe(DC_OHLC, &r, buf, sizeof buf), "is outside low..high") != NULL);
+	CHECK(strstr(datacheck_describe(DC_OHLC, &r, buf, sizeof buf), "is outside low..high") !=
+	      NULL);
 	CHECK(strncmp(buf, "close ", 6) == 0);
 	b = mk(weekday(42), p, p, p, p, 10); /* the same time again */
 	CHECK_EQ_INT(datacheck_bar(d, &b, &r), 1u << DC_DUPLICATES);
