@@ -402,6 +402,15 @@ int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errle
 	return output_close(f, dir, "orders.csv", err, errlen);
 }
 
+static char *figure(char *buf, double v, const char *format)
+{
+	if (isfinite(v))
+		snprintf(buf, 32, format, v);
+	else
+		snprintf(buf, 32, "n/a");
+	return buf;
+}
+
 void output_print(FILE *f, const struct run_summary *s, const char *dir)
 {
 	fprintf(f, "strategy      %s\n", s->strategy);
@@ -413,10 +422,13 @@ void output_print(FILE *f, const struct run_summary *s, const char *dir)
 		s->m.total_return * 100);
 	fprintf(f, "sharpe        %.2f   sortino %.2f   max drawdown %.2f%%   win rate %.1f%%\n",
 		s->m.sharpe, s->m.sortino, s->m.max_drawdown * 100, s->win_rate * 100);
-	fprintf(f, "cagr          %.2f%%   volatility %.2f%%   calmar %.2f   exposure %.1f%%\n",
-		s->m.cagr * 100, s->m.volatility * 100, s->m.calmar, s->m.exposure * 100);
-	fprintf(f, "trades        profit factor %.2f   expectancy %.2f   avg win %.2f   avg loss %.2f\n",
-		s->trade.profit_factor, s->trade.expectancy, s->trade.avg_win, s->trade.avg_loss);
+	char a[4][32]; /* n/a where undefined, as the report says it */
+	fprintf(f, "cagr          %s   volatility %s   calmar %s   exposure %s\n",
+		figure(a[0], s->m.cagr * 100, "%.2f%%"), figure(a[1], s->m.volatility * 100, "%.2f%%"),
+		figure(a[2], s->m.calmar, "%.2f"), figure(a[3], s->m.exposure * 100, "%.1f%%"));
+	fprintf(f, "trades        profit factor %s   expectancy %s   avg win %s   avg loss %s\n",
+		figure(a[0], s->trade.profit_factor, "%.2f"), figure(a[1], s->trade.expectancy, "%.2f"),
+		figure(a[2], s->trade.avg_win, "%.2f"), figure(a[3], s->trade.avg_loss, "%.2f"));
 	if (s->failed) { /* the error itself went to stderr once, with its traceback */
 		char t[TIME_ISO_LEN + 1] = "";
 		if (s->failed_at != INT64_MIN)
