@@ -294,6 +294,10 @@ static void risk_account_of(struct engine *e, int strat, int sym, uint32_t need,
 		for (int i = 0; i < oms_open_count(e->oms, id); i++) {
 			const struct order *o = oms_open_at(e->oms, id, i);
 			double left = o->qty - o->filled;
+			if (o->id == e->risk_skip) { /* replace.c: the order as it was */
+				a->open_orders--;
+				continue;
+			}
 			if (gross) {
 				double px = o->type == ORD_LIMIT ? o->price : oms_mark_of(e->oms, o->sym);
 				if (isfinite(px))
@@ -377,6 +381,18 @@ static enum risk_reason risk_gate(struct strategy *s, const struct order_request
 			oms_side_name(req->side), req->qty, symtab_name(e->symtab, req->sym),
 			risk_reason_name(r));
 	}
+	return r;
+}
+
+static void check_risk_halts(struct engine *e, struct strategy *s);
+
+enum risk_reason engine_risk_gate(struct strategy *s, const struct order_request *req,
+				  int64_t skip)
+{
+	s->eng->risk_skip = skip;
+	enum risk_reason r = risk_gate(s, req);
+	s->eng->risk_skip = 0;
+	check_risk_halts(s->eng, s);
 	return r;
 }
 
@@ -784,6 +800,11 @@ static int host_oco(void *self, int64_t a, int64_t b, const char **reason)
 	return brackets_oco(self, a, b, reason);
 }
 
+static int host_replace(void *self, int64_t id, double qty, double price, const char **reason)
+{
+	return engine_replace_order(self, id, qty, price, reason);
+}
+
 static int host_cancel(void *self, int64_t id, const char **reason)
 {
 	return cancel_order(self, id, reason);
@@ -872,6 +893,7 @@ static const struct vm_host_ops host_ops = {
 	.bars = host_bars,
 	.at = host_at,
 	.oco = host_oco,
+	.replace = host_replace,
 };
 
 /* ------------------------------------------------------------ reload */
