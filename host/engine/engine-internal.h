@@ -105,6 +105,8 @@ struct engine {
 	struct bracket *brk; /* brackets.c: entries whose exits follow their fills */
 	int nbrk, brk_cap;
 	int64_t risk_skip; /* an order risk_account_of leaves out (a replace's old self) */
+	int warming;	   /* warmup.c: history through the strategies, orders refused */
+	long warm_refused; /* orders refused while warming up */
 };
 
 /* brackets.c. A bracket's entry as the order path took it (0, or -1 out of

@@ -788,6 +788,11 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 
 static int64_t host_submit(void *self, const struct order_request *req, const char **reason)
 {
+	if (((struct strategy *)self)->eng->warming) { /* warmup.c: refused at the door */
+		((struct strategy *)self)->eng->warm_refused++;
+		*reason = "warming_up";
+		return 0;
+	}
 	int64_t id = order_path(self, req, reason, 0);
 	struct engine *e = ((struct strategy *)self)->eng;
 	if (e->nbrk) /* an entry filled as it was placed (a book venue without latency) */
@@ -1402,6 +1407,8 @@ static void watch_pnl(struct engine *e, int64_t t)
 static void record_equity(struct engine *e, int64_t t)
 {
 	double eq = 0, cash = 0;
+	if (e->warming) /* warmup.c: history is no part of the run's outputs */
+		return;
 	for (int i = 0; i < e->nstrat; i++) {
 		eq += oms_equity(e->oms, i);
 		cash += oms_account(e->oms, i)->cash;
@@ -1414,6 +1421,8 @@ static void record_equity(struct engine *e, int64_t t)
 static int charts(struct engine *e, int sym)
 {
 	int any_all = 0;
+	if (e->warming)
+		return 0;
 	for (int i = 0; i < e->nstrat; i++) {
 		if (!e->strats[i].subscribed)
 			any_all = 1;

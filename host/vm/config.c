@@ -22,7 +22,7 @@
 
 static const char *const top_keys[] = {"params", "risk", "firm_risk", "sandbox", "http",
 				       "journal", "fees", "cash", "seed", "venue", "feed", "log",
-				       "symbols", "data", "timezone", "sim", NULL};
+				       "symbols", "data", "timezone", "sim", "warmup", NULL};
 
 static int number_field(lua_State *L, int tbl, const char *section, const char *key, double min,
 			double *out, struct deploy_config *c, char *err, size_t errlen)
@@ -287,6 +287,23 @@ static int read_timezone(struct deploy_config *c, lua_State *L, char *err, size_
 	return 0;
 }
 
+/* `warmup = "PATH"`: history a running host replays first (a path as
+ * --warmup takes it, from the working directory). */
+static int read_warmup(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
+{
+	int t = lua_getfield(L, 1, "warmup");
+	if (t == LUA_TNIL)
+		return lua_pop(L, 1), 0;
+	if (t != LUA_TSTRING || !*lua_tostring(L, -1))
+		return errf(err, errlen, "%s: warmup: expected the path of a data file (a string)",
+			    c->path),
+		       -1;
+	if (!(c->warmup = strdup(lua_tostring(L, -1))))
+		return errf(err, errlen, "out of memory"), -1;
+	lua_pop(L, 1);
+	return 0;
+}
+
 /* One of two words at sim.KEY (the first is the default): 0 or 1 in *out,
  * -1 on anything else. */
 static int sim_choice(struct deploy_config *c, lua_State *L, int s, const char *key,
@@ -331,7 +348,7 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 	if (check_keys(L, 1, "", top_keys, c, err, errlen) != 0)
 		return -1;
 	if (number_field(L, 1, "", "cash", 1e-9, &c->cash, c, err, errlen) != 0 ||
-	    read_timezone(c, L, err, errlen) != 0)
+	    read_timezone(c, L, err, errlen) != 0 || read_warmup(c, L, err, errlen) != 0)
 		return -1;
 	int t = lua_getfield(L, 1, "params");
 	if (t == LUA_TTABLE) {
@@ -474,6 +491,7 @@ void config_free(struct deploy_config *c)
 	free(c->data_header);
 	free(c->data_tz);
 	free(c->timezone);
+	free(c->warmup);
 	if (c->L)
 		lua_close(c->L);
 	free(c->core); /* after the state: it is the state's allocator */
