@@ -806,6 +806,8 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		.write_through = r->paper,
 		.log_event_time = !r->paper,
 		.timezone = r->cfg.timezone,
+		.has_session_open = r->cfg.has_session_open,
+		.session_open_sec = r->cfg.session_open_sec,
 	};
 	struct sim_config sc = {.fee_per_share = pick(o->fee_share, r->cfg.fee_per_share, 0),
 				.fee_bps = pick(o->fee_bps, r->cfg.fee_bps, 0),

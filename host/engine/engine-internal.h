@@ -127,6 +127,9 @@ int64_t engine_exit_order(struct strategy *s, const struct order_request *req, c
  * keeps the order's. */
 int engine_replace_order(struct strategy *s, int64_t id, double qty, double price,
 			 const char **reason);
+/* session.c: h's timeframes aligned to the session's open in the exchange's
+ * zone (loaded here if no one did). 0, or -1 (logged; UTC stays). */
+int engine_session_align(struct engine *e, struct history *h);
 /* engine.c: the strategy's risk check of req, the account seen without the
  * open order skip (0: none), as order_path checks a new order. */
 enum risk_reason engine_risk_gate(struct strategy *s, const struct order_request *req,

@@ -1243,13 +1243,16 @@ static int make_history(struct strategy *s, const struct vm_info *info)
 {
 	struct engine *e = s->eng;
 	if (s->hist && history_same(s->hist, info->history, info->timeframes, info->timeframe_ns,
-				    info->ntimeframes))
+				    info->ntimeframes) &&
+	    history_aligned(s->hist) == (info->timeframes_session && info->ntimeframes > 0))
 		return 0;
 	struct history *h = NULL;
 	if ((info->history > 0 || info->ntimeframes > 0) &&
 	    !(h = history_new(info->history, info->timeframes, info->timeframe_ns,
 			      info->ntimeframes)))
 		return -1;
+	if (h && info->timeframes_session && info->ntimeframes > 0)
+		engine_session_align(e, h); /* or UTC, logged */
 	e->nhist += (h != NULL) - (s->hist != NULL);
 	history_free(s->hist);
 	s->hist = h;

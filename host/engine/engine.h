@@ -41,6 +41,8 @@ struct engine_config {
 	int write_through; /* a running host: each row reaches its file as it happens, orders.csv too */
 	int log_event_time; /* backtests: log lines carry the event time (log_set_event_time) */
 	const char *timezone; /* the exchange's, for ctx:at (borrowed); NULL: America/New_York */
+	int has_session_open; /* the session's open (session.c), else 09:30 in timezone */
+	int session_open_sec; /* seconds after local midnight */
 };
 
 #define ENGINE_MAX_STRATEGIES 64

@@ -742,7 +742,7 @@ static int find_callbacks(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-#define NFIELDS (5 + NCB)
+#define NFIELDS (6 + NCB)
 
 /* "on_start, on_bar, ..., on_params": the callbacks, for messages. */
 static void callback_list(char *buf, size_t len)
@@ -761,10 +761,11 @@ static void callback_list(char *buf, size_t len)
 static int check_fields(struct vm *vm, char *err, size_t errlen)
 {
 	lua_State *L = vm->core.L;
-	const char *known[NFIELDS] = {"name", "params", "symbols", "history", "timeframes"};
+	const char *known[NFIELDS] = {"name", "params", "symbols", "history", "timeframes",
+				      "timeframes_align"};
 	char cbs[256], where[PATH_MAX + 16];
 	for (int i = 0; i < NCB; i++)
-		known[5 + i] = vm_cb_names[i];
+		known[6 + i] = vm_cb_names[i];
 	callback_list(cbs, sizeof cbs);
 	int t = raw_field(L, SLOT_MODULE, "name");
 	lua_pop(L, 1);
@@ -778,7 +779,7 @@ static int check_fields(struct vm *vm, char *err, size_t errlen)
 			const char *k = plain_text(L, -1);
 			vm_fail(err, errlen, "%s: the strategy table has a field [%s]: its "
 					     "fields are named (name, params, symbols, history, "
-					     "timeframes and the callbacks %s)",
+					     "timeframes, timeframes_align and the callbacks %s)",
 				vm->path, k, cbs);
 			lua_settop(L, SLOT_TOP);
 			return -1;
@@ -804,7 +805,7 @@ static int check_fields(struct vm *vm, char *err, size_t errlen)
 		else
 			vm_fail(err, errlen, "%s: unknown field '%s' in the strategy table%s; "
 					     "its fields are name, params, symbols, history, "
-					     "timeframes and the callbacks %s",
+					     "timeframes, timeframes_align and the callbacks %s",
 				where, keys[i], hint, cbs);
 		free(keys);
 		lua_settop(L, SLOT_TOP);
@@ -883,6 +884,16 @@ static int read_history(struct vm *vm, char *err, size_t errlen)
 		vm->info.timeframe_ns[vm->info.ntimeframes++] = ns;
 		lua_pop(L, 1);
 	}
+	lua_pop(L, 1);
+	t = raw_field(L, SLOT_MODULE, "timeframes_align");
+	const char *a = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
+	if (t != LUA_TNIL && strcmp(a, "utc") != 0 && strcmp(a, "session") != 0) {
+		vm_fail(err, errlen, "%s: timeframes_align must be \"utc\" or \"session\", got %s",
+			vm->path, plain_text(L, -1));
+		lua_settop(L, SLOT_TOP);
+		return -1;
+	}
+	vm->info.timeframes_session = strcmp(a, "session") == 0;
 	lua_pop(L, 1);
 	return 0;
 }
