@@ -17,7 +17,7 @@ local function frames(dir, data, align, extra)
     local S = { params = { symbol = "X" }, timeframes = { "1h", "1d" }]] .. align .. [[ }
     function S.on_bar(ctx, bar)
       if bar.timeframe then
-        ctx:log("info", "%s %d %d", bar.timeframe, bar.time // 1000000000, bar.volume)
+        ctx:log("info", "%s %d %d", bar.timeframe, math.floor(bar.time / 1e9), bar.volume)
       end
     end
     return S]])

@@ -18,7 +18,7 @@ end
 -- Needs five closed bars (and a closed 2-day bar) before it buys, once.
 local strategy = [[
   local S = { params = { symbol = "X" }, history = 5, timeframes = { "2d" } }
-  local function day(t) return t // 86400000000000 end
+  local function day(t) return math.floor(t / 86400e9) end
   function S.on_bar(ctx, bar)
     if bar.timeframe then return end
     local b, f = ctx:bars("X", 5), ctx:bars("X", 10, "2d")
