@@ -6,6 +6,8 @@
  * asynchronous test venue (pending, then replaced N events later; racing a
  * fill and a cancel); in the book of record, a replace to at or below what
  * filled makes the order done, and a refused replace leaves it unchanged.
+ * Also an OCO pair's cancel racing a fill on the book model (at once, and a
+ * triggered stop in flight when its sibling fills) and on the late venue.
  */
 #include <math.h>
 #include <stdint.h>
@@ -246,6 +248,16 @@ static void exec_msg(struct stream *s, uint64_t ref, uint32_t sh)
 	put(m + 23, ref * 10, 8);
 }
 
+static void save(const char *path, const struct stream *s)
+{
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fwrite(s->buf, 1, s->n, f);
+	fclose(f);
+}
+
 /* An ITCH day of locate 1 (AAAA): bids 300 @ 10.00 (ref 2), 400 @ 9.99
  * (ref 4), asks 500 @ 10.01 (ref 1); after the pause (the place to
  * replace), 200 more join the bid at 10.00 (ref 3), then executions at
@@ -261,12 +273,7 @@ static void write_day(const char *path)
 	add(&s, 3, 'B', 200, 100000);
 	exec_msg(&s, 2, 300);
 	exec_msg(&s, 3, 50);
-	FILE *f = fopen(path, "wb");
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	fwrite(s.buf, 1, s.n, f);
-	fclose(f);
+	save(path, &s);
 }
 
 struct brig {
@@ -276,6 +283,7 @@ struct brig {
 	struct simbook *sb;
 	struct seen seen;
 	int sym;
+	int64_t now; /* the last event's time */
 };
 
 static int64_t sb_due(void *ud)
@@ -289,7 +297,7 @@ static void sb_advance(void *ud, int64_t t)
 	simbook_venue.advance(b->sb, t);
 }
 
-static int brig_open(struct brig *b, const char *path)
+static int brig_open_late(struct brig *b, const char *path, int64_t latency)
 {
 	memset(b, 0, sizeof *b);
 	char err[256];
@@ -303,11 +311,16 @@ static int brig_open(struct brig *b, const char *path)
 	b->sym = symtab_find(b->st, "AAAA", 4);
 	b->oms = oms_new(1, 1e6);
 	struct sim_config cfg = {0};
-	b->sb = simbook_new(b->oms, b->feed, &cfg, 0);
+	b->sb = simbook_new(b->oms, b->feed, &cfg, latency);
 	oms_set_listener(b->oms, on_event, &b->seen);
 	struct feed_sink sink = {sb_due, b->sb, sb_advance, b};
 	CHECK_EQ_INT(b->feed->ops->start(b->feed, &sink, err, sizeof err), 0);
 	return 0;
+}
+
+static int brig_open(struct brig *b, const char *path)
+{
+	return brig_open_late(b, path, 0);
 }
 
 /* The next n events of the day, through the venue. */
@@ -318,6 +331,7 @@ static void brig_step(struct brig *b, int n)
 		struct feed_event ev;
 		if (b->feed->ops->next(b->feed, &ev, err, sizeof err) != 1)
 			return;
+		b->now = ev.time;
 		simbook_venue.market(b->sb, &ev, ev.time);
 	}
 }
@@ -394,6 +408,171 @@ static void test_book_crossing_replace_takes(void)
 	unlink(path);
 }
 
+/* ------------------------------------------------------------ OCO races */
+
+/* An ITCH day for a take-profit (sell 50 @ 10.01) and a stop-loss (sell
+ * stop @ 9.90) of a long: asks 500 @ 10.01 (ref 1), bids 300 @ 10.00 (ref
+ * 2); [the orders go in]; five adds (bids at 9.90 ref 6, 9.80 ref 7 to 9,
+ * then an ask of 100 @ 10.01 behind ours, ref 5); a trade at 9.90 (ref 6:
+ * the stop triggers); 500 of ref 1 execute, then 50 of ref 5 (the
+ * take-profit fills); four more adds. Messages 1 us apart. */
+static void write_oco_day(const char *path)
+{
+	static struct stream s;
+	memset(&s, 0, sizeof s);
+	s.ts = 34200000000000ull;
+	add(&s, 1, 'S', 500, 100100);
+	add(&s, 2, 'B', 300, 100000);
+	add(&s, 6, 'B', 100, 99000);
+	add(&s, 7, 'B', 100, 98000);
+	add(&s, 8, 'B', 100, 98000);
+	add(&s, 9, 'B', 100, 98000);
+	add(&s, 5, 'S', 100, 100100);
+	exec_msg(&s, 6, 100);
+	exec_msg(&s, 1, 500);
+	exec_msg(&s, 5, 50);
+	for (int i = 0; i < 4; i++)
+		add(&s, 20 + (uint64_t)i, 'B', 100, 97000);
+	save(path, &s);
+}
+
+/* The pair at the pause (after the two first messages); linked unless
+ * alone. */
+static void oco_pair(struct brig *b, struct order **tp, struct order **sl, int alone)
+{
+	int64_t now = b->now;
+	*tp = oms_create(b->oms, 0, b->sym, SIDE_SELL, ORD_LIMIT, TIF_GTC, 50, 10.01, now, 1);
+	*sl = oms_create(b->oms, 0, b->sym, SIDE_SELL, ORD_STOP, TIF_GTC, 50, 0, now, 1);
+	(*sl)->stop = 9.90;
+	CHECK_EQ_INT(simbook_venue.submit(b->sb, *tp, now), 0);
+	CHECK_EQ_INT(simbook_venue.submit(b->sb, *sl, now), 0);
+	if (!alone)
+		CHECK_EQ_INT(oms_link_oco(b->oms, *tp, *sl), 0);
+}
+
+static void test_book_oco_fill_wins(void)
+{
+	char path[] = "/tmp/test_replace_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	write_oco_day(path);
+	struct brig b;
+	struct order *tp, *sl;
+	if (brig_open(&b, path) == 0) {
+		brig_step(&b, 2);
+		oco_pair(&b, &tp, &sl, 0);
+		brig_step(&b, 5);
+		/* the trade at 9.90: the stop triggers and, without latency,
+		 * reaches the book at the next message, which is the execution
+		 * ahead of the take-profit; the stop sells into the bids first */
+		brig_step(&b, 1);
+		CHECK_EQ_INT(tp->status, ST_ACCEPTED);
+		brig_step(&b, 10);
+		CHECK_EQ_INT(sl->status, ST_FILLED);
+		CHECK_EQ_INT(tp->status, ST_CANCELED);
+		CHECK_STR(tp->reason, "oco");
+		CHECK_NEAR(tp->filled, 0, 0);
+		CHECK_EQ_INT(simbook_venue.cancel(b.sb, tp, b.now), -1); /* too late: it is closed */
+		brig_close(&b);
+	}
+	unlink(path);
+}
+
+static void test_book_oco_cancel_wins(void)
+{
+	char path[] = "/tmp/test_replace_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	write_oco_day(path);
+	struct brig b;
+	struct order *tp, *sl;
+	if (brig_open(&b, path) == 0) {
+		brig_step(&b, 2);
+		oco_pair(&b, &tp, &sl, 0);
+		brig_step(&b, 5);
+		/* the strategy cancels the stop just before the trade that would
+		 * trigger it: its sibling goes with it, and neither fills */
+		CHECK_EQ_INT(simbook_venue.cancel(b.sb, sl, b.now), 0);
+		CHECK_EQ_INT(tp->status, ST_CANCELED);
+		CHECK_STR(tp->reason, "oco");
+		brig_step(&b, 20);
+		CHECK_NEAR(tp->filled + sl->filled, 0, 0);
+		CHECK_EQ_INT(b.seen.fills, 0);
+		brig_close(&b);
+	}
+	unlink(path);
+}
+
+/* With 5 us of latency the stop triggered by the trade is still on its
+ * way when the take-profit fills (two messages later): it arrives
+ * cancelled and never trades. Alone (no pair), the same stop sells. */
+static void test_book_oco_stop_in_flight(void)
+{
+	char path[] = "/tmp/test_replace_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	write_oco_day(path);
+	for (int alone = 0; alone < 2; alone++) {
+		struct brig b;
+		struct order *tp, *sl;
+		if (brig_open_late(&b, path, 5000) != 0)
+			break;
+		brig_step(&b, 2);
+		oco_pair(&b, &tp, &sl, alone);
+		brig_step(&b, 8); /* adds, the trade at 9.90, the execution ahead of ours */
+		CHECK(sl->triggered);
+		CHECK_NEAR(sl->filled, 0, 0); /* in flight */
+		brig_step(&b, 1); /* 50 of ref 5: through the take-profit */
+		CHECK_EQ_INT(tp->status, ST_FILLED);
+		brig_step(&b, 4); /* past the stop's arrival */
+		if (!alone) {
+			CHECK_EQ_INT(sl->status, ST_CANCELED);
+			CHECK_STR(sl->reason, "oco");
+			CHECK_NEAR(sl->filled, 0, 0);
+		} else {
+			CHECK_EQ_INT(sl->status, ST_FILLED); /* the race is what the pair decides */
+			CHECK_NEAR(sl->filled, 50, 0);
+		}
+		brig_close(&b);
+	}
+	unlink(path);
+}
+
+static void test_async_oco_cancel_races_fill(void)
+{
+	for (int which = 0; which < 2; which++) {
+		struct rig r;
+		rig_open(&r, 1);
+		struct order *tp = place(&r, SIDE_SELL, ORD_LIMIT, 10, 105, T(1));
+		struct order *sl = oms_create(r.oms, 0, 0, SIDE_SELL, ORD_STOP, TIF_GTC, 10, 0, T(1), 1);
+		sl->stop = 95;
+		CHECK_EQ_INT(r.v.ops->submit(r.v.self, sl, T(1)), 0);
+		CHECK_EQ_INT(oms_link_oco(r.oms, tp, sl), 0);
+		bar(&r, T(2), 100, 101, 99, 100); /* both acknowledged */
+		/* a cancel of one (0: the take-profit, 1: the stop) is on its way
+		 * when the next bar fills the take-profit */
+		struct order *gone = which ? sl : tp;
+		CHECK_EQ_INT(r.v.ops->cancel(r.v.self, gone, T(2)), 0);
+		CHECK_EQ_INT(gone->status, ST_CANCEL_PENDING);
+		int before = r.seen.orders;
+		bar(&r, T(3), 104, 106, 103, 105);
+		CHECK_EQ_INT(tp->status, ST_FILLED); /* the venue filled it before the cancel came */
+		CHECK_EQ_INT(sl->status, ST_CANCELED);
+		CHECK_STR(sl->reason, "oco");
+		/* the cancel that arrives after finds it closed: no reject, no second event */
+		int after = r.seen.orders;
+		bar(&r, T(4), 90, 91, 80, 85); /* would have hit the stop */
+		CHECK_EQ_INT(r.seen.orders, after);
+		CHECK(after > before);
+		CHECK_EQ_INT(r.seen.fills, 1);
+		CHECK_EQ_INT(oms_open_count(r.oms, 0), 0);
+		rig_close(&r);
+	}
+}
+
 int main(void)
 {
 	RUN(test_bars_replace_from_next_bar);
@@ -404,5 +583,9 @@ int main(void)
 	RUN(test_async_cancel_during_replace);
 	RUN(test_book_queue_kept_or_lost);
 	RUN(test_book_crossing_replace_takes);
+	RUN(test_book_oco_fill_wins);
+	RUN(test_book_oco_cancel_wins);
+	RUN(test_book_oco_stop_in_flight);
+	RUN(test_async_oco_cancel_races_fill);
 	return check_summary();
 }
