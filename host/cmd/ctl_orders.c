@@ -9,7 +9,9 @@
 
 static const char *role_name(int role)
 {
-	return role == ROLE_TAKE_PROFIT ? "take_profit" : role == ROLE_STOP_LOSS ? "stop_loss" : NULL;
+	return role == ROLE_TAKE_PROFIT ? "take_profit"
+	       : role == ROLE_STOP_LOSS ? "stop_loss"
+					: NULL;
 }
 
 void ctl_order_marks(struct evbuffer *out, const struct order *o)

@@ -35,8 +35,7 @@ static int has_limit(const struct order *o)
 }
 
 /* The id and the arguments: NULL when they make a replace, else why not. */
-static const char *replace_args(struct strategy *s, const struct order *o, double qty,
-				double price)
+static const char *replace_args(struct strategy *s, const struct order *o, double qty, double price)
 {
 	if (!o)
 		return "unknown_order";
@@ -79,10 +78,12 @@ static const char *replace_risk(struct strategy *s, const struct order *o, doubl
 static const char *replace_message(struct strategy *s, const struct order *o)
 {
 	struct engine *e = s->eng;
-	struct risk_order ro = {s->id, o->sym, o->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
-				o->qty - o->filled, o->price, true};
+	struct risk_order ro = {
+	    s->id,    o->sym, o->side == SIDE_BUY ? RISK_BUY : RISK_SELL, o->qty - o->filled,
+	    o->price, true};
 	struct risk_view v = {.now_ns = engine_now(e)};
-	enum risk_reason r = risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
+	enum risk_reason r =
+	    risk_check(&e->limits, s->risk, &e->firm_limits, e->firm_risk, &ro, &v);
 	if (r == RISK_OK)
 		return NULL;
 	e->rejects_by_reason[r]++;
@@ -107,8 +108,9 @@ int engine_replace_order(struct strategy *s, int64_t id, double qty, double pric
 	if (!why && e->venue.ops->replace(e->venue.self, o, nq, np, now) != 0)
 		why = "venue";
 	if (why) {
-		log_msg(LOG_WARN, "risk", "%s replace of order %lld (qty %.10g, price %.10g) refused: %s",
-			s->name, (long long)id, nq, np, why);
+		log_msg(LOG_WARN, "risk",
+			"%s replace of order %lld (qty %.10g, price %.10g) refused: %s", s->name,
+			(long long)id, nq, np, why);
 		oms_replace_rejected(e->oms, o, why, now);
 		*reason = why;
 		return -1;

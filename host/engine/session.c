@@ -68,8 +68,10 @@ int engine_session_align(struct engine *e, struct history *h)
 		char err[256];
 		const char *zone = e->cfg.timezone ? e->cfg.timezone : "America/New_York";
 		if (!(e->tz = tz_load(zone, err, sizeof err))) {
-			log_msg(LOG_WARN, "engine", "timeframes_align = \"session\": %s; frames stay "
-						    "aligned to UTC", err);
+			log_msg(LOG_WARN, "engine",
+				"timeframes_align = \"session\": %s; frames stay "
+				"aligned to UTC",
+				err);
 			return -1;
 		}
 	}

@@ -75,16 +75,16 @@ static void warm_free(void *self)
 
 /* The venue while warming up: no orders, nothing to match. */
 static const struct venue_ops warm_venue = {
-	.name = "warmup",
-	.submit = warm_submit,
-	.cancel = warm_cancel,
-	.replace = warm_replace,
-	.cancel_all = warm_cancel_all,
-	.market = warm_market,
-	.due = warm_due,
-	.advance = warm_advance,
-	.status = warm_status,
-	.free = warm_free,
+    .name = "warmup",
+    .submit = warm_submit,
+    .cancel = warm_cancel,
+    .replace = warm_replace,
+    .cancel_all = warm_cancel_all,
+    .market = warm_market,
+    .due = warm_due,
+    .advance = warm_advance,
+    .status = warm_status,
+    .free = warm_free,
 };
 
 /* The history feed's sink: event time moves; no venue has work. */
@@ -133,8 +133,9 @@ int engine_warmup(struct engine *e, struct feed *history, const char *what, char
 		time_format_iso(first, a);
 		time_format_iso(last, b);
 	}
-	log_msg(LOG_INFO, "warmup", "%s: %ld events (%s to %s) through %d strateg%s, %ld orders "
-				    "refused (warming_up)",
+	log_msg(LOG_INFO, "warmup",
+		"%s: %ld events (%s to %s) through %d strateg%s, %ld orders "
+		"refused (warming_up)",
 		what, n, a, b, e->nstrat, e->nstrat == 1 ? "y" : "ies", e->warm_refused);
 	return 0;
 }

@@ -24,7 +24,7 @@
 #include "symtab.h"
 #include "venue_async.h"
 
-#define T(i) ((int64_t)(i) * 86400LL * 1000000000LL)
+#define T(i) ((int64_t)(i)*86400LL * 1000000000LL)
 
 struct seen {
 	int orders, fills;
@@ -394,8 +394,8 @@ static void test_book_crossing_replace_takes(void)
 	struct brig b;
 	if (brig_open(&b, path) == 0) {
 		brig_step(&b, 3);
-		struct order *o = oms_create(b.oms, 0, b.sym, SIDE_BUY, ORD_LIMIT, TIF_DAY, 100,
-					     9.95, T(1), 1);
+		struct order *o =
+		    oms_create(b.oms, 0, b.sym, SIDE_BUY, ORD_LIMIT, TIF_DAY, 100, 9.95, T(1), 1);
 		CHECK_EQ_INT(simbook_venue.submit(b.sb, o, T(1)), 0);
 		CHECK_NEAR(o->filled, 0, 0);
 		/* up to the ask: it takes 100 of the 500 displayed at 10.01 */
@@ -473,7 +473,8 @@ static void test_book_oco_fill_wins(void)
 		CHECK_EQ_INT(tp->status, ST_CANCELED);
 		CHECK_STR(tp->reason, "oco");
 		CHECK_NEAR(tp->filled, 0, 0);
-		CHECK_EQ_INT(simbook_venue.cancel(b.sb, tp, b.now), -1); /* too late: it is closed */
+		CHECK_EQ_INT(simbook_venue.cancel(b.sb, tp, b.now),
+			     -1); /* too late: it is closed */
 		brig_close(&b);
 	}
 	unlink(path);
@@ -525,7 +526,7 @@ static void test_book_oco_stop_in_flight(void)
 		brig_step(&b, 8); /* adds, the trade at 9.90, the execution ahead of ours */
 		CHECK(sl->triggered);
 		CHECK_NEAR(sl->filled, 0, 0); /* in flight */
-		brig_step(&b, 1); /* 50 of ref 5: through the take-profit */
+		brig_step(&b, 1);	      /* 50 of ref 5: through the take-profit */
 		CHECK_EQ_INT(tp->status, ST_FILLED);
 		brig_step(&b, 4); /* past the stop's arrival */
 		if (!alone) {
@@ -547,7 +548,8 @@ static void test_async_oco_cancel_races_fill(void)
 		struct rig r;
 		rig_open(&r, 1);
 		struct order *tp = place(&r, SIDE_SELL, ORD_LIMIT, 10, 105, T(1));
-		struct order *sl = oms_create(r.oms, 0, 0, SIDE_SELL, ORD_STOP, TIF_GTC, 10, 0, T(1), 1);
+		struct order *sl =
+		    oms_create(r.oms, 0, 0, SIDE_SELL, ORD_STOP, TIF_GTC, 10, 0, T(1), 1);
 		sl->stop = 95;
 		CHECK_EQ_INT(r.v.ops->submit(r.v.self, sl, T(1)), 0);
 		CHECK_EQ_INT(oms_link_oco(r.oms, tp, sl), 0);
@@ -559,7 +561,8 @@ static void test_async_oco_cancel_races_fill(void)
 		CHECK_EQ_INT(gone->status, ST_CANCEL_PENDING);
 		int before = r.seen.orders;
 		bar(&r, T(3), 104, 106, 103, 105);
-		CHECK_EQ_INT(tp->status, ST_FILLED); /* the venue filled it before the cancel came */
+		CHECK_EQ_INT(tp->status,
+			     ST_FILLED); /* the venue filled it before the cancel came */
 		CHECK_EQ_INT(sl->status, ST_CANCELED);
 		CHECK_STR(sl->reason, "oco");
 		/* the cancel that arrives after finds it closed: no reject, no second event */
