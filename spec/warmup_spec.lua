@@ -97,6 +97,16 @@ describe("paper --warmup", function()
     assert.matches(cfg .. ": warmup: expected the path of a data file (a string)", err, 1, true)
   end)
 
+  it("stops at a bad row of the warm-up file with its line, exit 2, before the feed", function()
+    T.sh("mkdir -p " .. T.quote(dir .. "/hist"))
+    local warm = T.write(dir .. "/hist/X.csv", "datetime,open,high,low,close,volume\n"
+      .. "2024-01-01,100,102,99,101,1000\n2024-01-02,100,98,99,101,1000\n")
+    local code, _, err = paper({ "--warmup", warm })
+    assert.equal(2, code, err)
+    assert.matches("gantry: " .. warm .. ":3: high 98 is below low 99", err, 1, true)
+    assert.falsy(err:match("buy on day"), err)
+  end)
+
   it("is for running hosts: backtest does not take it", function()
     local s = T.write(dir .. "/s.lua", strategy)
     local data = days(dir, 1, 3)
