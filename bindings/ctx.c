@@ -358,7 +358,7 @@ static int ctx_pnl(lua_State *L)
 
 static void push_order(lua_State *L, const struct vm_host *h, const struct order *o)
 {
-	lua_createtable(L, 0, 11);
+	lua_createtable(L, 0, 14);
 	lua_pushinteger(L, (lua_Integer)o->id);
 	lua_setfield(L, -2, "id");
 	lua_pushstring(L, symtab_name(h->symtab, o->sym));
@@ -383,6 +383,16 @@ static void push_order(lua_State *L, const struct vm_host *h, const struct order
 	lua_setfield(L, -2, "tif");
 	lua_pushstring(L, oms_origin_name(o->origin));
 	lua_setfield(L, -2, "origin");
+	lua_pushstring(L, oms_type_name(o));
+	lua_setfield(L, -2, "type");
+	if (o->role == ROLE_TAKE_PROFIT || o->role == ROLE_STOP_LOSS) { /* a bracket's exit */
+		lua_pushstring(L, o->role == ROLE_TAKE_PROFIT ? "take_profit" : "stop_loss");
+		lua_setfield(L, -2, "bracket_exit");
+	}
+	if (o->oco) {
+		lua_pushinteger(L, (lua_Integer)o->oco);
+		lua_setfield(L, -2, "oco");
+	}
 }
 
 static int ctx_orders(lua_State *L)

@@ -49,6 +49,36 @@ describe("orders.csv", function()
   end)
 end)
 
+describe("on_order and ctx:orders", function()
+  local dir
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function() T.rmdir(dir) end)
+
+  it("say an order's type, stop, bracket_exit and oco", function()
+    local data = bars(dir, { "100 101 99 100", "101 102 100 101", "101 102 100 101" })
+    local s = T.write(dir .. "/s.lua", [[
+      local S, n = {}, 0
+      local function show(o)
+        return string.format("%d %s %s stop=%s exit=%s oco=%s", o.id, o.status, o.type, tostring(o.stop),
+                             tostring(o.bracket_exit), tostring(o.oco))
+      end
+      function S.on_bar(ctx, bar)
+        n = n + 1
+        if n == 1 then ctx:buy("X", 10, { limit = 101.5, take_profit = 110, stop_loss = 90 }) end
+        if n == 3 then for _, o in ipairs(ctx:orders()) do ctx:log("info", "working %s", show(o)) end end
+      end
+      function S.on_order(ctx, o) ctx:log("info", "order %s", show(o)) end
+      return S]])
+    local code, _, err = T.gantry({ "backtest", s, "--data", data, "--out", dir .. "/o", "--no-report", "--quiet" })
+    assert.equal(0, code, err)
+    assert.truthy(T.logged(err, "INFO s: ", "order 1 accepted limit stop=nil exit=nil oco=nil"), err)
+    assert.truthy(T.logged(err, "INFO s: ", "order 2 accepted limit stop=nil exit=take_profit oco=nil"), err)
+    assert.truthy(T.logged(err, "INFO s: ", "order 3 accepted stop stop=90%.?0? exit=stop_loss oco=nil"), err)
+    assert.truthy(T.logged(err, "INFO s: ", "working 2 accepted limit stop=nil exit=take_profit oco=3"), err)
+    assert.truthy(T.logged(err, "INFO s: ", "working 3 accepted stop stop=90%.?0? exit=stop_loss oco=2"), err)
+  end)
+end)
+
 describe("the report", function()
   local dir
   before_each(function() dir = T.tmpdir() end)
