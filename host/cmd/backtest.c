@@ -910,7 +910,8 @@ static struct feed *open_warmup(struct run *r, const char *path, char *err, size
 	size_t n = strlen(path);
 	o->data[0] = path;
 	o->ndata = 1;
-	o->itch = (n > 5 && !strcmp(path + n - 5, ".itch")) || (n > 8 && !strcmp(path + n - 8, ".itch.gz"));
+	o->itch = (n > 5 && !strcmp(path + n - 5, ".itch")) ||
+		  (n > 8 && !strcmp(path + n - 8, ".itch.gz"));
 	r->tz = NULL;
 	struct feed *f = o->itch ? open_itch(r, err, errlen) : open_csv(r, err, errlen);
 	r->warm_tz = r->tz;
