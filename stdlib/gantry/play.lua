@@ -23,8 +23,9 @@ local function fail(msg)
 end
 M.fail = fail
 
+-- a wrong call: the command puts the playbook's file and line in front
 local function usage(msg)
-  error(msg, 3)
+  error(msg, 0)
 end
 
 local function days_from_civil(y, m, d)
@@ -146,6 +147,51 @@ local function checked_data(data)
   end
   if #files == 0 then usage("data: expected a CSV file or a list of them") end
   return files
+end
+
+-- options(args, defaults, positional): "key=value" arguments typed like the
+-- defaults (number, boolean, string); the others fill the positional names
+-- in order. An unknown key, a bad value or a missing positional is an error.
+function M.options(argv, defaults, positional)
+  local o, pos = {}, {}
+  for k, v in pairs(defaults or {}) do o[k] = v end
+  for _, a in ipairs(argv or {}) do
+    local k, v = a:match("^([%w_]+)=(.*)$")
+    if k then
+      local d = defaults and defaults[k]
+      if d == nil then usage(string.format("%s: unknown option '%s' (known: %s)", a, k,
+        table.concat(sorted_keys(defaults or {}), ", "))) end
+      if type(d) == "number" then
+        o[k] = tonumber(v)
+        if not o[k] then usage(string.format("%s: expected a number", a)) end
+      elseif type(d) == "boolean" then
+        if v ~= "true" and v ~= "false" then usage(string.format("%s: expected true or false", a)) end
+        o[k] = v == "true"
+      else
+        o[k] = v
+      end
+    else
+      pos[#pos + 1] = a
+    end
+  end
+  for i, name in ipairs(positional or {}) do
+    if not pos[i] then usage(string.format("missing argument %s (usage: %s %s [key=value ...])", name:upper(),
+      native.playbook, table.concat(positional, " "):upper())) end
+    o[name] = pos[i]
+  end
+  return o
+end
+
+-- "fast:5,10,20/slow:30,50" -> {fast = {5, 10, 20}, slow = {30, 50}}
+function M.parse_grid(text)
+  local grid = {}
+  for part in tostring(text):gmatch("[^/]+") do
+    local k, vals = part:match("^([%w_]+):(.+)$")
+    if not k then usage(string.format("grid '%s': expected name:v1,v2/name:v1,v2", text)) end
+    grid[k] = {}
+    for v in vals:gmatch("[^,]+") do grid[k][#grid[k] + 1] = tonumber(v) or v end
+  end
+  return grid
 end
 
 -- ------------------------------------------------------------ the record
@@ -275,7 +321,7 @@ function M.check(result, conds)
     local op, num = tostring(conds[k]):match("^%s*([<>=~]=?)%s*(%-?[%d.eE+-]+)%s*$")
     local want = tonumber(num)
     if not op or not ops[op] or not want then
-      error(string.format("gate: %s = %q: expected an operator (>=, <=, >, <, ==, ~=) and a number", k, tostring(conds[k])), 3)
+      usage(string.format("gate: %s = %q: expected an operator (>=, <=, >, <, ==, ~=) and a number", k, tostring(conds[k])))
     end
     local v = value_of(result, k)
     local ok = type(v) == "number" and ops[op](v, want)
