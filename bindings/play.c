@@ -79,8 +79,10 @@ static const char *checked(lua_State *L, int idx, char *out, size_t outlen)
 {
 	char err[PATH_MAX + 256];
 	const char *p = luaL_checkstring(L, idx);
-	if (play_path_check(p, out, outlen, err, sizeof err) != 0)
-		luaL_error(L, "%s", err);
+	if (play_path_check(p, out, outlen, err, sizeof err) != 0) {
+		lua_pushstring(L, err); /* no position: the playbook's line is put in front */
+		lua_error(L);
+	}
 	return out;
 }
 

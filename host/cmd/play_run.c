@@ -662,8 +662,8 @@ static long keymap_find(const struct keymap *m, const struct sweep *s, const cha
 
 static void note_error(struct sweep *s, size_t idx, const char *line, size_t len)
 {
-	const char *e = strstr(line, "\"error\": \"");
-	if (!e || e > line + len)
+	const char *e = memmem(line, len, "\"error\": \"", 10);
+	if (!e)
 		return;
 	s->errors++;
 	if (s->first_err >= 0 && (size_t)s->first_err < idx)

@@ -78,6 +78,21 @@ local function list(v)
   return v
 end
 
+-- the lines of a text (the sandbox refuses a pattern over a long string)
+local function lines_of(text)
+  local i = 1
+  return function()
+    while i <= #text do
+      local j = text:find("\n", i, true) or #text + 1
+      local line = text:sub(i, j - 1)
+      i = j + 1
+      if line ~= "" then return line end
+    end
+    return nil
+  end
+end
+M.lines_of = lines_of
+
 local function sorted_keys(t)
   local k = {}
   for key in pairs(t or {}) do k[#k + 1] = key end
@@ -376,7 +391,7 @@ M.expand = expand
 function M.results(file)
   local text = assert(native.read(file))
   local out = {}
-  for line in text:gmatch("[^\n]+") do out[#out + 1] = json.decode(line) end
+  for line in lines_of(text) do out[#out + 1] = json.decode(line) end
   return out
 end
 
@@ -462,7 +477,7 @@ local function read_equity(path)
   local out = {}
   if not text then return out end
   local first = true
-  for line in text:gmatch("[^\n]+") do
+  for line in lines_of(text) do
     if first then first = false else
       local t, eq = line:match("^([^,]+),([^,]+)")
       if t then out[#out + 1] = { M.time(t:sub(1, 19):gsub("T", " ")), tonumber(eq) } end
@@ -588,7 +603,7 @@ end
 local function tail(path)
   local t = native.read(path) or ""
   local lines = {}
-  for l in t:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  for l in lines_of(t) do lines[#lines + 1] = l end
   local out = {}
   for i = math.max(1, #lines - 3), #lines do out[#out + 1] = lines[i] end
   return table.concat(out, " | ")
@@ -630,8 +645,8 @@ function M.parity(a, b, name)
   local fa = native.read(a.fills_csv) or ""
   local fb = native.read(b.fills_csv) or ""
   local la, lb = {}, {}
-  for l in fa:gmatch("[^\n]+") do la[#la + 1] = l end
-  for l in fb:gmatch("[^\n]+") do lb[#lb + 1] = l end
+  for l in lines_of(fa) do la[#la + 1] = l end
+  for l in lines_of(fb) do lb[#lb + 1] = l end
   local diff
   for i = 1, math.max(#la, #lb) do
     if la[i] ~= lb[i] then
@@ -667,7 +682,7 @@ function M.approve(step, o)
   while true do
     local text = native.read(record) or ""
     local n = 0
-    for line in text:gmatch("[^\n]+") do
+    for line in lines_of(text) do
       n = n + 1
       if n > seen then
         local ok, rec = pcall(json.decode, line)
@@ -822,7 +837,7 @@ end
 function M.attach(dir)
   local st = read_json(native.path(dir) .. "/handle.json")
   if not st then usage(dir .. ": no handle.json (not a deploy directory)") end
-  local h = setmetatable({ pid = st.pid, sock = st.sock, dir = native.path(dir), live = st.live,
+  local h = setmetatable({ pid = st.pid, attached = true, sock = st.sock, dir = native.path(dir), live = st.live,
     versions = st.versions or {}, full_position = st.full_position, full_qty = st.full_qty,
     scale_now = st.scale or 1, name = stem(st.live or dir), strategy = st.live }, Handle)
   return h
@@ -892,7 +907,15 @@ end
 
 function Handle:stop(timeout)
   local r = self:ctl("stop", true)
-  local how = self.pid and native.wait(self.pid, timeout or 15) or "exited"
+  local how
+  if self.attached then
+    -- not our child: it is gone when its socket stops answering
+    local deadline = native.mono() + (timeout or 15)
+    while native.ctl(self.sock, "status", 1) and native.mono() < deadline do native.sleep(0.05) end
+    how = "exited"
+  else
+    how = native.wait(self.pid, timeout or 15)
+  end
   if how == "running" then
     native.kill(-self.pid, "TERM")
     how = native.wait(self.pid, 5)
