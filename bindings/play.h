@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "lua_compat.h"
+#include "play_record.h"
 
 struct play_host {
 	/* backtest{...} and sweep{...}: the Lua table at index 1, results
@@ -39,18 +40,5 @@ int luaopen_gantry_play_native(lua_State *L);
 /* A path under one of the roots: its resolved absolute form in out (which
  * may not exist yet; its directory must). 0, or -1 with err. */
 int play_path_check(const char *path, char *out, size_t outlen, char *err, size_t errlen);
-
-/* SHA-256 of len bytes as 64 hex digits and a NUL. */
-void play_sha256_hex(const void *p, size_t len, char out[65]);
-
-/* The deployment record. Appends one line: the object text `body` (a JSON
- * object, "{...}") with `"prev": "<hex of the last line>"` put first. The
- * file is locked (flock) while it is read and written, so a second writer
- * (`gantry approve`) chains after it. 0, or -1 with err. */
-int play_record_append(const char *path, const char *body, char *err, size_t errlen);
-
-/* Verifies the chain: 0 intact (lines in *nlines), or the 1-based number of
- * the first bad line with why in err; -1 when the file cannot be read. */
-long play_record_verify(const char *path, long *nlines, char *err, size_t errlen);
 
 #endif
