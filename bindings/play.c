@@ -163,6 +163,63 @@ static int mkdirs(char *p)
 	return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* lines(path): an iterator over the file's lines, read one at a time (a
+ * sweep's results stay on disk, however many). The file closes at its end
+ * or when the iterator is collected. */
+struct line_reader {
+	FILE *f;
+	char *buf;
+	size_t cap;
+};
+
+static int reader_gc(lua_State *L)
+{
+	struct line_reader *r = lua_touserdata(L, 1);
+	if (r->f)
+		fclose(r->f);
+	free(r->buf);
+	r->f = NULL;
+	r->buf = NULL;
+	return 0;
+}
+
+static int reader_next(lua_State *L)
+{
+	struct line_reader *r = lua_touserdata(L, lua_upvalueindex(1));
+	ssize_t n;
+	while (r->f && (n = getline(&r->buf, &r->cap, r->f)) > 0) {
+		if (r->buf[n - 1] == '\n')
+			n--;
+		if (n == 0)
+			continue;
+		lua_pushlstring(L, r->buf, (size_t)n);
+		return 1;
+	}
+	if (r->f) {
+		fclose(r->f);
+		r->f = NULL;
+	}
+	return 0;
+}
+
+static int l_lines(lua_State *L)
+{
+	char path[PATH_MAX];
+	checked(L, 1, path, sizeof path);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return fail(L, "read", lua_tostring(L, 1));
+	struct line_reader *r = lua_newuserdata(L, sizeof *r);
+	memset(r, 0, sizeof *r);
+	r->f = f;
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, reader_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	lua_pushcclosure(L, reader_next, 1);
+	return 1;
+}
+
 static int l_mkdir(lua_State *L)
 {
 	/* checked against the roots by its text first: the directory may not exist */
@@ -469,6 +526,7 @@ static const luaL_Reg play_native[] = {
 	{"write", l_write},
 	{"mkdir", l_mkdir},
 	{"exists", l_exists},
+	{"lines", l_lines},
 	{"path", l_path},
 	{"now", l_now},
 	{"mono", l_mono},

@@ -143,6 +143,26 @@ describe("gantry play", function()
     assert.matches("of 6, 6 resumed", err, 1, true)
   end)
 
+  it("writes sweep.html with gantry.sweep_report when the stdlib has it", function()
+    -- a stdlib of the real modules and a stand-in renderer that shows what it got
+    local lib = dir .. "/lib"
+    os.execute("mkdir -p " .. T.quote(lib .. "/gantry") .. " && cp -r " .. T.quote(T.root .. "/stdlib/gantry") .. "/. " .. T.quote(lib .. "/gantry"))
+    T.write(lib .. "/gantry/sweep_report.lua", [[
+      return { render = function(o)
+        return string.format("<html>%s %s x=%s y=%s n=%d first=%s</html>", o.title, o.metric, o.x, o.y,
+          #o.results, tostring(o.results[1].params.hold))
+      end }]])
+    T.write(dir .. "/pb.lua", [[
+      local play = require "gantry.play"
+      local s = play.sweep { strategy = "hold.lua", data = "XYZ.csv", grid = { qty = { 1, 5 }, hold = { 5, 20 } },
+        x = "qty", y = "hold", jobs = 1 }
+      play.log("report " .. s.report)
+    ]])
+    local code, _, err = play(dir, { "pb.lua" }, "GANTRY_STDLIB=" .. T.quote(lib))
+    assert.equal(0, code, err)
+    assert.equal("<html>sweep of hold.lua sharpe x=qty y=hold n=4 first=5</html>", T.read(dir .. "/out/pb/sweep/sweep.html"))
+  end)
+
   it("a sweep whose strategy fails names the combination and the error, exit 1", function()
     T.write(dir .. "/pb.lua", [[
       local play = require "gantry.play"

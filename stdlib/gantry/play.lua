@@ -387,11 +387,20 @@ local function expand(grid, where)
 end
 M.expand = expand
 
--- the lines of a sweep's file, decoded, in grid order
+-- the lines of a sweep's file, decoded, in grid order: M.results(file) all
+-- of them; M.each_result(file) one at a time (memory flat in the grid)
+function M.each_result(file)
+  local it = native.lines(file)
+  if not it then usage(file .. ": cannot read") end
+  return function()
+    local line = it()
+    return line and json.decode(line)
+  end
+end
+
 function M.results(file)
-  local text = assert(native.read(file))
   local out = {}
-  for line in lines_of(text) do out[#out + 1] = json.decode(line) end
+  for r in M.each_result(file) do out[#out + 1] = r end
   return out
 end
 
@@ -401,9 +410,21 @@ local function better(a, b, minimize)
   return a > b
 end
 
+-- sweep.html, by gantry.sweep_report when the stdlib has it; it takes the
+-- results in memory, so a grid past report_limit (5000) gets none
+local REPORT_LIMIT = 5000
+
 local function render_report(dir, opts)
   local ok, rep = pcall(require, "gantry.sweep_report")
   if not ok or type(rep) ~= "table" or type(rep.render) ~= "function" then return nil end
+  if opts.results_file then
+    if (opts.count or 0) > (opts.limit or REPORT_LIMIT) then
+      M.log(string.format("sweep.html not written: %d combinations (report_limit %d)", opts.count, opts.limit or REPORT_LIMIT))
+      return nil
+    end
+    opts.results = M.results(opts.results_file)
+    opts.results_file, opts.count, opts.limit = nil, nil, nil
+  end
   local ok2, html = pcall(rep.render, opts)
   if not ok2 or type(html) ~= "string" then
     M.log("sweep.html not written: " .. tostring(html))
@@ -439,15 +460,16 @@ local function sweep_run(o, dir, files, strategy)
   end
   local metric = o.metric or "sharpe"
   local best, best_v, best_i
-  local results = M.results(file)
-  for i, r in ipairs(results) do
+  local i = 0
+  for r in M.each_result(file) do
+    i = i + 1
     local v = r.metrics and r.metrics[metric]
     if type(v) == "number" and better(v, best_v, o.minimize) then best, best_v, best_i = r, v, i end
   end
   return {
     file = file, out = dir, count = #combos, done = done, resumed = resumed, errors = errors,
     metric = metric, best = best, best_params = best and best.params, best_value = best_v,
-    best_index = best_i, results = results, elapsed_s = elapsed,
+    best_index = best_i, elapsed_s = elapsed,
     rate = elapsed > 0 and done / elapsed or 0, jobs = jobs,
   }
 end
@@ -460,7 +482,8 @@ function M.sweep(o)
   local r = sweep_run(o, dir, files, strategy)
   r.strategy = o.strategy
   r.report = render_report(dir, { title = "sweep of " .. o.strategy, metric = r.metric,
-    x = o.x or sorted_keys(o.grid)[1], y = o.y or sorted_keys(o.grid)[2], results = r.results })
+    x = o.x or sorted_keys(o.grid)[1], y = o.y or sorted_keys(o.grid)[2], results_file = r.file,
+    count = r.count, limit = o.report_limit })
   M.note("sweep", { strategy = o.strategy, strategy_hash = file_hash(strategy), data_hash = data_hash(files),
     grid = o.grid, count = r.count, resumed = r.resumed, metric = r.metric, best_params = r.best_params,
     best_value = r.best_value, file = r.file })
@@ -567,7 +590,7 @@ function M.walk_forward(o)
   for key, v in pairs(metrics) do r[key] = v end
   r.report = render_report(dir, { title = "walk-forward of " .. o.strategy, metric = o.metric or "sharpe",
     x = o.x or sorted_keys(o.grid)[1], y = o.y or sorted_keys(o.grid)[2],
-    results = M.results(dir .. "/window-" .. #windows .. "/train/sweep.jsonl"), walk_forward = wf })
+    results_file = dir .. "/window-" .. #windows .. "/train/sweep.jsonl", count = 0, walk_forward = wf })
   M.note("walk_forward", { strategy = o.strategy, strategy_hash = file_hash(strategy), data_hash = data_hash(files),
     grid = o.grid, train = o.train, test = o.test, step = o.step or o.test, anchored = o.anchored or false,
     purge = o.purge or 0, windows = #windows, params = r.params, result = metrics, file = r.file })
