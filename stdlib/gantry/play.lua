@@ -28,24 +28,27 @@ local function usage(msg)
   error(msg, 0)
 end
 
+-- floor division (LuaJIT has no //)
+local function idiv(a, b) return math.floor(a / b) end
+
 local function days_from_civil(y, m, d)
   y = m <= 2 and y - 1 or y
-  local era = (y >= 0 and y or y - 399) // 400
+  local era = idiv((y >= 0 and y or y - 399), 400)
   local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local doy = idiv(153 * (m + (m > 2 and -3 or 9)) + 2, 5) + d - 1
+  local doe = yoe * 365 + idiv(yoe, 4) - idiv(yoe, 100) + doy
   return era * 146097 + doe - 719468
 end
 
 local function civil_from_days(z)
   z = z + 719468
-  local era = (z >= 0 and z or z - 146096) // 146097
+  local era = idiv((z >= 0 and z or z - 146096), 146097)
   local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+  local yoe = idiv((doe - idiv(doe, 1460) + idiv(doe, 36524) - idiv(doe, 146096)), 365)
   local y = yoe + era * 400
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
+  local doy = doe - (365 * yoe + idiv(yoe, 4) - idiv(yoe, 100))
+  local mp = idiv((5 * doy + 2), 153)
+  local d = doy - idiv((153 * mp + 2), 5) + 1
   local m = mp + (mp < 10 and 3 or -9)
   return m <= 2 and y + 1 or y, m, d
 end
@@ -66,10 +69,10 @@ end
 function M.iso(t)
   t = t or native.now()
   local secs = math.floor(t)
-  local days = secs // 86400
+  local days = idiv(secs, 86400)
   local y, m, d = civil_from_days(days)
   local r = secs - days * 86400
-  return string.format("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, r // 3600, r % 3600 // 60, r % 60)
+  return string.format("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, idiv(r, 3600), idiv(r % 3600, 60), r % 60)
 end
 
 local function list(v)
