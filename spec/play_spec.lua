@@ -182,34 +182,35 @@ describe("gantry play", function()
   it("walk_forward: rolling, anchored and purged windows, stitched out-of-sample equity", function()
     T.write(dir .. "/pb.lua", [[
       local play = require "gantry.play"
-      local wf = play.walk_forward { strategy = "hold.lua", data = "XYZ.csv", jobs = 2,
+      local wf = play.walk_forward { strategy = "hold.lua", data = "XYZ.csv", jobs = 1,
         grid = { qty = { 1, 10 }, hold = { 3, 8 } }, metric = "final_equity",
-        train = 30, test = 20, anchored = args[1] == "anchored", purge = tonumber(args[2]), out = args[3] }
+        train = 30, test = 30, anchored = args[1] == "anchored", purge = tonumber(args[2]), out = args[3] }
       play.log("windows " .. #wf.windows .. " points " .. #wf.equity)
     ]])
     local code, _, err = play(dir, { "pb.lua", "rolling", "0", "out/r" })
     assert.equal(0, code, err)
     local wf = decode(T.read(dir .. "/out/r/walk_forward.json"))
     local day, t0 = 86400, 1704067200
-    -- 120 days: tests start at days 30, 50, 70, 90, 110 (the last cut at the data's end)
-    assert.equal(5, #wf.windows)
+    -- 120 days: tests start at days 30, 60 and 90 (the last cut at the data's end)
+    assert.equal(3, #wf.windows)
     for k, w in ipairs(wf.windows) do
-      assert.same({ t0 + (k - 1) * 20 * day, t0 + (k - 1) * 20 * day + 30 * day }, w.train)
+      assert.same({ t0 + (k - 1) * 30 * day, t0 + k * 30 * day }, w.train)
       assert.equal(w.train[2], w.test[1])
       assert.equal(10, w.params.qty)
       assert.equal(8, w.params.hold)
       assert.truthy(w.is.final_equity > 100000 and w.oos.final_equity > 100000)
     end
-    assert.equal(t0 + 120 * day - day + 1, wf.windows[5].test[2])
-    assert.truthy(#wf.equity >= 80)
+    assert.equal(t0 + 119 * day + 1, wf.windows[3].test[2])
+    assert.truthy(#wf.equity >= 85)
     assert.truthy(wf.metrics.total_return > 0)
     -- anchored, with a 5-day purge between train and test
     code, _, err = play(dir, { "pb.lua", "anchored", "5", "out/a" })
     assert.equal(0, code, err)
     wf = decode(T.read(dir .. "/out/a/walk_forward.json"))
+    assert.equal(3, #wf.windows)
     for k, w in ipairs(wf.windows) do
       assert.equal(t0, w.train[1])
-      assert.equal(t0 + (30 + (k - 1) * 20) * day, w.train[2])
+      assert.equal(t0 + k * 30 * day, w.train[2])
       assert.equal(w.train[2] + 5 * day, w.test[1])
     end
   end)
