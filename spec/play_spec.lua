@@ -179,6 +179,18 @@ describe("gantry play", function()
     assert.matches('"metrics"', lines[1], 1, true)
   end)
 
+  it("a sweep worker keeps the CPU budget: a strategy that never returns fails its combination", function()
+    T.write(dir .. "/loop.lua", 'local S = { params = { symbol = "XYZ", n = 1 } }\nfunction S.on_bar(ctx, bar) while true do end end\nreturn S\n')
+    T.write(dir .. "/pb.lua", [[
+      local play = require "gantry.play"
+      play.sweep { strategy = "loop.lua", data = "XYZ.csv", grid = { n = { 1, 2 } }, jobs = 2 }
+    ]])
+    local code, _, err = play(dir, { "pb.lua" })
+    assert.equal(1, code, err)
+    assert.matches("gantry: sweep of loop.lua: combination n=1 failed: loop failed in on_bar of XYZ at 2024-01-01T00:00:00.000000Z: ", err, 1, true)
+    assert.matches("loop.lua: on_bar: cpu budget of 5 ms exceeded\n", err, 1, true)
+  end)
+
   it("walk_forward: rolling, anchored and purged windows, stitched out-of-sample equity", function()
     T.write(dir .. "/pb.lua", [[
       local play = require "gantry.play"
