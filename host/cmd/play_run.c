@@ -37,6 +37,7 @@
 #include "log.h"
 #include "lua_compat.h"
 #include "output.h"
+#include "play_record.h"
 #include "risk_config.h"
 #include "sim.h"
 #include "symtab.h"
@@ -457,15 +458,29 @@ int play_run_backtest(lua_State *L)
 
 /* ------------------------------------------------------------ sweep{} */
 
+/* One combination, made from its index when it is needed: nothing per
+ * combination is kept but its product index and its offset in the file. */
 struct combo {
-	const char *key, *json;
+	char key[65];
+	char json[4096];  /* {"k": v, ...}, keys sorted, as gantry.play.json writes it */
+	char text[4096];  /* the k=v strings, one after the other */
 	const char *kv[MAX_KV];
 	int nkv;
 };
 
+/* A grid key, its values as JSON and as --param text (from the playbook). */
+struct gkey {
+	const char *name;
+	int nvals;
+	const char **vjson, **vtext;
+};
+
 struct sweep {
 	struct req r;
-	struct combo *c;
+	struct gkey keys[MAX_KV];
+	int nkeys;
+	const char *prefix; /* the hash of strategy, data, config, window: keys start from it */
+	uint32_t *prod;	    /* [n]: each combination's index in the full product */
 	size_t n;
 	const char *out;
 	int jobs, progress;
@@ -474,7 +489,38 @@ struct sweep {
 	size_t done, resumed, errors;
 	long first_err; /* index, -1 none */
 	char first_msg[2048];
+	char first_params[1024];
 };
+
+/* Combination idx (in grid order): the product index's digits, the last
+ * key varying fastest, as gantry.play expands a grid. */
+static void combo_get(const struct sweep *s, size_t idx, struct combo *c)
+{
+	uint32_t p = s->prod[idx];
+	int digit[MAX_KV];
+	for (int k = s->nkeys - 1; k >= 0; k--) {
+		digit[k] = (int)(p % (uint32_t)s->keys[k].nvals);
+		p /= (uint32_t)s->keys[k].nvals;
+	}
+	size_t j = 0, t = 0;
+	j += (size_t)snprintf(c->json, sizeof c->json, "{");
+	c->nkv = s->nkeys;
+	for (int k = 0; k < s->nkeys; k++) {
+		const struct gkey *g = &s->keys[k];
+		if (j < sizeof c->json)
+			j += (size_t)snprintf(c->json + j, sizeof c->json - j, "%s\"%s\": %s",
+					      k ? ", " : "", g->name, g->vjson[digit[k]]);
+		c->kv[k] = c->text + (t < sizeof c->text ? t : sizeof c->text - 1);
+		if (t < sizeof c->text)
+			t += (size_t)snprintf(c->text + t, sizeof c->text - t, "%s=%s", g->name,
+					      g->vtext[digit[k]]) + 1;
+	}
+	if (j < sizeof c->json)
+		snprintf(c->json + j, sizeof c->json - j, "}");
+	char buf[sizeof c->json + 65];
+	int n = snprintf(buf, sizeof buf, "%s%s", s->prefix, c->json);
+	play_sha256_hex(buf, (size_t)n, c->key);
+}
 
 static void to_buf(void *ud, const char *p, size_t n)
 {
@@ -532,7 +578,8 @@ static size_t strip_summary(const char *in, size_t len, char *out)
 static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, const char *dir,
 			size_t *len)
 {
-	struct combo *c = &s->c[idx];
+	struct combo cb, *c = &cb;
+	combo_get(s, idx, c);
 	struct run_req rq = s->r.run;
 	rq.nkv = c->nkv;
 	memcpy(rq.kv, c->kv, sizeof c->kv);
@@ -603,10 +650,12 @@ static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 		size_t len = 0;
 		char *line = NULL;
 		if (bad) { /* every combination says why the data would not load */
-			char *b = malloc(strlen(err) * 6 + strlen(s->c[idx].key) + strlen(s->c[idx].json) + 64), *w = b;
+			struct combo cb;
+			combo_get(s, idx, &cb);
+			char *b = malloc(strlen(err) * 6 + strlen(cb.key) + strlen(cb.json) + 64), *w = b;
 			if (b) {
 				w += sprintf(w, "{\"key\": \"%s\", \"params\": %s, \"error\": ",
-					     s->c[idx].key, s->c[idx].json);
+					     cb.key, cb.json);
 				json_quote(err, to_buf, &w);
 				w += sprintf(w, "}\n");
 				len = (size_t)(w - b);
@@ -653,7 +702,9 @@ static int keymap_build(struct keymap *m, const struct sweep *s)
 	for (size_t i = 0; i < m->cap; i++)
 		m->slot[i] = -1;
 	for (size_t i = 0; i < s->n; i++) {
-		size_t h = key_hash(s->c[i].key) & (m->cap - 1);
+		struct combo c;
+		combo_get(s, i, &c);
+		size_t h = key_hash(c.key) & (m->cap - 1);
 		while (m->slot[h] >= 0)
 			h = (h + 1) & (m->cap - 1);
 		m->slot[h] = (long)i;
@@ -668,9 +719,12 @@ static long keymap_find(const struct keymap *m, const struct sweep *s, const cha
 		return -1;
 	memcpy(key, k, klen);
 	key[klen] = '\0';
-	for (size_t h = key_hash(key) & (m->cap - 1); m->slot[h] >= 0; h = (h + 1) & (m->cap - 1))
-		if (!strcmp(s->c[m->slot[h]].key, key))
+	for (size_t h = key_hash(key) & (m->cap - 1); m->slot[h] >= 0; h = (h + 1) & (m->cap - 1)) {
+		struct combo c;
+		combo_get(s, (size_t)m->slot[h], &c);
+		if (!strcmp(c.key, key))
 			return m->slot[h];
+	}
 	return -1;
 }
 
@@ -849,7 +903,8 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 				/* a worker gone: what it held is an error line */
 				if (w[i].busy >= 0) {
 					char line[1024], *p = line;
-					const struct combo *c = &s->c[w[i].busy];
+					struct combo cb, *c = &cb;
+					combo_get(s, (size_t)w[i].busy, c);
 					p += snprintf(line, sizeof line,
 						      "{\"key\": \"%s\", \"params\": %.600s, \"error\": "
 						      "\"the worker process died\"}\n",
@@ -905,26 +960,68 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 	return rc;
 }
 
-static void read_combos(lua_State *L, struct sweep *s)
+/* grid = {{name=, json={...}, text={...}}, ...} (keys sorted), accept = a
+ * string of '1'/'0' per product index (nil: all), prefix = the key prefix. */
+static void read_grid(lua_State *L, struct sweep *s)
 {
-	lua_getfield(L, 1, "combos");
+	s->prefix = str_field(L, 1, "prefix", 1);
+	lua_getfield(L, 1, "grid");
 	luaL_checktype(L, -1, LUA_TTABLE);
-	s->n = lua_rawlen(L, -1);
-	s->c = calloc(s->n + 1, sizeof *s->c);
-	s->offset = malloc((s->n + 1) * sizeof *s->offset);
-	if (!s->c || !s->offset)
-		luaL_error(L, "sweep: out of memory");
 	int t = lua_gettop(L);
-	for (size_t i = 0; i < s->n; i++) {
-		s->offset[i] = -1;
-		lua_rawgeti(L, t, (lua_Integer)i + 1);
-		int ci = lua_gettop(L);
-		s->c[i].key = str_field(L, ci, "key", 1);
-		s->c[i].json = str_field(L, ci, "json", 1);
-		s->c[i].nkv = str_list(L, ci, "params", s->c[i].kv, MAX_KV);
+	s->nkeys = (int)lua_rawlen(L, t);
+	if (s->nkeys < 1 || s->nkeys > MAX_KV)
+		luaL_error(L, "grid: 1 to %d keys", MAX_KV);
+	luaL_checkstack(L, s->nkeys + 8, "grid");
+	uint64_t total = 1;
+	for (int k = 0; k < s->nkeys; k++) {
+		struct gkey *g = &s->keys[k];
+		lua_rawgeti(L, t, k + 1);
+		int gi = lua_gettop(L);
+		g->name = str_field(L, gi, "name", 1);
+		lua_getfield(L, gi, "json");
+		g->nvals = (int)lua_rawlen(L, -1);
 		lua_pop(L, 1);
+		if (g->nvals < 1 || g->nvals > 100000)
+			luaL_error(L, "grid.%s: 1 to 100000 values", g->name);
+		total *= (uint64_t)g->nvals;
+		if (total > 100000000)
+			luaL_error(L, "grid: more than 100,000,000 combinations");
+		/* the lists are kept on the Lua stack: their strings stay alive */
+		g->vjson = lua_newuserdata(L, 2 * (size_t)g->nvals * sizeof *g->vjson);
+		g->vtext = g->vjson + g->nvals;
+		lua_getfield(L, gi, "json");
+		lua_getfield(L, gi, "text");
+		for (int v = 0; v < g->nvals; v++) {
+			lua_rawgeti(L, -2, v + 1);
+			lua_rawgeti(L, -2, v + 1);
+			g->vjson[v] = lua_tostring(L, -2);
+			g->vtext[v] = lua_tostring(L, -1);
+			if (!g->vjson[v] || !g->vtext[v])
+				luaL_error(L, "grid.%s: value %d is not text", g->name, v + 1);
+			lua_pop(L, 2);
+		}
+		lua_pop(L, 2);
+		lua_replace(L, gi); /* the userdata in the key's slot, referenced from the stack */
 	}
-	lua_pop(L, 1);
+	size_t alen = 0;
+	lua_getfield(L, 1, "accept");
+	const char *accept = lua_tolstring(L, -1, &alen);
+	lua_pop(L, 1); /* still referenced by the request table */
+	if (accept && alen != total)
+		luaL_error(L, "accept: %d flags for %d combinations", (int)alen, (int)total);
+	s->prod = malloc((size_t)total * sizeof *s->prod + 1);
+	if (!s->prod)
+		luaL_error(L, "sweep: out of memory");
+	for (uint64_t i = 0; i < total; i++)
+		if (!accept || accept[i] == '1')
+			s->prod[s->n++] = (uint32_t)i;
+	s->offset = malloc((s->n + 1) * sizeof *s->offset);
+	if (!s->offset) {
+		free(s->prod);
+		luaL_error(L, "sweep: out of memory");
+	}
+	for (size_t i = 0; i < s->n; i++)
+		s->offset[i] = -1;
 }
 
 int play_run_sweep(lua_State *L)
@@ -943,7 +1040,7 @@ int play_run_sweep(lua_State *L)
 	lua_getfield(L, 1, "progress");
 	s.progress = lua_toboolean(L, -1);
 	lua_pop(L, 1);
-	read_combos(L, &s);
+	read_grid(L, &s);
 	char part[4200], err[2048] = "";
 	snprintf(part, sizeof part, "%s.part", s.out);
 	struct keymap m = {0};
@@ -963,8 +1060,16 @@ int play_run_sweep(lua_State *L)
 		close(fd);
 	if (rc == 0)
 		rc = write_ordered(&s, part, err, sizeof err);
+	if (rc == 0 && s.first_err >= 0) { /* its parameters, as k=v k=v */
+		struct combo c;
+		combo_get(&s, (size_t)s.first_err, &c);
+		size_t o = 0;
+		for (int k = 0; k < c.nkv && o < sizeof s.first_params; k++)
+			o += (size_t)snprintf(s.first_params + o, sizeof s.first_params - o, "%s%s",
+					      k ? " " : "", c.kv[k]);
+	}
 	free(m.slot);
-	free(s.c);
+	free(s.prod);
 	free(s.offset);
 	if (rc != 0)
 		return luaL_error(L, "%s", err);
@@ -974,7 +1079,8 @@ int play_run_sweep(lua_State *L)
 	if (s.first_err >= 0) {
 		lua_pushinteger(L, s.first_err + 1);
 		lua_pushstring(L, s.first_msg);
-		return 5;
+		lua_pushstring(L, s.first_params);
+		return 6;
 	}
 	return 3;
 }

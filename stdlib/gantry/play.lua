@@ -438,28 +438,67 @@ local function render_report(dir, opts)
 end
 
 -- the sweep itself, without the record (walk_forward runs many)
+-- The grid as the sweep's workers take it: keys sorted, each value as JSON
+-- and as --param text, and which combinations `where` accepts ('1'/'0' per
+-- combination of the full product, the last key varying fastest). No
+-- combination is kept: the workers make each from its index.
+local function grid_spec(grid, where)
+  local keys = sorted_keys(grid)
+  if #keys == 0 then usage("grid: expected {name = {values...}, ...}") end
+  local spec, total = {}, 1
+  for i, k in ipairs(keys) do
+    local vals = grid[k]
+    if type(vals) ~= "table" or #vals == 0 then usage("grid." .. k .. ": expected a list of values") end
+    local js, tx = {}, {}
+    for j, v in ipairs(vals) do
+      if type(v) ~= "number" and type(v) ~= "string" and type(v) ~= "boolean" then
+        usage("grid." .. k .. "[" .. j .. "]: expected a number, a string or a boolean")
+      end
+      js[j], tx[j] = json.encode(v), tostring(v)
+    end
+    spec[i] = { name = k, json = js, text = tx }
+    total = total * #vals
+  end
+  local accept, count = nil, total
+  if where then
+    local flags, digit, p = {}, {}, {}
+    count = 0
+    for i = 1, #keys do digit[i] = 1; p[keys[i]] = grid[keys[i]][1] end
+    for n = 1, total do
+      local ok = where(p) and true or false
+      flags[n] = ok and "1" or "0"
+      if ok then count = count + 1 end
+      for i = #keys, 1, -1 do -- next combination: the last key fastest
+        digit[i] = digit[i] + 1
+        if digit[i] <= #grid[keys[i]] then p[keys[i]] = grid[keys[i]][digit[i]]; break end
+        digit[i] = 1
+        p[keys[i]] = grid[keys[i]][1]
+      end
+    end
+    accept = table.concat(flags)
+  end
+  return spec, accept, count
+end
+
+-- the sweep itself, without the record (walk_forward runs many)
 local function sweep_run(o, dir, files, strategy)
-  local combos = expand(o.grid, o.where)
-  if #combos == 0 then usage("sweep: the grid (with where) has no combination") end
+  local spec, accept, count = grid_spec(o.grid, o.where)
+  if count == 0 then usage("sweep: the grid (with where) has no combination") end
   local prefix = native.sha256(table.concat({ file_hash(strategy), data_hash(files),
     o.config and file_hash(native.path(o.config)) or "", tostring(M.time(o.from)), tostring(M.time(o.to)) }, "\n"))
-  local req = {}
-  for i, p in ipairs(combos) do
-    local pj = json.encode(p)
-    req[i] = { key = native.sha256(prefix .. pj), json = pj, params = kv_list(p) }
-  end
   local file = dir .. "/sweep.jsonl"
   local jobs = o.jobs or native.ncpu()
   local t0 = native.mono()
-  local done, resumed, errors, bad_i, bad_msg = native.sweep {
+  local done, resumed, errors, bad_i, bad_msg, bad_params = native.sweep {
     strategy = strategy, data = files, config = o.config and native.path(o.config),
-    from = M.time(o.from), to = M.time(o.to), jobs = jobs, out = file, combos = req,
+    from = M.time(o.from), to = M.time(o.to), jobs = jobs, out = file,
+    grid = spec, accept = accept, prefix = prefix,
     progress = native.isatty() and not o.quiet,
   }
+  local combos = { n = count }
   local elapsed = native.mono() - t0
   if bad_i then
-    fail(string.format("sweep of %s: combination %s failed: %s", o.strategy,
-      params_text(combos[bad_i]), bad_msg))
+    fail(string.format("sweep of %s: combination %s failed: %s", o.strategy, bad_params, bad_msg))
   end
   local metric = o.metric or "sharpe"
   local best, best_v, best_i
@@ -470,7 +509,7 @@ local function sweep_run(o, dir, files, strategy)
     if type(v) == "number" and better(v, best_v, o.minimize) then best, best_v, best_i = r, v, i end
   end
   return {
-    file = file, out = dir, count = #combos, done = done, resumed = resumed, errors = errors,
+    file = file, out = dir, count = combos.n, done = done, resumed = resumed, errors = errors,
     metric = metric, best = best, best_params = best and best.params, best_value = best_v,
     best_index = best_i, elapsed_s = elapsed,
     rate = elapsed > 0 and done / elapsed or 0, jobs = jobs,
