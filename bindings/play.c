@@ -64,7 +64,8 @@ int play_path_check(const char *path, char *out, size_t outlen, char *err, size_
 			snprintf(dir, sizeof dir, ".");
 		if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !realpath(dir, buf))
 			return errf_fail(err, errlen, "%s: no such directory", path);
-		if (snprintf(out, outlen, "%s/%s", strcmp(buf, "/") ? buf : "", base) >= (int)outlen)
+		if (snprintf(out, outlen, "%s/%s", strcmp(buf, "/") ? buf : "", base) >=
+		    (int)outlen)
 			return errf_fail(err, errlen, "%s: path too long", path);
 	}
 	if (!under(out, root_cwd) && !under(out, root_out))
@@ -232,8 +233,10 @@ static int l_mkdir(lua_State *L)
 	if (strstr(abs, "/../") || (strlen(abs) >= 3 && !strcmp(abs + strlen(abs) - 3, "/..")))
 		return luaL_error(L, "%s: '..' is not allowed in a directory to make", p);
 	if (!under(abs, root_cwd) && !under(abs, root_out))
-		return luaL_error(L, "%s: outside the working directory (%s) and the output "
-				     "directory (%s)", p, root_cwd, root_out);
+		return luaL_error(L,
+				  "%s: outside the working directory (%s) and the output "
+				  "directory (%s)",
+				  p, root_cwd, root_out);
 	if (mkdirs(abs) != 0)
 		return fail(L, "make the directory", p);
 	if (play_path_check(abs, abs, sizeof abs, err, sizeof err) != 0)
@@ -518,31 +521,31 @@ static int l_ncpu(lua_State *L)
 }
 
 static const luaL_Reg play_native[] = {
-	{"span", l_span},
-	{"ncpu", l_ncpu},
-	{"sha256", l_sha256},
-	{"sha256_file", l_sha256_file},
-	{"read", l_read},
-	{"write", l_write},
-	{"mkdir", l_mkdir},
-	{"exists", l_exists},
-	{"lines", l_lines},
-	{"path", l_path},
-	{"now", l_now},
-	{"mono", l_mono},
-	{"sleep", l_sleep},
-	{"log", l_log},
-	{"isatty", l_isatty},
-	{"user", l_user},
-	{"spawn", l_spawn},
-	{"wait", l_wait},
-	{"kill", l_kill},
-	{"ctl", l_ctl},
-	{"record_append", l_record_append},
-	{"record_verify", l_record_verify},
-	{"backtest", l_backtest},
-	{"sweep", l_sweep},
-	{NULL, NULL},
+    {"span", l_span},
+    {"ncpu", l_ncpu},
+    {"sha256", l_sha256},
+    {"sha256_file", l_sha256_file},
+    {"read", l_read},
+    {"write", l_write},
+    {"mkdir", l_mkdir},
+    {"exists", l_exists},
+    {"lines", l_lines},
+    {"path", l_path},
+    {"now", l_now},
+    {"mono", l_mono},
+    {"sleep", l_sleep},
+    {"log", l_log},
+    {"isatty", l_isatty},
+    {"user", l_user},
+    {"spawn", l_spawn},
+    {"wait", l_wait},
+    {"kill", l_kill},
+    {"ctl", l_ctl},
+    {"record_append", l_record_append},
+    {"record_verify", l_record_verify},
+    {"backtest", l_backtest},
+    {"sweep", l_sweep},
+    {NULL, NULL},
 };
 
 int luaopen_gantry_play_native(lua_State *L)

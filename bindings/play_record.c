@@ -128,8 +128,10 @@ int play_record_append(const char *path, const char *body, char *err, size_t err
 	if (play_read_all(path, &buf, &len) != 0) {
 		errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 	} else if (last_hash(buf, len, prev) != 0) {
-		errf(err, errlen, "%s: its last line is not a record line; run "
-				  "`gantry play --verify %s`", path, path);
+		errf(err, errlen,
+		     "%s: its last line is not a record line; run "
+		     "`gantry play --verify %s`",
+		     path, path);
 	} else {
 		/* covered text: {"prev": "<prev>"<rest of body after '{'> */
 		size_t n = sizeof PREV_KEY - 1 + 64 + 1 + blen + 2;
@@ -144,8 +146,9 @@ int play_record_append(const char *path, const char *body, char *err, size_t err
 			if (lseek(fd, 0, SEEK_END) < 0 || write(fd, line, (size_t)ln) != ln)
 				errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 			else
-				rc = fsync(fd) == 0 ? 0 : errf_fail(err, errlen, "%s: fsync: %s", path,
-								      strerror(errno));
+				rc = fsync(fd) == 0 ? 0
+						    : errf_fail(err, errlen, "%s: fsync: %s", path,
+								strerror(errno));
 		} else {
 			errf(err, errlen, "out of memory");
 		}
@@ -173,18 +176,22 @@ long play_record_verify_buf(const char *buf, size_t len, long *nlines, char *err
 			errf(err, errlen, "line %ld: cut short (no newline at its end)", line);
 			bad = line;
 		} else if (split_line(buf + i, n, prev, hash, rest, len + 1, &rn) != 0) {
-			errf(err, errlen, "line %ld: not a record line (no \"prev\" and \"hash\" first)",
-			     line);
+			errf(err, errlen,
+			     "line %ld: not a record line (no \"prev\" and \"hash\" first)", line);
 			bad = line;
 		} else if (strcmp(prev, expect) != 0) {
-			errf(err, errlen, "line %ld: \"prev\" is not the hash of line %ld (a line "
-					  "before it was changed, removed or reordered)", line, line - 1);
+			errf(err, errlen,
+			     "line %ld: \"prev\" is not the hash of line %ld (a line "
+			     "before it was changed, removed or reordered)",
+			     line, line - 1);
 			bad = line;
 		} else {
 			play_sha256_hex(rest, rn, got);
 			if (strcmp(got, hash) != 0) {
-				errf(err, errlen, "line %ld: its content does not match its \"hash\" "
-						  "(the line was changed)", line);
+				errf(err, errlen,
+				     "line %ld: its content does not match its \"hash\" "
+				     "(the line was changed)",
+				     line);
 				bad = line;
 			}
 			memcpy(expect, hash, 65);
@@ -213,4 +220,3 @@ long play_record_verify(const char *path, long *nlines, char *err, size_t errlen
 	free(buf);
 	return bad;
 }
-

@@ -24,8 +24,7 @@ int play_record_append(const char *path, const char *body, char *err, size_t err
 int play_read_all(const char *path, char **out, size_t *len);
 
 /* The same check over bytes in memory (any bytes: bounds-checked). */
-long play_record_verify_buf(const char *buf, size_t len, long *nlines, char *err,
-			    size_t errlen);
+long play_record_verify_buf(const char *buf, size_t len, long *nlines, char *err, size_t errlen);
 
 /* Verifies the chain: 0 intact (lines in *nlines), or the 1-based number of
  * the first bad line with why in err; -1 when the file cannot be read. */

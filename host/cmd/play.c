@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "cli.h"
+#include "clock.h"
 #include "jsonfmt.h"
 #include "log.h"
 #include "lua_compat.h"
@@ -31,21 +31,21 @@
 #define PLAY_MEMORY (512u << 20)
 
 static const char play_usage[] =
-	"usage: gantry play [--out DIR] PLAYBOOK.lua [ARG ...]\n"
-	"       gantry play --verify RECORD\n"
-	"\n"
-	"Runs a deployment playbook (a Lua file using require \"gantry.play\") in its own\n"
-	"sandbox, `args` holding its arguments. Files it names must be under the working\n"
-	"directory or the output directory (--out, default out/<playbook name>).\n"
-	"--verify checks the hash chain of a deployment record (deployments.jsonl).\n"
-	"Exit status: 0 done, 1 a gate or a step failed (named), 2 bad usage or a\n"
-	"playbook error (its file and line); --verify: 1 when the chain is broken.\n";
+    "usage: gantry play [--out DIR] PLAYBOOK.lua [ARG ...]\n"
+    "       gantry play --verify RECORD\n"
+    "\n"
+    "Runs a deployment playbook (a Lua file using require \"gantry.play\") in its own\n"
+    "sandbox, `args` holding its arguments. Files it names must be under the working\n"
+    "directory or the output directory (--out, default out/<playbook name>).\n"
+    "--verify checks the hash chain of a deployment record (deployments.jsonl).\n"
+    "Exit status: 0 done, 1 a gate or a step failed (named), 2 bad usage or a\n"
+    "playbook error (its file and line); --verify: 1 when the chain is broken.\n";
 
 static const char approve_usage[] =
-	"usage: gantry approve RECORD STEP --as NAME [--role ROLE]\n"
-	"\n"
-	"Appends an approval of STEP by NAME (in ROLE) to the deployment record\n"
-	"RECORD, chained like every line; a playbook waiting in approve(STEP) goes on.\n";
+    "usage: gantry approve RECORD STEP --as NAME [--role ROLE]\n"
+    "\n"
+    "Appends an approval of STEP by NAME (in ROLE) to the deployment record\n"
+    "RECORD, chained like every line; a playbook waiting in approve(STEP) goes on.\n";
 
 static const char *playbook_path = "";
 
@@ -63,10 +63,9 @@ static int verify(const char *path)
 		return EXIT_USAGE;
 	}
 	if (bad > 0) {
-		log_user_error("%s:%ld: %s", path, bad,
-			       strncmp(err, "line ", 5) == 0 && strchr(err, ':')
-				       ? strchr(err, ':') + 2
-				       : err);
+		log_user_error(
+		    "%s:%ld: %s", path, bad,
+		    strncmp(err, "line ", 5) == 0 && strchr(err, ':') ? strchr(err, ':') + 2 : err);
 		return EXIT_RUNTIME;
 	}
 	printf("%s: %ld lines, chain intact\n", path, n);
@@ -107,9 +106,9 @@ static int msgh(lua_State *L)
 }
 
 static const struct play_host host = {
-	.backtest = play_run_backtest,
-	.sweep = play_run_sweep,
-	.span = play_run_span,
+    .backtest = play_run_backtest,
+    .sweep = play_run_sweep,
+    .span = play_run_span,
 };
 
 static int run_playbook(const char *path, const char *outdir, int nargs, char **args)
@@ -182,7 +181,8 @@ int cmd_play(int argc, char **argv)
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--verify")) {
 			if (i + 2 != argc)
-				return log_user_error("usage: gantry play --verify RECORD"), EXIT_USAGE;
+				return log_user_error("usage: gantry play --verify RECORD"),
+				       EXIT_USAGE;
 			return verify(argv[i + 1]);
 		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			outdir = argv[++i];
@@ -217,14 +217,16 @@ int cmd_approve(int argc, char **argv)
 			role = argv[++i];
 		} else if (argv[i][0] == '-') {
 			log_user_error("%s: unknown option or missing value (try 'gantry approve "
-				       "--help')", argv[i]);
+				       "--help')",
+				       argv[i]);
 			return EXIT_USAGE;
 		} else if (!record) {
 			record = argv[i];
 		} else if (!step) {
 			step = argv[i];
 		} else {
-			log_user_error("%s: unexpected argument (try 'gantry approve --help')", argv[i]);
+			log_user_error("%s: unexpected argument (try 'gantry approve --help')",
+				       argv[i]);
 			return EXIT_USAGE;
 		}
 	}
@@ -234,7 +236,8 @@ int cmd_approve(int argc, char **argv)
 	}
 	struct stat sb;
 	if (stat(record, &sb) != 0)
-		return log_user_error("%s: no such record: %s", record, strerror(errno)), EXIT_USAGE;
+		return log_user_error("%s: no such record: %s", record, strerror(errno)),
+		       EXIT_USAGE;
 	char *body = NULL, iso[TIME_ISO_LEN + 1];
 	size_t len = 0;
 	FILE *m = open_memstream(&body, &len);

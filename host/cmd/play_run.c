@@ -158,12 +158,12 @@ static void mem_close(struct feed *f)
 }
 
 static const struct feed_ops mem_ops = {
-	.name = "bars in memory",
-	.symbols = mem_symbols,
-	.start = mem_start,
-	.next = mem_next,
-	.messages = mem_messages,
-	.close = mem_close,
+    .name = "bars in memory",
+    .symbols = mem_symbols,
+    .start = mem_start,
+    .next = mem_next,
+    .messages = mem_messages,
+    .close = mem_close,
 };
 
 /* The first event at or after t (events are in time order). */
@@ -238,13 +238,13 @@ static int run_one(struct play_data *d, const struct run_req *rq, char *err, siz
 	const struct deploy_config *c = &d->cfg;
 	double t0 = clock_mono_s();
 	struct engine_config ec = {
-		.cash = rq->cash > 0 ? rq->cash : pick(c->cash, -1, 100000),
-		.seed = 1,
-		.memory_limit = (size_t)(pick(c->memory_mb, -1, 64) * 1048576.0),
-		.callback_ms = pick(c->callback_ms, -1, 5),
-		.leave_orders_on_halt = c->on_halt_leave,
-		.fail_fast = 1,
-		.timezone = c->timezone,
+	    .cash = rq->cash > 0 ? rq->cash : pick(c->cash, -1, 100000),
+	    .seed = 1,
+	    .memory_limit = (size_t)(pick(c->memory_mb, -1, 64) * 1048576.0),
+	    .callback_ms = pick(c->callback_ms, -1, 5),
+	    .leave_orders_on_halt = c->on_halt_leave,
+	    .fail_fast = 1,
+	    .timezone = c->timezone,
 	};
 	struct sim_config sc = {.fee_per_share = pick(c->fee_per_share, -1, 0),
 				.fee_bps = pick(c->fee_bps, -1, 0),
@@ -428,8 +428,8 @@ int play_run_backtest(lua_State *L)
 		char err[4096] = "";
 		struct play_data d;
 		int rc = data_load(&d, r.files, r.nfiles, r.config, err, sizeof err) != 0
-				 ? 2
-				 : run_one(&d, &r.run, err, sizeof err);
+			     ? 2
+			     : run_one(&d, &r.run, err, sizeof err);
 		data_free(&d);
 		uint32_t len = (uint32_t)strlen(err);
 		unsigned char st = (unsigned char)rc;
@@ -462,8 +462,8 @@ int play_run_backtest(lua_State *L)
  * combination is kept but its product index and its offset in the file. */
 struct combo {
 	char key[65];
-	char json[4096];  /* {"k": v, ...}, keys sorted, as gantry.play.json writes it */
-	char text[4096];  /* the k=v strings, one after the other */
+	char json[4096]; /* {"k": v, ...}, keys sorted, as gantry.play.json writes it */
+	char text[4096]; /* the k=v strings, one after the other */
 	const char *kv[MAX_KV];
 	int nkv;
 };
@@ -513,7 +513,8 @@ static void combo_get(const struct sweep *s, size_t idx, struct combo *c)
 		c->kv[k] = c->text + (t < sizeof c->text ? t : sizeof c->text - 1);
 		if (t < sizeof c->text)
 			t += (size_t)snprintf(c->text + t, sizeof c->text - t, "%s=%s", g->name,
-					      g->vtext[digit[k]]) + 1;
+					      g->vtext[digit[k]]) +
+			     1;
 	}
 	if (j < sizeof c->json)
 		snprintf(c->json + j, sizeof c->json - j, "}");
@@ -652,7 +653,8 @@ static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 		if (bad) { /* every combination says why the data would not load */
 			struct combo cb;
 			combo_get(s, idx, &cb);
-			char *b = malloc(strlen(err) * 6 + strlen(cb.key) + strlen(cb.json) + 64), *w = b;
+			char *b = malloc(strlen(err) * 6 + strlen(cb.key) + strlen(cb.json) + 64),
+			     *w = b;
 			if (b) {
 				w += sprintf(w, "{\"key\": \"%s\", \"params\": %s, \"error\": ",
 					     cb.key, cb.json);
@@ -739,7 +741,8 @@ static void note_error(struct sweep *s, size_t idx, const char *line, size_t len
 	s->first_err = (long)idx;
 	/* the JSON string's text, unescaped only for \" and \\ (a message) */
 	size_t o = 0;
-	for (const char *p = e + 10; p < line + len && *p != '"' && o < sizeof s->first_msg - 1; p++) {
+	for (const char *p = e + 10; p < line + len && *p != '"' && o < sizeof s->first_msg - 1;
+	     p++) {
 		if (*p == '\\' && p + 1 < line + len)
 			p++;
 		s->first_msg[o++] = *p;
@@ -897,18 +900,20 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 			if (w[i].res < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			uint32_t idx, len;
-			if (read_full(w[i].res, &idx, 4) != 0 || read_full(w[i].res, &len, 4) != 0 ||
-			    idx >= s->n || (len > bufcap && !(buf = realloc(buf, bufcap = len))) ||
+			if (read_full(w[i].res, &idx, 4) != 0 ||
+			    read_full(w[i].res, &len, 4) != 0 || idx >= s->n ||
+			    (len > bufcap && !(buf = realloc(buf, bufcap = len))) ||
 			    read_full(w[i].res, buf, len) != 0) {
 				/* a worker gone: what it held is an error line */
 				if (w[i].busy >= 0) {
 					char line[1024], *p = line;
 					struct combo cb, *c = &cb;
 					combo_get(s, (size_t)w[i].busy, c);
-					p += snprintf(line, sizeof line,
-						      "{\"key\": \"%s\", \"params\": %.600s, \"error\": "
-						      "\"the worker process died\"}\n",
-						      c->key, c->json);
+					p += snprintf(
+					    line, sizeof line,
+					    "{\"key\": \"%s\", \"params\": %.600s, \"error\": "
+					    "\"the worker process died\"}\n",
+					    c->key, c->json);
 					idx = (uint32_t)w[i].busy;
 					len = (uint32_t)(p - line);
 					if (write_full(partfd, line, len) == 0) {
