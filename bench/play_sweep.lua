@@ -8,6 +8,7 @@ local data, jobs, n, out = args[1], tonumber(args[2]), tonumber(args[3]), args[4
 local fast, slow = {}, {}
 for i = 1, 40 do fast[i] = i + 1 end
 for i = 1, idiv(n, 40) do slow[i] = 50 + i end
+play.record(out .. "/deployments.jsonl") -- in the benchmark's directory, not the tree
 local s = play.sweep { strategy = "strategies/sma_cross.lua", data = data, jobs = jobs,
   grid = { fast = fast, slow = slow }, out = out, quiet = true }
 play.log(string.format("RESULT %d %.3f", s.done, s.elapsed_s))
