@@ -104,7 +104,8 @@ static int last_hash(const char *buf, size_t len, char out[65])
 	while (start > buf && start[-1] != '\n')
 		start--;
 	size_t p = sizeof PREV_KEY - 1, h = sizeof HASH_KEY - 1;
-	if ((size_t)(buf + len - start) < p + 64 + h + 64 || memcmp(start + p + 64, HASH_KEY, h))
+	if ((size_t)(buf + len - start) < p + 64 + h + 64 ||
+	    memcmp(start + p + 64, HASH_KEY, h) != 0)
 		return -1;
 	memcpy(out, start + p + 64 + h, 64);
 	return 0;

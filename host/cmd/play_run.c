@@ -579,7 +579,7 @@ static size_t strip_summary(const char *in, size_t len, char *out)
 static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, const char *dir,
 			size_t *len)
 {
-	struct combo cb, *c = &cb;
+	struct combo cb = {0}, *c = &cb;
 	combo_get(s, idx, c);
 	struct run_req rq = s->r.run;
 	rq.nkv = c->nkv;
@@ -651,7 +651,7 @@ static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 		size_t len = 0;
 		char *line = NULL;
 		if (bad) { /* every combination says why the data would not load */
-			struct combo cb;
+			struct combo cb = {0};
 			combo_get(s, idx, &cb);
 			char *b = malloc(strlen(err) * 6 + strlen(cb.key) + strlen(cb.json) + 64),
 			     *w = b;
@@ -704,7 +704,7 @@ static int keymap_build(struct keymap *m, const struct sweep *s)
 	for (size_t i = 0; i < m->cap; i++)
 		m->slot[i] = -1;
 	for (size_t i = 0; i < s->n; i++) {
-		struct combo c;
+		struct combo c = {0};
 		combo_get(s, i, &c);
 		size_t h = key_hash(c.key) & (m->cap - 1);
 		while (m->slot[h] >= 0)
@@ -722,7 +722,7 @@ static long keymap_find(const struct keymap *m, const struct sweep *s, const cha
 	memcpy(key, k, klen);
 	key[klen] = '\0';
 	for (size_t h = key_hash(key) & (m->cap - 1); m->slot[h] >= 0; h = (h + 1) & (m->cap - 1)) {
-		struct combo c;
+		struct combo c = {0};
 		combo_get(s, (size_t)m->slot[h], &c);
 		if (!strcmp(c.key, key))
 			return m->slot[h];
@@ -900,14 +900,21 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 			if (w[i].res < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			uint32_t idx, len;
-			if (read_full(w[i].res, &idx, 4) != 0 ||
-			    read_full(w[i].res, &len, 4) != 0 || idx >= s->n ||
-			    (len > bufcap && !(buf = realloc(buf, bufcap = len))) ||
-			    read_full(w[i].res, buf, len) != 0) {
+			int ok = read_full(w[i].res, &idx, 4) == 0 &&
+				 read_full(w[i].res, &len, 4) == 0 && idx < s->n && len > 0;
+			if (ok && len > bufcap) {
+				char *nb = realloc(buf, len);
+				if (nb) {
+					buf = nb;
+					bufcap = len;
+				}
+				ok = nb != NULL;
+			}
+			if (!ok || read_full(w[i].res, buf, len) != 0) {
 				/* a worker gone: what it held is an error line */
 				if (w[i].busy >= 0) {
 					char line[1024], *p = line;
-					struct combo cb, *c = &cb;
+					struct combo cb = {0}, *c = &cb;
 					combo_get(s, (size_t)w[i].busy, c);
 					p += snprintf(
 					    line, sizeof line,
@@ -1015,15 +1022,19 @@ static void read_grid(lua_State *L, struct sweep *s)
 	if (accept && alen != total)
 		luaL_error(L, "accept: %d flags for %d combinations", (int)alen, (int)total);
 	s->prod = malloc((size_t)total * sizeof *s->prod + 1);
-	if (!s->prod)
+	if (!s->prod) {
 		luaL_error(L, "sweep: out of memory");
+		return;
+	}
 	for (uint64_t i = 0; i < total; i++)
 		if (!accept || accept[i] == '1')
 			s->prod[s->n++] = (uint32_t)i;
 	s->offset = malloc((s->n + 1) * sizeof *s->offset);
 	if (!s->offset) {
 		free(s->prod);
+		s->prod = NULL;
 		luaL_error(L, "sweep: out of memory");
+		return;
 	}
 	for (size_t i = 0; i < s->n; i++)
 		s->offset[i] = -1;
@@ -1066,7 +1077,7 @@ int play_run_sweep(lua_State *L)
 	if (rc == 0)
 		rc = write_ordered(&s, part, err, sizeof err);
 	if (rc == 0 && s.first_err >= 0) { /* its parameters, as k=v k=v */
-		struct combo c;
+		struct combo c = {0};
 		combo_get(&s, (size_t)s.first_err, &c);
 		size_t o = 0;
 		for (int k = 0; k < c.nkv && o < sizeof s.first_params; k++)
