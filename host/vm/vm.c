@@ -1418,3 +1418,9 @@ void vm_script_close(struct vm_script *vs)
 	lua_close(vs->core.L);
 	free(vs);
 }
+
+void vm_after_fork(void)
+{
+	vm_callback_depth = 0;
+	watchdog_after_fork();
+}

@@ -170,4 +170,8 @@ struct lua_State *vm_script_state(struct vm_script *vs);
 int vm_script_call(struct vm_script *vs, int nargs, int nresults);
 void vm_script_close(struct vm_script *vs);
 
+/* In a child after fork() (playbook workers): the CPU budget's thread and
+ * the call depth start afresh, so the child's strategies are budgeted. */
+void vm_after_fork(void);
+
 #endif
