@@ -238,7 +238,7 @@ return S
     assert.are.equal(40, #bars)
     assert.are.equal("130.00", bars[31].close)
     for _, b in ipairs(bars) do assert.are.equal("-", b.flags) end
-    assert.truthy(summary:find('"jump": 1', 1, true))
+    assert.truthy(summary:find('"data_findings": 1, ', 1, true) and summary:find('"data_jump": 1,', 1, true), summary)
     assert.truthy(err:find("WARN data: [event " .. weekday(29) .. "T00:00:00.000000Z] SPK at " .. weekday(30)
       .. "T00:00:00.000000Z: jump: jump +30.43% from 99.66818306", 1, true), err)
   end)
@@ -249,14 +249,14 @@ return S
     assert.are.equal("jump", bars[31].flags)
     assert.are.equal("-", bars[30].flags)
     assert.are.equal("-", bars[32].flags)
-    assert.truthy(summary:find('"jump": 1', 1, true))
+    assert.truthy(summary:find('"data_findings": 1, ', 1, true) and summary:find('"data_jump": 1,', 1, true), summary)
   end)
 
   it("hold: an error-level finding's bar is not delivered; a warning's is flagged", function()
     local bars, summary, err = backtest("hold", "error")
     assert.are.equal(39, #bars)
     for _, b in ipairs(bars) do assert.are_not.equal("130.00", b.close) end
-    assert.truthy(summary:find('"jump": 1', 1, true))
+    assert.truthy(summary:find('"data_findings": 1, ', 1, true) and summary:find('"data_jump": 1,', 1, true), summary)
     assert.truthy(err:find("ERROR data: [event " .. weekday(29) .. "T00:00:00.000000Z] SPK at " .. weekday(30) .. "T00:00:00.000000Z: jump:", 1, true), err)
     bars = backtest("hold", "warn")
     assert.are.equal(40, #bars)
@@ -293,8 +293,8 @@ return S
     assert.are.same({ "BOOK 10.00 0.00 -", "BOOK 10.00 10.01 -", "TRADE 10.0050 -", "BOOK 10.05 10.01 crossed",
       "TRADE 15.0000 jump", "TRADE 10.0060 -" }, seen)
     local summary = T.read(tmp .. "/tick-out/summary.json")
-    assert.truthy(summary:find('"prices": 1,', 1, true) and summary:find('"jump": 1,', 1, true)
-      and summary:find('"crossed": 1}', 1, true), summary)
+    assert.truthy(summary:find('"data_findings": 3, "data_prices": 1,', 1, true) and summary:find('"data_jump": 1,', 1, true)
+      and summary:find('"data_crossed": 1}', 1, true), summary)
   end)
 
   it("counts nothing on clean data and writes the counts to summary.json", function()
@@ -305,8 +305,8 @@ return S
       .. " --out " .. q(tmp .. "/clean-out") .. " --quiet")
     assert.are.equal(0, code, err)
     local s = T.read(tmp .. "/clean-out/summary.json")
-    assert.truthy(s:find('"data_checks": {"prices": 0, "ohlc": 0, "time_back": 0, "duplicates": 0, '
-      .. '"gaps": 0, "jump": 0, "stale": 0, "volume_spike": 0, "crossed": 0}', 1, true), s)
+    assert.truthy(s:find('"data_findings": 0, "data_prices": 0, "data_ohlc": 0, "data_time_back": 0, "data_duplicates": 0, '
+      .. '"data_gaps": 0, "data_jump": 0, "data_stale": 0, "data_volume_spike": 0, "data_crossed": 0}', 1, true), s)
     assert.falsy(err:find("data:", 1, true))
   end)
 

@@ -162,10 +162,14 @@ static void summary_analytics(FILE *f, const struct run_summary *s)
 	num_or_null(f, "benchmark_return", s->benchmark_return);
 	if (s->data_checks[0] < 0)
 		return;
-	fputs(", \"data_checks\": {", f);
+	/* flat, as every member of summary.json (playbooks read it so): the
+	 * total, then data_CHECK per check */
+	long total = 0;
 	for (int k = 0; k < DC__COUNT; k++)
-		fprintf(f, "%s\"%s\": %ld", k ? ", " : "", datacheck_name(k), s->data_checks[k]);
-	fputc('}', f);
+		total += s->data_checks[k];
+	fprintf(f, ", \"data_findings\": %ld", total);
+	for (int k = 0; k < DC__COUNT; k++)
+		fprintf(f, ", \"data_%s\": %ld", datacheck_name(k), s->data_checks[k]);
 }
 
 static void to_file(void *ud, const char *p, size_t n)
