@@ -211,8 +211,9 @@ local function heatmap(b, label, results, o)
     b[#b + 1] = '<p class="muted">No results.</p></div>'
     return
   end
-  b[#b + 1] = fmt('<svg class="heatmap" data-label="%s" viewBox="0 0 %d %d" role="img" aria-label="%s heatmap">',
-    esc(label), w, h, esc(label))
+  -- never wider than its cells: a small grid stays small
+  b[#b + 1] = fmt('<svg class="heatmap" data-label="%s" viewBox="0 0 %d %d" style="max-width:%dpx" role="img" aria-label="%s heatmap">',
+    esc(label), w, h, w, esc(label))
   for i, xv in ipairs(xs) do
     b[#b + 1] = fmt('<text class="xl" x="%.1f" y="%d">%s</text>', left + (i - 0.5) * cw, top - 8, esc(pval(xv)))
   end
