@@ -213,14 +213,16 @@ static int check_csv(struct data_run *r, const char *path)
 	return EXIT_OK;
 }
 
-/* The name of a locate, as the book knows it ("#LOCATE" before its R). */
+/* The name of a locate, as the book knows it ("#LOCATE" before its R);
+ * buf holds 16 bytes. */
 static const char *locate_name(const struct book_set *bs, uint16_t loc, char *buf)
 {
 	struct book_status st;
 	book_status(bs, loc, &st);
 	if (st.name[0])
-		return strcpy(buf, st.name);
-	snprintf(buf, 16, "#%u", (unsigned)loc);
+		snprintf(buf, 16, "%s", st.name);
+	else
+		snprintf(buf, 16, "#%u", (unsigned)loc);
 	return buf;
 }
 

@@ -209,7 +209,8 @@ static double missing_bars(const struct datacheck *d, const struct dc_sym *s, in
 	/* intraday: within one UTC day (a session), steps past the grid */
 	if (t / DAY_NS != s->last_t / DAY_NS || step <= grid)
 		return 0;
-	return (double)(step / grid - (step % grid == 0));
+	int64_t missing = step / grid - (step % grid == 0); /* whole bars */
+	return (double)missing;
 }
 
 static void check_time(struct datacheck *d, struct dc_sym *s, int64_t t, int gaps,

@@ -138,7 +138,7 @@ static int read_table(lua_State *L, int idx, const char *path, int top, int tick
 					       "\"flag\" or \"hold\", got %s",
 					       path, *p ? p : luaL_typename(L, v));
 		} else if (!strcmp(key, "window") || !strcmp(key, "warmup")) {
-			double n;
+			double n = 0;
 			rc = number_of(L, v, path, "", key, 1, &n, err, errlen);
 			if (!rc && !strcmp(key, "window"))
 				c->window = n > 1e6 ? 1000000 : (int)n;
