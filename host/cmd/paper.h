@@ -7,12 +7,15 @@
 #define GANTRY_PAPER_H
 
 #include "engine.h"
+#include "http_config.h"
 
 struct paper_opts {
 	const char *ctl_path;
 	double speed; /* 0: as fast as possible; 1: real time; 10: ten times faster */
 	int linger;   /* after the feed ends, keep serving ctl until `stop` */
 	int watch_files; /* reload a strategy when its file (or a module it required) is saved */
+	const struct http_config *http; /* NULL or !enabled: no HTTP server, no alerts (http.h) */
+	const char *audit_path;		/* the API's audit lines (JSON) */
 };
 
 /* Runs the engine's feed to its end (or `stop`): the engine_end status. */

@@ -13,6 +13,7 @@
 #include "equity_log.h"
 #include "feed.h"
 #include "series.h"
+#include "stats.h"
 #include "venue.h"
 
 struct strat_timer {
@@ -52,6 +53,7 @@ struct strategy {
 	uint64_t hash; /* FNV-1a of the source of the running version */
 	double peak_equity, day_equity, last_equity;
 	int64_t day; /* UTC day of day_equity */
+	struct strat_stats stats; /* stats.h: /metrics and alerts */
 };
 
 struct notif;
@@ -104,6 +106,7 @@ struct engine {
 	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
 	struct bracket *brk; /* brackets.c: entries whose exits follow their fills */
 	int nbrk, brk_cap;
+	struct engine_stats stats; /* stats.h */
 };
 
 /* brackets.c. A bracket's entry as the order path took it (0, or -1 out of
