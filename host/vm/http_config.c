@@ -266,8 +266,10 @@ int http_config_load(struct http_config *h, struct deploy_config *c, const char 
 		else if (rc == 0 && !lua_isnil(L, -1))
 			rc = errf_fail(err, errlen, "%s: alerts: expected a table", c->path);
 		lua_settop(L, top);
-		if (rc != 0)
+		if (rc != 0) {
+			http_config_free(h);
 			return -1;
+		}
 	}
 	if (flag)
 		snprintf(h->listen, sizeof h->listen, "%s", flag);

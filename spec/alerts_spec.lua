@@ -1,0 +1,155 @@
+-- Alert rules on a running host: a stale feed and a drawdown each reach a
+-- local webhook within 5 s of their cause (RTS 6 Art. 16), the drawdown rule
+-- halts the strategy, and a failing webhook is retried while events flow.
+local T = require "support"
+local H = require "http_support"
+
+describe("alerts", function()
+  local dir, h, sink
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function()
+    T.reap(h); if sink then H.kill(sink.pid) end; sink = nil; T.rmdir(dir)
+  end)
+
+  it("a drawdown and a stale feed reach the webhook within 5 s; the drawdown halts", function()
+    -- one day of data every 0.25 s of wall time; the price halves at day 6;
+    -- no data from day 12 to day 30 (4.5 s): the feed goes stale
+    local list = {}
+    for d = 0, 11 do list[#list + 1] = { d, d < 6 and 100 or 50 } end
+    for d = 30, 33 do list[#list + 1] = { d, 50 } end
+    local data = H.bars(dir, list)
+    sink = H.sink(dir)
+    local cfg = T.write(dir .. "/deploy.lua", ([[
+      return {
+        http = { listen = "127.0.0.1:0", token_file = "tokens" },
+        alerts = {
+          webhook = { url = "http://127.0.0.1:%d/hook", timeout = 2, retries = 3 },
+          rules = {
+            { name = "dd", when = "drawdown", over = 0.05, severity = "critical",
+              actions = { "log", "webhook", "halt" } },
+            { name = "stale", when = "feed_stale", over = 1.5, actions = "log,webhook" },
+          },
+        },
+      }]]):format(sink.port))
+    H.tokens(dir)
+    local s = T.write(dir .. "/s.lua", [[
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_bar(ctx, bar)
+        if not ctx.state.bought then ctx.state.bought = true; ctx:buy("XYZ", 900) end
+        if bar.close < 60 and not ctx.state.crash then ctx.state.crash = true; ctx:log("info", "crash seen") end
+        ctx.state.n = (ctx.state.n or 0) + 1
+        if ctx.state.n == 12 then ctx:log("info", "last bar before the gap") end
+      end
+      return S]])
+    h = T.spawn({ "paper", s, "--feed", "file:" .. data .. "?speed=345600", "--config", cfg,
+                  "--out", dir .. "/out", "--no-report", "--linger" }, dir)
+    local port = H.port(h)
+    -- both alerts, and the stale one's recovery once data comes again
+    assert.truthy(T.wait_for(function()
+      local n = 0
+      for _, l in ipairs(H.sink_lines(sink)) do if l.body:find('"status": "resolved"', 1, true) then n = n + 1 end end
+      return n >= 1
+    end, 20), "no recovery notice: " .. (T.read(sink.log) or "") .. (T.read(h.err) or ""))
+    local err = T.read(h.err)
+    local crash = H.iso_ms(err:match("(%S+) INFO s: crash seen"))
+    local gap = H.iso_ms(err:match("(%S+) INFO s: last bar before the gap"))
+    local dd, stale, resolved
+    for _, l in ipairs(H.sink_lines(sink)) do
+      if l.body:find('"rule": "dd"', 1, true) and l.body:find('"status": "firing"', 1, true) then dd = dd or l end
+      if l.body:find('"rule": "stale"', 1, true) and l.body:find('"status": "firing"', 1, true) then stale = stale or l end
+      if l.body:find('"rule": "stale"', 1, true) and l.body:find('"status": "resolved"', 1, true) then resolved = l end
+    end
+    assert.truthy(dd, "no drawdown alert")
+    assert.truthy(stale, "no stale-feed alert")
+    assert.truthy(resolved)
+    local dd_delay, stale_delay = dd.ms - crash, stale.ms - (gap + 1500)
+    print(("\n    drawdown alert %d ms after the crash; stale alert %d ms after the feed went stale"):format(dd_delay, stale_delay))
+    assert.truthy(dd_delay >= 0 and dd_delay < 5000, "drawdown alert after " .. dd_delay .. " ms")
+    assert.truthy(stale_delay >= 0 and stale_delay < 5000, "stale alert after " .. stale_delay .. " ms")
+    assert.matches('"severity": "critical"', dd.body, 1, true)
+    assert.matches('"when": "drawdown"', dd.body, 1, true)
+    -- deduplicated while true: one firing notice per rule
+    local fired = 0
+    for _, l in ipairs(H.sink_lines(sink)) do if l.body:find('"rule": "dd", "status": "firing"', 1, true) then fired = fired + 1 end end
+    assert.equal(1, fired)
+    -- the drawdown rule halted the strategy
+    local code, st = H.curl(port, "/api/status", { token = H.READ })
+    assert.equal(200, code)
+    assert.matches('"state": "halted", "reason": "alert dd"', st, 1, true)
+    assert.truthy(T.logged(err, "ERROR alert: ", "FIRING critical: dd s: drawdown"))
+    code, st = H.curl(port, "/api/alerts", { token = H.READ })
+    assert.equal(200, code)
+    assert.matches('"active": [{"rule": "dd", "strategy": "s"', st, 1, true)
+    assert.matches('"status": "resolved"', st, 1, true)
+    assert.equal(0, (T.ctl(dir .. "/out/ctl.sock", "stop")))
+    assert.equal(0, T.wait_exit(h))
+  end)
+
+  it("a failing webhook (closed, then 500) is retried with backoff while events keep flowing", function()
+    local list = {}
+    for d = 0, 99 do list[#list + 1] = { d, 100 } end
+    local data = H.bars(dir, list)
+    sink = H.sink(dir, "--close 1 --fail 2")
+    local cfg = T.write(dir .. "/deploy.lua", ([[
+      return { alerts = {
+        webhook = { url = "http://127.0.0.1:%d/hook", timeout = 1, retries = 5,
+                    template = '{"text": "{{severity}} {{summary}}", "rule": "{{rule}}"}' },
+        rules = { { name = "mem", when = "memory", over = 0.000001, actions = { "webhook" } } } } }]]):format(sink.port))
+    local s = T.write(dir .. "/s.lua", "return { params = { symbol = 'XYZ' }, on_bar = function() end }")
+    -- 100 days at 0.04 s each: 4 s of events
+    h = T.spawn({ "paper", s, "--feed", "file:" .. data .. "?speed=2160000", "--config", cfg,
+                  "--out", dir .. "/out", "--no-report" }, dir)
+    local samples = {}
+    local sock = dir .. "/out/ctl.sock"
+    T.wait_for(function()
+      local code, out = T.ctl(sock, "status")
+      if code == 0 then
+        local p = io.popen("date +%s%3N"); local ms = tonumber(p:read("l")); p:close()
+        samples[#samples + 1] = { ms = ms, events = tonumber(out:match('"events": (%d+)')) }
+      end
+      return T.read(h.rc)
+    end, 20)
+    assert.equal(0, T.wait_exit(h))
+    local lines = H.sink_lines(sink)
+    assert.equal(4, #lines, T.read(sink.log))
+    for _, l in ipairs(lines) do
+      assert.matches('^{"text": "warning mem s: memory [%d.e-]+ over 1e%-06", "rule": "mem"}$', l.body)
+    end
+    -- backoff: 0.25 s, 0.5 s, 1 s between the attempts (with slack for the loop)
+    assert.truthy(lines[2].ms - lines[1].ms >= 200)
+    assert.truthy(lines[4].ms - lines[3].ms >= 900)
+    -- the feed went on between the first attempt and the success
+    local before, after
+    for _, sm in ipairs(samples) do
+      if sm.ms >= lines[1].ms and not before then before = sm.events end
+      if sm.ms <= lines[4].ms then after = sm.events end
+    end
+    assert.truthy(before and after and after - before >= 20,
+      ("events %s -> %s while the webhook failed"):format(tostring(before), tostring(after)))
+    local err = T.read(h.err)
+    assert.truthy(T.logged(err, "WARN alert: ", "webhook http://127%.0%.0%.1:%d+/hook: no answer; retry 1 of 5"))
+    assert.truthy(T.logged(err, "WARN alert: ", "webhook http://127%.0%.0%.1:%d+/hook: status 500; retry 2 of 5"))
+  end)
+
+  it("refuses a bad rule with the config's name and the rule's index (exit 2)", function()
+    local data = H.bars(dir, { { 0, 100 } })
+    local s = T.write(dir .. "/s.lua", "return { params = { symbol = 'XYZ' }, on_bar = function() end }")
+    local cases = {
+      { "rules = { { when = 'drawdown' } }", "alerts.rules[1].over: drawdown needs a threshold" },
+      { "rules = { { when = 'sunspots' } }", "alerts.rules[1].when: unknown condition 'sunspots'" },
+      { "rules = { { when = 'halted', actions = { 'page' } } }", "alerts.rules[1].actions: unknown action 'page'" },
+      { "rules = { { when = 'drawdown', over = 5 } }", "alerts.rules[1].over: drawdown is a fraction" },
+      { "rules = { { when = 'halted', actions = 'webhook' } }", "alerts.rules[1].actions: webhook, but alerts.webhook has no url" },
+      { "webhook = { url = 'ftp://x' }", "alerts.webhook.url: expected http://HOST[:PORT]/PATH" },
+      { "rules = { { when = 'halted', colour = 'red' } }", "alerts.rules[1].unknown key 'colour'" },
+      { "rules = { { when = 'halted', strategy = 'nope' } }", "alerts: rule halted_1: no strategy named 'nope'" },
+    }
+    for _, c in ipairs(cases) do
+      local cfg = T.write(dir .. "/deploy.lua", "return { alerts = { " .. c[1] .. " } }")
+      local code, _, err = T.gantry({ "paper", s, "--feed", "file:" .. data, "--config", cfg,
+                                      "--out", dir .. "/out", "--overwrite", "--no-report" })
+      assert.equal(2, code, c[1])
+      assert.matches(c[2], err, 1, true)
+    end
+  end)
+end)
