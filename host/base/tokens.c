@@ -109,10 +109,10 @@ int tokens_parse(const char *text, size_t len, const char *path, struct token_se
 		}
 		for (int i = 0; i < ts.n; i++)
 			if (!strcmp(ts.t[i].secret, t->secret)) {
+				errf(err, errlen, "%s:%d: the same token as %s's; each token must be "
+						  "unique", path, line, ts.t[i].name);
 				tokens_free(&ts);
-				return errf_fail(err, errlen, "%s:%d: the same token as %s's; each "
-							      "token must be unique", path, line,
-						 ts.t[i].name);
+				return -1;
 			}
 		ts.n++;
 	}
