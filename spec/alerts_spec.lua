@@ -8,7 +8,7 @@ describe("alerts", function()
   local dir, h, sink
   before_each(function() dir = T.tmpdir() end)
   after_each(function()
-    T.reap(h); if sink then H.kill(sink.pid) end; sink = nil; T.rmdir(dir)
+    H.reap(h, dir .. "/out/ctl.sock"); if sink then H.kill(sink.pid) end; sink = nil; T.rmdir(dir)
   end)
 
   it("a drawdown and a stale feed reach the webhook within 5 s; the drawdown halts", function()

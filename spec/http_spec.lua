@@ -8,7 +8,7 @@ local SPEED = tostring(86400 / 0.01) -- a daily bar every 10 ms
 describe("http", function()
   local dir, h, port
   before_each(function() dir = T.tmpdir() end)
-  after_each(function() T.reap(h); T.rmdir(dir) end)
+  after_each(function() H.reap(h, dir .. "/out/ctl.sock"); T.rmdir(dir) end)
 
   local strategy = [[
     local S = { params = { symbol = "XYZ" } }

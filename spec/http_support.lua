@@ -89,6 +89,17 @@ function M.sink_lines(s)
   return t
 end
 
+-- After a test: a host still running is stopped through its control socket,
+-- else killed with the shell that started it (T.reap kills the shell only).
+function M.reap(h, sock)
+  if not h or T.read(h.rc) then return end
+  if sock then T.ctl(sock, "stop") end
+  if not T.wait_for(function() return T.read(h.rc) end, 3) then
+    os.execute("pkill -9 -P " .. h.pid .. " 2>/dev/null")
+    T.reap(h)
+  end
+end
+
 function M.kill(pid) if pid then os.execute("kill " .. pid .. " 2>/dev/null") end end
 
 return M

@@ -14,7 +14,7 @@ end
 describe("prometheus", function()
   local dir, h, prom
   before_each(function() dir = T.tmpdir() end)
-  after_each(function() T.reap(h); H.kill(prom); T.rmdir(dir) end)
+  after_each(function() H.reap(h, dir .. "/out/ctl.sock"); H.kill(prom); T.rmdir(dir) end)
 
   it("scrapes the host's metrics", function()
     H.tokens(dir)
