@@ -24,44 +24,45 @@ struct metric_desc {
 	void (*emit)(struct http_server *h, const char *name, struct evbuffer *out);
 };
 
+struct fixed {
+	char *p;
+	size_t n, cap;
+};
+
+static void to_fixed(void *ud, const char *p, size_t n)
+{
+	struct fixed *f = ud;
+	if (f->n + n < f->cap) {
+		memcpy(f->p + f->n, p, n);
+		f->n += n;
+	}
+	f->p[f->n] = '\0';
+}
+
+/* s escaped as a label value into buf (cut short when too long). */
+static const char *escaped(const char *s, char *buf, size_t n)
+{
+	struct fixed f = {buf, 0, n};
+	buf[0] = '\0';
+	prom_escape(s, to_fixed, &f);
+	return buf;
+}
+
 /* `strategy="NAME"` (escaped) into buf. */
 static const char *strat_label(struct http_server *h, int i, char *buf, size_t n)
 {
 	struct strategy_view v;
+	char e[160];
 	engine_describe(engine_strategy(h->e, i), &v);
-	struct evbuffer *b = evbuffer_new();
-	size_t len = 0;
-	if (b) {
-		prom_escape(v.name, SINK, b);
-		len = evbuffer_get_length(b);
-		if (len > n - 16)
-			len = n - 16;
-		char name[256];
-		evbuffer_remove(b, name, len < sizeof name ? len : sizeof name - 1);
-		name[len < sizeof name ? len : sizeof name - 1] = '\0';
-		snprintf(buf, n, "strategy=\"%s\"", name);
-		evbuffer_free(b);
-	} else {
-		snprintf(buf, n, "strategy=\"?\"");
-	}
+	snprintf(buf, n, "strategy=\"%s\"", escaped(v.name, e, sizeof e));
 	return buf;
 }
 
 static void sym_label(struct http_server *h, int i, int sym, char *buf, size_t n)
 {
-	char sl[300];
-	struct evbuffer *b = evbuffer_new();
-	char esc[128] = "";
-	if (b) {
-		prom_escape(symtab_name(engine_symtab(h->e), sym), SINK, b);
-		size_t len = evbuffer_get_length(b);
-		if (len >= sizeof esc)
-			len = sizeof esc - 1;
-		evbuffer_remove(b, esc, len);
-		esc[len] = '\0';
-		evbuffer_free(b);
-	}
-	snprintf(buf, n, "%s,symbol=\"%s\"", strat_label(h, i, sl, sizeof sl), esc);
+	char sl[300], e[160];
+	snprintf(buf, n, "%s,symbol=\"%s\"", strat_label(h, i, sl, sizeof sl),
+		 escaped(symtab_name(engine_symtab(h->e), sym), e, sizeof e));
 }
 
 /* One sample a strategy, from f(h, i). */
