@@ -131,6 +131,69 @@ describe("alerts", function()
     assert.truthy(T.logged(err, "WARN alert: ", "webhook http://127%.0%.0%.1:%d+/hook: status 500; retry 2 of 5"))
   end)
 
+  it("watches halts, reject rate, latency and loss; clears when the cause goes", function()
+    local list = {}
+    for d = 0, 39 do list[#list + 1] = { d, 100 - d } end
+    local data = H.bars(dir, list)
+    local cfg = T.write(dir .. "/deploy.lua", [[
+      return {
+        risk = { max_order_qty = 10 },
+        http = { listen = "127.0.0.1:0", token_file = "tokens" },
+        alerts = { every = 0.1, rules = {
+          { name = "stopped", when = "halted", severity = "critical" },
+          { name = "rejects", when = "reject_rate", over = 0.5, window = 2 },
+          { name = "slow", when = "latency_p99", of = "callback", over = 0, window = 5, severity = "info" },
+          { name = "losing", when = "loss", over = 1, strategy = "s", actions = { "log", "flatten" } },
+          { name = "venue", when = "venue_down" },
+          { name = "mkt", when = "market_halt" },
+        } } }]])
+    H.tokens(dir)
+    local s = T.write(dir .. "/s.lua", [[
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_bar(ctx, bar)
+        if not ctx.state.x then ctx.state.x = 1; ctx:buy("XYZ", 10) end
+        ctx:buy("XYZ", 50) -- over max_order_qty: a reject on every bar
+      end
+      return S]])
+    -- a bar every 0.1 s: 4 s of data, the price falling a point a bar
+    h = T.spawn({ "paper", s, "--feed", "file:" .. data .. "?speed=864000", "--config", cfg,
+                  "--out", dir .. "/out", "--no-report", "--linger" }, dir)
+    local port = H.port(h)
+    local function alerts() return select(2, H.curl(port, "/api/alerts", { token = H.READ })) end
+    local got = T.wait_for(function()
+      local a = alerts()
+      return a:find('"rule": "rejects"', 1, true) and a:find('"rule": "slow"', 1, true)
+        and a:find('"rule": "losing"', 1, true) and a
+    end, 10)
+    assert.truthy(got, alerts())
+    -- the loss rule flattened the position (its orders are the operator's)
+    assert.truthy(T.wait_for(function()
+      return select(2, H.curl(port, "/api/status", { token = H.READ })):find('"positions": {}', 1, true)
+    end, 5))
+    assert.equal(200, (H.curl(port, "/api/halt", { token = H.RISK, method = "POST" })))
+    assert.truthy(T.wait_for(function() return alerts():find('"active": [{"rule": "stopped"', 1, true) end, 5))
+    assert.equal(200, (H.curl(port, "/api/resume", { token = H.TRADE, method = "POST" })))
+    assert.truthy(T.wait_for(function()
+      return not alerts():find('{"rule": "stopped", "strategy"', 1, true)
+    end, 5))
+    -- the feed is over: no more rejects; the rate falls under 0.5/s within its window
+    assert.truthy(T.wait_for(function() return not alerts():find('{"rule": "rejects", "strategy"', 1, true) end, 6))
+    local a = alerts()
+    assert.is_nil(a:find('"rule": "venue", "strategy"', 1, true)) -- the simulator stays up
+    assert.is_nil(a:find('"rule": "mkt", "strategy"', 1, true))   -- bars never halt
+    local _, m = H.curl(port, "/metrics", { token = H.READ })
+    assert.matches('gantry_alerts_total{rule="stopped"} 1', m, 1, true)
+    assert.matches('gantry_alert_firing{rule="venue",severity="warning"} 0', m, 1, true)
+    local err = T.read(h.err)
+    assert.truthy(T.logged(err, "ERROR alert: ", "FIRING critical: stopped s: halted"))
+    assert.truthy(T.logged(err, "WARN alert: ", "resolved critical: stopped s: halted"))
+    assert.truthy(T.logged(err, "WARN alert: ", "FIRING warning: rejects: reject_rate [%d.]+ over 0.5"))
+    assert.truthy(T.logged(err, "WARN alert: ", "FIRING info: slow: latency_p99"))
+    assert.truthy(T.logged(err, "WARN alert: ", "FIRING warning: losing s: loss"))
+    assert.equal(0, (T.ctl(dir .. "/out/ctl.sock", "stop")))
+    assert.equal(0, T.wait_exit(h))
+  end)
+
   it("refuses a bad rule with the config's name and the rule's index (exit 2)", function()
     local data = H.bars(dir, { { 0, 100 } })
     local s = T.write(dir .. "/s.lua", "return { params = { symbol = 'XYZ' }, on_bar = function() end }")
