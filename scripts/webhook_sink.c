@@ -3,9 +3,10 @@
  * 127.0.0.1 that records every POST it gets, one line each:
  * `WALL_MS BODY` (the body on one line, as sent) to --log, flushed at once.
  *
- *   webhook_sink --port-file F --log F [--close N] [--fail N] [--timeout S]
+ *   webhook_sink --port-file F --log F [--hang N] [--close N] [--fail N] [--timeout S]
  *
- * The first --close N requests are read and then the connection is closed
+ * The first --hang N requests are read and never answered (the connection
+ * held open until exit); the next --close N are read and then the connection is closed
  * without an answer; the next --fail N answer 500; the rest 200. It exits
  * by itself after --timeout seconds (default 60): a spec never leaves it
  * running. The port (any free one) goes to --port-file once listening.
@@ -63,13 +64,15 @@ static char *read_request(int fd, char *buf, size_t cap, size_t *blen)
 int main(int argc, char **argv)
 {
 	const char *port_file = NULL, *log_path = NULL;
-	int close_n = 0, fail_n = 0;
+	int close_n = 0, fail_n = 0, hang_n = 0, held[64], nheld = 0;
 	double timeout = 60;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--port-file"))
 			port_file = argv[i + 1];
 		else if (!strcmp(argv[i], "--log"))
 			log_path = argv[i + 1];
+		else if (!strcmp(argv[i], "--hang"))
+			hang_n = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--close"))
 			close_n = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--fail"))
@@ -78,8 +81,8 @@ int main(int argc, char **argv)
 			timeout = atof(argv[i + 1]);
 	}
 	if (!port_file || !log_path) {
-		fprintf(stderr, "usage: webhook_sink --port-file F --log F [--close N] [--fail N] "
-				"[--timeout S]\n");
+		fprintf(stderr, "usage: webhook_sink --port-file F --log F [--hang N] [--close N] "
+				"[--fail N] [--timeout S]\n");
 		return 2;
 	}
 	FILE *log = fopen(log_path, "a");
@@ -122,8 +125,12 @@ int main(int argc, char **argv)
 					body[k] = ' ';
 			fprintf(log, "%lld %.*s\n", now_ms(), (int)blen, body);
 			fflush(log);
-			if (seen > close_n) {
-				int code = seen <= close_n + fail_n ? 500 : 200;
+			if (seen <= hang_n && nheld < 64) {
+				held[nheld++] = fd;
+				continue;
+			}
+			if (seen > hang_n + close_n) {
+				int code = seen <= hang_n + close_n + fail_n ? 500 : 200;
 				char head[160];
 				int hl = snprintf(head, sizeof head,
 						  "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: "
@@ -135,6 +142,8 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 	}
+	for (int i = 0; i < nheld; i++)
+		close(held[i]);
 	fclose(log);
 	close(ls);
 	return 0;

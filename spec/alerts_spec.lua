@@ -131,6 +131,22 @@ describe("alerts", function()
     assert.truthy(T.logged(err, "WARN alert: ", "webhook http://127%.0%.0%.1:%d+/hook: status 500; retry 2 of 5"))
   end)
 
+  it("a host stopping while a delivery hangs exits cleanly (nothing leaks)", function()
+    local data = H.bars(dir, { { 0, 100 }, { 1, 100 } })
+    sink = H.sink(dir, "--hang 1")
+    local cfg = T.write(dir .. "/deploy.lua", ([[
+      return { alerts = {
+        webhook = { url = "http://127.0.0.1:%d/hook", timeout = 30 },
+        rules = { { name = "mem", when = "memory", over = 0.000001, actions = { "webhook" } } } } }]]):format(sink.port))
+    local s = T.write(dir .. "/s.lua", "return { params = { symbol = 'XYZ' }, on_bar = function() end }")
+    h = T.spawn({ "paper", s, "--feed", "file:" .. data, "--config", cfg, "--out", dir .. "/out",
+                  "--no-report", "--linger" }, dir)
+    assert.truthy(T.wait_for(function() return #H.sink_lines(sink) == 1 end, 10), "the sink got nothing")
+    assert.equal(0, (T.ctl(dir .. "/out/ctl.sock", "stop")))
+    assert.equal(0, T.wait_exit(h))
+    assert.is_nil((T.read(h.err) or ""):find("LeakSanitizer", 1, true))
+  end)
+
   it("watches halts, reject rate, latency and loss; clears when the cause goes", function()
     local list = {}
     for d = 0, 39 do list[#list + 1] = { d, 100 - d } end

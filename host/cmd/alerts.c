@@ -65,6 +65,7 @@ struct alerts {
 	int nrecent, recent_head;
 	struct delivery queue[HOOK_QUEUE];
 	int qhead, qlen, in_flight;
+	struct evhttp_connection *conn; /* the delivery in flight's (frees itself when done) */
 	struct event *retry;
 	long delivered, failed_attempts, dropped;
 };
@@ -99,6 +100,7 @@ static void on_hook_done(struct evhttp_request *req, void *arg)
 	struct alerts *a = arg;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
 	a->in_flight = 0;
+	a->conn = NULL;
 	struct delivery *d = &a->queue[a->qhead];
 	if (a->qlen == 0)
 		return;
@@ -159,9 +161,12 @@ static void deliver_next(struct alerts *a)
 	evhttp_add_header(hd, "Connection", "close");
 	evbuffer_add(evhttp_request_get_output_buffer(req), d->body, strlen(d->body));
 	a->in_flight = 1;
+	a->conn = c;
 	if (evhttp_make_request(c, req, EVHTTP_REQ_POST, w->path) != 0) {
 		/* the request was freed by evhttp_make_request on failure */
 		a->in_flight = 0;
+		a->conn = NULL;
+		evhttp_connection_free(c);
 		struct timeval tv = {1, 0};
 		evtimer_add(a->retry, &tv);
 	}
@@ -519,6 +524,8 @@ void alerts_free(struct alerts *a)
 		free(a->win[k].h);
 		free(a->win[k].n);
 	}
+	if (a->conn) /* a delivery still under way at exit: dropped, its request with it */
+		evhttp_connection_free(a->conn);
 	for (int i = 0; i < HOOK_QUEUE; i++)
 		free(a->queue[i].body);
 	if (a->retry)
