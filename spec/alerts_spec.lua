@@ -124,7 +124,7 @@ describe("alerts", function()
       if sm.ms >= lines[1].ms and not before then before = sm.events end
       if sm.ms <= lines[4].ms then after = sm.events end
     end
-    assert.truthy(before and after and after - before >= 20,
+    assert.truthy(before and after and after - before >= 10,
       ("events %s -> %s while the webhook failed"):format(tostring(before), tostring(after)))
     local err = T.read(h.err)
     assert.truthy(T.logged(err, "WARN alert: ", "webhook http://127%.0%.0%.1:%d+/hook: no answer; retry 1 of 5"))
