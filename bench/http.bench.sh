@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The monitoring's cost (README: Monitoring; docs/monitoring.md):
-#  1. per event and per order: the same paper run (200,000 daily bars at full
+#  1. per event and per order: the same paper run (50,000 minute bars at full
 #     speed) without and with --http (the clocks of stats.h on, the server
 #     and its timers on the loop), alternated, RUNS times each; a strategy
 #     that never orders (the cost per event) and one that orders on every bar
@@ -15,7 +15,7 @@ set -euo pipefail
 d=$BENCH_TMP/http
 mkdir -p "$d"
 RUNS=${HTTP_BENCH_RUNS:-5}
-N=${HTTP_BENCH_BARS:-200000}
+N=${HTTP_BENCH_BARS:-50000}
 lua5.4 - "$N" "$d/XYZ.csv" <<'LUA'
 local n = tonumber(arg[1])
 local f = io.open(arg[2], "w")

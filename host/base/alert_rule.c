@@ -200,7 +200,7 @@ static void put_json(const char *s, char *out, size_t outlen, size_t *n)
 		size_t l = strlen(piece);
 		if (*n + l >= outlen)
 			return;
-		memcpy(out + *n, piece, l);
+		memcpy(out + *n, piece, l + 1); /* with its NUL: out stays a string */
 		*n += l;
 	}
 }

@@ -156,7 +156,9 @@ static void deliver_next(struct alerts *a)
 	evhttp_connection_set_timeout_tv(c, &to);
 	evhttp_connection_free_on_completion(c);
 	struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
-	evhttp_add_header(hd, "Host", w->host);
+	char host[300];
+	snprintf(host, sizeof host, w->port == 80 ? "%s" : "%s:%d", w->host, w->port);
+	evhttp_add_header(hd, "Host", host);
 	evhttp_add_header(hd, "Content-Type", "application/json");
 	evhttp_add_header(hd, "Connection", "close");
 	evbuffer_add(evhttp_request_get_output_buffer(req), d->body, strlen(d->body));

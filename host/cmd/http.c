@@ -409,6 +409,7 @@ static int bind_listen(struct http_server *h, char *err, size_t errlen)
 		return errf_fail(err, errlen, "http.listen: cannot listen on %s: %s", h->cfg->listen,
 				 strerror(errno));
 	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
 	socklen_t sl = sizeof ss;
 	int bound = (int)port;
 	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) == 0)
