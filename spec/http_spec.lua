@@ -71,13 +71,19 @@ describe("http", function()
   end)
 
   it("escapes label values", function()
-    start('{ listen = "127.0.0.1:0" }', nil,
+    start('{ listen = "127.0.0.1:0", sample = 4 }', nil,
       [[return { name = 'we"ird\\me', params = { symbol = "XYZ" }, on_bar = function() end }]])
     local code, body = H.curl(port, "/metrics")
     assert.equal(200, code) -- no token file: /metrics is open, the API closed
     assert.matches('gantry_strategy_events_total{strategy="we\\"ird\\\\me"}', body, 1, true)
     T.write(dir .. "/m.txt", body)
     assert.equal(0, (T.sh("promtool check metrics < " .. T.quote(dir .. "/m.txt"))))
+    -- sample = 4: one event in 4 is timed
+    T.sleep(0.5)
+    code, body = H.curl(port, "/metrics")
+    local ev = tonumber(body:match('gantry_strategy_events_total{strategy="[^\n]-"} (%d+)'))
+    local timed = tonumber(body:match('gantry_callback_duration_seconds_count{strategy="[^\n]-"} (%d+)'))
+    assert.truthy(ev > 8 and timed > 0 and timed <= ev // 4 + 1, ("%d of %d events timed"):format(timed, ev))
     code, body = H.curl(port, "/api/status", { token = H.ADMIN })
     assert.equal(401, code)
     assert.matches("no token file is configured", body, 1, true)
@@ -221,6 +227,7 @@ describe("http", function()
       { '{ listen = "127.0.0.1:0", tls = { cert = "c.pem", key = "k.pem" } }', nil, nil, "c.pem: cannot read the TLS certificate" },
       { '{ listen = "127.0.0.1:0", port = 1 }', nil, nil, "http: unknown key 'port'" },
       { '{ listen = "127.0.0.1:0", rate = 0 }', nil, nil, "http.rate: expected a number from 1 to 100000" },
+      { '{ listen = "127.0.0.1:0", sample = 3 }', nil, nil, "http.sample: expected a power of two (1, 2, 4 ... 1024)" },
       { '{ listen = "127.0.0.1:0", token_file = "missing" }', nil, nil, "missing: cannot open the token file" },
     }
     for _, c in ipairs(cases) do

@@ -31,6 +31,8 @@ struct http_server {
 	int64_t bucket_t;
 	long requests[6]; /* by class: 2xx 3xx 4xx 5xx, 401, 429 */
 	int64_t started; /* wall ns */
+	long seen_events;	 /* engine_events when last looked at */
+	int64_t events_moved; /* mono ns when that count was first seen: the last event's age */
 	/* equity peaks and the status history, one snapshot a second */
 	double peak[ENGINE_MAX_STRATEGIES];
 	int hist_cap, hist_n, hist_head, nstrat;

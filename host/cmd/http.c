@@ -479,6 +479,8 @@ struct http_server *http_start(struct event_base *base, struct engine *e,
 	h->cfg = cfg;
 	h->feed_done = feed_done;
 	h->started = clock_wall_ns();
+	h->events_moved = clock_mono_ns();
+	h->seen_events = engine_events(e);
 	h->bucket = cfg->rate * 2;
 	h->bucket_t = clock_mono_ns();
 	for (int i = 0; i < engine_nstrat(e) && i < ENGINE_MAX_STRATEGIES; i++)
@@ -526,7 +528,7 @@ struct http_server *http_start(struct event_base *base, struct engine *e,
 		errf(err, errlen, "cannot arm the HTTP timer");
 		goto fail;
 	}
-	engine_set_timing(e, 1);
+	engine_set_timing(e, 1, (unsigned)cfg->sample);
 	return h;
 fail:
 	http_close(h);

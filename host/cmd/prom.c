@@ -132,10 +132,18 @@ double http_exposure(struct http_server *h, int i)
 	return x;
 }
 
+/* No clock on the hot path for this: the event count is watched from the
+ * server's timer (every 0.25 s) and at each scrape; its age is how long the
+ * count has not moved (to within that period). */
 double http_event_age(struct http_server *h)
 {
-	int64_t last = engine_stats(h->e)->last_event;
-	return (double)(clock_wall_ns() - (last ? last : h->started)) / 1e9;
+	int64_t now = clock_mono_ns();
+	long ev = engine_events(h->e);
+	if (ev != h->seen_events) {
+		h->seen_events = ev;
+		h->events_moved = now;
+	}
+	return (double)(now - h->events_moved) / 1e9;
 }
 
 void http_merged_histo(struct http_server *h, int callback, const char *name, struct histo *out)

@@ -1710,11 +1710,8 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 	if (!e->have_ev)
 		return 0;
 	e->have_ev = 0;
-	if (e->stats.timing) { /* stats.h: last event age, tick-to-order */
+	if (e->stats.timing && !(e->stats.seq++ & e->stats.sample_mask)) /* stats.h: sampled */
 		e->stats.tick_t0 = clock_mono_ns();
-		e->stats.last_event = clock_wall_ns();
-		e->stats.last_stamp = e->ev.kind == FEED_BAR ? e->ev.bar.time : e->ev.time;
-	}
 	int rc = e->ev.kind == FEED_BAR ? dispatch_bar(e, &e->ev, err, errlen)
 					: dispatch_book(e, &e->ev, err, errlen);
 	oms_reserve(e->oms); /* between events: the next orders find their room */

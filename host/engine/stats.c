@@ -7,9 +7,10 @@
 
 #include "engine-internal.h"
 
-void engine_set_timing(struct engine *e, int on)
+void engine_set_timing(struct engine *e, int on, unsigned sample)
 {
 	e->stats.timing = on;
+	e->stats.sample_mask = sample > 1 ? sample - 1 : 0;
 }
 
 const struct engine_stats *engine_stats(const struct engine *e)

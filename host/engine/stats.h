@@ -1,9 +1,13 @@
 /*
  * stats — the engine's live counters, for /metrics and the alert rules:
- * updated in place on the hot path (plain increments; two clock reads a
- * callback only while timing is on, which a host with an HTTP server turns
- * on) and read when scraped, from the same thread, between two events.
- * Nothing here allocates or takes a lock.
+ * updated in place on the hot path (plain increments) and read when
+ * scraped, from the same thread, between two events. Nothing here
+ * allocates or takes a lock.
+ *
+ * Latency needs the clock: while timing is on (a host with an HTTP server)
+ * one event in `sample` (a power of two; 1: every event) is timed: one
+ * monotonic clock read at its dispatch (tick-to-order's start), two around
+ * each callback, one per order. Other events cost a counter and a mask.
  */
 #ifndef GANTRY_STATS_H
 #define GANTRY_STATS_H
@@ -27,14 +31,14 @@ struct strat_stats {
 
 struct engine_stats {
 	int timing;
-	int64_t tick_t0;     /* the dispatch under way's start (mono ns); 0 outside one */
-	int64_t last_event;  /* wall ns of the last event dispatched; 0 before the first */
-	int64_t last_stamp;  /* its event time (the exchange's or the file's stamp) */
+	unsigned sample_mask; /* sample - 1 */
+	unsigned seq;	      /* events dispatched while timing, for the sampling */
+	int64_t tick_t0; /* a timed dispatch under way's start (mono ns); 0 otherwise */
 };
 
 static inline int64_t stats_begin(const struct engine_stats *g)
 {
-	return g->timing ? clock_mono_ns() : 0;
+	return g->tick_t0 ? clock_mono_ns() : 0;
 }
 
 static inline void stats_end(struct strat_stats *s, int64_t t0)
@@ -44,8 +48,9 @@ static inline void stats_end(struct strat_stats *s, int64_t t0)
 		histo_add(&s->callback, clock_mono_ns() - t0);
 }
 
-/* Turns the clocks on (a monitored host) or off (a backtest: counts only). */
-void engine_set_timing(struct engine *e, int on);
+/* Turns the clocks on (a monitored host: one event in sample timed, sample
+ * a power of two) or off (a backtest: counts only). */
+void engine_set_timing(struct engine *e, int on, unsigned sample);
 const struct engine_stats *engine_stats(const struct engine *e);
 const struct strat_stats *engine_strat_stats(const struct strategy *s);
 /* The venue's session (VENUE_UP when the venue has no status op). */

@@ -77,7 +77,8 @@ static int only_keys(lua_State *L, int tbl, const char *const *known, const char
 static int read_http(struct http_config *h, lua_State *L, int tbl, const char *cfg, char *err,
 		     size_t errlen)
 {
-	static const char *const keys[] = {"listen", "token_file", "tls", "rate", "history", NULL};
+	static const char *const keys[] = {"listen", "token_file", "tls", "rate", "history", "sample",
+					   NULL};
 	char where[4200], tmp[4096];
 	snprintf(where, sizeof where, "%s: http", cfg);
 	if (only_keys(L, tbl, keys, where, err, errlen) ||
@@ -88,11 +89,16 @@ static int read_http(struct http_config *h, lua_State *L, int tbl, const char *c
 		return -1;
 	if (r > 0)
 		resolve(h->token_file, sizeof h->token_file, cfg, tmp);
-	double hist = h->history;
+	double hist = h->history, sample = h->sample;
 	if (num_field(L, tbl, "rate", 1, 100000, &h->rate, where, err, errlen) ||
-	    num_field(L, tbl, "history", 10, 86400, &hist, where, err, errlen))
+	    num_field(L, tbl, "history", 10, 86400, &hist, where, err, errlen) ||
+	    num_field(L, tbl, "sample", 1, 1024, &sample, where, err, errlen))
 		return -1;
 	h->history = (int)hist;
+	h->sample = (int)sample;
+	if (sample != h->sample || (h->sample & (h->sample - 1)))
+		return errf_fail(err, errlen, "%s.sample: expected a power of two (1, 2, 4 ... 1024)",
+				 where);
 	int t = lua_getfield(L, tbl, "tls"), tls = lua_gettop(L);
 	if (t == LUA_TTABLE) {
 		static const char *const tk[] = {"cert", "key", NULL};
@@ -249,6 +255,7 @@ int http_config_load(struct http_config *h, struct deploy_config *c, const char 
 	memset(h, 0, sizeof *h);
 	h->rate = 50;
 	h->history = 600;
+	h->sample = 1;
 	h->every = 0.25;
 	h->hook.timeout_s = 2;
 	h->hook.retries = 5;

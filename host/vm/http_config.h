@@ -29,6 +29,7 @@ struct http_config {
 	char tls_cert[4096], tls_key[4096]; /* "" = plain HTTP */
 	double rate;		/* requests a second (burst: twice that) */
 	int history;		/* status snapshots kept, one a second */
+	int sample;		/* one event in this many timed (latency histograms); 1: all */
 	double every;		/* seconds between two evaluations of the rules */
 	struct alert_rule *rules; /* owned */
 	int nrules;
