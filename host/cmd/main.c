@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{"ctl", cmd_ctl, "talk to a running paper/live host: status, halt, resume, set, stop"},
 	{"check", cmd_check, "compile a strategy in the sandbox, list callbacks and params"},
 	{"itch", cmd_itch, "decode NASDAQ TotalView-ITCH 5.0: --stats, --dump, --book SYM"},
+	{"play", cmd_play, "run a deployment playbook; --verify a deployment record"},
+	{"approve", cmd_approve, "approve a playbook's step in its deployment record"},
 };
 
 static void usage(FILE *out)

@@ -14,6 +14,8 @@ struct paper_opts {
 	double speed; /* 0: as fast as possible; 1: real time; 10: ten times faster */
 	int linger;   /* after the feed ends, keep serving ctl until `stop` */
 	int watch_files; /* reload a strategy when its file (or a module it required) is saved */
+	struct feed *warmup;	 /* --warmup: history before the first event (engine_warmup); borrowed */
+	const char *warmup_path; /* its name in the log */
 	const struct http_config *http; /* NULL or !enabled: no HTTP server, no alerts (http.h) */
 	const char *audit_path;		/* the API's audit lines (JSON) */
 };

@@ -90,6 +90,10 @@ struct vm_info {
 	int ntimeframes;
 	char timeframes[VM_MAX_TIMEFRAMES][8];
 	int64_t timeframe_ns[VM_MAX_TIMEFRAMES];
+	/* `timeframes_align = "session"`: frames start at the session's open in
+	 * the exchange's zone (engine/session.c); 0 ("utc", the default): at
+	 * multiples of their length since the epoch */
+	int timeframes_session;
 };
 
 struct vm_ops {
@@ -165,5 +169,9 @@ struct lua_State *vm_script_state(struct vm_script *vs);
  * or the budget named at -1 (even when the script caught the error). */
 int vm_script_call(struct vm_script *vs, int nargs, int nresults);
 void vm_script_close(struct vm_script *vs);
+
+/* In a child after fork() (playbook workers): the CPU budget's thread and
+ * the call depth start afresh, so the child's strategies are budgeted. */
+void vm_after_fork(void);
 
 #endif

@@ -145,3 +145,12 @@ uint64_t watchdog_fired(void)
 {
 	return atomic_load(&wd.fired);
 }
+
+void watchdog_after_fork(void)
+{
+	/* the thread did not come across fork(): the next start makes one */
+	wd.started = 0;
+	atomic_store(&wd.stop, 0);
+	atomic_store(&wd.seq, 0);
+	atomic_store(&wd.fire_seq, 0);
+}

@@ -24,6 +24,9 @@ int watchdog_start(void);
 void watchdog_stop(void);
 void watchdog_enter(watchdog_interrupt fn, void *target, int64_t budget_ns);
 void watchdog_leave(void);
+/* In a child after fork(): forgets the thread that stayed in the parent
+ * and any callback in progress there, so the child's first start makes its own. */
+void watchdog_after_fork(void);
 /* How many interrupts were delivered since start. */
 uint64_t watchdog_fired(void);
 
