@@ -4,7 +4,7 @@
 # The binary looks for BIN/../share/gantry/stdlib at run time, so the tree
 # under PREFIX can be moved as a whole; GANTRY_STDLIB overrides.
 PREFIX ?= /usr/local
-STDLIB_SRC := $(shell find stdlib -name '*.lua')
+STDLIB_SRC := $(shell find stdlib -name '*.lua' -o -name '*.html')
 
 .PHONY: install
 

@@ -21,6 +21,7 @@
 #include "output.h"
 #include "paper.h"
 #include "risk.h"
+#include "http_config.h"
 #include "risk_config.h"
 #include "sim.h"
 #include "simbook.h"
@@ -53,6 +54,7 @@ struct bt_opts {
 	const char *date;
 	/* paper */
 	const char *ctl;
+	const char *http; /* --http ADDR (http.c) */
 	double speed;
 	int linger, no_watch;
 	/* the out directory and the log (outdir.c, log.c) */
@@ -86,6 +88,7 @@ static const char backtest_usage[] =
 static const char paper_usage[] =
 	"usage: gantry paper STRATEGY [STRATEGY...] --feed file:PATH[?speed=X] [--feed ...]\n"
 	"                    [--ctl PATH] [--linger] [--no-watch] [--param [NAME.]K=V ...]\n"
+	"                    [--http HOST:PORT] (/metrics, /api, /dashboard; README: Monitoring)\n"
 	"                    [--config DEPLOY.lua] [--out DIR] [--cash N] [--seed N]\n"
 	"                    [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
 	"                    [--venue sim|async:N] [--resume | --overwrite] [--log FILE]\n"
@@ -290,6 +293,8 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 				return -1;
 		} else if (paper && (v = opt_value(argc, argv, &i, "--ctl", &bad))) {
 			o->ctl = v;
+		} else if (paper && (v = opt_value(argc, argv, &i, "--http", &bad))) {
+			o->http = v;
 		} else if (paper && !strcmp(a, "--linger")) {
 			o->linger = 1;
 		} else if (paper && !strcmp(a, "--no-watch")) {
@@ -947,7 +952,15 @@ static int run_paper(struct run *r)
 				.watch_files = !r->o.no_watch,
 				.warmup = r->warm,
 				.warmup_path = warm};
+	struct http_config hc; /* http_config.h: the http and alerts sections, --http */
+	char audit[4200];
+	snprintf(audit, sizeof audit, "%s/audit.jsonl", outdir);
+	if (http_config_load(&hc, r->o.config ? &r->cfg : NULL, r->o.http, err, sizeof err) != 0)
+		return run_finish(r, 2, err, outdir, t0);
+	po.http = &hc;
+	po.audit_path = audit;
 	int status = paper_run(r->e, &po, err, sizeof err);
+	http_config_free(&hc);
 	return run_finish(r, status, err, outdir, t0);
 }
 

@@ -193,7 +193,9 @@ void ctl_execute(struct engine *e, const struct ctl_hooks *h, const char *line, 
 		error_reply(out, "empty command (status, halt, resume, flatten, reload, set, stop)%s", "");
 		return;
 	}
-	log_msg(LOG_INFO, "ctl", "%s%s%s", cmd, arg ? " " : "", arg ? arg : "");
+	/* status is read-only and polled (the dashboard: once a second): debug */
+	log_msg(strcmp(cmd, "status") ? LOG_INFO : LOG_DEBUG, "ctl", "%s%s%s", cmd, arg ? " " : "",
+		arg ? arg : "");
 	if (!strcmp(cmd, "status")) {
 		cmd_status(e, h, out);
 	} else if (!engine_oms(e)) {

@@ -18,6 +18,7 @@
 #include "clock.h"
 
 #include "ctl.h"
+#include "http.h"
 #include "log.h"
 #include "watch.h"
 
@@ -30,6 +31,7 @@ struct paper {
 	struct event *pump, *sig_term, *sig_int, *sig_hup;
 	struct event *tick; /* twice a second: equity rows to their file, held log lines said */
 	struct ctl_server *ctl;
+	struct http_server *http; /* http.h: /metrics, /api, alerts; NULL when not configured */
 	struct watch *watch;
 	/* reloads on save compile on a helper thread; done jobs come back through
 	 * a pipe and commit on the loop, between two events */
@@ -287,6 +289,13 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 		event_base_free(p.base);
 		return 2;
 	}
+	if (po->http && po->http->enabled &&
+	    !(p.http = http_start(p.base, e, &hooks, po->http, &p.feed_done, po->audit_path, err,
+				  errlen))) {
+		ctl_close(p.ctl);
+		event_base_free(p.base);
+		return 2;
+	}
 	p.pump = event_new(p.base, -1, 0, pump, &p);
 	p.sig_term = evsignal_new(p.base, SIGTERM, on_signal, &p);
 	p.sig_int = evsignal_new(p.base, SIGINT, on_signal, &p);
@@ -327,6 +336,7 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 		finish(&p);
 	}
 	ctl_close(p.ctl);
+	http_close(p.http);
 	watch_free(p.watch);
 	for (int i = 0; i < engine_nstrat(e); i++) /* compiles still running: wait, then drop */
 		if (p.busy[i]) {

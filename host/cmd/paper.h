@@ -7,6 +7,7 @@
 #define GANTRY_PAPER_H
 
 #include "engine.h"
+#include "http_config.h"
 
 struct paper_opts {
 	const char *ctl_path;
@@ -15,6 +16,8 @@ struct paper_opts {
 	int watch_files; /* reload a strategy when its file (or a module it required) is saved */
 	struct feed *warmup;	 /* --warmup: history before the first event (engine_warmup); borrowed */
 	const char *warmup_path; /* its name in the log */
+	const struct http_config *http; /* NULL or !enabled: no HTTP server, no alerts (http.h) */
+	const char *audit_path;		/* the API's audit lines (JSON) */
 };
 
 /* Runs the engine's feed to its end (or `stop`): the engine_end status. */

@@ -13,6 +13,7 @@
 #include "equity_log.h"
 #include "feed.h"
 #include "series.h"
+#include "stats.h"
 #include "venue.h"
 
 struct strat_timer {
@@ -52,6 +53,7 @@ struct strategy {
 	uint64_t hash; /* FNV-1a of the source of the running version */
 	double peak_equity, day_equity, last_equity;
 	int64_t day; /* UTC day of day_equity */
+	struct strat_stats stats; /* stats.h: /metrics and alerts */
 };
 
 struct notif;
@@ -108,6 +110,7 @@ struct engine {
 	int warming;	   /* warmup.c: history through the strategies, orders refused */
 	long warm_refused; /* orders refused while warming up */
 	struct data_gate *gate; /* datagate.c: the integrity checks; NULL until the first event */
+	struct engine_stats stats; /* stats.h */
 };
 
 /* datagate.c. Checks the event just fetched: 1 deliver it, 0 hold it back

@@ -511,6 +511,8 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 		return 0;
 	}
 	PROBE_ORDER();
+	if (e->stats.tick_t0)
+		histo_add(&s->stats.tick_to_order, clock_mono_ns() - e->stats.tick_t0);
 	if (e->venue.ops->submit(e->venue.self, o, now) != 0) {
 		oms_reject(e->oms, o, "venue", -1);
 		*reason = "venue";
@@ -589,6 +591,7 @@ int engine_halt(struct strategy *s, const char *reason)
 	if (s->state == STRAT_RUNNING) {
 		s->state = STRAT_HALTED;
 		snprintf(s->reason, sizeof s->reason, "%s", reason);
+		s->stats.halts++;
 	}
 	if (!s->risk->halted)
 		risk_halt(s->risk, RISK_HALTED, engine_now(e));
@@ -1002,6 +1005,7 @@ int engine_reload_commit(struct reload_job *job, char *msg, size_t msglen)
 	s->vm = next;
 	s->info = info;
 	s->version++;
+	s->stats.reloads++;
 	s->hash = job->hash;
 	if (s->state == STRAT_QUARANTINED) {
 		s->state = STRAT_RUNNING;
@@ -1647,7 +1651,9 @@ static void call_bar(struct engine *e, const struct bar *b)
 		if (s->state == STRAT_QUARANTINED || !(s->info.callbacks & VM_ON_BAR) ||
 		    (s->subscribed && !s->subscribed[b->sym]))
 			continue;
+		int64_t t0 = stats_begin(&e->stats);
 		int rc = vm->on_bar(s->vm, b);
+		stats_end(&s->stats, t0);
 		after_callback(e, s, rc, "on_bar", b->sym);
 	}
 }
@@ -1661,12 +1667,14 @@ static void call_book(struct engine *e, const struct feed_event *ev)
 			continue;
 		int rc = VM_OK;
 		const char *what = "on_book";
+		int64_t t0 = stats_begin(&e->stats);
 		if (ev->top_changed && (s->info.callbacks & VM_ON_BOOK))
 			rc = vm->on_book(s->vm, &ev->top);
 		if (rc == VM_OK && ev->has_trade && (s->info.callbacks & VM_ON_TRADE)) {
 			what = "on_trade";
 			rc = vm->on_trade(s->vm, &ev->trade);
 		}
+		stats_end(&s->stats, t0);
 		after_callback(e, s, rc, what, ev->sym);
 	}
 }
@@ -1743,9 +1751,12 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 	if (!e->have_ev)
 		return 0;
 	e->have_ev = 0;
+	if (e->stats.timing && !(e->stats.seq++ & e->stats.sample_mask)) /* stats.h: sampled */
+		e->stats.tick_t0 = clock_mono_ns();
 	int rc = e->ev.kind == FEED_BAR ? dispatch_bar(e, &e->ev, err, errlen)
 					: dispatch_book(e, &e->ev, err, errlen);
 	oms_reserve(e->oms); /* between events: the next orders find their room */
+	e->stats.tick_t0 = 0;
 	return rc;
 }
 

@@ -23,7 +23,7 @@
 static const char *const top_keys[] = {"params", "risk", "firm_risk", "sandbox", "http",
 				       "journal", "fees", "cash", "seed", "venue", "feed", "log",
 				       "symbols", "data", "timezone", "sim", "warmup",
-				       "session_open", "data_checks", NULL};
+				       "session_open", "data_checks", "alerts", NULL};
 
 static int number_field(lua_State *L, int tbl, const char *section, const char *key, double min,
 			double *out, struct deploy_config *c, char *err, size_t errlen)
