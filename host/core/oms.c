@@ -314,6 +314,7 @@ void oms_reject(struct oms *o, struct order *ord, const char *reason, int reason
 	struct account *a = &o->acct[ord->strat];
 	ord->status = ST_REJECTED;
 	ord->reason = reason;
+	open_remove(o, ord); /* a venue may reject an order it had taken (ST_PENDING) */
 	a->rejects++;
 	if (reason_code >= 0 && reason_code < 32)
 		a->rejects_by_reason[reason_code]++;
@@ -362,6 +363,13 @@ void oms_replace(struct oms *o, struct order *ord, double qty, double price, int
 	emit(o, OMS_EV_ORDER, ord, NULL);
 	if (ord->filled >= ord->qty) /* reduced to what had filled: done */
 		finish(o, ord, ST_FILLED, NULL, now);
+}
+
+void oms_replace_pending(struct oms *o, struct order *ord, int64_t now)
+{
+	ord->status = ST_REPLACE_PENDING;
+	ord->updated = now;
+	emit(o, OMS_EV_ORDER, ord, NULL);
 }
 
 static void finish(struct oms *o, struct order *ord, int status, const char *reason, int64_t now)

@@ -148,6 +148,9 @@ void oms_cancel_rejected(struct oms *o, struct order *ord, const char *reason, i
 /* A working order's new quantity (at least what filled) and limit price, as
  * the venue confirmed them; reduced to its filled quantity, it is done. */
 void oms_replace(struct oms *o, struct order *ord, double qty, double price, int64_t now);
+/* A replace sent, not yet confirmed (a remote venue): oms_replace confirms it,
+ * oms_cancel_rejected (reason "replace_rejected") refuses it. */
+void oms_replace_pending(struct oms *o, struct order *ord, int64_t now);
 void oms_cancel(struct oms *o, struct order *ord, const char *reason, int64_t now);
 void oms_expire(struct oms *o, struct order *ord, const char *reason, int64_t now);
 /* An OCO pair: when one fills by q the other's quantity drops by q (to what

@@ -496,8 +496,9 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 	}
 	PROBE_ORDER();
 	if (e->venue.ops->submit(e->venue.self, o, now) != 0) {
-		oms_reject(e->oms, o, "venue", -1);
-		*reason = "venue";
+		const char *vr = o->reason && *o->reason ? o->reason : "venue"; /* "venue_down" */
+		oms_reject(e->oms, o, vr, -1);
+		*reason = vr;
 		return 0;
 	}
 	if ((req->take_profit != 0 || req->stop_loss != 0) && brackets_add(e, o, req) != 0)
