@@ -42,7 +42,13 @@ struct paper {
 	int64_t t0_data;
 	double t0_wall;
 	char err[2048];
+	/* live: waiting on the venue (paper_venue), closing its session */
+	int waiting, gave_up, fatal, logout_sent;
+	double wait_since, closing_since;
+	struct event *closing;
 };
+
+static void end_loop(struct paper *p);
 
 
 static void finish(struct paper *p)
@@ -53,10 +59,37 @@ static void finish(struct paper *p)
 	p->status = engine_end(p->e, p->data_error, p->err, sizeof p->err);
 	log_msg(LOG_INFO, "paper", "feed done after %ld events%s", engine_events(p->e),
 		p->po->linger && !p->stopping ? "; serving ctl until 'stop'" : "");
-	if (!p->po->linger || p->stopping) {
-		struct timeval flush = {0, 50000}; /* let the last ctl answers go out */
-		event_base_loopexit(p->base, &flush);
+	if (!p->po->linger || p->stopping)
+		end_loop(p);
+}
+
+/* live: a replayed feed waits (wait_s at most) while the venue owes answers,
+ * so a run over a file is the same every time; once a wait runs out (the
+ * session is down) the feed goes on until the venue is back. */
+static int venue_hold(struct paper *p)
+{
+	const struct paper_venue *v = p->po->venue;
+	if (!v || !v->busy(v->ud)) {
+		p->waiting = p->gave_up = 0;
+		return 0;
 	}
+	double now = clock_mono_s();
+	if (p->gave_up)
+		return 0;
+	if (!p->waiting) {
+		p->waiting = 1;
+		p->wait_since = now;
+	}
+	if (now - p->wait_since > v->wait_s) {
+		log_msg(LOG_WARN, "live", "no answer from the venue in %.1f s: the feed goes on",
+			v->wait_s);
+		p->waiting = 0;
+		p->gave_up = 1;
+		return 0;
+	}
+	struct timeval tv = {0, 20000}; /* or sooner: wake() */
+	evtimer_add(p->pump, &tv);
+	return 1;
 }
 
 /* 1 an event is waiting, 0 the end, -1 bad data. */
@@ -73,7 +106,11 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct paper *p = arg;
+	if (p->feed_done)
+		return;
 	for (int n = 0; n < PUMP_BATCH && !p->stopping; n++) {
+		if (venue_hold(p))
+			return;
 		if (read_next(p) <= 0)
 			break;
 		if (p->po->speed > 0) {
@@ -114,14 +151,71 @@ static void stop(void *ud)
 	struct paper *p = ud;
 	p->stopping = 1;
 	engine_set_stop_reason(p->e, "stopped");
-	if (p->feed_done) {
-		struct timeval flush = {0, 50000};
-		event_base_loopexit(p->base, &flush);
-	} else
+	if (p->feed_done)
+		end_loop(p);
+	else
 		event_active(p->pump, EV_TIMEOUT, 0);
 }
 
 static int reload(struct paper *p, struct strategy *only, char *msg, size_t msglen);
+
+/* live: the session logs out once the venue has answered (or wait_s), then
+ * the loop ends (3 s at most for the Logout's answer). */
+static void on_closing(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct paper *p = arg;
+	const struct paper_venue *v = p->po->venue;
+	double t = clock_mono_s() - p->closing_since;
+	struct timeval again = {0, 20000}, flush = {0, 50000};
+	if (!p->logout_sent) {
+		if (!p->fatal && v->up(v->ud) && v->busy(v->ud) && t < v->wait_s) {
+			evtimer_add(p->closing, &again);
+			return;
+		}
+		v->stop(v->ud);
+		p->logout_sent = 1;
+		p->closing_since = clock_mono_s();
+		t = 0;
+	}
+	if (!v->closed(v->ud) && t < 3.0) {
+		evtimer_add(p->closing, &again);
+		return;
+	}
+	event_base_loopexit(p->base, &flush);
+}
+
+static void end_loop(struct paper *p)
+{
+	struct timeval flush = {0, 50000}; /* let the last ctl answers go out */
+	if (p->po->venue && p->closing) {
+		if (!evtimer_pending(p->closing, NULL)) {
+			p->closing_since = clock_mono_s();
+			event_active(p->closing, EV_TIMEOUT, 0);
+		}
+		return;
+	}
+	event_base_loopexit(p->base, &flush);
+}
+
+/* The venue has news: a waiting pump looks again; a fatal error stops the run. */
+static void wake(void *ud)
+{
+	struct paper *p = ud;
+	const struct paper_venue *v = p->po->venue;
+	const char *f = v->fatal(v->ud);
+	if (f && !p->fatal) {
+		p->fatal = 1;
+		errf(p->err, sizeof p->err, "%s", f);
+		stop(p);
+		return;
+	}
+	if (p->waiting && !p->feed_done)
+		event_active(p->pump, EV_TIMEOUT, 0);
+	if (p->closing && evtimer_pending(p->closing, NULL))
+		event_active(p->closing, EV_TIMEOUT, 0);
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -256,8 +350,10 @@ static void ctl_reload(void *ud, struct strategy *s, struct evbuffer *out)
 static void ctl_status(void *ud, struct evbuffer *out)
 {
 	struct paper *p = ud;
-	evbuffer_add_printf(out, "\"mode\": \"paper\", \"feed\": \"%s\", ",
-			    p->feed_done ? "done" : "running");
+	evbuffer_add_printf(out, "\"mode\": \"%s\", \"feed\": \"%s\", ",
+			    p->po->mode ? p->po->mode : "paper", p->feed_done ? "done" : "running");
+	if (p->po->venue)
+		p->po->venue->status(p->po->venue->ud, out);
 	evbuffer_add_printf(out, "\"rejects_by_reason\": {");
 	int first = 1;
 	for (int r = 1; r < RISK_REASON_COUNT; r++)
@@ -288,6 +384,14 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 		return 2;
 	}
 	p.pump = event_new(p.base, -1, 0, pump, &p);
+	if (po->venue) {
+		p.closing = evtimer_new(p.base, on_closing, &p);
+		if (po->venue->start(po->venue->ud, p.base, wake, &p, p.err, sizeof p.err) != 0) {
+			p.fatal = 1;
+			p.feed_done = 1; /* nothing ran: no engine_end */
+			p.status = 2;
+		}
+	}
 	p.sig_term = evsignal_new(p.base, SIGTERM, on_signal, &p);
 	p.sig_int = evsignal_new(p.base, SIGINT, on_signal, &p);
 	p.sig_hup = evsignal_new(p.base, SIGHUP, on_signal, &p);
@@ -298,7 +402,7 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	p.tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);
 	if (p.tick)
 		event_add(p.tick, &half);
-	log_msg(LOG_INFO, "paper", "control socket %s", po->ctl_path);
+	log_msg(LOG_INFO, po->mode ? po->mode : "paper", "control socket %s", po->ctl_path);
 	if (po->watch_files) {
 		if (pipe2(p.done_pipe, O_NONBLOCK | O_CLOEXEC) == 0)
 			p.done_ev = event_new(p.base, p.done_pipe[0], EV_READ | EV_PERSIST, on_compiled, &p);
@@ -309,7 +413,9 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 			watch_strategy(&p, engine_strategy(e, i));
 	}
 
-	if (engine_begin(e, p.err, sizeof p.err) != 0) {
+	if (p.fatal) {
+		/* the venue could not start: nothing to run */
+	} else if (engine_begin(e, p.err, sizeof p.err) != 0) {
 		p.data_error = 1;
 		finish(&p);
 	} else if (read_next(&p) > 0) {
@@ -319,7 +425,7 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	} else {
 		finish(&p);
 	}
-	if (!p.feed_done || po->linger)
+	if (!p.fatal && (!p.feed_done || po->linger || po->venue))
 		event_base_dispatch(p.base);
 	if (!p.feed_done) {
 		p.stopping = 1;
@@ -344,7 +450,13 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	event_free(p.sig_term);
 	event_free(p.sig_int);
 	event_free(p.sig_hup);
+	if (po->venue)
+		po->venue->detach(po->venue->ud);
+	if (p.closing)
+		event_free(p.closing);
 	event_base_free(p.base);
+	if (p.fatal)
+		p.status = 2;
 	if (p.status == 2)
 		errf(err, errlen, "%s", p.err);
 	return p.status;

@@ -6,13 +6,33 @@
 #ifndef GANTRY_PAPER_H
 #define GANTRY_PAPER_H
 
+#include <event2/buffer.h>
+
 #include "engine.h"
+
+/* A remote venue the loop drives (live: FIX); NULL in paper mode. */
+struct paper_venue {
+	/* connect on the loop; wake(wake_ud) when the venue has news */
+	int (*start)(void *ud, struct event_base *base, void (*wake)(void *), void *wake_ud,
+		     char *err, size_t errlen);
+	int (*busy)(void *ud);		/* answers owed: a replayed feed waits (wait_s at most) */
+	void (*stop)(void *ud);		/* log out */
+	int (*closed)(void *ud);	/* logged out */
+	const char *(*fatal)(void *ud); /* why the venue cannot go on (exit 2), or NULL */
+	int (*up)(void *ud);		/* logged on */
+	void (*detach)(void *ud);	/* free what it holds of the loop (before the loop goes) */
+	void (*status)(void *ud, struct evbuffer *out); /* `"k": v, ` pairs for ctl status */
+	double wait_s;
+	void *ud;
+};
 
 struct paper_opts {
 	const char *ctl_path;
 	double speed; /* 0: as fast as possible; 1: real time; 10: ten times faster */
 	int linger;   /* after the feed ends, keep serving ctl until `stop` */
 	int watch_files; /* reload a strategy when its file (or a module it required) is saved */
+	const struct paper_venue *venue; /* live: the FIX venue (paper_live.c); NULL: none */
+	const char *mode;		 /* "paper" (NULL) or "live", for status and the log */
 };
 
 /* Runs the engine's feed to its end (or `stop`): the engine_end status. */

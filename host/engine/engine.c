@@ -1709,6 +1709,11 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 	return rc;
 }
 
+void engine_deliver(struct engine *e)
+{
+	deliver(e);
+}
+
 static void run_stop(struct engine *e, int64_t t)
 {
 	const char *why = e->stop_reason ? e->stop_reason : "end_of_data";

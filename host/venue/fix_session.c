@@ -946,8 +946,7 @@ struct fix_session *fix_session_new(const struct fix_session_config *c,
 	s->backoff = s->c.reconnect_min_s;
 	s->cb = *cb;
 	s->seq_fd = s->out_fd = -1;
-	if (open_store(s, err, errlen) != 0 ||
-	    (c->tls && !(s->ssl_ctx = tls_context(c, err, errlen)))) {
+	if (c->tls && !(s->ssl_ctx = tls_context(c, err, errlen))) {
 		fix_session_free(s);
 		return NULL;
 	}
@@ -956,6 +955,8 @@ struct fix_session *fix_session_new(const struct fix_session_config *c,
 
 int fix_session_start(struct fix_session *s, struct event_base *base, char *err, size_t errlen)
 {
+	if (open_store(s, err, errlen) != 0)
+		return -1;
 	s->base = base;
 	s->timer = event_new(base, -1, EV_PERSIST, on_timer, s);
 	s->retry = evtimer_new(base, on_retry, s);
@@ -979,6 +980,20 @@ void fix_session_stop(struct fix_session *s)
 		close_conn(s, "stopped", 0);
 }
 
+void fix_session_detach(struct fix_session *s)
+{
+	if (s->bev)
+		bufferevent_free(s->bev);
+	s->bev = NULL;
+	s->ssl = NULL;
+	if (s->timer)
+		event_free(s->timer);
+	if (s->retry)
+		event_free(s->retry);
+	s->timer = s->retry = NULL;
+	s->state = S_CLOSED;
+}
+
 int fix_session_up(const struct fix_session *s)
 {
 	return s->state == S_UP;
@@ -1000,12 +1015,7 @@ void fix_session_free(struct fix_session *s)
 {
 	if (!s)
 		return;
-	if (s->bev)
-		bufferevent_free(s->bev);
-	if (s->timer)
-		event_free(s->timer);
-	if (s->retry)
-		event_free(s->retry);
+	fix_session_detach(s);
 	if (s->ssl_ctx)
 		SSL_CTX_free(s->ssl_ctx);
 	drop_held(s);

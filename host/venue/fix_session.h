@@ -71,15 +71,18 @@ struct fix_session_cb {
 
 struct fix_session;
 
-/* Opens the store (seqs and outbound messages). NULL with err. */
+/* Checks the TLS files (fixs). NULL with err. */
 struct fix_session *fix_session_new(const struct fix_session_config *c,
 				    const struct fix_session_cb *cb, char *err, size_t errlen);
 void fix_session_free(struct fix_session *s);
-/* Starts connecting on base (now, or when the schedule opens). 0 or -1 with err. */
+/* Opens the store (seqs and outbound messages) and starts connecting on
+ * base (now, or when the schedule opens). 0 or -1 with err. */
 int fix_session_start(struct fix_session *s, struct event_base *base, char *err, size_t errlen);
 /* Sends a Logout and closes once it is answered (or after a short wait);
  * no reconnect after. */
 void fix_session_stop(struct fix_session *s);
+/* Lets go of the loop (connection, timers) before it is freed. */
+void fix_session_detach(struct fix_session *s);
 int fix_session_up(const struct fix_session *s);
 /* 1 once stopped and closed (after fix_session_stop or a fatal error). */
 int fix_session_closed(const struct fix_session *s);

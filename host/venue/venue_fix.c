@@ -47,6 +47,11 @@ struct venue_fix {
 	struct venue_fix_stats stats;
 };
 
+static int64_t vnow(const struct venue_fix *v)
+{
+	return v->c.now ? v->c.now(v->c.now_ud) : clock_wall_ns();
+}
+
 static void notify(struct venue_fix *v, int ev, const char *detail)
 {
 	if (v->fn)
@@ -409,7 +414,7 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 		return;
 	}
 	struct order *o = oms_get(v->oms, f->id);
-	int64_t now = clock_wall_ns();
+	int64_t now = vnow(v);
 	char text[128] = "";
 	fix_get_str(m, 58, text, sizeof text);
 	double q = 0, px = 0, fee = 0;
@@ -509,7 +514,7 @@ static void cancel_reject(struct venue_fix *v, const struct fix_msg *m)
 	}
 	v->stats.cancel_rejects++;
 	struct order *o = oms_get(v->oms, f->id);
-	int64_t now = clock_wall_ns();
+	int64_t now = vnow(v);
 	char to = fix_get_char(m, 434), why = fix_get_char(m, 102), text[128] = "";
 	fix_get_str(m, 58, text, sizeof text);
 	f->pend_gen = 0;
@@ -558,7 +563,7 @@ static void on_state(void *ud, int up, const char *detail)
 			n += oms_open_count(v->oms, s);
 		log_msg(LOG_WARN, "fix", "session back: cancelling %d working orders "
 					 "(venue.cancel_on_reconnect)", n);
-		vf_cancel_all(v, "venue_reconnect", clock_wall_ns());
+		vf_cancel_all(v, "venue_reconnect", vnow(v));
 	}
 	notify(v, VF_UP, detail);
 }
@@ -590,9 +595,8 @@ struct venue_fix *venue_fix_new(struct oms *oms, const struct symtab *st,
 	v->oms = oms;
 	v->st = st;
 	v->c = *c;
-	v->run = next_run(c->s.store_dir, c->s.sender, c->s.target, err, errlen);
 	struct fix_session_cb cb = {on_app, on_state, on_fatal, on_heartbeat, v};
-	if (v->run < 0 || !(v->sess = fix_session_new(&c->s, &cb, err, errlen))) {
+	if (!(v->sess = fix_session_new(&c->s, &cb, err, errlen))) {
 		free(v);
 		return NULL;
 	}
@@ -608,7 +612,20 @@ void venue_fix_listen(struct venue_fix *v, void (*fn)(void *ud, int ev, const ch
 
 int venue_fix_start(struct venue_fix *v, struct event_base *base, char *err, size_t errlen)
 {
+	v->run = next_run(v->c.s.store_dir, v->c.s.sender, v->c.s.target, err, errlen);
+	if (v->run < 0)
+		return -1;
 	return fix_session_start(v->sess, base, err, errlen);
+}
+
+void venue_fix_detach(struct venue_fix *v)
+{
+	fix_session_detach(v->sess);
+}
+
+const char *venue_fix_fatal(const struct venue_fix *v)
+{
+	return v->fatal[0] ? v->fatal : NULL;
 }
 
 void venue_fix_stop(struct venue_fix *v)

@@ -27,6 +27,9 @@ struct venue_fix_config {
 	int cancel_on_reconnect; /* cancel working orders once the session is back */
 	const char *account;	 /* tag 1, NULL: none */
 	const char *url;	 /* for messages: fix://HOST:PORT or fixs://... */
+	/* the run's time for the book of record (the engine's clock); NULL: the wall clock */
+	int64_t (*now)(void *ud);
+	void *now_ud;
 };
 
 enum venue_fix_event {
@@ -39,12 +42,17 @@ enum venue_fix_event {
 
 struct venue_fix;
 
-/* NULL with err (the store, the TLS files). st: symbol names (borrowed). */
+/* NULL with err (the TLS files). st: symbol names (borrowed). The store
+ * (c->s.store_dir) is opened by venue_fix_start. */
 struct venue_fix *venue_fix_new(struct oms *oms, const struct symtab *st,
 				const struct venue_fix_config *c, char *err, size_t errlen);
 void venue_fix_listen(struct venue_fix *v, void (*fn)(void *ud, int ev, const char *detail),
 		      void *ud);
 int venue_fix_start(struct venue_fix *v, struct event_base *base, char *err, size_t errlen);
+/* Lets go of the loop before it is freed. */
+void venue_fix_detach(struct venue_fix *v);
+/* Why the session cannot go on (a certificate, refused credentials), or NULL. */
+const char *venue_fix_fatal(const struct venue_fix *v);
 /* Logout; venue_fix_closed once it is done. */
 void venue_fix_stop(struct venue_fix *v);
 int venue_fix_closed(const struct venue_fix *v);
