@@ -1064,8 +1064,28 @@ static void poll_control(const std::string &path, long &offset, std::string &par
   }
 }
 
+// --free-port: a port free on 127.0.0.1 now (for a TLS terminator a spec
+// puts in front; the caller retries if it is taken before it binds).
+static int free_port()
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in lo;
+  memset(&lo, 0, sizeof lo);
+  lo.sin_family = AF_INET;
+  lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t l = sizeof lo;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&lo, sizeof lo) != 0 || getsockname(fd, (struct sockaddr *)&lo, &l) != 0) {
+    perror("fix_acceptor: --free-port");
+    return 1;
+  }
+  printf("%d\n", ntohs(lo.sin_port));
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc == 2 && strcmp(argv[1], "--free-port") == 0) return free_port();
   std::map<std::string, std::string> a;
   static const char *opts[] = {"--script", "--store", "--record", "--sender", "--target", "--port",
                                "--control", "--password-file", "--log", "--dict", nullptr};

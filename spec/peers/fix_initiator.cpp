@@ -375,8 +375,19 @@ int main(int argc, char **argv)
       rc = 1;
     }
   }
-  ini->stop();
-  delete ini;
+  // Log out and wait for the answer (bounded), then leave without
+  // Initiator::stop(), which sleeps in whole seconds (about 2 s a run).
+  FIX::Session *s = FIX::Session::lookupSession(app.sid);
+  if (s && s->isLoggedOn()) {
+    // Session::logout() would wait for the session's next one-second tick:
+    // the Logout goes out at once instead.
+    FIX::Message lo;
+    lo.getHeader().setField(35, "5");
+    FIX::Session::sendToTarget(lo, app.sid);
+    wait_until(app, 2, [&] { return !app.logged_on; });
+  }
   app.out.close();
-  return rc;
+  fflush(stdout);
+  fflush(stderr);
+  _exit(rc);
 }
