@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "log.h"
 #include "lua_compat.h"
+#include "ctl.h"
 #include "output.h"
 #include "tz.h"
 #include "venue_fix.h"
@@ -47,6 +49,14 @@ struct live {
 	void (*wake)(void *);
 	void *wake_ud;
 	const char *cfg_path;
+	double halt_timeout_s;
+	struct event_base *base;
+	struct held_halt {
+		struct bufferevent *bev; /* NULL: a free slot */
+		struct evbuffer *reply;
+		struct event *ev;
+		double since;
+	} halts[8];
 };
 
 int live_is_venue_url(const char *url)
@@ -311,18 +321,19 @@ static int read_venue(struct live *lv, const struct deploy_config *cfg, char *er
 		"heartbeat_s",	   "reset_on_logon", "username_file",	 "password_file",
 		"store",	   "resend_max_age_s", "too_low_seq",	 "reconnect_s",
 		"reconnect_max_s", "connect_timeout_s", "order_types",	 "cancel_on_reconnect",
-		"account",	   "schedule",	     "tls",		 NULL};
+		"account",	   "schedule",	     "tls",		 "halt_timeout_s",
+		NULL};
 	struct reader r = {cfg->L, cfg->path, err, errlen};
 	lua_State *L = cfg->L;
 	int ty = lua_getfield(L, 1, "venue");
 	int t = lua_gettop(L);
 	int rc = 0;
-	double hb = 30, age = 60, rmin = 1, rmax = 30, cto = 10;
+	double hb = 30, age = 60, rmin = 1, rmax = 30, cto = 10, halt = 5;
 	const char *too_low = NULL, *store = NULL;
 	if (ty == LUA_TNIL) {
 		lua_pop(L, 1);
 		if (lv->c.s.tls)
-			return errf_fail(err, errlen, "%s: venue.tls.ca_file is required for fixs://",
+			return errf_fail(err, errlen, "%s: venue.tls.ca_file: required for fixs://",
 					 cfg->path);
 		goto fill;
 	}
@@ -340,7 +351,8 @@ static int read_venue(struct live *lv, const struct deploy_config *cfg, char *er
 	    get_num(&r, t, "reconnect_max_s", 0.01, 86400, &rmax) ||
 	    get_num(&r, t, "connect_timeout_s", 0.1, 600, &cto) || read_order_types(lv, &r, t) ||
 	    get_bool(&r, t, "cancel_on_reconnect", &lv->c.cancel_on_reconnect) ||
-	    get_str(&r, t, "account", &lv->c.account)) {
+	    get_str(&r, t, "account", &lv->c.account) ||
+	    get_num(&r, t, "halt_timeout_s", 0, 3600, &halt)) {
 		lua_pop(L, 1);
 		return -1;
 	}
@@ -368,6 +380,7 @@ static int read_venue(struct live *lv, const struct deploy_config *cfg, char *er
 	if (!lv->c.s.tls && lv->c.s.ca_file)
 		log_msg(LOG_WARN, "live", "venue.tls is set but the venue URL is fix:// (plain TCP)");
 fill:
+	lv->halt_timeout_s = halt;
 	lv->c.s.heartbeat_s = (int)hb;
 	lv->c.s.resend_max_age_s = age;
 	lv->c.s.too_low = too_low && strcmp(too_low, "reject") == 0 ? FIX_TOO_LOW_REJECT
@@ -405,10 +418,110 @@ static void on_venue(void *ud, int ev, const char *detail)
 		lv->wake(lv->wake_ud);
 }
 
+/* ------------------------------------------------------------ ctl halt */
+
+/* Working orders of halted strategies (a bracket's exits stay by design):
+ * written as a JSON list of ids into out when out is not NULL. */
+static int still_working(struct live *lv, struct evbuffer *out)
+{
+	struct oms *oms = engine_oms(lv->e);
+	int n = 0;
+	for (int i = 0; i < engine_nstrat(lv->e); i++) {
+		struct strategy_view v;
+		engine_describe(engine_strategy(lv->e, i), &v);
+		if (v.state == STRAT_RUNNING)
+			continue;
+		for (int k = 0; k < oms_open_count(oms, v.id); k++) {
+			struct order *o = oms_open_at(oms, v.id, k);
+			if (o->role != ROLE_NONE)
+				continue;
+			if (out)
+				evbuffer_add_printf(out, "%s%lld", n ? ", " : "", (long long)o->id);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void halt_answer(struct live *lv, struct held_halt *h, int timed_out)
+{
+	/* the reply is `{... "halted": [...]}\n`: the confirmation goes inside */
+	size_t len = evbuffer_get_length(h->reply);
+	struct evbuffer *out = evbuffer_new();
+	if (out && len >= 2) {
+		evbuffer_remove_buffer(h->reply, out, len - 2);
+		evbuffer_add_printf(out, ", \"confirmed\": %s, \"working\": [",
+				    timed_out ? "false" : "true");
+		int n = still_working(lv, out);
+		evbuffer_add_printf(out, "]");
+		if (timed_out)
+			evbuffer_add_printf(out, ", \"timeout_s\": %g", lv->halt_timeout_s);
+		evbuffer_add_printf(out, "}\n");
+		if (timed_out)
+			log_msg(LOG_WARN, "live", "halt: %d orders still working after %g s "
+						  "(see `gantry ctl SOCKET status`)", n, lv->halt_timeout_s);
+		else
+			log_msg(LOG_INFO, "live", "halt: the venue confirmed every cancel");
+		evbuffer_free(h->reply);
+	} else {
+		if (out)
+			evbuffer_free(out);
+		out = h->reply;
+	}
+	ctl_reply(h->bev, out);
+	if (h->ev)
+		event_free(h->ev);
+	memset(h, 0, sizeof *h);
+}
+
+/* Every 20 ms while a halt waits: answered once nothing works, or at the timeout. */
+static void on_halt_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct live *lv = arg;
+	int working = still_working(lv, NULL);
+	for (int i = 0; i < 8; i++) {
+		struct held_halt *h = &lv->halts[i];
+		if (!h->bev)
+			continue;
+		if (working == 0)
+			halt_answer(lv, h, 0);
+		else if (clock_mono_s() - h->since >= lv->halt_timeout_s)
+			halt_answer(lv, h, 1);
+	}
+}
+
+static void h_halt_reply(void *ud, struct bufferevent *bev, struct evbuffer *reply)
+{
+	struct live *lv = ud;
+	struct held_halt *h = NULL;
+	for (int i = 0; i < 8 && !h; i++)
+		if (!lv->halts[i].bev)
+			h = &lv->halts[i];
+	if (!h) { /* eight halts waiting already: this one is answered as it is */
+		ctl_reply(bev, reply);
+		return;
+	}
+	h->bev = bev;
+	h->reply = reply;
+	h->since = clock_mono_s();
+	h->ev = event_new(lv->base, -1, EV_PERSIST, on_halt_tick, lv);
+	if (!h->ev) {
+		ctl_reply(bev, reply);
+		memset(h, 0, sizeof *h);
+		return;
+	}
+	struct timeval tv = {0, 20000};
+	event_add(h->ev, &tv);
+	on_halt_tick(-1, 0, lv); /* nothing working: at once */
+}
+
 static int h_start(void *ud, struct event_base *base, void (*wake)(void *), void *wake_ud,
 		   char *err, size_t errlen)
 {
 	struct live *lv = ud;
+	lv->base = base;
 	lv->wake = wake;
 	lv->wake_ud = wake_ud;
 	if (output_mkdirs(lv->store, err, errlen) != 0)
@@ -443,7 +556,17 @@ static int h_up(void *ud)
 
 static void h_detach(void *ud)
 {
-	venue_fix_detach(((struct live *)ud)->vf);
+	struct live *lv = ud;
+	for (int i = 0; i < 8; i++) { /* the loop ends: a halt still waiting gets no answer */
+		struct held_halt *h = &lv->halts[i];
+		if (!h->bev)
+			continue;
+		bufferevent_free(h->bev);
+		evbuffer_free(h->reply);
+		event_free(h->ev);
+		memset(h, 0, sizeof *h);
+	}
+	venue_fix_detach(lv->vf);
 }
 
 static void h_status(void *ud, struct evbuffer *out)
@@ -507,6 +630,7 @@ void live_hooks(struct live *lv, const char *outdir, struct paper_venue *out)
 		.up = h_up,
 		.detach = h_detach,
 		.status = h_status,
+		.halt_reply = h_halt_reply,
 		.wait_s = lv->c.s.connect_timeout_s + 2,
 		.ud = lv,
 	};

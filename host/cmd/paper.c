@@ -366,6 +366,12 @@ static void ctl_status(void *ud, struct evbuffer *out)
 	evbuffer_add_printf(out, "}, ");
 }
 
+static void venue_halt_reply(void *ud, struct bufferevent *bev, struct evbuffer *reply)
+{
+	struct paper *p = ud;
+	p->po->venue->halt_reply(p->po->venue->ud, bev, reply);
+}
+
 int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t errlen)
 {
 	struct paper p;
@@ -377,7 +383,9 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 		errf(err, errlen, "cannot create the event loop");
 		return 2;
 	}
-	struct ctl_hooks hooks = {ctl_reload, stop, ctl_status, &p};
+	struct ctl_hooks hooks = {ctl_reload, stop, ctl_status, &p, NULL};
+	if (po->venue)
+		hooks.halt_reply = venue_halt_reply;
 	p.ctl = ctl_listen(p.base, po->ctl_path, e, &hooks, err, errlen);
 	if (!p.ctl) {
 		event_base_free(p.base);

@@ -7,6 +7,7 @@
 #define GANTRY_PAPER_H
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include "engine.h"
 
@@ -22,6 +23,8 @@ struct paper_venue {
 	int (*up)(void *ud);		/* logged on */
 	void (*detach)(void *ud);	/* free what it holds of the loop (before the loop goes) */
 	void (*status)(void *ud, struct evbuffer *out); /* `"k": v, ` pairs for ctl status */
+	/* `halt`'s reply, sent once the venue confirmed the cancels (ctl.h) */
+	void (*halt_reply)(void *ud, struct bufferevent *bev, struct evbuffer *reply);
 	double wait_s;
 	void *ud;
 };

@@ -26,7 +26,8 @@ struct vf_order {
 	int gen, cur_gen;   /* the last ClOrdID made; the one the venue holds */
 	int pend_gen;	    /* a cancel or replace in flight, 0 none */
 	char pend_kind;	    /* 'F' or 'G' */
-	unsigned char host_stop, cancel_asked;
+	unsigned char host_stop;
+	const char *cancel_why; /* static: why we asked to cancel ("canceled", "end_of_data"), NULL none */
 	double rq, rp;	    /* a replace's asked quantity and price */
 };
 
@@ -253,23 +254,27 @@ static int send_change(struct venue_fix *v, struct order *o, struct vf_order *f,
 	return 0;
 }
 
-static int vf_cancel(void *self, struct order *o, int64_t now)
+static int cancel_with(struct venue_fix *v, struct order *o, const char *why, int64_t now)
 {
-	struct venue_fix *v = self;
 	struct vf_order *f = o->id <= v->nord ? &v->ord[o->id - 1] : NULL;
 	if (!f || f->id != o->id || !oms_is_open(o))
 		return -1;
 	if (f->host_stop) { /* never left the host */
-		oms_cancel(v->oms, o, "canceled", now);
+		oms_cancel(v->oms, o, why, now);
 		return 0;
 	}
 	if (f->pend_kind == 'F')
 		return 0; /* asked already */
 	if (!fix_session_up(v->sess) || send_change(v, o, f, 'F', 0, 0) != 0)
 		return -1;
-	f->cancel_asked = 1;
+	f->cancel_why = why;
 	oms_cancel_pending(v->oms, o, now);
 	return 0;
+}
+
+static int vf_cancel(void *self, struct order *o, int64_t now)
+{
+	return cancel_with(self, o, "canceled", now);
 }
 
 static int vf_replace(void *self, struct order *o, double qty, double price, int64_t now)
@@ -293,12 +298,11 @@ static int vf_replace(void *self, struct order *o, double qty, double price, int
 static void vf_cancel_all(void *self, const char *reason, int64_t now)
 {
 	struct venue_fix *v = self;
-	(void)reason;
 	for (int s = 0; s < oms_nstrat(v->oms); s++)
 		for (int i = oms_open_count(v->oms, s) - 1; i >= 0; i--) {
 			if (i >= oms_open_count(v->oms, s))
 				continue;
-			vf_cancel(v, oms_open_at(v->oms, s, i), now);
+			cancel_with(v, oms_open_at(v->oms, s, i), reason, now);
 		}
 }
 
@@ -453,7 +457,7 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 		oms_fill(v->oms, o, q, px, fee, now);
 		break;
 	case '4':
-		oms_cancel(v->oms, o, f->cancel_asked ? "canceled" : "venue_canceled", now);
+		oms_cancel(v->oms, o, f->cancel_why ? f->cancel_why : "venue_canceled", now);
 		break;
 	case '5': {
 		double nq = f->rq, np = f->rp;
@@ -519,7 +523,7 @@ static void cancel_reject(struct venue_fix *v, const struct fix_msg *m)
 	fix_get_str(m, 58, text, sizeof text);
 	f->pend_gen = 0;
 	f->pend_kind = 0;
-	f->cancel_asked = 0;
+	f->cancel_why = NULL;
 	log_msg(LOG_WARN, "fix", "%s of order %lld rejected (102=%c): %s",
 		to == '2' ? "replace" : "cancel", (long long)o->id, why ? why : '?', text);
 	if (!oms_is_open(o))
