@@ -11,3 +11,10 @@ for b in bench/*.bench.sh; do
   echo "== $(basename "$b" .bench.sh)"
   bash "$b"
 done
+
+# ---------------------------------------------------------------- FIX round trip
+# QuickFIX's own order round trip on loopback (bench/fix_quickfix_rtt.sh, the
+# peers of spec/peers: make peers); gantry's ctx:buy -> on_fill round trip
+# runs beside it, round by round, through its FIX_RTT_ALT hook.
+echo "== fix_quickfix_rtt"
+bash bench/fix_quickfix_rtt.sh || echo "fix_quickfix_rtt: not measured (exit $?)"
