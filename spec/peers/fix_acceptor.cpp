@@ -120,6 +120,7 @@ static long g_k = 0, g_exec = 0;
 static FIX::SessionID g_sid;
 static bool g_have_sid = false;
 static std::atomic<int> g_exit_code{-1};
+static std::atomic<bool> g_logged_on{false};
 static volatile sig_atomic_t g_stop = 0;
 
 static const char *side_name(char s)
@@ -972,12 +973,17 @@ public:
   void onLogon(const FIX::SessionID &sid) override
   {
     FIX::Session *s = FIX::Session::lookupSession(sid);
+    g_logged_on = true;
     g_rec.put(Obj("logon").str("sender", sid.getTargetCompID().getValue())
                 .str("target", sid.getSenderCompID().getValue()).i("heartbtint", pending.heartbtint)
                 .b("reset", pending.reset).str("username", pending.username)
                 .i("in_seq", s ? s->getExpectedTargetNum() : 0).i("out_seq", s ? s->getExpectedSenderNum() : 0));
   }
-  void onLogout(const FIX::SessionID &) override { g_rec.put(Obj("logout")); }
+  void onLogout(const FIX::SessionID &) override
+  {
+    g_logged_on = false;
+    g_rec.put(Obj("logout"));
+  }
   void toAdmin(FIX::Message &, const FIX::SessionID &) override {}
   void toApp(FIX::Message &, const FIX::SessionID &) throw(FIX::DoNotSend) override {}
 
@@ -1180,9 +1186,16 @@ int main(int argc, char **argv)
     g_rec.close();
     _exit(g_exit_code);
   }
-  acc->stop();
-  delete acc;
+  // A clean stop: Logout now and wait (2 s at most) for the answer, then
+  // leave. Acceptor::stop() would wait in whole seconds, up to ten.
+  if (g_logged_on) {
+    FIX::Message lo;
+    lo.getHeader().setField(35, "5");
+    send(lo);
+    for (int i = 0; i < 400 && g_logged_on; i++) usleep(5000);
+  }
   g_rec.put(Obj("stop").i("code", 0));
   g_rec.close();
-  return 0;
+  fflush(stdout);
+  _exit(0);
 }
