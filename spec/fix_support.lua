@@ -94,12 +94,16 @@ function F.json_decode(line)
 end
 
 -- Every complete line of a JSON-lines file, decoded (a line still being
--- written, without its newline, is left for the next read).
+-- written, without its newline, is left for the next read; a line torn by a
+-- SIGKILL, which the acceptor ends before going on, is skipped).
 function F.read_jsonl(path)
   local text = T.read(path) or ""
   local out = {}
   for line in text:gmatch("([^\n]*)\n") do
-    if line ~= "" then out[#out + 1] = F.json_decode(line) end
+    if line ~= "" then
+      local ok, r = pcall(F.json_decode, line)
+      if ok then out[#out + 1] = r end
+    end
   end
   return out
 end

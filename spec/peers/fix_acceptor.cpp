@@ -393,8 +393,10 @@ static bool replay(const std::string &path, bool &restarted)
       o.notional = o.cum * fnum(m, "avg_px");
       o.qty = fnum(m, "qty");
       o.price = fnum(m, "price");
-      o.clordid = fstr(m, "clordid");
-      g_by_clordid[o.clordid] = n;
+      // a pending cancel/replace report carries the request's ClOrdID; the
+      // order keeps its own until the request is acknowledged
+      if (et != "6" && et != "E") o.clordid = fstr(m, "clordid");
+      g_by_clordid[fstr(m, "clordid")] = n;
       o.working = !is_terminal(o.status);
     } else if (t == "cancel_request" || t == "replace_request") {
       long n = (long)fnum(m, "n");

@@ -77,10 +77,18 @@ private:
 // peer runs; a peer killed with SIGKILL loses nothing it wrote). Thread-safe.
 class Record {
 public:
+  // Appends; a last line left without its newline (a peer killed while
+  // writing it) is ended first, so the next line starts on its own.
   bool open(const std::string &path)
   {
-    f_ = fopen(path.c_str(), "a");
-    return f_ != nullptr;
+    f_ = fopen(path.c_str(), "a+");
+    if (!f_) return false;
+    if (fseek(f_, -1, SEEK_END) == 0 && fgetc(f_) != '\n') {
+      fseek(f_, 0, SEEK_END);
+      fputc('\n', f_);
+      fflush(f_);
+    }
+    return true;
   }
   void put(const Obj &o)
   {
