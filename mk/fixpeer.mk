@@ -23,3 +23,30 @@ build/peers/%: spec/peers/%.cpp spec/peers/peer_common.h
 # make bench runs bench/fix_quickfix_rtt.sh (bench/run.sh): the peers first.
 # (make test needs them too for spec/fix_peer_spec.lua: the lead wires it.)
 bench: peers
+
+# fuzz_peer: libFuzzer over what the acceptor reads (its record on restart,
+# script and control lines). fuzz-peer-smoke is a short deterministic pass
+# over copies of spec/peers/fuzz-corpus (spec/fix_peer_spec.lua runs it).
+PEER_FUZZ_CXX  ?= clang++
+PEER_FUZZ_BIN  := $(BUILD)/fuzz/fuzz_peer
+PEER_FUZZ_RUNS ?= 4000
+
+.PHONY: fuzz-peer fuzz-peer-smoke
+
+$(PEER_FUZZ_BIN): spec/peers/fuzz_peer.cpp spec/peers/fix_acceptor.cpp spec/peers/peer_common.h
+	@mkdir -p $(dir $@)
+	$(PEER_FUZZ_CXX) -std=gnu++14 -g -O1 -Wall -Wextra -Werror -Wno-deprecated -Wno-unused-function \
+	  -DPEER_DICT='"$(CURDIR)/spec/fixtures/fix/FIX44.xml"' \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< -lquickfix -pthread
+
+fuzz-peer: $(PEER_FUZZ_BIN)
+	@mkdir -p $(BUILD)/fuzz/peer-corpus && cp spec/peers/fuzz-corpus/* $(BUILD)/fuzz/peer-corpus/
+	$(PEER_FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  -artifact_prefix=$(BUILD)/fuzz/peer- $(BUILD)/fuzz/peer-corpus
+
+fuzz-peer-smoke: $(PEER_FUZZ_BIN)
+	@rm -rf $(BUILD)/fuzz/peer-smoke && mkdir -p $(BUILD)/fuzz/peer-smoke && cp spec/peers/fuzz-corpus/* $(BUILD)/fuzz/peer-smoke/
+	@$(PEER_FUZZ_BIN) -runs=$(PEER_FUZZ_RUNS) -seed=1 -max_len=4096 -print_final_stats=1 \
+	  -artifact_prefix=$(BUILD)/fuzz/peer- $(BUILD)/fuzz/peer-smoke 2>$(BUILD)/fuzz/peer-smoke.log \
+	  || { tail -n 60 $(BUILD)/fuzz/peer-smoke.log; exit 1; }
+	@grep -E '^stat::number_of_executed_units' $(BUILD)/fuzz/peer-smoke.log || true

@@ -334,6 +334,14 @@ static double fnum(const std::map<std::string, std::string> &m, const char *k)
   return it == m.end() ? 0 : atof(it->second.c_str());
 }
 
+// A whole number from a record field; anything out of range (a torn or
+// foreign line) reads 0 rather than overflowing the conversion.
+static long lnum(const std::map<std::string, std::string> &m, const char *k)
+{
+  double v = fnum(m, k);
+  return v >= -1e15 && v <= 1e15 ? (long)v : 0;
+}
+
 static std::string fstr(const std::map<std::string, std::string> &m, const char *k)
 {
   auto it = m.find(k);
@@ -342,79 +350,83 @@ static std::string fstr(const std::map<std::string, std::string> &m, const char 
 
 static bool is_terminal(char st) { return st == '2' || st == '4' || st == '8' || st == 'C' || st == '3'; }
 
-// Rebuilds the state of an earlier run from its record.
-static bool replay(const std::string &path, bool &restarted)
+// One record line into the state (a line that is not one of ours: false).
+static bool replay_line(const std::string &line)
 {
-  std::ifstream in(path);
-  restarted = false;
-  if (!in) return true;
   static const char *sides[] = {"buy", "sell", "short", "short_exempt", nullptr};
   static const char *types[] = {"market", "limit", "stop", "stop_limit", nullptr};
   static const char *tifs[] = {"day", "gtc", "ioc", "fok", "gtd", nullptr};
-  std::string line;
-  int no = 0;
-  while (std::getline(in, line)) {
-    no++;
-    std::map<std::string, std::string> m;
-    if (line.empty()) continue;
-    if (!peer::parse_flat(line, m)) {
-      fprintf(stderr, "fix_acceptor: %s:%d: not a record line (left as it is)\n", path.c_str(), no);
-      continue;
-    }
-    restarted = true;
-    std::string t = fstr(m, "t");
-    long k = (long)fnum(m, "k");
-    if (k > g_k) g_k = k;
-    if (t == "order") {
-      Order o;
-      o.n = (long)fnum(m, "n");
-      o.k = k;
-      o.order_id = fstr(m, "order_id");
-      o.clordid = fstr(m, "clordid");
-      o.symbol = fstr(m, "symbol");
-      o.side = code_of(fstr(m, "side"), sides, "1256");
-      o.type = code_of(fstr(m, "type"), types, "1234");
-      o.tif = code_of(fstr(m, "tif"), tifs, "01346");
-      o.qty = fnum(m, "qty");
-      o.price = fnum(m, "price");
-      if (o.n != (long)g_orders.size() + 1) continue;
-      g_by_clordid[o.clordid] = o.n;
-      g_orders.push_back(o);
-    } else if (t == "exec") {
-      long n = (long)fnum(m, "n");
-      std::string id = fstr(m, "exec_id");
-      if (id.size() > 1 && atol(id.c_str() + 1) > g_exec) g_exec = atol(id.c_str() + 1);
-      if (n < 1 || n > (long)g_orders.size()) continue;
-      Order &o = g_orders[n - 1];
-      std::string st = fstr(m, "ord_status"), et = fstr(m, "exec_type");
-      if (et == "I") continue;
-      o.status = st.empty() ? o.status : st[0];
-      o.cum = fnum(m, "cum_qty");
-      o.notional = o.cum * fnum(m, "avg_px");
-      o.qty = fnum(m, "qty");
-      o.price = fnum(m, "price");
-      // a pending cancel/replace report carries the request's ClOrdID; the
-      // order keeps its own until the request is acknowledged
-      if (et != "6" && et != "E") o.clordid = fstr(m, "clordid");
-      g_by_clordid[fstr(m, "clordid")] = n;
-      o.working = !is_terminal(o.status);
-    } else if (t == "cancel_request" || t == "replace_request") {
-      long n = (long)fnum(m, "n");
-      if (n >= 1) g_by_clordid[fstr(m, "clordid")] = n;
-    } else if (t == "position") {
-      Position &p = g_positions[fstr(m, "symbol")];
-      p.qty = fnum(m, "qty");
-      p.avg = fnum(m, "avg_px");
-      p.cash = fnum(m, "cash");
-      p.realized = fnum(m, "realized");
-    } else if (t == "tick") {
-      g_script.prices[fstr(m, "symbol")] = fnum(m, "price");
-      if (m.count("after")) g_fired.insert("tick@" + fstr(m, "after") + "@" + fstr(m, "symbol"));
-    } else if (t == "fault") {
-      g_fired.insert(fstr(m, "kind") + "@" + fstr(m, "at"));
-    }
+  std::map<std::string, std::string> m;
+  if (!peer::parse_flat(line, m)) return false;
+  std::string t = fstr(m, "t");
+  long k = lnum(m, "k");
+  if (k > g_k) g_k = k;
+  if (t == "order") {
+    Order o;
+    o.n = lnum(m, "n");
+    o.k = k;
+    o.order_id = fstr(m, "order_id");
+    o.clordid = fstr(m, "clordid");
+    o.symbol = fstr(m, "symbol");
+    o.side = code_of(fstr(m, "side"), sides, "1256");
+    o.type = code_of(fstr(m, "type"), types, "1234");
+    o.tif = code_of(fstr(m, "tif"), tifs, "01346");
+    o.qty = fnum(m, "qty");
+    o.price = fnum(m, "price");
+    if (o.n != (long)g_orders.size() + 1) return true;
+    g_by_clordid[o.clordid] = o.n;
+    g_orders.push_back(o);
+  } else if (t == "exec") {
+    long n = lnum(m, "n");
+    std::string id = fstr(m, "exec_id");
+    if (id.size() > 1 && atol(id.c_str() + 1) > g_exec) g_exec = atol(id.c_str() + 1);
+    if (n < 1 || n > (long)g_orders.size()) return true;
+    Order &o = g_orders[n - 1];
+    std::string st = fstr(m, "ord_status"), et = fstr(m, "exec_type");
+    if (et == "I") return true;
+    o.status = st.empty() ? o.status : st[0];
+    o.cum = fnum(m, "cum_qty");
+    o.notional = o.cum * fnum(m, "avg_px");
+    o.qty = fnum(m, "qty");
+    o.price = fnum(m, "price");
+    // a pending cancel/replace report carries the request's ClOrdID; the
+    // order keeps its own until the request is acknowledged
+    if (et != "6" && et != "E") o.clordid = fstr(m, "clordid");
+    g_by_clordid[fstr(m, "clordid")] = n;
+    o.working = !is_terminal(o.status);
+  } else if (t == "cancel_request" || t == "replace_request") {
+    long n = lnum(m, "n");
+    if (n >= 1 && n <= (long)g_orders.size()) g_by_clordid[fstr(m, "clordid")] = n;
+  } else if (t == "position") {
+    Position &p = g_positions[fstr(m, "symbol")];
+    p.qty = fnum(m, "qty");
+    p.avg = fnum(m, "avg_px");
+    p.cash = fnum(m, "cash");
+    p.realized = fnum(m, "realized");
+  } else if (t == "tick") {
+    g_script.prices[fstr(m, "symbol")] = fnum(m, "price");
+    if (m.count("after")) g_fired.insert("tick@" + fstr(m, "after") + "@" + fstr(m, "symbol"));
+  } else if (t == "fault") {
+    g_fired.insert(fstr(m, "kind") + "@" + fstr(m, "at"));
   }
   return true;
+}
+
+// Rebuilds the state of an earlier run from its record.
+static void replay(const std::string &path, bool &restarted)
+{
+  std::ifstream in(path);
+  restarted = false;
+  std::string line;
+  int no = 0;
+  while (in && std::getline(in, line)) {
+    no++;
+    if (line.empty()) continue;
+    if (!replay_line(line))
+      fprintf(stderr, "fix_acceptor: %s:%d: not a record line (left as it is)\n", path.c_str(), no);
+    else
+      restarted = true;
+  }
 }
 
 // ------------------------------------------------------------------ sending
@@ -1031,6 +1043,7 @@ public:
 
 // ------------------------------------------------------------------ main
 
+#ifndef PEER_FUZZ
 static void usage(const char *why)
 {
   fprintf(stderr,
@@ -1201,3 +1214,4 @@ int main(int argc, char **argv)
   fflush(stdout);
   _exit(0);
 }
+#endif // PEER_FUZZ
