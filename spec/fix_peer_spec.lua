@@ -363,6 +363,48 @@ describe("fix_acceptor command line and script errors", function()
     assert.truthy(err:find("--port must be 0..65535", 1, true), err)
   end)
 
+  it("refuses an unreadable dictionary or log directory (exit 2) and a port in use (exit 1)", function()
+    local args = base("price XYZ 1\n")
+    args[#args + 1] = "--dict"; args[#args + 1] = dir .. "/nodict.xml"
+    local code, _, err = run(args)
+    assert.are.equal(2, code)
+    assert.truthy(err:find(dir .. "/nodict.xml: cannot read the data dictionary", 1, true), err)
+    args = base("price XYZ 1\n")
+    args[#args + 1] = "--log"; args[#args + 1] = dir .. "/no/such/dir"
+    code, _, err = run(args)
+    assert.are.equal(2, code)
+    assert.truthy(err:find("/no/such/dir: cannot write messages.log there", 1, true), err)
+    local peer = F.acceptor{ dir = dir }
+    args = base("price XYZ 1\n")
+    args[6] = dir .. "/r2"
+    args[#args + 1] = "--port"; args[#args + 1] = tostring(peer.port)
+    code, _, err = run(args)
+    assert.are.equal(1, code)
+    assert.truthy(err:find("cannot start on 127.0.0.1:" .. peer.port, 1, true), err)
+  end)
+
+  it("fix_initiator: a bad command line exits 2, a bad orders line 1, naming the line", function()
+    local code, _, err = T.sh(T.quote(F.initiator_bin) .. " --port 1", dir)
+    assert.are.equal(2, code)
+    assert.truthy(err:find("--store is required", 1, true), err)
+    code, _, err = T.sh(T.quote(F.initiator_bin) .. " --port 0 --store s --sender A --target B --out o --bench 1", dir)
+    assert.are.equal(2, code)
+    assert.truthy(err:find("--port must be 1..65535", 1, true), err)
+    local peer = F.acceptor{ dir = dir }
+    local c2, _, e2 = F.initiator(peer.port, { dir = dir, orders = "buy XYZ 1\nfrobnicate 3\n" })
+    assert.are.equal(1, c2)
+    assert.truthy(e2:find("/orders:2: unknown command 'frobnicate'", 1, true), e2)
+    c2, _, e2 = F.initiator(peer.port, { dir = dir, orders = "cancel 4\n" })
+    assert.are.equal(1, c2)
+    assert.truthy(e2:find("/orders:1: cancel needs the number of an order sent earlier", 1, true), e2)
+  end)
+
+  it("fix_certs.sh: usage without a directory, exit 2", function()
+    local code, _, err = T.sh(T.quote(F.certs_script), dir)
+    assert.are.equal(2, code)
+    assert.truthy(err:find("usage: scripts/fix_certs.sh DIR", 1, true), err)
+  end)
+
   it("reports a bad control line in the record and keeps running", function()
     local peer = F.acceptor{ dir = dir }
     peer:control("tick XYZ")
