@@ -54,6 +54,11 @@ wait reports=6
     assert.are.equal(0, peer:stop())
     local recs = peer:records()
     assert.are.equal("stop", recs[#recs].t)
+    local finals = peer:select("final")
+    assert.are.equal(2, #finals)
+    table.sort(finals, function(a, b) return a.symbol < b.symbol end)
+    assert.are.same({ "ABC", 3, -60 }, { finals[1].symbol, finals[1].qty, finals[1].cash })
+    assert.are.same({ "XYZ", 0, 9 }, { finals[2].symbol, finals[2].qty, finals[2].realized })
   end)
 
   it("runs per-order steps: partial fills, a fill without an ack, pending new, reject with text", function()

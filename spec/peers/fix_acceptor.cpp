@@ -1209,6 +1209,12 @@ int main(int argc, char **argv)
     send(lo);
     for (int i = 0; i < 400 && g_logged_on; i++) usleep(5000);
   }
+  {
+    std::lock_guard<std::recursive_mutex> g(g_mu);
+    for (const auto &kv : g_positions)
+      g_rec.put(Obj("final").str("symbol", kv.first).n("qty", kv.second.qty).n("avg_px", kv.second.avg)
+                  .n("cash", kv.second.cash).n("realized", kv.second.realized));
+  }
   g_rec.put(Obj("stop").i("code", 0));
   g_rec.close();
   fflush(stdout);
