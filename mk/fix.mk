@@ -22,3 +22,6 @@ fuzz-fix-smoke: $(FIX_FUZZ_BIN)
 	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/smoke-fix 2>$(BUILD)/fuzz/smoke-fix.log \
 	  || { tail -n 60 $(BUILD)/fuzz/smoke-fix.log; exit 1; }
 	@grep -E '^stat::number_of_executed_units' $(BUILD)/fuzz/smoke-fix.log || true
+
+# the FIX specs run the QuickFIX acceptor (mk/fixpeer.mk)
+test: peers
