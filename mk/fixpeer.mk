@@ -29,7 +29,7 @@ bench: peers
 # over copies of spec/peers/fuzz-corpus (spec/fix_peer_spec.lua runs it).
 PEER_FUZZ_CXX  ?= clang++
 PEER_FUZZ_BIN  := $(BUILD)/fuzz/fuzz_peer
-PEER_FUZZ_RUNS ?= 4000
+PEER_FUZZ_RUNS ?= 2000
 
 .PHONY: fuzz-peer fuzz-peer-smoke
 

@@ -57,6 +57,7 @@ public:
   std::condition_variable cv;
   long logons = 0, reports = 0;
   bool logged_on = false;
+  std::string refused; // the text of a Logout that came instead of a Logon
   std::string user, password, prefix;
   peer::Record out;
   FIX::SessionID sid;
@@ -97,6 +98,14 @@ public:
     if (type == "3") o.i("ref_seq", atol(field(m, 45).c_str())).str("text", field(m, 58));
     if (type == "5") o.str("text", field(m, 58));
     out.put(o);
+    if (type == "5") {
+      // a Logout before the Logon: refused (bad credentials, sequence too low, ...)
+      std::lock_guard<std::mutex> g(mu);
+      if (!logged_on && logons == 0) {
+        refused = field(m, 58).empty() ? "no reason given" : field(m, 58);
+        cv.notify_all();
+      }
+    }
   }
   void fromApp(const FIX::Message &m, const FIX::SessionID &) throw(
       FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::UnsupportedMessageType) override
@@ -351,8 +360,11 @@ int main(int argc, char **argv)
     return 1;
   }
   int rc = 0;
-  if (!wait_until(app, timeout, [&] { return app.logged_on; })) {
-    fprintf(stderr, "fix_initiator: no logon within %g s (127.0.0.1:%ld)\n", timeout, port);
+  if (!wait_until(app, timeout, [&] { return app.logged_on || !app.refused.empty(); }) || !app.logged_on) {
+    if (!app.refused.empty())
+      fprintf(stderr, "fix_initiator: no logon: refused: %s\n", app.refused.c_str());
+    else
+      fprintf(stderr, "fix_initiator: no logon within %g s (127.0.0.1:%ld)\n", timeout, port);
     rc = 1;
   } else if (bench_n) {
     app.bench_send();
