@@ -21,7 +21,7 @@ build/peers/%: spec/peers/%.cpp spec/peers/peer_common.h
 	$(Q)$(PEER_CXX) $(PEER_CXXFLAGS) -o $@ $< $(PEER_LIBS)
 
 # make bench runs bench/fix_quickfix_rtt.sh (bench/run.sh): the peers first.
-# (make test needs them too for spec/fix_peer_spec.lua: the lead wires it.)
+# (make test builds them too: mk/fix.mk has `test: peers`.)
 bench: peers
 
 # fuzz_peer: libFuzzer over what the acceptor reads (its record on restart,
