@@ -17,4 +17,6 @@ done
 # peers of spec/peers: make peers); gantry's ctx:buy -> on_fill round trip
 # runs beside it, round by round, through its FIX_RTT_ALT hook.
 echo "== fix_quickfix_rtt"
-bash bench/fix_quickfix_rtt.sh || echo "fix_quickfix_rtt: not measured (exit $?)"
+FIX_RTT_ALT="bash bench/fix_gantry_rtt.sh" bash bench/fix_quickfix_rtt.sh | tee "$BENCH_TMP/fix_rtt.out" \
+  || echo "fix_quickfix_rtt: not measured (exit $?)"
+bash bench/fix_rtt_ratio.sh "$BENCH_TMP/fix_rtt.out" || true

@@ -14,6 +14,8 @@
 
 #include "timefmt.h"
 
+_Static_assert(FIX_MAX_FIELDS < 256, "idx holds a field index + 1 in a byte");
+
 static const char fix_prefix[] = "8=" FIX_BEGIN "\0019=";
 #define FIX_PREFIX_LEN (sizeof fix_prefix - 1)
 
@@ -419,6 +421,7 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *m, struct fix_error *
 	m->type[0] = '\0';
 	m->seq = 0;
 	m->poss_dup = 0;
+	memset(m->idx, 0, sizeof m->idx);
 	size_t i = 0;
 	while (i < len) {
 		int64_t tag = 0;
@@ -436,6 +439,8 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *m, struct fix_error *
 			return fail(err, FIX_REJ_NO_VALUE, (int)tag, "Tag specified without a value");
 		if (m->nfields == FIX_MAX_FIELDS)
 			return fail(err, FIX_REJ_OTHER, (int)tag, "Too many fields");
+		if (tag < FIX_IDX_TAGS && !m->idx[tag])
+			m->idx[tag] = (unsigned char)(m->nfields + 1); /* FIX_MAX_FIELDS < 256 */
 		m->f[m->nfields++] = (struct fix_field){(int)tag, (uint32_t)v0, (uint32_t)(i - v0)};
 		i++;
 	}
@@ -444,6 +449,8 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *m, struct fix_error *
 
 int fix_find(const struct fix_msg *m, int tag)
 {
+	if (tag >= 0 && tag < FIX_IDX_TAGS)
+		return m->idx[tag] - 1;
 	for (int i = 0; i < m->nfields; i++)
 		if (m->f[i].tag == tag)
 			return i;

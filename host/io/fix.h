@@ -22,6 +22,7 @@
 #define FIX_SOH '\001'
 #define FIX_BEGIN "FIX.4.4"
 #define FIX_MAX_FIELDS 128
+#define FIX_IDX_TAGS 192
 /* Room the encoder keeps in front of the body for `8=FIX.4.4|9=NNNNNN|`. */
 #define FIX_HEAD_ROOM 24
 
@@ -75,6 +76,9 @@ struct fix_msg {
 	size_t len;
 	int nfields;
 	struct fix_field f[FIX_MAX_FIELDS];
+	/* the first field of each tag below FIX_IDX_TAGS: index + 1, 0 absent
+	 * (fix_find in one load for the tags a session and venue read) */
+	unsigned char idx[FIX_IDX_TAGS];
 	/* the header, decoded */
 	char type[4]; /* MsgType, NUL-terminated (up to 3 chars) */
 	int64_t seq;  /* 34 */

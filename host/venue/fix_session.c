@@ -16,13 +16,17 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +37,7 @@
 
 #define MAX_MSG 8192
 #define LOGOUT_WAIT_S 2.0
+#define SEQ_FILE_LEN 42 /* "%020lld %020lld\n" */
 
 enum sess_state { S_IDLE, S_CONNECTING, S_LOGON_SENT, S_UP, S_LOGOUT_SENT, S_CLOSED };
 
@@ -60,6 +65,8 @@ struct fix_session {
 	char close_why[160];
 	int64_t next_out, next_in;
 	int seq_fd, out_fd;
+	char *seq_map; /* the seqs file, mapped: a number moves without a syscall */
+	off_t out_end; /* the outbound store's size */
 	char seq_path[4096], out_path[4096];
 	struct stored *store;
 	int nstore, store_cap;
@@ -89,6 +96,10 @@ static int save_seqs(struct fix_session *s)
 	char line[64];
 	int n = snprintf(line, sizeof line, "%020lld %020lld\n", (long long)s->next_out,
 			 (long long)s->next_in);
+	if (s->seq_map) { /* shared mapping: the kernel writes it back, as it would a write() */
+		memcpy(s->seq_map, line, SEQ_FILE_LEN);
+		return 0;
+	}
 	if (pwrite(s->seq_fd, line, (size_t)n, 0) != n) {
 		log_msg(LOG_ERROR, "fix", "%s: cannot write: %s", s->seq_path, strerror(errno));
 		return -1;
@@ -136,6 +147,7 @@ static int load_store(struct fix_session *s, char *err, size_t errlen)
 			return errf_fail(err, errlen, "out of memory");
 		at = body + (off_t)len + 1;
 	}
+	s->out_end = at; /* a cut record is written over */
 	return 0;
 }
 
@@ -144,12 +156,15 @@ static void store_append(struct fix_session *s, int64_t seq, const char *msg, si
 	char head[80];
 	int64_t ns = clock_wall_ns();
 	int hn = snprintf(head, sizeof head, "%lld %zu %lld\n", (long long)seq, len, (long long)ns);
-	off_t end = lseek(s->out_fd, 0, SEEK_END);
-	if (end < 0 || write(s->out_fd, head, (size_t)hn) != hn ||
-	    write(s->out_fd, msg, len) != (ssize_t)len || write(s->out_fd, "\n", 1) != 1 ||
+	struct iovec iov[3] = {{head, (size_t)hn}, {(void *)msg, len}, {"\n", 1}};
+	off_t end = s->out_end;
+	ssize_t want = hn + (ssize_t)len + 1;
+	if (pwritev(s->out_fd, iov, 3, end) != want ||
 	    store_add(s, seq, ns, end + hn, (uint32_t)len) != 0)
 		log_msg(LOG_ERROR, "fix", "%s: cannot store message %lld: %s", s->out_path,
 			(long long)seq, strerror(errno));
+	else
+		s->out_end = end + want;
 }
 
 static void store_reset(struct fix_session *s)
@@ -157,6 +172,7 @@ static void store_reset(struct fix_session *s)
 	if (ftruncate(s->out_fd, 0) != 0)
 		log_msg(LOG_ERROR, "fix", "%s: cannot truncate: %s", s->out_path, strerror(errno));
 	s->nstore = 0;
+	s->out_end = 0;
 }
 
 static int open_store(struct fix_session *s, char *err, size_t errlen)
@@ -177,6 +193,11 @@ static int open_store(struct fix_session *s, char *err, size_t errlen)
 	}
 	s->next_out = o;
 	s->next_in = i;
+	if (ftruncate(s->seq_fd, SEQ_FILE_LEN) == 0) {
+		void *p = mmap(NULL, SEQ_FILE_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->seq_fd, 0);
+		s->seq_map = p == MAP_FAILED ? NULL : p;
+	}
+	save_seqs(s);
 	s->out_fd = open(s->out_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->out_fd < 0)
 		return errf_fail(err, errlen, "%s: %s", s->out_path, strerror(errno));
@@ -210,7 +231,18 @@ static int put(struct fix_session *s, int64_t seq, int store)
 	}
 	if (store)
 		store_append(s, seq, msg, (size_t)n);
-	if (s->bev && bufferevent_write(s->bev, msg, (size_t)n) != 0)
+	if (!s->bev)
+		return 0;
+	/* plain TCP with nothing queued: straight to the socket, not a loop
+	 * turn later (an order's latency); what does not fit is queued */
+	size_t done = 0;
+	if (!s->c.tls && s->state != S_CONNECTING &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		ssize_t w = send(bufferevent_getfd(s->bev), msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0)
+			done = (size_t)w;
+	}
+	if (done < (size_t)n && bufferevent_write(s->bev, msg + done, (size_t)n - done) != 0)
 		return -1;
 	s->last_sent = mono();
 	return 0;
@@ -507,6 +539,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		log_msg(LOG_INFO, "fix", "connected to %s:%d%s", s->c.host, s->c.port,
 			s->c.tls ? " (TLS)" : "");
 		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+		int one = 1; /* small messages, each on its own: no Nagle delay */
+		setsockopt(bufferevent_getfd(s->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		send_logon(s);
 		return;
 	}
@@ -1021,6 +1055,8 @@ void fix_session_free(struct fix_session *s)
 	drop_held(s);
 	free(s->held);
 	free(s->store);
+	if (s->seq_map)
+		munmap(s->seq_map, SEQ_FILE_LEN);
 	if (s->seq_fd >= 0) {
 		fsync(s->seq_fd);
 		close(s->seq_fd);
