@@ -356,7 +356,9 @@ int fix_parse_time(const char *s, size_t len, int64_t *ns)
 			v[k] = v[k] * 10 + (c - '0');
 		}
 	}
-	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+	/* years as timefmt.c takes them: ns since 1970 fit an int64 through 2262 */
+	if (v[0] < 1900 || v[0] > 2200 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 ||
+	    v[3] > 23 || v[4] > 59 || v[5] > 60)
 		return -1;
 	int64_t frac = 0, scale = NS_PER_SEC;
 	if (len > 17) {

@@ -112,6 +112,7 @@ static void test_values(void)
 	CHECK_EQ_INT(fix_parse_time("20251207-03:00:00", 17, &ns), 0);
 	CHECK_EQ_INT(fix_parse_time("20251307-03:00:00", 17, &ns), -1);
 	CHECK_EQ_INT(fix_parse_time("20251207-03:00:00.", 18, &ns), -1);
+	CHECK_EQ_INT(fix_parse_time("62021207-03:00:00", 17, &ns), -1); /* found by fuzz_fix */
 }
 
 static void test_frame(void)
