@@ -242,6 +242,16 @@ wait reports=4
     assert.are.equal(3, peer:positions().XYZ.qty)
   end)
 
+  it("drops before answering: the answers reach the initiator by resend after it logs on again", function()
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\nfault drop at=1 before\n" }
+    local code, out, err = F.initiator(peer.port, { dir = dir, orders = "buy XYZ 1\nwait logons=2\nwait reports=2\n" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("0:0 F:2", execs(peer, 1))
+    local resent = count(out, function(r) return r.msg == "8" and r.poss_dup == true end)
+    assert.are.equal(2, resent)
+    assert.truthy(peer:wait_record(function(r) return r.t == "admin" and r.type == "2" end, 5))
+  end)
+
   it("sends a too-low MsgSeqNum without PossDupFlag: QuickFIX's initiator logs out", function()
     local peer = F.acceptor{ dir = dir, script = "price XYZ 100\nfault lowseq at=1\n" }
     F.initiator(peer.port, { dir = dir, orders = "buy XYZ 1\nwait reports=2\nsleep 500\n" })

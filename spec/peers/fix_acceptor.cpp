@@ -77,6 +77,7 @@ struct Fault {
   std::string kind;
   long at = 0;
   long count = 2, begin = 1, end = 0, code = 3;
+  bool before = false; // drop: before answering K (the answers wait in the store)
   std::string text;
 };
 
@@ -286,7 +287,10 @@ static std::string parse_line(const std::string &raw, bool control)
       else if (!kv(t[i], "begin", v).empty()) dst = &f.begin;
       else if (!kv(t[i], "end", v).empty()) dst = &f.end;
       else if (!kv(t[i], "code", v).empty()) dst = &f.code;
-      else if (f.kind == "logout") {
+      else if (f.kind == "drop" && t[i] == "before") {
+        f.before = true;
+        continue;
+      } else if (f.kind == "logout") {
         for (size_t j = i; j < t.size(); j++) f.text += (j > i ? " " : "") + t[j];
         break;
       } else
@@ -645,7 +649,7 @@ static void fire(Fault &f, bool before_answer)
 {
   std::string key = f.kind + "@" + std::to_string(f.at);
   if (g_fired.count(key)) return;
-  if ((f.kind == "gap") != before_answer) return;
+  if ((f.kind == "gap" || f.before) != before_answer) return;
   g_fired.insert(key);
   g_rec.put(Obj("fault").str("kind", f.kind).i("at", f.at));
   FIX::Session *s = session();
