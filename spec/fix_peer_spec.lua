@@ -61,6 +61,17 @@ wait reports=6
     assert.are.same({ "XYZ", 0, 9 }, { finals[2].symbol, finals[2].qty, finals[2].realized })
   end)
 
+  it("listens on 127.0.0.1 only (QuickFIX 1.15.1 binds every interface; the peer moves it)", function()
+    local peer = F.acceptor{ dir = dir }
+    local port = string.format("%04X", peer.port)
+    local addrs = {}
+    for line in io.lines("/proc/net/tcp") do
+      local addr, p, st = line:match("^%s*%d+: (%x+):(%x+) %x+:%x+ (%x+)")
+      if p == port and st == "0A" then addrs[#addrs + 1] = addr end -- 0A: LISTEN
+    end
+    assert.are.same({ "0100007F" }, addrs)
+  end)
+
   it("runs per-order steps: partial fills, a fill without an ack, pending new, reject with text", function()
     local peer = F.acceptor{ dir = dir, script = [[
 price XYZ 50
