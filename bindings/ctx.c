@@ -235,6 +235,61 @@ static int ctx_cancel(lua_State *L)
 	return 2;
 }
 
+/* One key of ctx:replace's table into *qty / *price: 0, or -1 (bad). */
+static int replace_option(lua_State *L, double *qty, double *price)
+{
+	const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+	double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+	if (strcmp(k, "qty") != 0 && strcmp(k, "price") != 0)
+		return -1;
+	if (!(v > 0 && isfinite(v)))
+		return -1;
+	*(k[0] == 'q' ? qty : price) = v;
+	return 0;
+}
+
+/* ctx:replace(id, {qty =, price =}): true, or nil and the reason; a key
+ * other than qty and price, or a value that is not a positive number, is
+ * "bad_option: KEY" (the first such key in byte order), as for ctx:buy. */
+static int ctx_replace(lua_State *L)
+{
+	struct vm_host *h = host(L);
+	int64_t id = (int64_t)luaL_checkinteger(L, 2);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	double qty = NAN, price = NAN;
+	char bad[72] = "";
+	const char *reason = NULL;
+	lua_pushnil(L);
+	while (lua_next(L, 3) != 0) {
+		if (replace_option(L, &qty, &price) != 0) {
+			char key[72];
+			if (lua_type(L, -2) == LUA_TSTRING)
+				snprintf(key, sizeof key, "%.64s", lua_tostring(L, -2));
+			else
+				snprintf(key, sizeof key, "[%s]", luaL_typename(L, -2));
+			if (!bad[0] || strcmp(key, bad) < 0)
+				memcpy(bad, key, sizeof bad);
+		}
+		lua_pop(L, 1);
+	}
+	if (bad[0] || lua_getmetatable(L, 3)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "ctx:replace refused: bad_option: %s (the options are qty and "
+					  "price, positive numbers)", bad[0] ? bad : "[metatable]");
+		h->ops->log(h->self, LOG_WARN, msg);
+		lua_pushnil(L);
+		lua_pushfstring(L, "bad_option: %s", bad[0] ? bad : "[metatable]");
+		return 2;
+	}
+	if (h->ops->replace(h->self, id, qty, price, &reason) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, reason);
+	return 2;
+}
+
 /* ctx:oco(id1, id2): when one fills the other shrinks by as much, when one
  * is cancelled (or expires) so is the other; held by the host. */
 static int ctx_oco(lua_State *L)
@@ -303,7 +358,7 @@ static int ctx_pnl(lua_State *L)
 
 static void push_order(lua_State *L, const struct vm_host *h, const struct order *o)
 {
-	lua_createtable(L, 0, 11);
+	lua_createtable(L, 0, 14);
 	lua_pushinteger(L, (lua_Integer)o->id);
 	lua_setfield(L, -2, "id");
 	lua_pushstring(L, symtab_name(h->symtab, o->sym));
@@ -328,6 +383,16 @@ static void push_order(lua_State *L, const struct vm_host *h, const struct order
 	lua_setfield(L, -2, "tif");
 	lua_pushstring(L, oms_origin_name(o->origin));
 	lua_setfield(L, -2, "origin");
+	lua_pushstring(L, oms_type_name(o));
+	lua_setfield(L, -2, "type");
+	if (o->role == ROLE_TAKE_PROFIT || o->role == ROLE_STOP_LOSS) { /* a bracket's exit */
+		lua_pushstring(L, o->role == ROLE_TAKE_PROFIT ? "take_profit" : "stop_loss");
+		lua_setfield(L, -2, "bracket_exit");
+	}
+	if (o->oco) {
+		lua_pushinteger(L, (lua_Integer)o->oco);
+		lua_setfield(L, -2, "oco");
+	}
 }
 
 static int ctx_orders(lua_State *L)
@@ -544,7 +609,7 @@ static const luaL_Reg ctx_methods[] = {
 	{"equity", ctx_equity},	  {"pnl", ctx_pnl},	  {"orders", ctx_orders},
 	{"book", ctx_book},	  {"now", ctx_now},	  {"timer", ctx_timer},
 	{"log", ctx_log},	  {"bars", ctx_bars},	  {"at", ctx_at},
-	{"oco", ctx_oco},	  {NULL, NULL}};
+	{"oco", ctx_oco},	  {"replace", ctx_replace}, {NULL, NULL}};
 
 int luaopen_gantry_ctx(lua_State *L)
 {

@@ -50,6 +50,9 @@ struct vm_host_ops {
 	/* ctx:oco: two working orders of the strategy as a one-cancels-other
 	 * pair. 0, or -1 with *reason. */
 	int (*oco)(void *self, int64_t a, int64_t b, const char **reason);
+	/* ctx:replace: a working order's quantity and/or limit price (NAN: keep
+	 * it). 0, or -1 with *reason. */
+	int (*replace)(void *self, int64_t id, double qty, double price, const char **reason);
 };
 
 struct vm_host {

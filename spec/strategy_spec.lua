@@ -57,7 +57,7 @@ describe("a strategy's table", function()
       local S = { parms = { symbol = "XYZ" } }
       function S.on_bar(ctx, bar) end
       return S]], { "s.lua: unknown field 'parms' in the strategy table (did you mean 'params'?); its " ..
-                    "fields are name, params, symbols, history, timeframes and the callbacks on_start," })
+                    "fields are name, params, symbols, history, timeframes, timeframes_align and the callbacks on_start," })
     assert.is_nil(e:find("s.lua:%d"))
     refused([[
       return { symbol = "XYZ", on_bar = function() end }]],

@@ -58,6 +58,7 @@ struct bt_opts {
 	/* the out directory and the log (outdir.c, log.c) */
 	int overwrite, resume;
 	const char *log;
+	const char *warmup; /* paper: history before the first event */
 };
 
 static const char backtest_usage[] =
@@ -88,6 +89,7 @@ static const char paper_usage[] =
 	"                    [--config DEPLOY.lua] [--out DIR] [--cash N] [--seed N]\n"
 	"                    [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
 	"                    [--venue sim|async:N] [--resume | --overwrite] [--log FILE]\n"
+	"                    [--warmup FILE]\n"
 	"                    CSV bars: [--columns FIELD=NAME,...] [--header NAME,...]\n"
 	"                    [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust] [--lenient]\n"
 	"                    ITCH days: --feed file:DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
@@ -102,7 +104,10 @@ static const char paper_usage[] =
 	"SIGTERM stops cleanly. --linger keeps serving ctl after the feed ends, until\n"
 	"`gantry ctl SOCKET stop`. Writes the same files as a backtest, each row as it\n"
 	"happens. An --out holding an earlier run's files is refused unless --resume\n"
-	"(append to them) or --overwrite (replace them); a second host on one --out too.\n";
+	"(append to them) or --overwrite (replace them); a second host on one --out too.\n"
+	"--warmup FILE (CSV bars or an ITCH day; or the config's `warmup`) replays history\n"
+	"through the strategies first, their orders refused (warming_up), so indicators\n"
+	"and ctx:bars are ready at the first event; it writes nothing but log lines.\n";
 
 static const char check_usage[] =
 	"usage: gantry check STRATEGY [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
@@ -291,6 +296,8 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 			o->linger = 1;
 		} else if (paper && !strcmp(a, "--no-watch")) {
 			o->no_watch = 1;
+		} else if (paper && (v = opt_value(argc, argv, &i, "--warmup", &bad))) {
+			o->warmup = v;
 		} else if ((v = opt_value(argc, argv, &i, "--param", &bad))) {
 			if (add_param(o, v))
 				return -1;
@@ -523,6 +530,8 @@ struct run {
 	struct engine *e;
 	struct feed *feed;
 	struct tz *tz; /* CSV times in a zone (--tz); read by the feed */
+	struct feed *warm; /* --warmup's history, and its zone */
+	struct tz *warm_tz;
 	int paper;
 	struct live *live; /* gantry live: the FIX venue's settings and hooks (live.c) */
 	int lock_fd;	     /* the out directory's lock (outdir.c), when lock_dir[0] */
@@ -533,7 +542,9 @@ static void run_free(struct run *r)
 {
 	engine_free(r->e); /* before the feed: its venue may read the feed's books */
 	feed_close(r->feed);
+	feed_close(r->warm);
 	tz_free(r->tz);
+	tz_free(r->warm_tz);
 	symtab_free(r->st);
 	live_free(r->live);
 	config_free(&r->cfg);
@@ -810,6 +821,8 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		.write_through = r->paper,
 		.log_event_time = !r->paper,
 		.timezone = r->cfg.timezone,
+		.has_session_open = r->cfg.has_session_open,
+		.session_open_sec = r->cfg.session_open_sec,
 	};
 	struct sim_config sc = {.fee_per_share = pick(o->fee_share, r->cfg.fee_per_share, 0),
 				.fee_bps = pick(o->fee_bps, r->cfg.fee_bps, 0),
@@ -900,6 +913,30 @@ int cmd_backtest(int argc, char **argv)
 	return rc;
 }
 
+/* --warmup PATH (or the config's `warmup`): the history as a feed of its
+ * own, read as --data would read it (CSV bars with the same options, or an
+ * ITCH day). */
+static struct feed *open_warmup(struct run *r, const char *path, char *err, size_t errlen)
+{
+	struct bt_opts *o = &r->o;
+	const char *first = o->data[0];
+	int ndata = o->ndata, itch = o->itch;
+	struct tz *tz = r->tz;
+	size_t n = strlen(path);
+	o->data[0] = path;
+	o->ndata = 1;
+	o->itch = (n > 5 && !strcmp(path + n - 5, ".itch")) ||
+		  (n > 8 && !strcmp(path + n - 8, ".itch.gz"));
+	r->tz = NULL;
+	struct feed *f = o->itch ? open_itch(r, err, errlen) : open_csv(r, err, errlen);
+	r->warm_tz = r->tz;
+	r->tz = tz;
+	o->data[0] = first;
+	o->ndata = ndata;
+	o->itch = itch;
+	return f;
+}
+
 static int run_paper(struct run *r)
 {
 	char err[2048], outdir[4096], ctl[4096];
@@ -911,10 +948,15 @@ static int run_paper(struct run *r)
 		snprintf(ctl, sizeof ctl, "%s", r->o.ctl);
 	else
 		snprintf(ctl, sizeof ctl, "%s/ctl.sock", outdir);
+	const char *warm = r->o.warmup ? r->o.warmup : r->cfg.warmup;
+	if (warm && !(r->warm = open_warmup(r, warm, err, sizeof err)))
+		return log_user_error("--warmup %s", err), EXIT_USAGE;
 	struct paper_opts po = {.ctl_path = ctl,
 				.speed = r->o.speed,
 				.linger = r->o.linger,
-				.watch_files = !r->o.no_watch};
+				.watch_files = !r->o.no_watch,
+				.warmup = r->warm,
+				.warmup_path = warm};
 	struct paper_venue pv;
 	if (r->live) {
 		live_hooks(r->live, outdir, &pv);

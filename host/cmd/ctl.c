@@ -72,12 +72,13 @@ static void status_strategy(struct engine *e, struct strategy *strat, struct evb
 				    (long long)o->id);
 		json_str(out, symtab_name(st, o->sym));
 		evbuffer_add_printf(out, ", \"side\": \"%s\", \"qty\": %.10g, \"filled\": %.10g, "
-					 "\"price\": %.10g, \"status\": \"%s\", \"version\": %d, "
-					 "\"origin\": \"%s\"}",
+					 "\"price\": %.10g, \"status\": \"%s\", ",
 				    oms_side_name(o->side), o->qty, o->filled,
 				    o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT ? o->price : 0,
-				    oms_status_name(o->status),
-				    o->version, oms_origin_name(o->origin));
+				    oms_status_name(o->status));
+		ctl_order_marks(out, o);
+		evbuffer_add_printf(out, "\"version\": %d, \"origin\": \"%s\"}", o->version,
+				    oms_origin_name(o->origin));
 	}
 	evbuffer_add_printf(out, "], \"cash\": %.10g, \"equity\": %.10g, \"pnl\": %.10g, "
 				 "\"orders\": %ld, \"fills\": %ld, \"rejects\": %ld, \"memory\": %zu}",

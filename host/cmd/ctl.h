@@ -47,4 +47,8 @@ void ctl_json_str(struct evbuffer *out, const char *s);
 void ctl_execute(struct engine *e, const struct ctl_hooks *hooks, const char *line,
 		 struct evbuffer *out);
 
+/* ctl_orders.c: an open order's type, stop, trail, bracket role and OCO
+ * sibling as JSON members, each followed by ", ". */
+void ctl_order_marks(struct evbuffer *out, const struct order *o);
+
 #endif

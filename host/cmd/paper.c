@@ -423,7 +423,8 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 
 	if (p.fatal) {
 		/* the venue could not start: nothing to run */
-	} else if (engine_begin(e, p.err, sizeof p.err) != 0) {
+	} else if (engine_begin(e, p.err, sizeof p.err) != 0 ||
+	    (po->warmup && engine_warmup(e, po->warmup, po->warmup_path, p.err, sizeof p.err) != 0)) {
 		p.data_error = 1;
 		finish(&p);
 	} else if (read_next(&p) > 0) {

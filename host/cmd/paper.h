@@ -34,6 +34,8 @@ struct paper_opts {
 	double speed; /* 0: as fast as possible; 1: real time; 10: ten times faster */
 	int linger;   /* after the feed ends, keep serving ctl until `stop` */
 	int watch_files; /* reload a strategy when its file (or a module it required) is saved */
+	struct feed *warmup;	 /* --warmup: history before the first event (engine_warmup); borrowed */
+	const char *warmup_path; /* its name in the log */
 	const struct paper_venue *venue; /* live: the FIX venue (paper_live.c); NULL: none */
 	const char *mode;		 /* "paper" (NULL) or "live", for status and the log */
 };

@@ -331,6 +331,12 @@ void oms_accept(struct oms *o, struct order *ord, int64_t now)
 
 static void finish(struct oms *o, struct order *ord, int status, const char *reason, int64_t now);
 
+/* The working status an order returns to after a pending state. */
+static int working_status(const struct order *ord)
+{
+	return ord->filled > 0 ? ST_PARTIAL : ST_ACCEPTED;
+}
+
 void oms_pending(struct oms *o, struct order *ord, int64_t now)
 {
 	ord->status = ST_PENDING;
@@ -348,7 +354,7 @@ void oms_cancel_pending(struct oms *o, struct order *ord, int64_t now)
 
 void oms_cancel_rejected(struct oms *o, struct order *ord, const char *reason, int64_t now)
 {
-	ord->status = ord->filled > 0 ? ST_PARTIAL : ST_ACCEPTED;
+	ord->status = working_status(ord);
 	ord->reason = reason;
 	ord->updated = now;
 	emit(o, OMS_EV_ORDER, ord, NULL);
@@ -356,18 +362,34 @@ void oms_cancel_rejected(struct oms *o, struct order *ord, const char *reason, i
 
 void oms_replace(struct oms *o, struct order *ord, double qty, double price, int64_t now)
 {
-	ord->qty = qty;
+	ord->qty = qty > ord->filled ? qty : ord->filled;
 	if (ord->type == ORD_LIMIT || ord->type == ORD_STOP_LIMIT)
 		ord->price = price;
 	ord->updated = now;
+	ord->reason = "";
+	ord->replaces++;
+	if (ord->filled >= ord->qty) { /* reduced to what had filled: done (FIX) */
+		finish(o, ord, ST_FILLED, "replaced", now);
+		return;
+	}
+	/* ST_REPLACED is what the listener sees (FIX ExecType Replaced); the
+	 * order then works on as before */
+	ord->status = ST_REPLACED;
 	emit(o, OMS_EV_ORDER, ord, NULL);
-	if (ord->filled >= ord->qty) /* reduced to what had filled: done */
-		finish(o, ord, ST_FILLED, NULL, now);
+	ord->status = working_status(ord);
 }
 
 void oms_replace_pending(struct oms *o, struct order *ord, int64_t now)
 {
 	ord->status = ST_REPLACE_PENDING;
+	ord->updated = now;
+	emit(o, OMS_EV_ORDER, ord, NULL);
+}
+
+void oms_replace_rejected(struct oms *o, struct order *ord, const char *reason, int64_t now)
+{
+	ord->status = working_status(ord);
+	ord->reason = reason;
 	ord->updated = now;
 	emit(o, OMS_EV_ORDER, ord, NULL);
 }

@@ -62,6 +62,7 @@ struct order {
 	 * (0: not trailing) and the best price seen since placing it */
 	double stop, trail, trail_best;
 	int64_t oco; /* the other of its one-cancels-other pair, 0: none */
+	int replaces; /* replaces the venue confirmed (oms_replace) */
 };
 
 struct position {
@@ -145,12 +146,17 @@ void oms_pending(struct oms *o, struct order *ord, int64_t now);
  * on, reason says why the cancel failed). */
 void oms_cancel_pending(struct oms *o, struct order *ord, int64_t now);
 void oms_cancel_rejected(struct oms *o, struct order *ord, const char *reason, int64_t now);
-/* A working order's new quantity (at least what filled) and limit price, as
- * the venue confirmed them; reduced to its filled quantity, it is done. */
+/* A working order's new quantity and limit price (a limit or stop limit's;
+ * other types keep theirs), as the venue confirmed them: the listener sees
+ * it as ST_REPLACED, then it works on (accepted or partially filled). A
+ * quantity at or below what filled (FIX: OrderQty <= CumQty) makes it done:
+ * filled, reason "replaced". */
 void oms_replace(struct oms *o, struct order *ord, double qty, double price, int64_t now);
-/* A replace sent, not yet confirmed (a remote venue): oms_replace confirms it,
- * oms_cancel_rejected (reason "replace_rejected") refuses it. */
+/* A replace sent, not yet confirmed (ST_REPLACE_PENDING, still working at
+ * its old quantity and price); refused by the engine or the venue: working
+ * as before, reason says why (the order unchanged). */
 void oms_replace_pending(struct oms *o, struct order *ord, int64_t now);
+void oms_replace_rejected(struct oms *o, struct order *ord, const char *reason, int64_t now);
 void oms_cancel(struct oms *o, struct order *ord, const char *reason, int64_t now);
 void oms_expire(struct oms *o, struct order *ord, const char *reason, int64_t now);
 /* An OCO pair: when one fills by q the other's quantity drops by q (to what

@@ -104,6 +104,9 @@ struct engine {
 	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
 	struct bracket *brk; /* brackets.c: entries whose exits follow their fills */
 	int nbrk, brk_cap;
+	int64_t risk_skip; /* an order risk_account_of leaves out (a replace's old self) */
+	int warming;	   /* warmup.c: history through the strategies, orders refused */
+	long warm_refused; /* orders refused while warming up */
 };
 
 /* brackets.c. A bracket's entry as the order path took it (0, or -1 out of
@@ -118,6 +121,19 @@ void brackets_free(struct engine *e);
 /* engine.c: a bracket's exit through the order path (the exit gate: it may
  * only reduce the position; allowed while halted or quarantined). */
 int64_t engine_exit_order(struct strategy *s, const struct order_request *req, const char **reason);
+
+/* replace.c: ctx:replace. 0, or -1 with *reason (a refusal by risk or the
+ * venue is also an on_order with it, the order unchanged). qty, price: NAN
+ * keeps the order's. */
+int engine_replace_order(struct strategy *s, int64_t id, double qty, double price,
+			 const char **reason);
+/* session.c: h's timeframes aligned to the session's open in the exchange's
+ * zone (loaded here if no one did). 0, or -1 (logged; UTC stays). */
+int engine_session_align(struct engine *e, struct history *h);
+/* engine.c: the strategy's risk check of req, the account seen without the
+ * open order skip (0: none), as order_path checks a new order. */
+enum risk_reason engine_risk_gate(struct strategy *s, const struct order_request *req,
+				  int64_t skip);
 
 #define ENGINE_REPORT_FILLS 5000
 

@@ -294,6 +294,10 @@ static void risk_account_of(struct engine *e, int strat, int sym, uint32_t need,
 		for (int i = 0; i < oms_open_count(e->oms, id); i++) {
 			const struct order *o = oms_open_at(e->oms, id, i);
 			double left = o->qty - o->filled;
+			if (o->id == e->risk_skip) { /* replace.c: the order as it was */
+				a->open_orders--;
+				continue;
+			}
 			if (gross) {
 				double px = o->type == ORD_LIMIT ? o->price : oms_mark_of(e->oms, o->sym);
 				if (isfinite(px))
@@ -377,6 +381,18 @@ static enum risk_reason risk_gate(struct strategy *s, const struct order_request
 			oms_side_name(req->side), req->qty, symtab_name(e->symtab, req->sym),
 			risk_reason_name(r));
 	}
+	return r;
+}
+
+static void check_risk_halts(struct engine *e, struct strategy *s);
+
+enum risk_reason engine_risk_gate(struct strategy *s, const struct order_request *req,
+				  int64_t skip)
+{
+	s->eng->risk_skip = skip;
+	enum risk_reason r = risk_gate(s, req);
+	s->eng->risk_skip = 0;
+	check_risk_halts(s->eng, s);
 	return r;
 }
 
@@ -773,6 +789,11 @@ int engine_set(struct engine *e, const char *kv, char *old, size_t oldlen, char 
 
 static int64_t host_submit(void *self, const struct order_request *req, const char **reason)
 {
+	if (((struct strategy *)self)->eng->warming) { /* warmup.c: refused at the door */
+		((struct strategy *)self)->eng->warm_refused++;
+		*reason = "warming_up";
+		return 0;
+	}
 	int64_t id = order_path(self, req, reason, 0);
 	struct engine *e = ((struct strategy *)self)->eng;
 	if (e->nbrk) /* an entry filled as it was placed (a book venue without latency) */
@@ -783,6 +804,11 @@ static int64_t host_submit(void *self, const struct order_request *req, const ch
 static int host_oco(void *self, int64_t a, int64_t b, const char **reason)
 {
 	return brackets_oco(self, a, b, reason);
+}
+
+static int host_replace(void *self, int64_t id, double qty, double price, const char **reason)
+{
+	return engine_replace_order(self, id, qty, price, reason);
 }
 
 static int host_cancel(void *self, int64_t id, const char **reason)
@@ -873,6 +899,7 @@ static const struct vm_host_ops host_ops = {
 	.bars = host_bars,
 	.at = host_at,
 	.oco = host_oco,
+	.replace = host_replace,
 };
 
 /* ------------------------------------------------------------ reload */
@@ -1217,13 +1244,16 @@ static int make_history(struct strategy *s, const struct vm_info *info)
 {
 	struct engine *e = s->eng;
 	if (s->hist && history_same(s->hist, info->history, info->timeframes, info->timeframe_ns,
-				    info->ntimeframes))
+				    info->ntimeframes) &&
+	    history_aligned(s->hist) == (info->timeframes_session && info->ntimeframes > 0))
 		return 0;
 	struct history *h = NULL;
 	if ((info->history > 0 || info->ntimeframes > 0) &&
 	    !(h = history_new(info->history, info->timeframes, info->timeframe_ns,
 			      info->ntimeframes)))
 		return -1;
+	if (h && info->timeframes_session && info->ntimeframes > 0)
+		engine_session_align(e, h); /* or UTC, logged */
 	e->nhist += (h != NULL) - (s->hist != NULL);
 	history_free(s->hist);
 	s->hist = h;
@@ -1381,6 +1411,8 @@ static void watch_pnl(struct engine *e, int64_t t)
 static void record_equity(struct engine *e, int64_t t)
 {
 	double eq = 0, cash = 0;
+	if (e->warming) /* warmup.c: history is no part of the run's outputs */
+		return;
 	for (int i = 0; i < e->nstrat; i++) {
 		eq += oms_equity(e->oms, i);
 		cash += oms_account(e->oms, i)->cash;
@@ -1393,6 +1425,8 @@ static void record_equity(struct engine *e, int64_t t)
 static int charts(struct engine *e, int sym)
 {
 	int any_all = 0;
+	if (e->warming)
+		return 0;
 	for (int i = 0; i < e->nstrat; i++) {
 		if (!e->strats[i].subscribed)
 			any_all = 1;

@@ -41,6 +41,8 @@ struct engine_config {
 	int write_through; /* a running host: each row reaches its file as it happens, orders.csv too */
 	int log_event_time; /* backtests: log lines carry the event time (log_set_event_time) */
 	const char *timezone; /* the exchange's, for ctx:at (borrowed); NULL: America/New_York */
+	int has_session_open; /* the session's open (session.c), else 09:30 in timezone */
+	int session_open_sec; /* seconds after local midnight */
 };
 
 #define ENGINE_MAX_STRATEGIES 64
@@ -89,6 +91,13 @@ int engine_fetch(struct engine *e, char *err, size_t errlen);
 int64_t engine_next_time(const struct engine *e);
 int engine_dispatch(struct engine *e, char *err, size_t errlen);
 int engine_end(struct engine *e, int data_error, char *err, size_t errlen);
+/* A warm start (warmup.c), after engine_begin and before the first event:
+ * every event of history (a feed, owned by the caller, not started) through
+ * the strategies with their orders refused ("warming_up") and nothing
+ * written but log lines; what names it in the log. 0, or -1 with err (bad
+ * data). */
+int engine_warmup(struct engine *e, struct feed *history, const char *what, char *err,
+		  size_t errlen);
 /* A remote venue reported between two events (live): the queued order
  * updates and fills go to their strategies now. */
 void engine_deliver(struct engine *e);

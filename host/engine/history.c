@@ -31,6 +31,8 @@ struct history {
 	struct hsym *syms; /* by symbol id */
 	int nsyms;
 	int64_t next_close;
+	history_bounds bounds; /* NULL: epoch multiples */
+	void *bounds_ud;
 };
 
 struct history *history_new(int depth, const char (*names)[HISTORY_FRAME_NAME],
@@ -118,22 +120,35 @@ static int64_t floor_to(int64_t t, int64_t len)
 	return q * len;
 }
 
+void history_align(struct history *h, history_bounds bounds, void *ud)
+{
+	h->bounds = bounds;
+	h->bounds_ud = ud;
+}
+
+int history_aligned(const struct history *h)
+{
+	return h->bounds != NULL;
+}
+
 /* One price (and volume) at time t into each timeframe's bar of s. */
 static void build(struct history *h, struct hsym *s, const struct bar *b)
 {
 	for (int f = 0; f < h->nframes; f++) {
-		int64_t start = floor_to(b->time, h->len[f]);
 		struct bar *o = &s->open[f];
-		if (s->building[f] && o->time == start) {
+		if (s->building[f] && b->time >= o->time && b->time < s->end[f]) {
 			o->high = b->high > o->high ? b->high : o->high;
 			o->low = b->low < o->low ? b->low : o->low;
 			o->close = b->close;
 			o->volume += b->volume;
 			continue;
 		}
+		int64_t start = floor_to(b->time, h->len[f]), end = start + h->len[f];
+		if (h->bounds)
+			h->bounds(h->bounds_ud, b->time, h->len[f], &start, &end);
 		*o = *b;
 		o->time = start;
-		s->end[f] = start + h->len[f];
+		s->end[f] = end;
 		s->building[f] = 1;
 		if (s->end[f] < h->next_close)
 			h->next_close = s->end[f];

@@ -5,7 +5,8 @@
  * timeframe being built from the feed's bars or from trades.
  *
  * A timeframe's bar covers [start, start + len), start a multiple of len
- * since the epoch (UTC); its time is its start. It is closed, never before,
+ * since the epoch (UTC), unless history_align gives other bounds (the
+ * session's, engine/session.c); its time is its start. It is closed, never before,
  * when event time reaches its end (history_pop_closed): no look-ahead.
  * Memory is taken when a symbol is first seen, none per bar after that.
  */
@@ -30,6 +31,14 @@ void history_free(struct history *h);
 /* Whether h was made with this depth and these timeframes. */
 int history_same(const struct history *h, int depth, const char (*names)[HISTORY_FRAME_NAME],
 		 const int64_t *frame_ns, int nframes);
+
+/* The bounds of the timeframe's bar (of length len) that holds t: [*start,
+ * *end), start <= t < end. */
+typedef void (*history_bounds)(void *ud, int64_t t, int64_t len, int64_t *start, int64_t *end);
+/* Timeframes' bars from bounds (NULL: multiples of their length since the
+ * epoch), for bars not yet begun. */
+void history_align(struct history *h, history_bounds bounds, void *ud);
+int history_aligned(const struct history *h); /* whether bounds are set */
 
 /* A feed's bar: into the symbol's ring and each timeframe's bar. A trade:
  * into each timeframe's bar. 0, or -1 out of memory. */

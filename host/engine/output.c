@@ -230,7 +230,22 @@ int output_summary_json(const char *dir, const struct run_summary *s, char *err,
 
 const char output_orders_header[] =
 	"id,time,strategy,symbol,side,type,qty,price,tif,status,filled,avg_price,fees,reason,"
-	"version,updated,origin\n";
+	"version,updated,stop,trail,origin\n";
+
+/* A stop's trigger price (a trailing stop's: where it stood last) and a
+ * trailing stop's distance (in percent: with a trailing "%"); empty else. */
+static void stop_columns(FILE *f, const struct order *o)
+{
+	char num[40];
+	if (o->stop > 0)
+		fwrite(num, 1, (size_t)(numfmt(num, o->stop, 8) - num), f);
+	fputc(',', f);
+	if (o->trail > 0) {
+		fwrite(num, 1, (size_t)(numfmt(num, o->trail, 8) - num), f);
+		if (o->trail_pct)
+			fputc('%', f);
+	}
+}
 
 void output_order_row(FILE *f, struct engine *e, const struct order *o)
 {
@@ -255,8 +270,9 @@ void output_order_row(FILE *f, struct engine *e, const struct order *o)
 	fputc(',', f);
 	size_t nf = (size_t)(numfmt(num, o->fees, 8) - num);
 	fwrite(num, 1, nf, f);
-	fprintf(f, ",%s,%d,%s,%s\n", o->reason ? o->reason : "", o->version, u,
-		oms_origin_name(o->origin));
+	fprintf(f, ",%s,%d,%s,", o->reason ? o->reason : "", o->version, u);
+	stop_columns(f, o);
+	fprintf(f, ",%s\n", oms_origin_name(o->origin));
 }
 
 /* Copies the first n bytes of from into to. */
@@ -400,6 +416,10 @@ static void push_summary(lua_State *L, const struct run_summary *s)
 	set_num(L, "win_rate", s->win_rate);
 	set_num(L, "elapsed_s", s->elapsed_s);
 	set_num(L, "events_per_s", s->events_per_s);
+	if (s->oco_pairs > 0) { /* as in summary.json: only a run with OCO pairs */
+		set_num(L, "oco_pairs", (double)s->oco_pairs);
+		set_num(L, "bracket_ambiguous", (double)s->bracket_ambiguous);
+	}
 	lua_setfield(L, -2, "summary");
 }
 

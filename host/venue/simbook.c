@@ -338,8 +338,20 @@ static void simbook_cancel_all(void *self, const char *reason, int64_t now)
 	}
 }
 
+/* Whether a resting order at so's price would trade with the other side's
+ * best price now. */
+static int crosses(const struct simbook *sb, const struct sb_order *so)
+{
+	struct book_top top;
+	if (!so->px)
+		return 0;
+	book_top(sb->books, so->locate, &top);
+	return so->side == 'B' ? top.ask && top.ask <= so->px : top.bid && top.bid >= so->px;
+}
+
 /* As a real venue does: a price change or a larger size goes to the back of
- * the queue at the (new) price; a smaller size keeps its place. */
+ * the queue at the (new) price; a smaller size keeps its place. A new price
+ * that crosses the other side takes it at once (as an arriving limit). */
 static int simbook_replace(void *self, struct order *o, double qty, double price, int64_t now)
 {
 	struct simbook *sb = self;
@@ -349,14 +361,18 @@ static int simbook_replace(void *self, struct order *o, double qty, double price
 		return -1;
 	int limit = o->type == ORD_LIMIT || o->type == ORD_STOP_LIMIT;
 	struct sb_order *so = &sb->v[i];
-	uint32_t px = limit ? (uint32_t)llround(price * 1e4) : 0;
+	uint32_t px = limit ? (uint32_t)llround(price * 1e4) : so->px;
 	int back = px != so->px || qty > o->qty;
 	so->px = px;
 	if (back && so->arrived)
 		so->ahead = level_shares(sb, so->locate, so->side, so->px);
-	if (qty <= o->filled)
+	int done = qty <= o->filled;
+	if (done)
 		remove_at(sb, i);
 	oms_replace(sb->oms, o, qty, price, now);
+	if (!done && back && so->arrived && !so->stop_wait && crosses(sb, so) &&
+	    take(sb, o, so, now) <= 0) /* fills change no list here: i is still so */
+		remove_at(sb, i);
 	return 0;
 }
 

@@ -10,12 +10,13 @@
 
 #include "grow.h"
 
-enum { REQ_SUBMIT, REQ_CANCEL };
+enum { REQ_SUBMIT, REQ_CANCEL, REQ_REPLACE };
 
 struct request {
 	int kind;
 	int64_t id;
 	int wait; /* market events still to pass */
+	double qty, price; /* REQ_REPLACE: what was asked */
 };
 
 struct venue_async {
@@ -43,7 +44,7 @@ static int push(struct venue_async *a, int kind, int64_t id)
 	if (!q)
 		return -1;
 	a->q = q;
-	a->q[a->n++] = (struct request){kind, id, a->after};
+	a->q[a->n++] = (struct request){kind, id, a->after, 0, 0};
 	return 0;
 }
 
@@ -75,12 +76,20 @@ static int async_cancel(void *self, struct order *o, int64_t now)
 	return 0;
 }
 
+/* A replace waits as a cancel does (ST_REPLACE_PENDING: the order works on
+ * at its old quantity and price meanwhile), then reaches the inner venue. */
 static int async_replace(void *self, struct order *o, double qty, double price, int64_t now)
 {
 	struct venue_async *a = self;
-	if (queued_submit(a, o->id) >= 0)
-		return -1; /* not at the venue yet: nothing to replace */
-	return a->inner.ops->replace(a->inner.self, o, qty, price, now);
+	if (!oms_is_open(o) || o->status != (o->filled > 0 ? ST_PARTIAL : ST_ACCEPTED) ||
+	    queued_submit(a, o->id) >= 0)
+		return -1; /* not at the venue yet, or a cancel or replace is on its way */
+	if (push(a, REQ_REPLACE, o->id) != 0)
+		return -1;
+	a->q[a->n - 1].qty = qty;
+	a->q[a->n - 1].price = price;
+	oms_replace_pending(a->oms, o, now);
+	return 0;
 }
 
 /* One request reaches the inner venue. */
@@ -94,6 +103,15 @@ static void release(struct venue_async *a, const struct request *r, int64_t now)
 			oms_cancel(a->oms, o, "canceled", now);
 		else if (a->inner.ops->submit(a->inner.self, o, now) != 0)
 			oms_reject(a->oms, o, "venue", -1);
+		return;
+	}
+	if (r->kind == REQ_REPLACE) {
+		if (o->status == ST_CANCEL_PENDING) /* a cancel follows: it decides */
+			return;
+		/* fills since it was sent may have passed the new quantity: done */
+		double qty = r->qty > o->filled ? r->qty : o->filled;
+		if (a->inner.ops->replace(a->inner.self, o, qty, r->price, now) != 0)
+			oms_replace_rejected(a->oms, o, "venue", now);
 		return;
 	}
 	if (a->inner.ops->cancel(a->inner.self, o, now) != 0)

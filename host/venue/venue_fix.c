@@ -399,11 +399,6 @@ static void unknown(struct venue_fix *v, const struct fix_msg *m, const char *wh
 		what, id, *orig ? " 41=" : "", orig, oid);
 }
 
-static void back_to_working(struct order *o)
-{
-	o->status = o->filled > 0 ? ST_PARTIAL : ST_ACCEPTED;
-}
-
 static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 {
 	int gen = 0;
@@ -466,8 +461,7 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 		f->cur_gen = gen;
 		f->pend_gen = 0;
 		f->pend_kind = 0;
-		back_to_working(o);
-		oms_replace(v->oms, o, nq, np, now);
+		oms_replace(v->oms, o, nq, np, now); /* ST_REPLACED seen, then working */
 		break;
 	}
 	case '6':
@@ -532,7 +526,10 @@ static void cancel_reject(struct venue_fix *v, const struct fix_msg *m)
 		oms_reject(v->oms, o, "venue_unknown", -1);
 		return;
 	}
-	oms_cancel_rejected(v->oms, o, to == '2' ? "replace_rejected" : "cancel_rejected", now);
+	if (to == '2')
+		oms_replace_rejected(v->oms, o, "replace_rejected", now);
+	else
+		oms_cancel_rejected(v->oms, o, "cancel_rejected", now);
 }
 
 static void on_app(void *ud, const struct fix_msg *m)

@@ -22,7 +22,8 @@
 
 static const char *const top_keys[] = {"params", "risk", "firm_risk", "sandbox", "http",
 				       "journal", "fees", "cash", "seed", "venue", "feed", "log",
-				       "symbols", "data", "timezone", "sim", NULL};
+				       "symbols", "data", "timezone", "sim", "warmup",
+				       "session_open", NULL};
 
 static int number_field(lua_State *L, int tbl, const char *section, const char *key, double min,
 			double *out, struct deploy_config *c, char *err, size_t errlen)
@@ -287,6 +288,48 @@ static int read_timezone(struct deploy_config *c, lua_State *L, char *err, size_
 	return 0;
 }
 
+/* `warmup = "PATH"`: history a running host replays first (a path as
+ * --warmup takes it, from the working directory). */
+static int read_warmup(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
+{
+	int t = lua_getfield(L, 1, "warmup");
+	if (t == LUA_TNIL)
+		return lua_pop(L, 1), 0;
+	if (t != LUA_TSTRING || !*lua_tostring(L, -1))
+		return errf(err, errlen, "%s: warmup: expected the path of a data file (a string)",
+			    c->path),
+		       -1;
+	if (!(c->warmup = strdup(lua_tostring(L, -1))))
+		return errf(err, errlen, "out of memory"), -1;
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* `session_open = "09:30"` (or "HH:MM:SS"): where a strategy's session-
+ * aligned timeframes start, in the exchange's zone (`timezone`). */
+static int read_session_open(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
+{
+	int t = lua_getfield(L, 1, "session_open");
+	if (t == LUA_TNIL)
+		return lua_pop(L, 1), 0;
+	const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
+	int h = -1, m = -1, sec = 0, n = 0;
+	size_t len = strlen(v);
+	if ((len == 5 && sscanf(v, "%2d:%2d%n", &h, &m, &n) == 2 && n == 5) ||
+	    (len == 8 && sscanf(v, "%2d:%2d:%2d%n", &h, &m, &sec, &n) == 3 && n == 8)) {
+		if (h >= 0 && h <= 23 && m >= 0 && m <= 59 && sec >= 0 && sec <= 59 &&
+		    v[0] >= '0' && v[0] <= '9' && v[3] >= '0' && v[3] <= '9') {
+			c->has_session_open = 1;
+			c->session_open_sec = h * 3600 + m * 60 + sec;
+			lua_pop(L, 1);
+			return 0;
+		}
+	}
+	return errf(err, errlen, "%s: session_open: expected a time of day \"HH:MM\" or "
+				 "\"HH:MM:SS\", e.g. \"09:30\"", c->path),
+	       -1;
+}
+
 /* One of two words at sim.KEY (the first is the default): 0 or 1 in *out,
  * -1 on anything else. */
 static int sim_choice(struct deploy_config *c, lua_State *L, int s, const char *key,
@@ -331,7 +374,8 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 	if (check_keys(L, 1, "", top_keys, c, err, errlen) != 0)
 		return -1;
 	if (number_field(L, 1, "", "cash", 1e-9, &c->cash, c, err, errlen) != 0 ||
-	    read_timezone(c, L, err, errlen) != 0)
+	    read_timezone(c, L, err, errlen) != 0 || read_warmup(c, L, err, errlen) != 0 ||
+	    read_session_open(c, L, err, errlen) != 0)
 		return -1;
 	int t = lua_getfield(L, 1, "params");
 	if (t == LUA_TTABLE) {
@@ -474,6 +518,7 @@ void config_free(struct deploy_config *c)
 	free(c->data_header);
 	free(c->data_tz);
 	free(c->timezone);
+	free(c->warmup);
 	if (c->L)
 		lua_close(c->L);
 	free(c->core); /* after the state: it is the state's allocator */

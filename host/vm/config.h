@@ -36,6 +36,8 @@ struct deploy_config {
 	char *data_columns, *data_header, *data_tz;
 	int data_time_form; /* enum time_form; < 0: unset */
 	char *timezone;	    /* the exchange's zone (ctx:at); owned, NULL: unset */
+	char *warmup;	    /* `warmup = "PATH"`: history for a warm start (paper); owned */
+	int has_session_open, session_open_sec; /* `session_open = "09:30"` (timeframes_align) */
 	int has_risk; /* bit 0: a `risk` table, bit 1: `firm_risk`; the config table is at 1 of L */
 };
 

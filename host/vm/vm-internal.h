@@ -123,7 +123,7 @@ enum {
 	SLOT_SYMS,
 	SLOT_FRAME, /* a timeframe's bar (Lua 5.4; LuaJIT writes the bar box) */
 	SLOT_KEYS, /* the event field names, one slot each (see vm_key_names) */
-	SLOT_CB0 = SLOT_KEYS + 24, /* one slot per callback, in the order of vm_cb_names */
+	SLOT_CB0 = SLOT_KEYS + 28, /* one slot per callback, in the order of vm_cb_names */
 };
 
 /* Field names pushed from stack slots: a TValue copy, no string lookup. */
@@ -151,6 +151,10 @@ enum {
 	K_FEE,
 	K_ORIGIN,
 	K_TIMEFRAME,
+	K_TYPE,
+	K_STOP,
+	K_BRACKET_EXIT,
+	K_OCO,
 	K__COUNT
 };
 extern const char *const vm_key_names[K__COUNT];
@@ -179,7 +183,7 @@ extern const char *const vm_cb_names[NCB];
  * nil otherwise.
  */
 enum { EV_BAR, EV_BOOK, EV_TRADE, EV_ORDER, EV_FILL, EV_FRAME, EV__COUNT };
-#define EV_MAX_FIELDS 10
+#define EV_MAX_FIELDS 14
 
 struct event_kind {
 	int slot; /* the reused event table */

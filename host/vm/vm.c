@@ -41,7 +41,7 @@ const char *const vm_key_names[K__COUNT] = {
 	"symbol", "time",  "open", "high", "low",     "close",	"volume",
 	"bid",	  "bid_qty", "ask", "ask_qty", "price", "qty",	"side",
 	"id",	  "order_id", "filled", "avg_price", "status", "reason", "fee", "origin",
-	"timeframe"};
+	"timeframe", "type", "stop", "bracket_exit", "oco"};
 
 const char *const vm_cb_names[NCB] = {"on_start", "on_bar",	 "on_book",   "on_trade",
 				      "on_order", "on_fill",	 "on_timer",  "on_reload",
@@ -53,9 +53,9 @@ const struct event_kind vm_event_kinds[EV__COUNT] = {
 	[EV_BOOK] = {SLOT_BOOK, CB_BOOK, "on_book", 6,
 		     {K_SYMBOL, K_TIME, K_BID, K_BID_QTY, K_ASK, K_ASK_QTY}},
 	[EV_TRADE] = {SLOT_TRADE, CB_TRADE, "on_trade", 5, {K_SYMBOL, K_TIME, K_PRICE, K_QTY, K_SIDE}},
-	[EV_ORDER] = {SLOT_ORDER, CB_ORDER, "on_order", 10,
+	[EV_ORDER] = {SLOT_ORDER, CB_ORDER, "on_order", 14,
 		      {K_ID, K_SYMBOL, K_SIDE, K_QTY, K_FILLED, K_PRICE, K_AVG_PRICE, K_STATUS,
-		       K_REASON, K_ORIGIN}},
+		       K_REASON, K_ORIGIN, K_TYPE, K_STOP, K_BRACKET_EXIT, K_OCO}},
 	[EV_FILL] = {SLOT_FILL, CB_FILL, "on_fill", 7,
 		     {K_ORDER_ID, K_SYMBOL, K_SIDE, K_QTY, K_PRICE, K_FEE, K_TIME}},
 	[EV_FRAME] = {SLOT_FRAME, CB_BAR, "on_bar", 8,
@@ -742,7 +742,7 @@ static int find_callbacks(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-#define NFIELDS (5 + NCB)
+#define NFIELDS (6 + NCB)
 
 /* "on_start, on_bar, ..., on_params": the callbacks, for messages. */
 static void callback_list(char *buf, size_t len)
@@ -761,10 +761,11 @@ static void callback_list(char *buf, size_t len)
 static int check_fields(struct vm *vm, char *err, size_t errlen)
 {
 	lua_State *L = vm->core.L;
-	const char *known[NFIELDS] = {"name", "params", "symbols", "history", "timeframes"};
+	const char *known[NFIELDS] = {"name", "params", "symbols", "history", "timeframes",
+				      "timeframes_align"};
 	char cbs[256], where[PATH_MAX + 16];
 	for (int i = 0; i < NCB; i++)
-		known[5 + i] = vm_cb_names[i];
+		known[6 + i] = vm_cb_names[i];
 	callback_list(cbs, sizeof cbs);
 	int t = raw_field(L, SLOT_MODULE, "name");
 	lua_pop(L, 1);
@@ -778,7 +779,7 @@ static int check_fields(struct vm *vm, char *err, size_t errlen)
 			const char *k = plain_text(L, -1);
 			vm_fail(err, errlen, "%s: the strategy table has a field [%s]: its "
 					     "fields are named (name, params, symbols, history, "
-					     "timeframes and the callbacks %s)",
+					     "timeframes, timeframes_align and the callbacks %s)",
 				vm->path, k, cbs);
 			lua_settop(L, SLOT_TOP);
 			return -1;
@@ -804,7 +805,7 @@ static int check_fields(struct vm *vm, char *err, size_t errlen)
 		else
 			vm_fail(err, errlen, "%s: unknown field '%s' in the strategy table%s; "
 					     "its fields are name, params, symbols, history, "
-					     "timeframes and the callbacks %s",
+					     "timeframes, timeframes_align and the callbacks %s",
 				where, keys[i], hint, cbs);
 		free(keys);
 		lua_settop(L, SLOT_TOP);
@@ -883,6 +884,16 @@ static int read_history(struct vm *vm, char *err, size_t errlen)
 		vm->info.timeframe_ns[vm->info.ntimeframes++] = ns;
 		lua_pop(L, 1);
 	}
+	lua_pop(L, 1);
+	t = raw_field(L, SLOT_MODULE, "timeframes_align");
+	const char *a = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
+	if (t != LUA_TNIL && strcmp(a, "utc") != 0 && strcmp(a, "session") != 0) {
+		vm_fail(err, errlen, "%s: timeframes_align must be \"utc\" or \"session\", got %s",
+			vm->path, plain_text(L, -1));
+		lua_settop(L, SLOT_TOP);
+		return -1;
+	}
+	vm->info.timeframes_session = strcmp(a, "session") == 0;
 	lua_pop(L, 1);
 	return 0;
 }
@@ -1064,6 +1075,19 @@ int vm_on_order(struct vm *vm, const struct order *o)
 	vm_push_str(L, oms_status_name(o->status));
 	vm_push_str(L, o->reason);
 	vm_push_str(L, oms_origin_name(o->origin));
+	vm_push_str(L, oms_type_name(o));
+	if (o->stop > 0) /* where a stop triggers (a trailing stop: now) */
+		lua_pushnumber(L, o->stop);
+	else
+		lua_pushnil(L);
+	if (o->role == ROLE_TAKE_PROFIT || o->role == ROLE_STOP_LOSS) /* a bracket's exit */
+		vm_push_str(L, o->role == ROLE_TAKE_PROFIT ? "take_profit" : "stop_loss");
+	else
+		lua_pushnil(L);
+	if (o->oco)
+		lua_pushinteger(L, (lua_Integer)o->oco);
+	else
+		lua_pushnil(L);
 	return vm->call_event(vm, EV_ORDER);
 }
 

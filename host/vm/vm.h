@@ -90,6 +90,10 @@ struct vm_info {
 	int ntimeframes;
 	char timeframes[VM_MAX_TIMEFRAMES][8];
 	int64_t timeframe_ns[VM_MAX_TIMEFRAMES];
+	/* `timeframes_align = "session"`: frames start at the session's open in
+	 * the exchange's zone (engine/session.c); 0 ("utc", the default): at
+	 * multiples of their length since the epoch */
+	int timeframes_session;
 };
 
 struct vm_ops {

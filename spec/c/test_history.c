@@ -1,7 +1,8 @@
 /*
  * test_history — a strategy's rings and timeframes (host/engine/history.c):
  * the ring keeps the newest `depth` bars, a timeframe's bar closes only once
- * time reaches its end, the earliest (then shortest) first.
+ * time reaches its end, the earliest (then shortest) first; other bounds
+ * (history_align, the session's) decide where a bar starts and ends.
  */
 #include <stdint.h>
 
@@ -84,10 +85,52 @@ static void test_trades_and_times_before_the_epoch(void)
 	history_free(h);
 }
 
+/* Frames on the half hour, cut short at 02:00 (a "session" open). */
+static void half_past(void *ud, int64_t t, int64_t len, int64_t *start, int64_t *end)
+{
+	(void)ud;
+	int64_t half = 1800 * S_NS, cut = 7200 * S_NS;
+	*start = (t - half) / len * len + half;
+	*end = *start + len;
+	if (*start < cut && *end > cut)
+		*end = cut;
+}
+
+static void test_aligned_bounds(void)
+{
+	struct history *h = history_new(4, names, lens, 1); /* 1h only */
+	CHECK(h != NULL);
+	history_align(h, half_past, NULL);
+	CHECK(history_aligned(h));
+	int64_t secs[] = {2700, 4500, 5500, 6900}; /* 00:45, 01:15, 01:31:40, 01:55 */
+	for (int i = 0; i < 4; i++) {
+		struct bar out;
+		int frame;
+		if (i == 2) { /* as the engine does: what closed by then, first */
+			CHECK_EQ_INT(history_pop_closed(h, secs[i] * S_NS, &out, &frame), 1);
+			CHECK(out.time == 1800 * S_NS); /* [00:30, 01:30) */
+			CHECK_NEAR(out.volume, 2, 0);
+			CHECK_NEAR(out.close, 101.5, 0);
+		}
+		struct bar b = bar_at(secs[i], 0, 100 + i);
+		CHECK_EQ_INT(history_add_bar(h, &b), 0);
+	}
+	/* [01:30, 02:00): cut at 02:00, not 02:30 */
+	CHECK(history_next_close(h) == 7200 * S_NS);
+	struct bar out;
+	int frame;
+	CHECK_EQ_INT(history_pop_closed(h, 7199 * S_NS, &out, &frame), 0);
+	CHECK_EQ_INT(history_pop_closed(h, 7200 * S_NS, &out, &frame), 1);
+	CHECK(out.time == 5400 * S_NS);
+	CHECK_NEAR(out.volume, 2, 0);
+	history_free(h);
+}
+
 int main(void)
 {
 	RUN(test_ring_keeps_the_newest);
 	RUN(test_frames_close_at_their_end_shortest_first);
 	RUN(test_trades_and_times_before_the_epoch);
+	RUN(test_aligned_bounds);
 	return check_summary();
 }

@@ -14,6 +14,8 @@ an empty-state note, never an error):
                   total_return, max_drawdown and win_rate are fractions
                   (0.125 = 12.50%); max_drawdown is shown as a loss whatever
                   its sign. nan/inf/nil render "n/a". Unknown keys are listed too.
+                  With oco_pairs (a run that had OCO pairs), bracket_ambiguous
+                  is shown as "Bracket ambiguity: N of M OCO pairs".
   params   table  name -> value, shown sorted by name
   equity   { t = {ns...}, equity = {num...} }  parallel arrays, t in ns since
                   the epoch (UTC), ascending, already downsampled (<= ~2000)
@@ -600,6 +602,12 @@ local function summary_table(b, s, period)
     if key == "strategy" and period then
       b[#b + 1] = fmt('<tr><th>Period</th><td class="num">%s</td></tr>', esc(period))
     end
+  end
+  if s.oco_pairs then -- a run with OCO pairs: how often a bar reached both of one
+    known.oco_pairs, known.bracket_ambiguous = true, true
+    b[#b + 1] = fmt('<tr><th>Bracket ambiguity</th><td class="num">%s</td></tr>',
+      esc(fmt("%s of %s OCO pairs (a bar reached both exits: stop-loss assumed first)",
+        count(s.bracket_ambiguous), count(s.oco_pairs))))
   end
   local extra = {}
   for k in pairs(s) do if not known[k] then extra[#extra + 1] = tostring(k) end end
