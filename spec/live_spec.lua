@@ -148,6 +148,51 @@ describe("gantry live", function()
     assert.are.equal(pos.qty, q)
   end)
 
+  it("ctx:replace goes out as OrderCancelReplaceRequest: replaced, pending then replaced, refused", function()
+    T.day_bars(dir, 5)
+    local script = table.concat({ "price XYZ 100", "default ack rest",
+      "replace 2 pending ack", "replace 3 reject too late", "" }, "\n")
+    local peer = F.acceptor{ dir = dir, script = script }
+    local strat = T.write(dir .. "/repl.lua", [[
+      local S = { params = { symbol = "XYZ" } }
+      local ids = {}
+      function S.on_bar(ctx, bar)
+        ctx.state.n = (ctx.state.n or 0) + 1
+        if ctx.state.n == 1 then
+          for i = 1, 3 do ids[i] = ctx:buy("XYZ", 10, { limit = 90 }) end
+        elseif ctx.state.n == 2 then
+          for i = 1, 3 do assert(ctx:replace(ids[i], { qty = 6, price = 91 })) end
+        end
+      end
+      function S.on_order(ctx, o)
+        ctx:log("info", "ORDER %d %s %s %g@%g", o.id, o.status, o.reason or "", o.qty, o.price or 0)
+      end
+      return S]])
+    local code, _, err = live(dir, strat, peer)
+    assert.are.equal(0, code, err)
+    local reqs = peer:select("replace_request")
+    assert.are.equal(3, #reqs, T.read(peer.record))
+    for i, r in ipairs(reqs) do
+      assert.are.equal(6, r.qty)
+      assert.are.equal(91, r.price)
+      assert.are.equal("R1-" .. r.n .. "-0", r.orig_clordid)
+      assert.are.equal("R1-" .. r.n .. "-1", r.clordid)
+    end
+    for _, l in ipairs({ "ORDER 1 replaced  6@91", "ORDER 2 replace_pending", "ORDER 2 replaced  6@91",
+                         "ORDER 3 accepted replace_rejected 10@90" }) do
+      assert.truthy(err:find(l, 1, true), l .. " not in:\n" .. err)
+    end
+    -- the end's cancels name the ClOrdID the venue holds now
+    local cancels = peer:select("cancel_request")
+    local orig = {}
+    for _, c in ipairs(cancels) do orig[c.n] = c.orig_clordid end
+    assert.are.equal("R1-1-1", orig[1])
+    assert.are.equal("R1-3-0", orig[3])
+    local o = by_id(T.csv(dir .. "/out/orders.csv"))
+    assert.are.equal("6", o[1].qty)
+    assert.are.equal("10", o[3].qty)
+  end)
+
   it("refuses orders while the session is down (venue_down) and cancels working orders once it is back", function()
     T.day_bars(dir, 12)
     -- message 1 rests; after message 2 the acceptor drops the connection
