@@ -57,7 +57,8 @@ static void parse_one(const char *p, size_t n)
 	size_t used;
 	const char *why;
 	struct fix_error err;
-	if (fix_frame(p, n, 8192, &used, &why) != FIX_FRAME_OK || fix_parse(p, used, &msg, &err) != 0)
+	if (fix_frame(p, n, 8192, &used, &why) != FIX_FRAME_OK ||
+	    fix_parse(p, used, &msg, &err) != 0)
 		abort();
 	char id[64], oid[64], eid[64];
 	double px = 0, q = 0, cum = 0, leaves = 0, avg = 0;
@@ -72,7 +73,8 @@ static void parse_one(const char *p, size_t n)
 	fix_get_str(&msg, 17, eid, sizeof eid);
 	size_t tl;
 	const char *text = fix_get(&msg, 58, &tl);
-	sink += et + st + (long)(px + q + cum + leaves + avg) + id[0] + oid[0] + eid[0] + (text != NULL);
+	sink += et + st + (long)(px + q + cum + leaves + avg) + id[0] + oid[0] + eid[0] +
+		(text != NULL);
 }
 
 /* An ExecutionReport as the QuickFIX acceptor sends a fill. */
@@ -129,12 +131,14 @@ int main(int argc, char **argv)
 	qsort(par, (size_t)nb, sizeof *par, cmp_double);
 	qsort(both, (size_t)nb, sizeof *both, cmp_double);
 	long p50 = nb / 2, p99 = nb * 99 / 100;
-	printf("fix_codec: NewOrderSingle encode median %.0f ns p99 %.0f ns (%ld bytes)\n", enc[p50],
-	       enc[p99], bytes / (nb * BATCH));
-	printf("fix_codec: ExecutionReport frame+parse+read median %.0f ns p99 %.0f ns (%zu bytes)\n",
-	       par[p50], par[p99], inlen[0]);
-	printf("fix_codec: together median %.0f ns p99 %.0f ns (goal <= 1000 ns), %ld messages each\n",
-	       both[p50], both[p99], nb * BATCH);
+	printf("fix_codec: NewOrderSingle encode median %.0f ns p99 %.0f ns (%ld bytes)\n",
+	       enc[p50], enc[p99], bytes / (nb * BATCH));
+	printf(
+	    "fix_codec: ExecutionReport frame+parse+read median %.0f ns p99 %.0f ns (%zu bytes)\n",
+	    par[p50], par[p99], inlen[0]);
+	printf(
+	    "fix_codec: together median %.0f ns p99 %.0f ns (goal <= 1000 ns), %ld messages each\n",
+	    both[p50], both[p99], nb * BATCH);
 	free(enc);
 	free(par);
 	free(both);

@@ -13,29 +13,30 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "ctl.h"
 #include "log.h"
 #include "lua_compat.h"
-#include "ctl.h"
 #include "output.h"
 #include "tz.h"
 #include "venue_fix.h"
 
 const char live_usage[] =
-	"usage: gantry live STRATEGY [STRATEGY...] --feed URL --venue fix://HOST:PORT?sender=S&target=T\n"
-	"                   --config DEPLOY.lua [--ctl PATH] [--linger] [--no-watch]\n"
-	"                   [--param [NAME.]K=V ...] [--out DIR] [--cash N] [--seed N]\n"
-	"                   [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
-	"                   [--resume | --overwrite] [--log FILE]\n"
-	"\n"
-	"Runs the strategies as paper does (same outputs, control socket, hot reload and\n"
-	"risk), with orders routed over FIX 4.4 to the venue (fixs:// for TLS); positions\n"
-	"and P&L come from the venue's execution reports. The deploy config's `venue`\n"
-	"table holds the session settings (heartbeat_s, reset_on_logon, username_file,\n"
-	"password_file, store, resend_max_age_s, too_low_seq, reconnect_s,\n"
-	"reconnect_max_s, connect_timeout_s, order_types, cancel_on_reconnect, account,\n"
-	"schedule, tls). While the session is down orders are refused (venue_down).\n"
-	"Exit status: 0 done, 1 a strategy failed at run time, 2 bad usage or input, a\n"
-	"certificate the host cannot trust or a refused logon.\n";
+    "usage: gantry live STRATEGY [STRATEGY...] --feed URL --venue "
+    "fix://HOST:PORT?sender=S&target=T\n"
+    "                   --config DEPLOY.lua [--ctl PATH] [--linger] [--no-watch]\n"
+    "                   [--param [NAME.]K=V ...] [--out DIR] [--cash N] [--seed N]\n"
+    "                   [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
+    "                   [--resume | --overwrite] [--log FILE]\n"
+    "\n"
+    "Runs the strategies as paper does (same outputs, control socket, hot reload and\n"
+    "risk), with orders routed over FIX 4.4 to the venue (fixs:// for TLS); positions\n"
+    "and P&L come from the venue's execution reports. The deploy config's `venue`\n"
+    "table holds the session settings (heartbeat_s, reset_on_logon, username_file,\n"
+    "password_file, store, resend_max_age_s, too_low_seq, reconnect_s,\n"
+    "reconnect_max_s, connect_timeout_s, order_types, cancel_on_reconnect, account,\n"
+    "schedule, tls). While the session is down orders are refused (venue_down).\n"
+    "Exit status: 0 done, 1 a strategy failed at run time, 2 bad usage or input, a\n"
+    "certificate the host cannot trust or a refused logon.\n";
 
 struct live {
 	struct venue_fix *vf; /* owned by the engine (its venue) */
@@ -73,14 +74,16 @@ static int parse_url(struct live *lv, const char *url, char *err, size_t errlen)
 	snprintf(lv->url, sizeof lv->url, "%s", url);
 	lv->c.url = lv->url;
 	if (!colon || colon == p || (size_t)(colon - p) >= sizeof lv->host)
-		return errf_fail(err, errlen, "--venue %s: expected %s://HOST:PORT?sender=S&target=T",
-				 url, tls ? "fixs" : "fix");
+		return errf_fail(err, errlen,
+				 "--venue %s: expected %s://HOST:PORT?sender=S&target=T", url,
+				 tls ? "fixs" : "fix");
 	memcpy(lv->host, p, (size_t)(colon - p));
 	lv->host[colon - p] = '\0';
 	char *end;
 	long port = strtol(colon + 1, &end, 10);
 	if (end == colon + 1 || (q ? end != q : *end != '\0') || port < 1 || port > 65535)
-		return errf_fail(err, errlen, "--venue %s: the port must be a number 1..65535", url);
+		return errf_fail(err, errlen, "--venue %s: the port must be a number 1..65535",
+				 url);
 	for (const char *k = q ? q + 1 : NULL; k && *k;) {
 		const char *amp = strchr(k, '&'), *eq = strchr(k, '=');
 		size_t n = amp ? (size_t)(amp - k) : strlen(k);
@@ -99,13 +102,17 @@ static int parse_url(struct live *lv, const char *url, char *err, size_t errlen)
 			}
 		}
 		if (!dst)
-			return errf_fail(err, errlen, "--venue %s: '%.*s': expected sender=S or "
-						      "target=T (1 to 63 characters)", url, (int)n, k);
+			return errf_fail(err, errlen,
+					 "--venue %s: '%.*s': expected sender=S or "
+					 "target=T (1 to 63 characters)",
+					 url, (int)n, k);
 		k = amp ? amp + 1 : NULL;
 	}
 	if (!lv->sender[0] || !lv->target[0])
-		return errf_fail(err, errlen, "--venue %s: sender=S and target=T are required "
-					      "(SenderCompID, TargetCompID)", url);
+		return errf_fail(err, errlen,
+				 "--venue %s: sender=S and target=T are required "
+				 "(SenderCompID, TargetCompID)",
+				 url);
 	lv->c.s.host = lv->host;
 	lv->c.s.port = (int)port;
 	lv->c.s.tls = tls;
@@ -239,7 +246,8 @@ static int read_schedule(struct live *lv, struct reader *r, int t)
 	if (check_keys(r, t, "schedule", keys) != 0)
 		return -1;
 	const char *start = NULL, *end = NULL, *zone = NULL;
-	if (get_str(r, t, "start", &start) || get_str(r, t, "end", &end) || get_str(r, t, "tz", &zone))
+	if (get_str(r, t, "start", &start) || get_str(r, t, "end", &end) ||
+	    get_str(r, t, "tz", &zone))
 		return -1;
 	if (!start || !end)
 		return bad(r, "schedule", "start and end are required (\"HH:MM[:SS]\")");
@@ -260,7 +268,8 @@ static int read_schedule(struct live *lv, struct reader *r, int t)
 				k++;
 			if (!d || k == 7) {
 				lua_pop(r->L, 1);
-				return bad(r, "schedule.days", "expected a list of sun mon tue wed thu fri sat");
+				return bad(r, "schedule.days",
+					   "expected a list of sun mon tue wed thu fri sat");
 			}
 			lv->c.s.days_mask |= 1u << k;
 		}
@@ -317,12 +326,23 @@ static int read_order_types(struct live *lv, struct reader *r, int t)
 
 static int read_venue(struct live *lv, const struct deploy_config *cfg, char *err, size_t errlen)
 {
-	static const char *const keys[] = {
-		"heartbeat_s",	   "reset_on_logon", "username_file",	 "password_file",
-		"store",	   "resend_max_age_s", "too_low_seq",	 "reconnect_s",
-		"reconnect_max_s", "connect_timeout_s", "order_types",	 "cancel_on_reconnect",
-		"account",	   "schedule",	     "tls",		 "halt_timeout_s",
-		NULL};
+	static const char *const keys[] = {"heartbeat_s",
+					   "reset_on_logon",
+					   "username_file",
+					   "password_file",
+					   "store",
+					   "resend_max_age_s",
+					   "too_low_seq",
+					   "reconnect_s",
+					   "reconnect_max_s",
+					   "connect_timeout_s",
+					   "order_types",
+					   "cancel_on_reconnect",
+					   "account",
+					   "schedule",
+					   "tls",
+					   "halt_timeout_s",
+					   NULL};
 	struct reader r = {cfg->L, cfg->path, err, errlen};
 	lua_State *L = cfg->L;
 	int ty = lua_getfield(L, 1, "venue");
@@ -375,16 +395,18 @@ static int read_venue(struct live *lv, const struct deploy_config *cfg, char *er
 	if (rc)
 		return -1;
 	if (lv->c.s.tls && !lv->c.s.ca_file)
-		return bad(&r, "tls.ca_file", "required for fixs:// (the CA that signs the venue's "
-					      "certificate)");
+		return bad(&r, "tls.ca_file",
+			   "required for fixs:// (the CA that signs the venue's "
+			   "certificate)");
 	if (!lv->c.s.tls && lv->c.s.ca_file)
-		log_msg(LOG_WARN, "live", "venue.tls is set but the venue URL is fix:// (plain TCP)");
+		log_msg(LOG_WARN, "live",
+			"venue.tls is set but the venue URL is fix:// (plain TCP)");
 fill:
 	lv->halt_timeout_s = halt;
 	lv->c.s.heartbeat_s = (int)hb;
 	lv->c.s.resend_max_age_s = age;
-	lv->c.s.too_low = too_low && strcmp(too_low, "reject") == 0 ? FIX_TOO_LOW_REJECT
-								      : FIX_TOO_LOW_LOGOUT;
+	lv->c.s.too_low =
+	    too_low && strcmp(too_low, "reject") == 0 ? FIX_TOO_LOW_REJECT : FIX_TOO_LOW_LOGOUT;
 	lv->c.s.reconnect_min_s = rmin;
 	lv->c.s.reconnect_max_s = rmax < rmin ? rmin : rmax;
 	lv->c.s.connect_timeout_s = cto;
@@ -411,8 +433,10 @@ static void on_venue(void *ud, int ev, const char *detail)
 	if (ev == VF_UP)
 		log_msg(LOG_INFO, "live", "venue up: orders go to %s", lv->url);
 	else if (ev == VF_DOWN)
-		log_msg(LOG_WARN, "live", "venue down (%s): orders are refused (venue_down) until "
-					  "it is back", detail ? detail : "");
+		log_msg(LOG_WARN, "live",
+			"venue down (%s): orders are refused (venue_down) until "
+			"it is back",
+			detail ? detail : "");
 	engine_deliver(lv->e);
 	if (lv->wake)
 		lv->wake(lv->wake_ud);
@@ -458,8 +482,10 @@ static void halt_answer(struct live *lv, struct held_halt *h, int timed_out)
 			evbuffer_add_printf(out, ", \"timeout_s\": %g", lv->halt_timeout_s);
 		evbuffer_add_printf(out, "}\n");
 		if (timed_out)
-			log_msg(LOG_WARN, "live", "halt: %d orders still working after %g s "
-						  "(see `gantry ctl SOCKET status`)", n, lv->halt_timeout_s);
+			log_msg(LOG_WARN, "live",
+				"halt: %d orders still working after %g s "
+				"(see `gantry ctl SOCKET status`)",
+				n, lv->halt_timeout_s);
 		else
 			log_msg(LOG_INFO, "live", "halt: the venue confirmed every cancel");
 		evbuffer_free(h->reply);
@@ -574,20 +600,20 @@ static void h_status(void *ud, struct evbuffer *out)
 	struct live *lv = ud;
 	struct venue_fix_stats st;
 	venue_fix_stats(lv->vf, &st);
-	evbuffer_add_printf(out,
-			    "\"venue\": {\"url\": \"%s://%s:%d\", \"state\": \"%s\", \"next_out\": %lld, "
-			    "\"next_in\": %lld, \"orders_sent\": %ld, \"cancels_sent\": %ld, "
-			    "\"replaces_sent\": %ld, \"reports\": %ld, \"unknown_reports\": %ld, "
-			    "\"unhandled\": %ld, \"garbled\": %ld, \"rejects_sent\": %ld, "
-			    "\"resend_requests_sent\": %ld, \"resend_requests_received\": %ld, "
-			    "\"logons\": %ld, \"disconnects\": %ld}, ",
-			    lv->c.s.tls ? "fixs" : "fix", lv->host, lv->c.s.port,
-			    venue_fix_up(lv->vf) ? "up" : "down", (long long)st.session.next_out,
-			    (long long)st.session.next_in, st.sent_new, st.sent_cancel, st.sent_replace,
-			    st.reports, st.unknown_reports, st.unhandled, st.session.garbled,
-			    st.session.rejects_sent, st.session.resend_requests_sent,
-			    st.session.resend_requests_received, st.session.logons,
-			    st.session.disconnects);
+	evbuffer_add_printf(
+	    out,
+	    "\"venue\": {\"url\": \"%s://%s:%d\", \"state\": \"%s\", \"next_out\": %lld, "
+	    "\"next_in\": %lld, \"orders_sent\": %ld, \"cancels_sent\": %ld, "
+	    "\"replaces_sent\": %ld, \"reports\": %ld, \"unknown_reports\": %ld, "
+	    "\"unhandled\": %ld, \"garbled\": %ld, \"rejects_sent\": %ld, "
+	    "\"resend_requests_sent\": %ld, \"resend_requests_received\": %ld, "
+	    "\"logons\": %ld, \"disconnects\": %ld}, ",
+	    lv->c.s.tls ? "fixs" : "fix", lv->host, lv->c.s.port,
+	    venue_fix_up(lv->vf) ? "up" : "down", (long long)st.session.next_out,
+	    (long long)st.session.next_in, st.sent_new, st.sent_cancel, st.sent_replace, st.reports,
+	    st.unknown_reports, st.unhandled, st.session.garbled, st.session.rejects_sent,
+	    st.session.resend_requests_sent, st.session.resend_requests_received, st.session.logons,
+	    st.session.disconnects);
 }
 
 int live_open_venue(const char *url, const struct deploy_config *cfg, struct engine *e,
@@ -602,8 +628,10 @@ int live_open_venue(const char *url, const struct deploy_config *cfg, struct eng
 	if (parse_url(lv, url, err, errlen) != 0)
 		return -1;
 	if (!cfg->L)
-		return errf_fail(err, errlen, "--venue %s: gantry live needs --config DEPLOY.lua "
-					      "(its `venue` table: credentials files, TLS, schedule)", url);
+		return errf_fail(err, errlen,
+				 "--venue %s: gantry live needs --config DEPLOY.lua "
+				 "(its `venue` table: credentials files, TLS, schedule)",
+				 url);
 	if (read_venue(lv, cfg, err, errlen) != 0)
 		return -1;
 	lv->c.now = engine_clock;
@@ -622,17 +650,17 @@ void live_hooks(struct live *lv, const char *outdir, struct paper_venue *out)
 	if (!lv->store_set)
 		snprintf(lv->store, sizeof lv->store, "%s", outdir);
 	*out = (struct paper_venue){
-		.start = h_start,
-		.busy = h_busy,
-		.stop = h_stop,
-		.closed = h_closed,
-		.fatal = h_fatal,
-		.up = h_up,
-		.detach = h_detach,
-		.status = h_status,
-		.halt_reply = h_halt_reply,
-		.wait_s = lv->c.s.connect_timeout_s + 2,
-		.ud = lv,
+	    .start = h_start,
+	    .busy = h_busy,
+	    .stop = h_stop,
+	    .closed = h_closed,
+	    .fatal = h_fatal,
+	    .up = h_up,
+	    .detach = h_detach,
+	    .status = h_status,
+	    .halt_reply = h_halt_reply,
+	    .wait_s = lv->c.s.connect_timeout_s + 2,
+	    .ud = lv,
 	};
 }
 

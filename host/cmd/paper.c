@@ -19,6 +19,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "paper_venue.h"
 #include "watch.h"
 
 #define PUMP_BATCH 256
@@ -42,10 +43,10 @@ struct paper {
 	int64_t t0_data;
 	double t0_wall;
 	char err[2048];
-	/* live: waiting on the venue (paper_venue), closing its session */
-	int waiting, gave_up, fatal, logout_sent;
-	double wait_since, closing_since;
-	struct event *closing;
+	/* live: the feed's wait on the venue, the end of its session (paper_venue.c) */
+	struct venue_wait vwait;
+	struct venue_close *vclose;
+	int fatal;
 };
 
 static void end_loop(struct paper *p);
@@ -61,35 +62,6 @@ static void finish(struct paper *p)
 		p->po->linger && !p->stopping ? "; serving ctl until 'stop'" : "");
 	if (!p->po->linger || p->stopping)
 		end_loop(p);
-}
-
-/* live: a replayed feed waits (wait_s at most) while the venue owes answers,
- * so a run over a file is the same every time; once a wait runs out (the
- * session is down) the feed goes on until the venue is back. */
-static int venue_hold(struct paper *p)
-{
-	const struct paper_venue *v = p->po->venue;
-	if (!v || !v->busy(v->ud)) {
-		p->waiting = p->gave_up = 0;
-		return 0;
-	}
-	double now = clock_mono_s();
-	if (p->gave_up)
-		return 0;
-	if (!p->waiting) {
-		p->waiting = 1;
-		p->wait_since = now;
-	}
-	if (now - p->wait_since > v->wait_s) {
-		log_msg(LOG_WARN, "live", "no answer from the venue in %.1f s: the feed goes on",
-			v->wait_s);
-		p->waiting = 0;
-		p->gave_up = 1;
-		return 0;
-	}
-	struct timeval tv = {0, 20000}; /* or sooner: wake() */
-	evtimer_add(p->pump, &tv);
-	return 1;
 }
 
 /* 1 an event is waiting, 0 the end, -1 bad data. */
@@ -109,8 +81,11 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 	if (p->feed_done)
 		return;
 	for (int n = 0; n < PUMP_BATCH && !p->stopping; n++) {
-		if (venue_hold(p))
+		if (p->po->venue && venue_wait_hold(p->po->venue, &p->vwait)) {
+			struct timeval tv = {0, 20000}; /* or sooner: wake() */
+			evtimer_add(p->pump, &tv);
 			return;
+		}
 		if (read_next(p) <= 0)
 			break;
 		if (p->po->speed > 0) {
@@ -159,44 +134,13 @@ static void stop(void *ud)
 
 static int reload(struct paper *p, struct strategy *only, char *msg, size_t msglen);
 
-/* live: the session logs out once the venue has answered (or wait_s), then
- * the loop ends (3 s at most for the Logout's answer). */
-static void on_closing(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct paper *p = arg;
-	const struct paper_venue *v = p->po->venue;
-	double t = clock_mono_s() - p->closing_since;
-	struct timeval again = {0, 20000}, flush = {0, 50000};
-	if (!p->logout_sent) {
-		if (!p->fatal && v->up(v->ud) && v->busy(v->ud) && t < v->wait_s) {
-			evtimer_add(p->closing, &again);
-			return;
-		}
-		v->stop(v->ud);
-		p->logout_sent = 1;
-		p->closing_since = clock_mono_s();
-		t = 0;
-	}
-	if (!v->closed(v->ud) && t < 3.0) {
-		evtimer_add(p->closing, &again);
-		return;
-	}
-	event_base_loopexit(p->base, &flush);
-}
-
 static void end_loop(struct paper *p)
 {
 	struct timeval flush = {0, 50000}; /* let the last ctl answers go out */
-	if (p->po->venue && p->closing) {
-		if (!evtimer_pending(p->closing, NULL)) {
-			p->closing_since = clock_mono_s();
-			event_active(p->closing, EV_TIMEOUT, 0);
-		}
-		return;
-	}
-	event_base_loopexit(p->base, &flush);
+	if (p->vclose)
+		venue_close_begin(p->vclose, p->fatal); /* live: the venue's answers, Logout */
+	else
+		event_base_loopexit(p->base, &flush);
 }
 
 /* The venue has news: a waiting pump looks again; a fatal error stops the run. */
@@ -211,10 +155,10 @@ static void wake(void *ud)
 		stop(p);
 		return;
 	}
-	if (p->waiting && !p->feed_done)
+	if (p->vwait.waiting && !p->feed_done)
 		event_active(p->pump, EV_TIMEOUT, 0);
-	if (p->closing && evtimer_pending(p->closing, NULL))
-		event_active(p->closing, EV_TIMEOUT, 0);
+	if (p->vclose)
+		venue_close_poke(p->vclose);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -393,7 +337,7 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	}
 	p.pump = event_new(p.base, -1, 0, pump, &p);
 	if (po->venue) {
-		p.closing = evtimer_new(p.base, on_closing, &p);
+		p.vclose = venue_close_new(p.base, po->venue);
 		if (po->venue->start(po->venue->ud, p.base, wake, &p, p.err, sizeof p.err) != 0) {
 			p.fatal = 1;
 			p.feed_done = 1; /* nothing ran: no engine_end */
@@ -461,8 +405,7 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	event_free(p.sig_hup);
 	if (po->venue)
 		po->venue->detach(po->venue->ud);
-	if (p.closing)
-		event_free(p.closing);
+	venue_close_free(p.vclose);
 	event_base_free(p.base);
 	if (p.fatal)
 		p.status = 2;

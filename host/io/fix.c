@@ -254,8 +254,8 @@ int fix_frame(const char *buf, size_t len, size_t max_len, size_t *used, const c
 	if (len < total)
 		return FIX_FRAME_MORE;
 	const char *t = buf + head + body;
-	if (t[-1] != FIX_SOH || memcmp(t, "10=", 3) != 0 || t[6] != FIX_SOH ||
-	    t[3] < '0' || t[3] > '9' || t[4] < '0' || t[4] > '9' || t[5] < '0' || t[5] > '9') {
+	if (t[-1] != FIX_SOH || memcmp(t, "10=", 3) != 0 || t[6] != FIX_SOH || t[3] < '0' ||
+	    t[3] > '9' || t[4] < '0' || t[4] > '9' || t[5] < '0' || t[5] > '9') {
 		*used = resync(buf, len);
 		*why = "bad BodyLength";
 		return FIX_FRAME_GARBLED;
@@ -264,8 +264,8 @@ int fix_frame(const char *buf, size_t len, size_t max_len, size_t *used, const c
 	const unsigned char *u = (const unsigned char *)buf;
 	for (size_t k = 0; k < head + body; k++)
 		sum += u[k];
-	unsigned want = (unsigned)(t[3] - '0') * 100 + (unsigned)(t[4] - '0') * 10 +
-			(unsigned)(t[5] - '0');
+	unsigned want =
+	    (unsigned)(t[3] - '0') * 100 + (unsigned)(t[4] - '0') * 10 + (unsigned)(t[5] - '0');
 	*used = total;
 	if ((sum & 255) != want) {
 		*why = "bad CheckSum";
@@ -296,9 +296,8 @@ static int parse_int(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
-static const double pow10s[] = {1e0, 1e1, 1e2,	1e3,  1e4,  1e5,  1e6,	1e7,
-				1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				1e16, 1e17, 1e18};
+static const double pow10s[] = {1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8, 1e9,
+				1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
 
 static int parse_double(const char *s, size_t n, double *out)
 {
@@ -410,7 +409,8 @@ static int check_header(struct fix_msg *m, struct fix_error *err)
 		return fail(err, FIX_REJ_BAD_FORMAT, 52, "Incorrect data format for value");
 	s = fix_get(m, 43, &n);
 	if (s && (n != 1 || (*s != 'Y' && *s != 'N')))
-		return fail(err, FIX_REJ_BAD_VALUE, 43, "Value is incorrect (out of range) for this tag");
+		return fail(err, FIX_REJ_BAD_VALUE, 43,
+			    "Value is incorrect (out of range) for this tag");
 	m->poss_dup = s && *s == 'Y';
 	return 0;
 }
@@ -438,7 +438,8 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *m, struct fix_error *
 			return fail(err, FIX_REJ_BAD_FORMAT, (int)tag, "Field not terminated");
 		i = (size_t)(soh - buf);
 		if (i == v0)
-			return fail(err, FIX_REJ_NO_VALUE, (int)tag, "Tag specified without a value");
+			return fail(err, FIX_REJ_NO_VALUE, (int)tag,
+				    "Tag specified without a value");
 		if (m->nfields == FIX_MAX_FIELDS)
 			return fail(err, FIX_REJ_OTHER, (int)tag, "Too many fields");
 		if (tag < FIX_IDX_TAGS && !m->idx[tag])

@@ -101,8 +101,8 @@ enum fix_reject_reason {
 };
 
 struct fix_error {
-	int reason;   /* enum fix_reject_reason */
-	int ref_tag;  /* 371, 0 when none */
+	int reason;  /* enum fix_reject_reason */
+	int ref_tag; /* 371, 0 when none */
 	char text[96];
 };
 

@@ -26,8 +26,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -138,11 +138,14 @@ static int load_store(struct fix_session *s, char *err, size_t errlen)
 		long long seq, ns;
 		unsigned long len;
 		if (!nl || sscanf(head, "%lld %lu %lld", &seq, &len, &ns) != 3 || len > MAX_MSG)
-			return errf_fail(err, errlen, "%s: byte %lld: not a message record (remove the "
-					 "store to start the session over)", s->out_path, (long long)at);
+			return errf_fail(err, errlen,
+					 "%s: byte %lld: not a message record (remove the "
+					 "store to start the session over)",
+					 s->out_path, (long long)at);
 		off_t body = at + (nl - head) + 1;
 		if (body + (off_t)len + 1 > size)
-			break; /* a record cut short by a crash: the rest is lost, resends gap-fill it */
+			break; /* a record cut short by a crash: the rest is lost, resends gap-fill
+				  it */
 		if (store_add(s, seq, ns, body, (uint32_t)len) != 0)
 			return errf_fail(err, errlen, "out of memory");
 		at = body + (off_t)len + 1;
@@ -189,12 +192,14 @@ static int open_store(struct fix_session *s, char *err, size_t errlen)
 	if (r > 0) {
 		line[r] = '\0';
 		if (sscanf(line, "%lld %lld", &o, &i) != 2 || o < 1 || i < 1)
-			return errf_fail(err, errlen, "%s: expected two sequence numbers", s->seq_path);
+			return errf_fail(err, errlen, "%s: expected two sequence numbers",
+					 s->seq_path);
 	}
 	s->next_out = o;
 	s->next_in = i;
 	if (ftruncate(s->seq_fd, SEQ_FILE_LEN) == 0) {
-		void *p = mmap(NULL, SEQ_FILE_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->seq_fd, 0);
+		void *p =
+		    mmap(NULL, SEQ_FILE_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->seq_fd, 0);
 		s->seq_map = p == MAP_FAILED ? NULL : p;
 	}
 	save_seqs(s);
@@ -238,7 +243,8 @@ static int put(struct fix_session *s, int64_t seq, int store)
 	size_t done = 0;
 	if (!s->c.tls && s->state != S_CONNECTING &&
 	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-		ssize_t w = send(bufferevent_getfd(s->bev), msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w =
+		    send(bufferevent_getfd(s->bev), msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w > 0)
 			done = (size_t)w;
 	}
@@ -489,7 +495,8 @@ static const char *tls_problem(struct fix_session *s, char *buf, size_t len)
 		return NULL;
 	long vr = SSL_get_verify_result(s->ssl);
 	if (vr != X509_V_OK) {
-		snprintf(buf, len, "certificate verify failed: %s", X509_verify_cert_error_string(vr));
+		snprintf(buf, len, "certificate verify failed: %s",
+			 X509_verify_cert_error_string(vr));
 		return buf;
 	}
 	unsigned long e = bufferevent_get_openssl_error(s->bev);
@@ -545,13 +552,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	char buf[512], line[700];
-	const char *tls = s->c.tls && s->state == S_CONNECTING ? tls_problem(s, buf, sizeof buf) : NULL;
+	const char *tls =
+	    s->c.tls && s->state == S_CONNECTING ? tls_problem(s, buf, sizeof buf) : NULL;
 	if (tls) {
-		snprintf(line, sizeof line, "%s://%s:%d: TLS: %s", "fixs", s->c.host, s->c.port, tls);
+		snprintf(line, sizeof line, "%s://%s:%d: TLS: %s", "fixs", s->c.host, s->c.port,
+			 tls);
 		go_fatal(s, line);
 		return;
 	}
-	const char *why = what & BEV_EVENT_EOF ? "connection closed by the counterparty"
+	const char *why = what & BEV_EVENT_EOF	     ? "connection closed by the counterparty"
 			  : what & BEV_EVENT_TIMEOUT ? "timed out"
 						     : NULL;
 	if (!why) {
@@ -584,8 +593,8 @@ static int connect_now(struct fix_session *s)
 			X509_VERIFY_PARAM_set1_host(vp, name, 0);
 			SSL_set_tlsext_host_name(s->ssl, name);
 		}
-		s->bev = bufferevent_openssl_socket_new(s->base, -1, s->ssl, BUFFEREVENT_SSL_CONNECTING,
-							BEV_OPT_CLOSE_ON_FREE);
+		s->bev = bufferevent_openssl_socket_new(
+		    s->base, -1, s->ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	} else {
 		s->bev = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	}
@@ -656,8 +665,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	case S_CONNECTING:
 	case S_LOGON_SENT:
 		if (now - s->state_since > s->c.connect_timeout_s)
-			close_conn(s, s->state == S_CONNECTING ? "connect timed out"
-							       : "no answer to Logon", 1);
+			close_conn(s,
+				   s->state == S_CONNECTING ? "connect timed out"
+							    : "no answer to Logon",
+				   1);
 		break;
 	case S_UP:
 		if (!open && !s->stopping) {
@@ -817,13 +828,15 @@ static void dispatch(struct fix_session *s, const struct fix_msg *m)
 		fix_get_int(m, 45, &a);
 		fix_get_int(m, 371, &b);
 		fix_get_str(m, 58, text, sizeof text);
-		log_msg(LOG_WARN, "fix", "counterparty rejected our message %lld (tag %lld, reason %c): %s",
-			(long long)a, (long long)b, fix_get_char(m, 373) ? fix_get_char(m, 373) : '?',
-			text);
+		log_msg(LOG_WARN, "fix",
+			"counterparty rejected our message %lld (tag %lld, reason %c): %s",
+			(long long)a, (long long)b,
+			fix_get_char(m, 373) ? fix_get_char(m, 373) : '?', text);
 		break;
 	case '4':
 		if (fix_get_int(m, 36, &a) != 0 || a < m->seq + 1) {
-			send_reject(s, m->seq, 36, "4", FIX_REJ_BAD_VALUE, "NewSeqNo below the next");
+			send_reject(s, m->seq, 36, "4", FIX_REJ_BAD_VALUE,
+				    "NewSeqNo below the next");
 			break;
 		}
 		s->next_in = a;
@@ -852,8 +865,9 @@ static void handle(struct fix_session *s, const char *buf, size_t len)
 	if (fix_parse(buf, len, m, &err) != 0) {
 		if (m->seq <= 0 || s->state != S_UP) {
 			s->st.garbled++;
-			log_msg(LOG_WARN, "fix", "dropped a message with no usable MsgSeqNum: %s (tag %d)",
-				err.text, err.ref_tag);
+			log_msg(LOG_WARN, "fix",
+				"dropped a message with no usable MsgSeqNum: %s (tag %d)", err.text,
+				err.ref_tag);
 			return;
 		}
 		send_reject(s, m->seq, err.ref_tag, m->type, err.reason, err.text);
@@ -881,8 +895,8 @@ static void handle(struct fix_session *s, const char *buf, size_t len)
 		} else if (strcmp(m->type, "5") == 0) {
 			char text[256] = "", line[400];
 			fix_get_str(m, 58, text, sizeof text);
-			snprintf(line, sizeof line, "%s:%d: logon refused: %s", s->c.host, s->c.port,
-				 *text ? text : "Logout without a reason");
+			snprintf(line, sizeof line, "%s:%d: logon refused: %s", s->c.host,
+				 s->c.port, *text ? text : "Logout without a reason");
 			go_fatal(s, line);
 		} else {
 			mark_close(s, "first message was not a Logon");
@@ -895,7 +909,8 @@ static void handle(struct fix_session *s, const char *buf, size_t len)
 	if (strcmp(m->type, "4") == 0 && gf != 'Y') { /* SequenceReset-Reset: whatever its number */
 		int64_t to;
 		if (fix_get_int(m, 36, &to) != 0 || to < s->next_in) {
-			send_reject(s, m->seq, 36, "4", FIX_REJ_BAD_VALUE, "NewSeqNo below the next");
+			send_reject(s, m->seq, 36, "4", FIX_REJ_BAD_VALUE,
+				    "NewSeqNo below the next");
 			return;
 		}
 		log_msg(LOG_INFO, "fix", "SequenceReset: next incoming %lld", (long long)to);
@@ -918,7 +933,8 @@ static void handle(struct fix_session *s, const char *buf, size_t len)
 			fix_add_int(&s->w, 16, 0);
 			admin_send(s);
 			s->st.resend_requests_sent++;
-			log_msg(LOG_INFO, "fix", "gap: expected %lld, received %lld: ResendRequest sent",
+			log_msg(LOG_INFO, "fix",
+				"gap: expected %lld, received %lld: ResendRequest sent",
 				(long long)s->next_in, (long long)m->seq);
 		}
 		return;
@@ -949,7 +965,8 @@ static SSL_CTX *tls_context(const struct fix_session_config *c, char *err, size_
 		what = "cannot read the CA file", file = c->ca_file;
 	else if (c->cert_file && SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1)
 		what = "cannot read the client certificate", file = c->cert_file;
-	else if (c->key_file && SSL_CTX_use_PrivateKey_file(ctx, c->key_file, SSL_FILETYPE_PEM) != 1)
+	else if (c->key_file &&
+		 SSL_CTX_use_PrivateKey_file(ctx, c->key_file, SSL_FILETYPE_PEM) != 1)
 		what = "cannot read the client key", file = c->key_file;
 	else if (c->cert_file && c->key_file && SSL_CTX_check_private_key(ctx) != 1)
 		what = "the client key does not match its certificate", file = c->key_file;

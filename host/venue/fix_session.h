@@ -98,7 +98,7 @@ int fix_session_test_request(struct fix_session *s, const char *id);
 struct fix_session_stats {
 	int64_t next_out, next_in;
 	long garbled, rejects_sent, rejects_received, resend_requests_sent,
-		resend_requests_received, resent, gap_filled, logons, disconnects, too_low;
+	    resend_requests_received, resent, gap_filled, logons, disconnects, too_low;
 };
 void fix_session_stats(const struct fix_session *s, struct fix_session_stats *out);
 

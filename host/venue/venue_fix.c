@@ -22,13 +22,14 @@
 #include "log.h"
 
 struct vf_order {
-	int64_t id;	    /* 0: a slot this venue never saw */
-	int gen, cur_gen;   /* the last ClOrdID made; the one the venue holds */
-	int pend_gen;	    /* a cancel or replace in flight, 0 none */
-	char pend_kind;	    /* 'F' or 'G' */
+	int64_t id;	  /* 0: a slot this venue never saw */
+	int gen, cur_gen; /* the last ClOrdID made; the one the venue holds */
+	int pend_gen;	  /* a cancel or replace in flight, 0 none */
+	char pend_kind;	  /* 'F' or 'G' */
 	unsigned char host_stop;
-	const char *cancel_why; /* static: why we asked to cancel ("canceled", "end_of_data"), NULL none */
-	double rq, rp;	    /* a replace's asked quantity and price */
+	const char
+	    *cancel_why; /* static: why we asked to cancel ("canceled", "end_of_data"), NULL none */
+	double rq, rp;	 /* a replace's asked quantity and price */
 };
 
 struct venue_fix {
@@ -203,8 +204,9 @@ static int vf_submit(void *self, struct order *o, int64_t now)
 	int stop = o->type == ORD_STOP || o->type == ORD_STOP_LIMIT;
 	if (stop && (!v->c.native_stops || o->trail != 0)) {
 		if (!v->told_stops++)
-			log_msg(LOG_INFO, "fix", "stops are held by the host and sent when the market "
-						 "reaches them (venue.order_types has no %s)",
+			log_msg(LOG_INFO, "fix",
+				"stops are held by the host and sent when the market "
+				"reaches them (venue.order_types has no %s)",
 				o->trail != 0 ? "trailing stop" : "stop");
 		f->host_stop = 1;
 		oms_accept(v->oms, o, now);
@@ -311,7 +313,9 @@ static void vf_cancel_all(void *self, const char *reason, int64_t now)
 static void vf_market(void *self, const struct feed_event *ev, int64_t now)
 {
 	struct venue_fix *v = self;
-	double px = ev->kind == FEED_BAR ? ev->bar.close : ev->has_trade ? ev->trade.price : ev->mark;
+	double px = ev->kind == FEED_BAR ? ev->bar.close
+		    : ev->has_trade	 ? ev->trade.price
+					 : ev->mark;
 	if (!(px > 0))
 		return;
 	for (int s = 0; s < oms_nstrat(v->oms); s++)
@@ -321,7 +325,8 @@ static void vf_market(void *self, const struct feed_event *ev, int64_t now)
 			if (!f || !f->host_stop || o->sym != ev->sym)
 				continue;
 			if (o->trail != 0) { /* the stop follows the best price since placed */
-				int better = o->side == SIDE_BUY ? px < o->trail_best : px > o->trail_best;
+				int better =
+				    o->side == SIDE_BUY ? px < o->trail_best : px > o->trail_best;
 				if (better) {
 					o->trail_best = px;
 					double d = o->trail_pct ? px * o->trail / 100 : o->trail;
@@ -359,7 +364,9 @@ static void vf_status(void *self, struct venue_status *out)
 	int up = fix_session_up(v->sess);
 	out->state = up ? VENUE_UP : VENUE_DOWN;
 	snprintf(out->detail, sizeof out->detail, "%s %s", v->c.url ? v->c.url : "fix",
-		 up ? "logged on" : v->fatal[0] ? v->fatal : "down");
+		 up	       ? "logged on"
+		 : v->fatal[0] ? v->fatal
+			       : "down");
 }
 
 static void vf_free(void *self)
@@ -373,16 +380,16 @@ static void vf_free(void *self)
 }
 
 const struct venue_ops venue_fix_ops = {
-	.name = "fix",
-	.submit = vf_submit,
-	.cancel = vf_cancel,
-	.replace = vf_replace,
-	.cancel_all = vf_cancel_all,
-	.market = vf_market,
-	.due = vf_due,
-	.advance = vf_advance,
-	.status = vf_status,
-	.free = vf_free,
+    .name = "fix",
+    .submit = vf_submit,
+    .cancel = vf_cancel,
+    .replace = vf_replace,
+    .cancel_all = vf_cancel_all,
+    .market = vf_market,
+    .due = vf_due,
+    .advance = vf_advance,
+    .status = vf_status,
+    .free = vf_free,
 };
 
 /* ------------------------------------------------------------ receiving */
@@ -394,8 +401,9 @@ static void unknown(struct venue_fix *v, const struct fix_msg *m, const char *wh
 	fix_get_str(m, 37, oid, sizeof oid);
 	fix_get_str(m, 41, orig, sizeof orig);
 	v->stats.unknown_reports++;
-	log_msg(LOG_WARN, "fix", "%s for an order this run does not know (11=%s%s%s 37=%s): "
-				 "counted, not applied",
+	log_msg(LOG_WARN, "fix",
+		"%s for an order this run does not know (11=%s%s%s 37=%s): "
+		"counted, not applied",
 		what, id, *orig ? " 41=" : "", orig, oid);
 }
 
@@ -419,8 +427,9 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 	double q = 0, px = 0, fee = 0;
 	v->stats.reports++;
 	if (!oms_is_open(o) && et != 'I') {
-		log_msg(LOG_WARN, "fix", "ExecutionReport 150=%c for order %lld, already %s: ignored",
-			et, (long long)o->id, oms_status_name(o->status));
+		log_msg(LOG_WARN, "fix",
+			"ExecutionReport 150=%c for order %lld, already %s: ignored", et,
+			(long long)o->id, oms_status_name(o->status));
 		v->stats.unhandled++;
 		return;
 	}
@@ -434,15 +443,17 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 	case 'F':
 		if (fix_get_double(m, 32, &q) != 0 || fix_get_double(m, 31, &px) != 0 || !(q > 0) ||
 		    !(px > 0)) {
-			log_msg(LOG_ERROR, "fix", "fill for order %lld without LastQty/LastPx: not applied",
+			log_msg(LOG_ERROR, "fix",
+				"fill for order %lld without LastQty/LastPx: not applied",
 				(long long)o->id);
 			v->stats.unhandled++;
 			break;
 		}
 		if (q > o->qty - o->filled) {
-			log_msg(LOG_ERROR, "fix", "order %lld: fill of %.8g over the %.8g left: applied as "
-						  "%.8g", (long long)o->id, q, o->qty - o->filled,
-				o->qty - o->filled);
+			log_msg(LOG_ERROR, "fix",
+				"order %lld: fill of %.8g over the %.8g left: applied as "
+				"%.8g",
+				(long long)o->id, q, o->qty - o->filled, o->qty - o->filled);
 			v->stats.overfills++;
 			q = o->qty - o->filled;
 		}
@@ -491,8 +502,9 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 			fix_get_char(m, 39) ? fix_get_char(m, 39) : '?');
 		break;
 	default:
-		log_msg(LOG_WARN, "fix", "ExecutionReport 150=%c for order %lld: not applied "
-					 "(no trade corrections or restatements here)",
+		log_msg(LOG_WARN, "fix",
+			"ExecutionReport 150=%c for order %lld: not applied "
+			"(no trade corrections or restatements here)",
 			et ? et : '?', (long long)o->id);
 		v->stats.unhandled++;
 	}
@@ -562,8 +574,10 @@ static void on_state(void *ud, int up, const char *detail)
 		int n = 0;
 		for (int s = 0; s < oms_nstrat(v->oms); s++)
 			n += oms_open_count(v->oms, s);
-		log_msg(LOG_WARN, "fix", "session back: cancelling %d working orders "
-					 "(venue.cancel_on_reconnect)", n);
+		log_msg(LOG_WARN, "fix",
+			"session back: cancelling %d working orders "
+			"(venue.cancel_on_reconnect)",
+			n);
 		vf_cancel_all(v, "venue_reconnect", vnow(v));
 	}
 	notify(v, VF_UP, detail);

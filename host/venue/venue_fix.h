@@ -65,7 +65,7 @@ int venue_fix_busy(struct venue_fix *v);
 
 struct venue_fix_stats {
 	long sent_new, sent_cancel, sent_replace, reports, unknown_reports, unhandled,
-		cancel_rejects, overfills;
+	    cancel_rejects, overfills;
 	struct fix_session_stats session;
 };
 void venue_fix_stats(const struct venue_fix *v, struct venue_fix_stats *out);

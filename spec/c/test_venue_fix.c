@@ -73,7 +73,8 @@ static void on_msg(const struct fix_msg *m)
 		break;
 	case 'D':
 		P.got_d++;
-		snprintf(b, sizeof b, "37=O1|17=E%d|150=0|39=0|54=1|151=100|14=0|6=0|11=%s|55=XYZ|", P.got_d, id);
+		snprintf(b, sizeof b, "37=O1|17=E%d|150=0|39=0|54=1|151=100|14=0|6=0|11=%s|55=XYZ|",
+			 P.got_d, id);
 		reply("8", b);
 		break;
 	case 'G':
@@ -83,12 +84,17 @@ static void on_msg(const struct fix_msg *m)
 		fix_get_str(m, 38, P.g_qty, sizeof P.g_qty);
 		fix_get_str(m, 44, P.g_px, sizeof P.g_px);
 		if (P.replace_reject) {
-			snprintf(b, sizeof b, "37=O1|11=%s|41=%s|39=0|434=2|102=0|58=too late|", id, orig);
+			snprintf(b, sizeof b, "37=O1|11=%s|41=%s|39=0|434=2|102=0|58=too late|", id,
+				 orig);
 			reply("9", b);
 		} else {
-			snprintf(b, sizeof b, "37=O1|17=G%dE|150=E|39=E|54=1|151=100|14=0|6=0|11=%s|41=%s|", P.got_g, id, orig);
+			snprintf(b, sizeof b,
+				 "37=O1|17=G%dE|150=E|39=E|54=1|151=100|14=0|6=0|11=%s|41=%s|",
+				 P.got_g, id, orig);
 			reply("8", b);
-			snprintf(b, sizeof b, "37=O1|17=G%dR|150=5|39=0|54=1|151=%s|14=0|6=0|11=%s|41=%s|38=%s|44=%s|",
+			snprintf(b, sizeof b,
+				 "37=O1|17=G%dR|150=5|39=0|54=1|151=%s|14=0|6=0|11=%s|41=%s|38=%s|"
+				 "44=%s|",
 				 P.got_g, P.g_qty, id, orig, P.g_qty, P.g_px);
 			reply("8", b);
 		}
@@ -96,7 +102,8 @@ static void on_msg(const struct fix_msg *m)
 	case 'F':
 		P.got_f++;
 		snprintf(P.f_orig, sizeof P.f_orig, "%s", orig);
-		snprintf(b, sizeof b, "37=O1|17=C1|150=4|39=4|54=1|151=0|14=0|6=0|11=%s|41=%s|", id, orig);
+		snprintf(b, sizeof b, "37=O1|17=C1|150=4|39=4|54=1|151=0|14=0|6=0|11=%s|41=%s|", id,
+			 orig);
 		reply("8", b);
 		break;
 	case '1':
@@ -156,12 +163,12 @@ static void peer_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
 static struct event_base *base;
 
 /* Runs the loop until cond holds or 5 s pass; 1 when it held. */
-#define WAIT_FOR(cond)                                                                     \
-	({                                                                                 \
-		double t0_ = clock_mono_s();                                               \
-		while (!(cond) && clock_mono_s() - t0_ < 5)                                \
-			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000); \
-		(cond) ? 1 : 0;                                                            \
+#define WAIT_FOR(cond)                                                                             \
+	({                                                                                         \
+		double t0_ = clock_mono_s();                                                       \
+		while (!(cond) && clock_mono_s() - t0_ < 5)                                        \
+			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);        \
+		(cond) ? 1 : 0;                                                                    \
 	})
 
 int main(void)
@@ -171,9 +178,9 @@ int main(void)
 		return 1;
 	base = event_base_new();
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	struct evconnlistener *l = evconnlistener_new_bind(base, peer_accept, NULL,
-							   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 4,
-							   (struct sockaddr *)&sin, sizeof sin);
+	struct evconnlistener *l = evconnlistener_new_bind(
+	    base, peer_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 4,
+	    (struct sockaddr *)&sin, sizeof sin);
 	CHECK(l != NULL);
 	socklen_t slen = sizeof sin;
 	getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&sin, &slen);
