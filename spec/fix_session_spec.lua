@@ -144,6 +144,26 @@ describe("fix session", function()
     assert.are.equal(4, filled(dir))
   end)
 
+  it("connects only inside the session schedule", function()
+    T.day_bars(dir, 2)
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault ack fill\n" }
+    local now = os.time()
+    local function hhmm(t) return os.date("!%H:%M", t) end
+    -- a window that opened an hour ago (UTC, every day): trades
+    local code, _, err = run(dir, peer, 1, "schedule = { start = '" .. hhmm(now - 3600) .. "', ['end'] = '"
+      .. hhmm(now + 3600) .. "', tz = 'UTC' }")
+    assert.are.equal(0, code, err)
+    assert.are.equal(1, #peer:select("logon"))
+    -- one that opens in two hours: no connection, orders refused
+    code, _, err = run(dir, peer, 1, "connect_timeout_s = 0.3, schedule = { start = '" .. hhmm(now + 7200)
+      .. "', ['end'] = '" .. hhmm(now + 10800) .. "', tz = 'UTC' }")
+    assert.are.equal(0, code, err)
+    assert.truthy(err:find("outside the session schedule", 1, true), err)
+    assert.are.equal(1, #peer:select("logon"))
+    local o = T.csv(dir .. "/out/orders.csv")
+    assert.are.equal("venue_down", o[1].reason)
+  end)
+
   it("ResetSeqNumFlag by config: both sides start again at 1", function()
     T.day_bars(dir, 2)
     local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault ack fill\n" }
