@@ -193,6 +193,33 @@ describe("gantry live", function()
     assert.are.equal("10", o[3].qty)
   end)
 
+  it("sends stops as OrdType 3 when venue.order_types has them, else holds them until the market reaches them", function()
+    T.day_bars(dir, 8) -- closes 102 103 104 105 106 107 101 102
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault ack rest\n" }
+    local strat = T.write(dir .. "/stop.lua", [[
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_bar(ctx, bar)
+        ctx.state.n = (ctx.state.n or 0) + 1
+        if ctx.state.n == 1 then assert(ctx:buy("XYZ", 3, { stop = 105.5 })) end
+      end
+      return S]])
+    local base = "heartbeat_s = 1, store = '" .. dir .. "/store', connect_timeout_s = 1"
+    local code, _, err = live(dir, strat, peer, {}, base .. ", order_types = { 'market', 'limit', 'stop' }")
+    assert.are.equal(0, code, err)
+    local o = peer:select("order")
+    assert.are.equal(1, #o, T.read(peer.record))
+    assert.are.equal("stop", o[1].type)
+    -- held by the host: nothing goes out until a close reaches 105.5 (the fifth bar's 106)
+    code, _, err = live(dir, strat, peer, {}, base)
+    assert.are.equal(0, code, err)
+    assert.truthy(err:find("stops are held by the host", 1, true), err)
+    assert.truthy(err:find("stop order 1 reached 106: sent", 1, true), err)
+    o = peer:select("order")
+    assert.are.equal(2, #o)
+    assert.are.equal("market", o[2].type)
+    assert.are.equal(3, o[2].qty)
+  end)
+
   it("refuses orders while the session is down (venue_down) and cancels working orders once it is back", function()
     T.day_bars(dir, 12)
     -- message 1 rests; after message 2 the acceptor drops the connection

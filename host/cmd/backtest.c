@@ -408,7 +408,7 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 		return -1;
 	}
 	if (live && (!live_is_venue_url(o->venue) || !o->config)) {
-		log_user_error("gantry live needs --venue fix://HOST:PORT?sender=S&target=T (or "
+		log_user_error("live needs --venue fix://HOST:PORT?sender=S&target=T (or "
 			       "fixs://) and --config DEPLOY.lua");
 		return -1;
 	}
