@@ -232,12 +232,23 @@ static int check_keys(struct reader *r, int t, const char *section, const char *
 /* "HH:MM" or "HH:MM:SS": seconds into the day, -1 when malformed. */
 static int day_seconds(const char *s)
 {
-	int h, m, sec = 0;
-	char tail;
-	int n = sscanf(s, "%d:%d:%d%c", &h, &m, &sec, &tail);
-	if ((n != 2 && n != 3) || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59)
+	int v[3] = {0, 0, 0}, n = 0;
+	for (const char *p = s; n < 3; n++) {
+		if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+			return -1;
+		v[n] = (p[0] - '0') * 10 + (p[1] - '0');
+		p += 2;
+		if (*p == '\0') {
+			n++;
+			break;
+		}
+		if (*p++ != ':')
+			return -1;
+	}
+	size_t len = strlen(s);
+	if ((len != 5 && len != 8) || v[0] > 23 || v[1] > 59 || v[2] > 59)
 		return -1;
-	return h * 3600 + m * 60 + sec;
+	return v[0] * 3600 + v[1] * 60 + v[2];
 }
 
 static int read_schedule(struct live *lv, struct reader *r, int t)

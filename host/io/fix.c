@@ -196,7 +196,7 @@ long fix_finish(struct fix_writer *w, const char **msg)
 		sum += u[i];
 	sum &= 255;
 	char *t = w->buf + w->len;
-	memcpy(t, "10=", 3);
+	memcpy(t, "10=", 3); // NOLINT(bugprone-not-null-terminated-result): a field, not a string
 	t[3] = (char)('0' + sum / 100);
 	t[4] = (char)('0' + sum / 10 % 10);
 	t[5] = (char)('0' + sum % 10);

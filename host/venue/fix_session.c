@@ -80,7 +80,8 @@ struct fix_session {
 	int ever_up;
 	struct fix_writer w;
 	char sbuf[MAX_MSG];
-	struct fix_msg m; /* big: kept here, not on the stack */
+	struct fix_msg m;  /* big: kept here, not on the stack */
+	struct fix_msg rm; /* a stored message being resent (while m is being handled) */
 	struct fix_session_stats st;
 };
 
@@ -121,6 +122,18 @@ static int store_add(struct fix_session *s, int64_t seq, int64_t ns, off_t off, 
 	return 0;
 }
 
+/* A number at p ending in sep: what follows sep, or NULL when malformed. */
+static const char *read_num(const char *p, char sep, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(p, &end, 10);
+	if (end == p || errno != 0 || *end != sep)
+		return NULL;
+	*out = v;
+	return end + 1;
+}
+
 /* The outbound store: records `SEQ LEN NS\n<message>\n`, appended. */
 static int load_store(struct fix_session *s, char *err, size_t errlen)
 {
@@ -135,9 +148,11 @@ static int load_store(struct fix_session *s, char *err, size_t errlen)
 			break;
 		head[r] = '\0';
 		char *nl = memchr(head, '\n', (size_t)r);
-		long long seq, ns;
-		unsigned long len;
-		if (!nl || sscanf(head, "%lld %lu %lld", &seq, &len, &ns) != 3 || len > MAX_MSG)
+		long long seq = 0, len = -1, ns = 0;
+		const char *q = nl ? read_num(head, ' ', &seq) : NULL;
+		q = q ? read_num(q, ' ', &len) : NULL;
+		q = q ? read_num(q, '\n', &ns) : NULL;
+		if (!q || len < 0 || len > MAX_MSG)
 			return errf_fail(err, errlen,
 					 "%s: byte %lld: not a message record (remove the "
 					 "store to start the session over)",
@@ -191,7 +206,8 @@ static int open_store(struct fix_session *s, char *err, size_t errlen)
 	long long o = 1, i = 1;
 	if (r > 0) {
 		line[r] = '\0';
-		if (sscanf(line, "%lld %lld", &o, &i) != 2 || o < 1 || i < 1)
+		const char *q = read_num(line, ' ', &o);
+		if (!q || !read_num(q, '\n', &i) || o < 1 || i < 1)
 			return errf_fail(err, errlen, "%s: expected two sequence numbers",
 					 s->seq_path);
 	}
@@ -380,7 +396,7 @@ static int resend_one(struct fix_session *s, const struct stored *st)
 	char raw[MAX_MSG];
 	if (pread(s->out_fd, raw, st->len, st->off) != (ssize_t)st->len)
 		return -1;
-	struct fix_msg *m = &s->m;
+	struct fix_msg *m = &s->rm;
 	struct fix_error err;
 	if (fix_parse(raw, st->len, m, &err) != 0)
 		return -1;

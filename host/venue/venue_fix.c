@@ -72,15 +72,16 @@ static int next_run(const char *dir, const char *sender, const char *target, cha
 		return errf_fail(err, errlen, "%s: %s", path, strerror(errno));
 	char b[32] = "";
 	ssize_t r = pread(fd, b, sizeof b - 1, 0);
-	int run = r > 0 ? atoi(b) : 0;
-	run = run < 0 ? 1 : run + 1;
-	int n = snprintf(b, sizeof b, "%012d\n", run);
+	char *end;
+	long run = r > 0 ? strtol(b, &end, 10) : 0;
+	run = run < 0 || run >= 999999999 ? 1 : run + 1;
+	int n = snprintf(b, sizeof b, "%012ld\n", run);
 	if (pwrite(fd, b, (size_t)n, 0) != n || fsync(fd) != 0) {
 		close(fd);
 		return errf_fail(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 	}
 	close(fd);
-	return run;
+	return (int)run;
 }
 
 static void clordid(const struct venue_fix *v, int64_t id, int gen, char *out, size_t len)
@@ -109,15 +110,19 @@ static struct vf_order *slot(struct venue_fix *v, int64_t id)
 /* The order a ClOrdID of this run names, and its generation. */
 static struct vf_order *by_clordid(struct venue_fix *v, const struct fix_msg *m, int tag, int *gen)
 {
-	char s[64];
-	int run, g;
-	long long id;
-	char tail;
-	if (fix_get_str(m, tag, s, sizeof s) != 0 ||
-	    sscanf(s, "R%d-%lld-%d%c", &run, &id, &g, &tail) != 3 || run != v->run || id <= 0 ||
-	    id > v->nord || v->ord[id - 1].id != id)
+	char s[64], *p, *q;
+	if (fix_get_str(m, tag, s, sizeof s) != 0 || s[0] != 'R')
 		return NULL;
-	*gen = g;
+	long run = strtol(s + 1, &p, 10);
+	if (p == s + 1 || *p != '-' || run != v->run)
+		return NULL;
+	long long id = strtoll(p + 1, &q, 10);
+	if (q == p + 1 || *q != '-' || id <= 0 || id > v->nord || v->ord[id - 1].id != id)
+		return NULL;
+	long g = strtol(q + 1, &p, 10);
+	if (p == q + 1 || *p != '\0' || g < 0 || g > 1000000)
+		return NULL;
+	*gen = (int)g;
 	return &v->ord[id - 1];
 }
 
