@@ -30,26 +30,39 @@ describe("fix over TLS", function()
       return S]])
   end
 
-  local function run(tls, host, extra)
+  local function run(tls, host, extra, strat)
     local cfg = T.write(dir .. "/deploy.lua", "return { venue = { heartbeat_s = 1, store = '" .. dir
       .. "/store', connect_timeout_s = 3, reconnect_s = 0.2, tls = { ca_file = '" .. certs.ca .. "'"
       .. (extra or "") .. " } } }\n")
     local t0 = os.time()
-    local code, out, err = T.gantry({ "live", strategy(), "--feed", "file:" .. dir .. "/XYZ.csv",
+    local args = { "live" }
+    for _, a in ipairs(strat or { strategy() }) do args[#args + 1] = a end
+    for _, a in ipairs({ "--feed", "file:" .. dir .. "/XYZ.csv",
       "--venue", "fixs://" .. (host or "localhost") .. ":" .. tls.port .. "?sender=HOST&target=EXEC",
-      "--config", cfg, "--out", dir .. "/out", "--overwrite", "--no-report", "--quiet" }, dir)
+      "--config", cfg, "--out", dir .. "/out", "--overwrite", "--no-report", "--quiet" }) do
+      args[#args + 1] = a
+    end
+    local code, out, err = T.gantry(args, dir)
     return code, err, os.time() - t0
   end
 
-  it("trades through a server certificate signed by the CA, for the host name", function()
+  it("trades sma_cross through a server certificate signed by the CA: fills and position equal the acceptor's", function()
+    T.day_bars(dir, 40)
     local tls = F.tls(peer.port, { dir = dir, cert = certs.server, key = certs.server_key })
-    local code, err = run(tls)
+    local code, err = run(tls, nil, nil, { T.root .. "/strategies/sma_cross.lua", "--param", "symbol=XYZ",
+                                           "--param", "fast=2", "--param", "slow=4" })
     assert.are.equal(0, code, err)
     assert.truthy(err:find("connected to localhost:" .. tls.port .. " (TLS)", 1, true), err)
-    assert.are.equal(7, peer:positions().XYZ.qty)
     local fills = T.csv(dir .. "/out/fills.csv")
-    assert.are.equal(1, #fills)
-    assert.are.equal("7", fills[1].qty)
+    local execs = peer:select("exec", { exec_type = "F" })
+    assert.is_true(#fills >= 8)
+    assert.are.equal(#execs, #fills)
+    local q = 0
+    for i, f in ipairs(fills) do
+      assert.are.equal(execs[i].last_qty, tonumber(f.qty))
+      q = q + (f.side == "buy" and 1 or -1) * tonumber(f.qty)
+    end
+    assert.are.equal(peer:positions().XYZ.qty, q)
   end)
 
   it("checks an address too: fixs://127.0.0.1 against the certificate's IP", function()
