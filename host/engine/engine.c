@@ -1745,7 +1745,8 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 
 void engine_deliver(struct engine *e)
 {
-	deliver(e);
+	if (!e->ended) /* after on_stop a strategy hears nothing more (the files still do) */
+		deliver(e);
 }
 
 static void run_stop(struct engine *e, int64_t t)
@@ -1767,6 +1768,7 @@ static void run_stop(struct engine *e, int64_t t)
 
 int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
 {
+	e->ended = 1;
 	if (data_error && !e->failed) {
 		equity_log_finish(&e->eqlog);
 		return 2;
