@@ -88,6 +88,18 @@ describe("fix session", function()
     assert.are.equal(4, peer:positions().XYZ.qty)
   end)
 
+  it("a connection lost before the fill: after the new logon the fill comes by resend, once", function()
+    T.day_bars(dir, 3)
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault ack fill\nfault drop at=1 before\n" }
+    local code, _, err = run(dir, peer, 3, "reconnect_s = 0.1")
+    assert.are.equal(0, code, err)
+    assert.truthy(err:find("ResendRequest sent", 1, true), err)
+    assert.are.equal(2, #peer:select("logon"))
+    assert.are.equal(3, filled(dir))
+    assert.are.equal(3, #T.csv(dir .. "/out/fills.csv")) -- each fill once
+    assert.are.equal(3, peer:positions().XYZ.qty)
+  end)
+
   it("answers the acceptor's ResendRequest: admin messages gap-filled, orders again with PossDupFlag", function()
     T.day_bars(dir, 4)
     local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault ack fill\nfault resend at=2 begin=1\n" }
