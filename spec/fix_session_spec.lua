@@ -199,8 +199,12 @@ describe("fix session", function()
         if ctx.state.n == 1 or ctx.state.n == 300 then ctx:buy("XYZ", 1) end
       end
       return S]])
+    -- the feed waits for the venue up to connect_timeout_s + 2 s: long enough for a restart
+    -- on a loaded machine; retries every 0.2 s at most
+    local cfg = T.write(dir .. "/restart.lua", "return { venue = { heartbeat_s = 1, store = '" .. dir
+      .. "/store', connect_timeout_s = 8, reconnect_s = 0.1, reconnect_max_s = 0.2 } }\n")
     local h = T.spawn({ "live", strat, "--feed", "file:" .. dir .. "/XYZ.csv?speed=8640000", "--venue", url(peer),
-      "--config", deploy(dir), "--out", dir .. "/out", "--ctl", sock, "--linger", "--no-report", "--quiet" }, dir)
+      "--config", cfg, "--out", dir .. "/out", "--ctl", sock, "--linger", "--no-report", "--quiet" }, dir)
     T.await_ctl(sock, h)
     assert.truthy(peer:wait_record(function(r) return r.t == "exec" and r.n == 1 end))
     peer:kill()
