@@ -11,3 +11,12 @@ for b in bench/*.bench.sh; do
   echo "== $(basename "$b" .bench.sh)"
   bash "$b"
 done
+
+# ---------------------------------------------------------------- FIX round trip
+# QuickFIX's own order round trip on loopback (bench/fix_quickfix_rtt.sh, the
+# peers of spec/peers: make peers); gantry's ctx:buy -> on_fill round trip
+# runs beside it, round by round, through its FIX_RTT_ALT hook.
+echo "== fix_quickfix_rtt"
+FIX_RTT_ALT="bash bench/fix_gantry_rtt.sh" bash bench/fix_quickfix_rtt.sh | tee "$BENCH_TMP/fix_rtt.out" \
+  || echo "fix_quickfix_rtt: not measured (exit $?)"
+bash bench/fix_rtt_ratio.sh "$BENCH_TMP/fix_rtt.out" || true

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "outdir.h"
 #include "output.h"
+#include "live.h"
 #include "paper.h"
 #include "risk.h"
 #include "http_config.h"
@@ -171,7 +172,7 @@ static int add_param(struct bt_opts *o, const char *kv)
 	return 0;
 }
 
-enum { MODE_BACKTEST, MODE_CHECK, MODE_PAPER };
+enum { MODE_BACKTEST, MODE_CHECK, MODE_PAPER, MODE_LIVE };
 
 /* file:PATH[?speed=X] */
 static int add_feed(struct bt_opts *o, const char *url)
@@ -278,7 +279,8 @@ static int add_data(struct bt_opts *o, const char *path)
 /* 0 parsed, 1 --help printed, -1 error (printed). */
 static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 {
-	int check = mode == MODE_CHECK, paper = mode == MODE_PAPER;
+	int check = mode == MODE_CHECK, paper = mode == MODE_PAPER || mode == MODE_LIVE;
+	int live = mode == MODE_LIVE;
 	memset(o, 0, sizeof *o);
 	o->cash = o->fee_bps = o->fee_share = o->slippage_bps = o->memory_mb = o->callback_ms = -1;
 	o->seed = 1;
@@ -286,7 +288,8 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 		int bad = 0;
 		const char *v, *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(check ? check_usage : paper ? paper_usage : backtest_usage, stdout);
+			fputs(check ? check_usage : live ? live_usage : paper ? paper_usage : backtest_usage,
+			      stdout);
 			return 1;
 		} else if (paper && (v = opt_value(argc, argv, &i, "--feed", &bad))) {
 			if (add_feed(o, v))
@@ -388,7 +391,7 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 			return -1;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			log_user_error("%s: unknown option (try 'gantry %s --help')", a,
-				       check ? "check" : paper ? "paper" : "backtest");
+				       check ? "check" : live ? "live" : paper ? "paper" : "backtest");
 			return -1;
 		} else {
 			if (ends_with(a, ".csv") || is_dir(a)) {
@@ -408,6 +411,11 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 	if (o->nstrat == 0) {
 		log_user_error("no strategy file given (try 'gantry %s --help')",
 			       check ? "check" : paper ? "paper" : "backtest");
+		return -1;
+	}
+	if (live && (!live_is_venue_url(o->venue) || !o->config)) {
+		log_user_error("live needs --venue fix://HOST:PORT?sender=S&target=T (or "
+			       "fixs://) and --config DEPLOY.lua");
 		return -1;
 	}
 	if (paper && o->ndata == 0) {
@@ -531,6 +539,7 @@ struct run {
 	struct feed *warm; /* --warmup's history, and its zone */
 	struct tz *warm_tz;
 	int paper;
+	struct live *live; /* gantry live: the FIX venue's settings and hooks (live.c) */
 	int lock_fd;	     /* the out directory's lock (outdir.c), when lock_dir[0] */
 	char lock_dir[4096];
 };
@@ -543,6 +552,7 @@ static void run_free(struct run *r)
 	tz_free(r->tz);
 	tz_free(r->warm_tz);
 	symtab_free(r->st);
+	live_free(r->live);
 	config_free(&r->cfg);
 	free(r->all);
 	opts_free(&r->o);
@@ -763,6 +773,11 @@ static int open_venue(struct run *r, const struct sim_config *sc, struct venue *
 		      size_t errlen)
 {
 	const char *v = r->o.venue ? r->o.venue : "sim";
+	if (r->paper && live_is_venue_url(v)) {
+		struct oms *oms = engine_open_oms(r->e);
+		return oms ? live_open_venue(v, &r->cfg, r->e, oms, out, &r->live, err, errlen)
+			   : errf_fail(err, errlen, "out of memory");
+	}
 	long late = 0;
 	char *end = NULL;
 	if (strncmp(v, "async:", 6) == 0)
@@ -959,6 +974,12 @@ static int run_paper(struct run *r)
 		return run_finish(r, 2, err, outdir, t0);
 	po.http = &hc;
 	po.audit_path = audit;
+	struct paper_venue pv;
+	if (r->live) {
+		live_hooks(r->live, outdir, &pv);
+		po.venue = &pv;
+		po.mode = "live";
+	}
 	int status = paper_run(r->e, &po, err, sizeof err);
 	http_config_free(&hc);
 	return run_finish(r, status, err, outdir, t0);
@@ -971,6 +992,20 @@ int cmd_paper(int argc, char **argv)
 	config_init(&r.cfg);
 	r.paper = 1;
 	int p = parse_opts(argc, argv, &r.o, MODE_PAPER);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	int rc = run_paper(&r);
+	run_free(&r);
+	return rc;
+}
+
+int cmd_live(int argc, char **argv)
+{
+	struct run r;
+	memset(&r, 0, sizeof r);
+	config_init(&r.cfg);
+	r.paper = 1;
+	int p = parse_opts(argc, argv, &r.o, MODE_LIVE);
 	if (p != 0)
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
 	int rc = run_paper(&r);

@@ -14,6 +14,7 @@ int cmd_backtest(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_itch(int argc, char **argv);
 int cmd_paper(int argc, char **argv);
+int cmd_live(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_play(int argc, char **argv);	/* play.c */
 int cmd_approve(int argc, char **argv); /* play.c */

@@ -255,6 +255,15 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *out = evbuffer_new();
 	if (out) {
 		ctl_execute(c->e, &c->hooks, line, out);
+		if (c->hooks.halt_reply && strncmp(line, "halt", 4) == 0 &&
+		    (line[4] == '\0' || line[4] == ' ') &&
+		    evbuffer_search(out, "\"ok\": true", 10, NULL).pos >= 0) {
+			free(line);
+			bufferevent_setcb(bev, NULL, NULL, NULL, NULL); /* the hook owns it now */
+			bufferevent_disable(bev, EV_READ);
+			c->hooks.halt_reply(c->hooks.ud, bev, out); /* takes out */
+			return;
+		}
 		bufferevent_write_buffer(bev, out);
 		evbuffer_free(out);
 	}
@@ -262,6 +271,14 @@ static void on_read(struct bufferevent *bev, void *arg)
 	bufferevent_setcb(bev, NULL, on_written, on_event, c);
 	bufferevent_disable(bev, EV_READ);
 	on_written(bev, c);
+}
+
+void ctl_reply(struct bufferevent *bev, struct evbuffer *reply)
+{
+	bufferevent_write_buffer(bev, reply);
+	evbuffer_free(reply);
+	bufferevent_setcb(bev, NULL, on_written, on_event, NULL);
+	on_written(bev, NULL);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,

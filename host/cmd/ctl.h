@@ -10,6 +10,7 @@
 #define GANTRY_CTL_H
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "engine.h"
@@ -24,7 +25,14 @@ struct ctl_hooks {
 	/* Extra status fields (mode, feed state), written as `"k": v, ` pairs. */
 	void (*status)(void *ud, struct evbuffer *out);
 	void *ud;
+	/* live: `halt` is answered once the venue has confirmed every cancel (or
+	 * a timeout): the hook takes the reply and sends it with ctl_reply.
+	 * NULL: answered at once. */
+	void (*halt_reply)(void *ud, struct bufferevent *bev, struct evbuffer *reply);
 };
+
+/* Sends a reply held back by halt_reply and closes the connection after it. */
+void ctl_reply(struct bufferevent *bev, struct evbuffer *reply);
 
 /* Binds path: a stale socket (its host gone) is replaced; one a live host
  * listens on is refused, naming its pid. NULL with err on failure. */

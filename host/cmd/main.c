@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{"backtest", cmd_backtest, "run a strategy over historical bars or ITCH data"},
 	{"paper", cmd_paper, "run strategies as a live process on a replayed feed (ctl socket)"},
+	{"live", cmd_live, "trade strategies over FIX 4.4 (fix://, fixs://) with paper's outputs and ctl"},
 	{"ctl", cmd_ctl, "talk to a running paper/live host: status, halt, resume, set, stop"},
 	{"check", cmd_check, "compile a strategy in the sandbox, list callbacks and params"},
 	{"itch", cmd_itch, "decode NASDAQ TotalView-ITCH 5.0: --stats, --dump, --book SYM"},

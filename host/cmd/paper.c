@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "http.h"
 #include "log.h"
+#include "paper_venue.h"
 #include "watch.h"
 
 #define PUMP_BATCH 256
@@ -44,7 +45,13 @@ struct paper {
 	int64_t t0_data;
 	double t0_wall;
 	char err[2048];
+	/* live: the feed's wait on the venue, the end of its session (paper_venue.c) */
+	struct venue_wait vwait;
+	struct venue_close *vclose;
+	int fatal;
 };
+
+static void end_loop(struct paper *p);
 
 
 static void finish(struct paper *p)
@@ -55,10 +62,8 @@ static void finish(struct paper *p)
 	p->status = engine_end(p->e, p->data_error, p->err, sizeof p->err);
 	log_msg(LOG_INFO, "paper", "feed done after %ld events%s", engine_events(p->e),
 		p->po->linger && !p->stopping ? "; serving ctl until 'stop'" : "");
-	if (!p->po->linger || p->stopping) {
-		struct timeval flush = {0, 50000}; /* let the last ctl answers go out */
-		event_base_loopexit(p->base, &flush);
-	}
+	if (!p->po->linger || p->stopping)
+		end_loop(p);
 }
 
 /* 1 an event is waiting, 0 the end, -1 bad data. */
@@ -75,7 +80,14 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct paper *p = arg;
+	if (p->feed_done)
+		return;
 	for (int n = 0; n < PUMP_BATCH && !p->stopping; n++) {
+		if (p->po->venue && venue_wait_hold(p->po->venue, &p->vwait)) {
+			struct timeval tv = {0, 20000}; /* or sooner: wake() */
+			evtimer_add(p->pump, &tv);
+			return;
+		}
 		if (read_next(p) <= 0)
 			break;
 		if (p->po->speed > 0) {
@@ -116,14 +128,40 @@ static void stop(void *ud)
 	struct paper *p = ud;
 	p->stopping = 1;
 	engine_set_stop_reason(p->e, "stopped");
-	if (p->feed_done) {
-		struct timeval flush = {0, 50000};
-		event_base_loopexit(p->base, &flush);
-	} else
+	if (p->feed_done)
+		end_loop(p);
+	else
 		event_active(p->pump, EV_TIMEOUT, 0);
 }
 
 static int reload(struct paper *p, struct strategy *only, char *msg, size_t msglen);
+
+static void end_loop(struct paper *p)
+{
+	struct timeval flush = {0, 50000}; /* let the last ctl answers go out */
+	if (p->vclose)
+		venue_close_begin(p->vclose, p->fatal); /* live: the venue's answers, Logout */
+	else
+		event_base_loopexit(p->base, &flush);
+}
+
+/* The venue has news: a waiting pump looks again; a fatal error stops the run. */
+static void wake(void *ud)
+{
+	struct paper *p = ud;
+	const struct paper_venue *v = p->po->venue;
+	const char *f = v->fatal(v->ud);
+	if (f && !p->fatal) {
+		p->fatal = 1;
+		errf(p->err, sizeof p->err, "%s", f);
+		stop(p);
+		return;
+	}
+	if (p->vwait.waiting && !p->feed_done)
+		event_active(p->pump, EV_TIMEOUT, 0);
+	if (p->vclose)
+		venue_close_poke(p->vclose);
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -258,8 +296,10 @@ static void ctl_reload(void *ud, struct strategy *s, struct evbuffer *out)
 static void ctl_status(void *ud, struct evbuffer *out)
 {
 	struct paper *p = ud;
-	evbuffer_add_printf(out, "\"mode\": \"paper\", \"feed\": \"%s\", ",
-			    p->feed_done ? "done" : "running");
+	evbuffer_add_printf(out, "\"mode\": \"%s\", \"feed\": \"%s\", ",
+			    p->po->mode ? p->po->mode : "paper", p->feed_done ? "done" : "running");
+	if (p->po->venue)
+		p->po->venue->status(p->po->venue->ud, out);
 	evbuffer_add_printf(out, "\"rejects_by_reason\": {");
 	int first = 1;
 	for (int r = 1; r < RISK_REASON_COUNT; r++)
@@ -270,6 +310,12 @@ static void ctl_status(void *ud, struct evbuffer *out)
 			first = 0;
 		}
 	evbuffer_add_printf(out, "}, ");
+}
+
+static void venue_halt_reply(void *ud, struct bufferevent *bev, struct evbuffer *reply)
+{
+	struct paper *p = ud;
+	p->po->venue->halt_reply(p->po->venue->ud, bev, reply);
 }
 
 int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t errlen)
@@ -283,7 +329,9 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 		errf(err, errlen, "cannot create the event loop");
 		return 2;
 	}
-	struct ctl_hooks hooks = {ctl_reload, stop, ctl_status, &p};
+	struct ctl_hooks hooks = {ctl_reload, stop, ctl_status, &p, NULL};
+	if (po->venue)
+		hooks.halt_reply = venue_halt_reply;
 	p.ctl = ctl_listen(p.base, po->ctl_path, e, &hooks, err, errlen);
 	if (!p.ctl) {
 		event_base_free(p.base);
@@ -297,6 +345,14 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 		return 2;
 	}
 	p.pump = event_new(p.base, -1, 0, pump, &p);
+	if (po->venue) {
+		p.vclose = venue_close_new(p.base, po->venue);
+		if (po->venue->start(po->venue->ud, p.base, wake, &p, p.err, sizeof p.err) != 0) {
+			p.fatal = 1;
+			p.feed_done = 1; /* nothing ran: no engine_end */
+			p.status = 2;
+		}
+	}
 	p.sig_term = evsignal_new(p.base, SIGTERM, on_signal, &p);
 	p.sig_int = evsignal_new(p.base, SIGINT, on_signal, &p);
 	p.sig_hup = evsignal_new(p.base, SIGHUP, on_signal, &p);
@@ -307,7 +363,7 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	p.tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);
 	if (p.tick)
 		event_add(p.tick, &half);
-	log_msg(LOG_INFO, "paper", "control socket %s", po->ctl_path);
+	log_msg(LOG_INFO, po->mode ? po->mode : "paper", "control socket %s", po->ctl_path);
 	if (po->watch_files) {
 		if (pipe2(p.done_pipe, O_NONBLOCK | O_CLOEXEC) == 0)
 			p.done_ev = event_new(p.base, p.done_pipe[0], EV_READ | EV_PERSIST, on_compiled, &p);
@@ -318,7 +374,9 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 			watch_strategy(&p, engine_strategy(e, i));
 	}
 
-	if (engine_begin(e, p.err, sizeof p.err) != 0 ||
+	if (p.fatal) {
+		/* the venue could not start: nothing to run */
+	} else if (engine_begin(e, p.err, sizeof p.err) != 0 ||
 	    (po->warmup && engine_warmup(e, po->warmup, po->warmup_path, p.err, sizeof p.err) != 0)) {
 		p.data_error = 1;
 		finish(&p);
@@ -329,7 +387,7 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	} else {
 		finish(&p);
 	}
-	if (!p.feed_done || po->linger)
+	if (!p.fatal && (!p.feed_done || po->linger || po->venue))
 		event_base_dispatch(p.base);
 	if (!p.feed_done) {
 		p.stopping = 1;
@@ -355,7 +413,12 @@ int paper_run(struct engine *e, const struct paper_opts *po, char *err, size_t e
 	event_free(p.sig_term);
 	event_free(p.sig_int);
 	event_free(p.sig_hup);
+	if (po->venue)
+		po->venue->detach(po->venue->ud);
+	venue_close_free(p.vclose);
 	event_base_free(p.base);
+	if (p.fatal)
+		p.status = 2;
 	if (p.status == 2)
 		errf(err, errlen, "%s", p.err);
 	return p.status;

@@ -314,6 +314,7 @@ void oms_reject(struct oms *o, struct order *ord, const char *reason, int reason
 	struct account *a = &o->acct[ord->strat];
 	ord->status = ST_REJECTED;
 	ord->reason = reason;
+	open_remove(o, ord); /* a venue may reject an order it had taken (ST_PENDING) */
 	a->rejects++;
 	if (reason_code >= 0 && reason_code < 32)
 		a->rejects_by_reason[reason_code]++;

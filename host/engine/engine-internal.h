@@ -88,6 +88,7 @@ struct engine {
 	int have_ev;
 	const char *stop_reason; /* why working orders are cancelled at the end */
 	int failed;
+	int ended; /* engine_end ran: a remote venue's late reports reach no strategy */
 	char failure[2048]; /* the first strategy failure: who, in what event, why */
 	int64_t failed_at;  /* its event time; INT64_MIN before the first event */
 	/* outputs, written as the run goes */

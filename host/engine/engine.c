@@ -514,8 +514,9 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 	if (e->stats.tick_t0)
 		histo_add(&s->stats.tick_to_order, clock_mono_ns() - e->stats.tick_t0);
 	if (e->venue.ops->submit(e->venue.self, o, now) != 0) {
-		oms_reject(e->oms, o, "venue", -1);
-		*reason = "venue";
+		const char *vr = o->reason && *o->reason ? o->reason : "venue"; /* "venue_down" */
+		oms_reject(e->oms, o, vr, -1);
+		*reason = vr;
 		return 0;
 	}
 	if ((req->take_profit != 0 || req->stop_loss != 0) && brackets_add(e, o, req) != 0)
@@ -1760,6 +1761,12 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 	return rc;
 }
 
+void engine_deliver(struct engine *e)
+{
+	if (!e->ended) /* after on_stop a strategy hears nothing more (the files still do) */
+		deliver(e);
+}
+
 static void run_stop(struct engine *e, int64_t t)
 {
 	const char *why = e->stop_reason ? e->stop_reason : "end_of_data";
@@ -1779,6 +1786,7 @@ static void run_stop(struct engine *e, int64_t t)
 
 int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
 {
+	e->ended = 1;
 	if (data_error && !e->failed) {
 		equity_log_finish(&e->eqlog);
 		return 2;

@@ -102,6 +102,9 @@ int engine_end(struct engine *e, int data_error, char *err, size_t errlen);
  * data). */
 int engine_warmup(struct engine *e, struct feed *history, const char *what, char *err,
 		  size_t errlen);
+/* A remote venue reported between two events (live): the queued order
+ * updates and fills go to their strategies now. */
+void engine_deliver(struct engine *e);
 /* Why working orders are cancelled at the end ("end_of_data" by default). */
 void engine_set_stop_reason(struct engine *e, const char *why);
 /* A strategy failed and the run ends (fail_fast). */
