@@ -18,6 +18,7 @@
 #include "log.h"
 #include "outdir.h"
 #include "output.h"
+#include "journal_cmd.h"
 #include "paper.h"
 #include "risk.h"
 #include "risk_config.h"
@@ -57,6 +58,7 @@ struct bt_opts {
 	/* the out directory and the log (outdir.c, log.c) */
 	int overwrite, resume;
 	const char *log;
+	struct journal_flags journal; /* journal_cmd.h */
 };
 
 static const char backtest_usage[] =
@@ -65,7 +67,7 @@ static const char backtest_usage[] =
 	"                       [--cash N] [--symbol SYM] [--fee-bps N] [--fee-per-share N]\n"
 	"                       [--slippage-bps N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
 	"                       [--no-report] [--quiet] [--venue sim|async:N] [--overwrite]\n"
-	"                       [--log FILE]\n"
+	"                       [--log FILE] [--journal DIR [--journal-fsync always|group|off]]\n"
 	"                       CSV data: [--columns FIELD=NAME,...] [--header NAME,...]\n"
 	"                       [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust]\n"
 	"                       [--lenient]\n"
@@ -87,6 +89,8 @@ static const char paper_usage[] =
 	"                    [--config DEPLOY.lua] [--out DIR] [--cash N] [--seed N]\n"
 	"                    [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
 	"                    [--venue sim|async:N] [--resume | --overwrite] [--log FILE]\n"
+	"                    [--journal DIR] [--journal-fsync always|group[:N(us|ms)]|off]\n"
+	"                    [--snapshot-every N]\n"
 	"                    CSV bars: [--columns FIELD=NAME,...] [--header NAME,...]\n"
 	"                    [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust] [--lenient]\n"
 	"                    ITCH days: --feed file:DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
@@ -282,6 +286,12 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 		} else if (paper && (v = opt_value(argc, argv, &i, "--feed", &bad))) {
 			if (add_feed(o, v))
 				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--journal", &bad))) {
+			o->journal.dir = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--journal-fsync", &bad))) {
+			o->journal.fsync = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--snapshot-every", &bad))) {
+			o->journal.snapshot_every = v;
 		} else if (paper && (v = opt_value(argc, argv, &i, "--ctl", &bad))) {
 			o->ctl = v;
 		} else if (paper && !strcmp(a, "--linger")) {
@@ -831,7 +841,9 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		return log_user_error("%s", err), EXIT_USAGE;
 	engine_attach(r->e, r->feed, venue);
 	if (prepare_outdir(r, outdir, outlen, err, sizeof err) != 0 ||
-	    engine_open_outputs(r->e, outdir, o->resume, err, sizeof err) != 0)
+	    engine_open_outputs(r->e, outdir, o->resume, err, sizeof err) != 0 ||
+	    journal_setup(r->e, &r->cfg, &o->journal, r->paper, o->resume, outdir, err,
+			  sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	return EXIT_OK;
 }

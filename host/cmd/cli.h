@@ -15,5 +15,6 @@ int cmd_check(int argc, char **argv);
 int cmd_itch(int argc, char **argv);
 int cmd_paper(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
 
 #endif

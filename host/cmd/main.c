@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{"ctl", cmd_ctl, "talk to a running paper/live host: status, halt, resume, set, stop"},
 	{"check", cmd_check, "compile a strategy in the sandbox, list callbacks and params"},
 	{"itch", cmd_itch, "decode NASDAQ TotalView-ITCH 5.0: --stats, --dump, --book SYM"},
+	{"journal", cmd_journal, "read a host's journal: --dump, --verify, --stats"},
 };
 
 static void usage(FILE *out)

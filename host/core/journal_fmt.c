@@ -20,7 +20,8 @@ static const char *const type_names[J_TYPE_COUNT] = {
 	"cancel_requested", "cancel_pending", "cancel_rejected", "cancelled",	 "partially_filled",
 	"filled",	  "expired",	     "fill",		"halt",		 "resume",
 	"param_change",	  "limit_change",    "load",		"reload",	 "operator",
-	"venue_session",  "snapshot",	     "void",		"recovered"};
+	"venue_session",  "snapshot",	     "void",		"recovered",	 "replace_requested",
+	"cancel_all",	  "market",	     "oco_link"};
 
 const char *jfmt_type_name(int type)
 {
@@ -41,7 +42,7 @@ const char *jfmt_txn_name(int kind)
 
 int jfmt_is_order(int type)
 {
-	return type >= J_CREATED && type <= J_EXPIRED;
+	return (type >= J_CREATED && type <= J_EXPIRED) || type == J_REPLACE_REQUESTED;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -301,7 +302,7 @@ int jfmt_decode(int type, const unsigned char *p, size_t n, union jpayload *out,
 			c.bad = 1;
 		else if (!c.bad)
 			s->blob = p + c.at;
-	} else if (type == J_VOID) {
+	} else if (type == J_VOID || type == J_OCO_LINK || type == J_MARKET) {
 		out->vd.from_seq = g64(&c);
 		out->vd.to_seq = g64(&c);
 		out->vd.feed_pos = g64(&c);
@@ -443,6 +444,12 @@ void jfmt_json(const struct journal_record *r, const char *const *names, int nna
 		     u.snap.state == 0 ? "running" : u.snap.state == 1 ? "halted" : "quarantined");
 		if (u.snap.reason[0])
 			kstr(&o, "reason", u.snap.reason);
+	} else if (ty == J_OCO_LINK) {
+		fmt(&o, ", \"order_a\": %" PRIu64 ", \"order_b\": %" PRIu64, u.vd.from_seq, u.vd.to_seq);
+	} else if (ty == J_MARKET) {
+		fmt(&o, ", \"feed_pos\": %" PRIu64, u.vd.feed_pos);
+	} else if (ty == J_CANCEL_ALL) {
+		kstr(&o, "reason", u.text.a);
 	} else if (ty == J_VOID) {
 		fmt(&o, ", \"from_seq\": %" PRIu64 ", \"to_seq\": %" PRIu64 ", \"feed_pos\": %" PRIu64,
 		    u.vd.from_seq, u.vd.to_seq, u.vd.feed_pos);

@@ -48,6 +48,10 @@ enum jtype {
 	J_SNAPSHOT, /* a strategy's ctx.state and figures between two events */
 	J_VOID,	    /* records of an unfinished transaction, not applied (recovery) */
 	J_RECOVERED, /* a host restarted on this journal: what it rebuilt */
+	J_REPLACE_REQUESTED, /* a replace leaves for the venue (order: the new qty, price) */
+	J_CANCEL_ALL,	     /* the venue is asked to cancel everything (reason) */
+	J_MARKET,	     /* the venue saw the event's market here (not at its start) */
+	J_OCO_LINK,	     /* two working orders became an OCO pair */
 	J_TYPE_COUNT
 };
 
@@ -56,7 +60,7 @@ enum jtxn_kind { JTXN_EVENT, JTXN_OPERATOR, JTXN_START, JTXN_STOP, JTXN_RECOVERY
 const char *jfmt_type_name(int type);  /* "sent", ...; "unknown" */
 const char *jfmt_who_name(int who);    /* "host", "strategy", ... */
 const char *jfmt_txn_name(int kind);   /* "event", "operator", ... */
-int jfmt_is_order(int type);	       /* J_CREATED .. J_EXPIRED */
+int jfmt_is_order(int type);	       /* J_CREATED .. J_EXPIRED, J_REPLACE_REQUESTED */
 
 #define JFMT_STR 1024
 
@@ -100,6 +104,7 @@ struct jsnapshot {
 	uint32_t bloblen;
 };
 
+/* also J_OCO_LINK (from_seq, to_seq: the two order ids) and J_MARKET (feed_pos) */
 struct jvoid {
 	uint64_t from_seq, to_seq, feed_pos;
 	char reason[256];

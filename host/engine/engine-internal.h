@@ -104,6 +104,7 @@ struct engine {
 	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
 	struct bracket *brk; /* brackets.c: entries whose exits follow their fills */
 	int nbrk, brk_cap;
+	struct jrec *jr; /* journal_rec.c: the journal; NULL without one */
 };
 
 /* brackets.c. A bracket's entry as the order path took it (0, or -1 out of
