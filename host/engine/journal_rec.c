@@ -1085,7 +1085,7 @@ static int void_txn(struct jrec *jr, struct txbuf *t, char *err, size_t errlen)
 /* Keeps the header and the first rows lines of a CSV file the run appends
  * to (fills.csv, orders.csv): rows past what the journal holds were written
  * by an event that is taken again. */
-static void cut_rows(struct jrec *jr, FILE *f, const char *name, long rows)
+static void cut_rows(struct jrec *jr, FILE *f, const char *name, long rows, long *header_end)
 {
 	if (!f || !jr->outdir[0])
 		return;
@@ -1100,6 +1100,8 @@ static void cut_rows(struct jrec *jr, FILE *f, const char *name, long rows)
 	off_t at = 0, keep = -1;
 	while ((c = getc(r)) != EOF) {
 		at++;
+		if (c == '\n' && line == -1 && header_end)
+			*header_end = (long)at;
 		if (c == '\n' && ++line == rows) {
 			keep = at;
 			break;
@@ -1235,8 +1237,10 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 		jfmt_void(&jr->b, &v);
 		rec(jr, J_VOID, JW_HOST, -1, &jr->b);
 	}
-	cut_rows(jr, e->fills_csv, "fills.csv", jr->replayed_fills);
-	cut_rows(jr, e->orders_csv, "orders.csv", jr->replayed_orders);
+	cut_rows(jr, e->fills_csv, "fills.csv", jr->replayed_fills, NULL);
+	/* the book of record holds every order of the journal: at the end,
+	 * orders.csv is rewritten from its header (output.c, compact_orders) */
+	cut_rows(jr, e->orders_csv, "orders.csv", jr->replayed_orders, &e->orders_start);
 	long working = 0;
 	for (int i = 0; i < e->nstrat; i++)
 		working += oms_open_count(e->oms, i);
