@@ -2,9 +2,8 @@
 # payload decoders, and the benchmark's SQLite link.
 #   make fuzz-journal          fuzz for FUZZ_SECONDS (default 60) from fuzz/corpus-journal
 #   make fuzz-journal-smoke    a short deterministic pass (spec/journal_fuzz_spec.lua)
-#   make journal-corpus        (re)writes the seed corpus from a small real journal
 JFUZZ_BIN  := $(BUILD)/fuzz/fuzz_journal
-JFUZZ_SRC  := fuzz/fuzz_journal.c host/base/crc32c.c host/base/jsonfmt.c host/base/timefmt.c \
+JFUZZ_SRC  := fuzz/fuzz_journal.c host/base/crc32c.c host/base/jsonfmt.c host/base/timefmt.c host/base/log.c host/base/clock.c \
               host/core/journal.c host/core/journal_fmt.c
 JFUZZ_FLAGS := $(subst -Ihost/market,-Ihost/market -Ihost/core,$(FUZZ_FLAGS))
 

@@ -46,7 +46,7 @@ describe("journal crash torture", function()
 
   it("comes back exact after 100 SIGKILLs, never sending an order twice", function()
     os.execute("mkdir -p " .. T.quote(dir .. "/data"))
-    T.gen_bars(dir .. "/data", "--bars 6000 --symbols AAA,BBB,CCC --seed 5")
+    T.gen_bars(dir .. "/data", "--bars 4000 --symbols AAA,BBB,CCC --seed 5")
     local strategy = T.root .. "/spec/fixtures/journal/busy.lua"
     local base = {}
     for _, a in ipairs({ "paper", strategy, "--feed", "file:" .. dir .. "/data/AAA.csv",
@@ -64,7 +64,7 @@ describe("journal crash torture", function()
       "GANTRY_JOURNAL_DIGEST=" .. T.quote(dir .. "/ref.dig"), bin())
     assert.are.equal(0, code, err)
     -- the tortured one
-    local cmd = { T.quote(T.tools .. "/crash_torture"), "100", "20261207", "0", "15",
+    local cmd = { T.quote(T.tools .. "/crash_torture"), "100", "20261207", "0", "10",
       T.quote(dir .. "/run.log"), T.quote(dir .. "/run.dig"), "--", T.quote(bin()) }
     for _, a in ipairs(args(dir .. "/run")) do cmd[#cmd + 1] = T.quote(a) end
     local tc, tout, terr = T.sh("GANTRY_JOURNAL_DIGEST=" .. T.quote(dir .. "/run.dig") .. " "

@@ -14,6 +14,7 @@
 
 #include "crc32c.h"
 #include "grow.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -529,6 +530,8 @@ static int scan_existing(struct journal *j, char *err, size_t errlen)
 	if (rc == 0 && r.torn) {
 		char path[1200];
 		snprintf(path, sizeof path, "%s/%s", j->dir, r.torn_seg);
+		log_msg(LOG_WARN, "journal", "%s: torn last record at offset %llu (%llu bytes: %s): cut",
+			path, (unsigned long long)r.torn_offset, (unsigned long long)r.torn_bytes, r.reason);
 		if (strstr(r.torn_seg, ".gz") || truncate(path, (off_t)r.torn_offset) != 0) {
 			snprintf(err, errlen, "%s: cannot cut the torn tail at offset %llu: %s", path,
 				 (unsigned long long)r.torn_offset,
