@@ -283,8 +283,7 @@ static int jv_cancel(void *self, struct order *o, int64_t now)
 		return jr->inner.ops->cancel(jr->inner.self, o, now);
 	/* a strategy's own cancel counts as a message in its rate window */
 	int who = vm->in_callback() ? JW_STRATEGY : JW_HOST;
-	if (action(jr, J_CANCEL_REQUESTED, o, o->qty, o->price, who) != 0)
-		return -1;
+	action(jr, J_CANCEL_REQUESTED, o, o->qty, o->price, who); /* a cancel only reduces: it goes even if the journal failed */
 	return jr->inner.ops->cancel(jr->inner.self, o, now);
 }
 
