@@ -41,9 +41,15 @@ static void rm_dir(const char *d)
 
 static void payload(struct jbuf *b, long i)
 {
-	struct jorder o = {.id = i + 1, .created = 1700000000000000000LL + i, .updated = 0,
-			   .sym = (int)(i % 8), .side = i & 1 ? 1 : 255, .type = 1, .status = 2,
-			   .qty = 100, .price = 187.25 + (double)(i % 100) / 100};
+	struct jorder o = {.id = i + 1,
+			   .created = 1700000000000000000LL + i,
+			   .updated = 0,
+			   .sym = (int)(i % 8),
+			   .side = i & 1 ? 1 : 255,
+			   .type = 1,
+			   .status = 2,
+			   .qty = 100,
+			   .price = 187.25 + (double)(i % 100) / 100};
 	snprintf(o.symbol, sizeof o.symbol, "SYM%ld", i % 8);
 	jfmt_order(b, &o);
 }
@@ -88,11 +94,12 @@ static double run_sqlite(const char *sync, long n, const char *tag)
 	snprintf(pragma, sizeof pragma, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;", sync);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, "CREATE TABLE journal (seq INTEGER PRIMARY KEY, time INTEGER, "
-			     "type INTEGER, strat INTEGER, payload BLOB)",
+	    sqlite3_exec(db,
+			 "CREATE TABLE journal (seq INTEGER PRIMARY KEY, time INTEGER, "
+			 "type INTEGER, strat INTEGER, payload BLOB)",
 			 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO journal VALUES (?, ?, ?, ?, ?)", -1, &st, NULL) !=
-		    SQLITE_OK) {
+		SQLITE_OK) {
 		fprintf(stderr, "bench_journal: sqlite: %s\n", sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return -1;
@@ -167,10 +174,11 @@ static void recovery(long n)
 			k++;
 		}
 		double dt = clock_mono_s() - t0;
-		printf("recovery read  %ld records (%.1f MB): %.3f s, %.0f ns/record (read, CRC32C, "
-		       "decode)%s\n",
-		       k, (double)r.bytes / 1e6, dt, dt * 1e9 / (double)(k ? k : 1),
-		       bad ? " DECODE ERRORS" : "");
+		printf(
+		    "recovery read  %ld records (%.1f MB): %.3f s, %.0f ns/record (read, CRC32C, "
+		    "decode)%s\n",
+		    k, (double)r.bytes / 1e6, dt, dt * 1e9 / (double)(k ? k : 1),
+		    bad ? " DECODE ERRORS" : "");
 		journal_reader_close(&r);
 	}
 	free(u);
@@ -193,7 +201,8 @@ int main(int argc, char **argv)
 	} pol[] = {{"off", JOURNAL_FSYNC_OFF, "OFF"},
 		   {"group", JOURNAL_FSYNC_GROUP, "NORMAL"},
 		   {"always", JOURNAL_FSYNC_ALWAYS, "FULL"}};
-	printf("append, one commit per record (write before acting); medians of %d alternated rounds\n",
+	printf("append, one commit per record (write before acting); medians of %d alternated "
+	       "rounds\n",
 	       ROUNDS);
 	for (int p = 0; p < 3; p++) {
 		long n = pol[p].fsync == JOURNAL_FSYNC_ALWAYS ? nsync : nfast;
@@ -205,7 +214,8 @@ int main(int argc, char **argv)
 				return 1;
 		}
 		double j = median(jv), s = median(sv);
-		printf("fsync %-6s  journal %10.0f ns/record %10.0f records/s | sqlite WAL synchronous=%-6s "
+		printf("fsync %-6s  journal %10.0f ns/record %10.0f records/s | sqlite WAL "
+		       "synchronous=%-6s "
 		       "%10.0f ns/record %10.0f records/s | sqlite/journal %.2fx  (%ld records)\n",
 		       pol[p].name, j, 1e9 / j, pol[p].sqlite, s, 1e9 / s, s / j, n);
 	}

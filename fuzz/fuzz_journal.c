@@ -1,7 +1,7 @@
 /*
  * fuzz_journal — libFuzzer target over the journal's record reader
  * (journal_scan: lengths, CRCs, torn tails), the payload decoder of every
- * record type and the JSON dump. The first input byte picks whether the
+ * record type, the JSON dump and the check of a snapshot's ctx.state bytes. The first input byte picks whether the
  * buffer is the last segment (torn tails allowed) and whether CRCs are
  * fixed up first, so the mutator reaches the payload decoders too; the rest
  * is a segment's records (no segment header).
@@ -56,9 +56,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.offset + JOURNAL_HDR + r.plen > n)
 			abort(); /* the record must lie inside the buffer */
 		jfmt_json(&r, names, 2, sink, &total);
+		if (r.h.type == J_SNAPSHOT) {
+			static union jpayload u; /* large */
+			char e2[256];
+			if (jfmt_decode(J_SNAPSHOT, r.payload, r.plen, &u, e2, sizeof e2) == 0 &&
+			    u.snap.bloblen)
+				jfmt_state_check(u.snap.blob, u.snap.bloblen, e2, sizeof e2);
+		}
 	}
 	if (rc < 0 && !strstr(err, "offset"))
 		abort(); /* every error names its offset */
+	/* the buffer itself as ctx.state bytes too */
+	jfmt_state_check(buf, n, err, sizeof err);
 	free(buf);
 	return 0;
 }

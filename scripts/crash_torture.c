@@ -103,8 +103,9 @@ static int wait_ready(pid_t pid, const char *path, long size0, double deadline, 
 int main(int argc, char **argv)
 {
 	if (argc < 9 || strcmp(argv[7], "--") != 0) {
-		fprintf(stderr, "usage: crash_torture KILLS SEED MIN_MS MAX_MS LOG READY -- COMMAND "
-				"[ARG...]\n");
+		fprintf(stderr,
+			"usage: crash_torture KILLS SEED MIN_MS MAX_MS LOG READY -- COMMAND "
+			"[ARG...]\n");
 		return 2;
 	}
 	const char *ready = argv[6];
@@ -141,9 +142,12 @@ int main(int argc, char **argv)
 			done++;
 		} else {
 			printf("run %d: exit %d before its kill at %.1f ms\n", run,
-			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), at);
+			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+			       at);
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				return printf("kills %d, final exit %d\n", done, WEXITSTATUS(status)), 1;
+				return printf("kills %d, final exit %d\n", done,
+					      WEXITSTATUS(status)),
+				       1;
 		}
 		if (run++ == 0)
 			cmd[n++] = "--resume";

@@ -10,10 +10,10 @@
 #include "journal_cmd.h"
 
 #include "cli.h"
+#include "config_journal.h"
 #include "journal.h"
 #include "journal_fmt.h"
 #include "journal_rec.h"
-#include "config_journal.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -25,17 +25,17 @@
 #include <sys/stat.h>
 
 static const char journal_usage[] =
-	"usage: gantry journal DIR (--dump | --verify | --stats)\n"
-	"\n"
-	"Reads the journal a paper or live host (or a backtest with --journal) wrote.\n"
-	"  --dump    one JSON object per record (JSON lines), oldest first\n"
-	"  --verify  checks every record's CRC32C and the sequence numbers; a torn\n"
-	"            last record (a crash mid-write) is reported and treated as cut\n"
-	"            (exit 0); a damaged record with data after it, or a gap, is an\n"
-	"            error naming the segment file and the byte offset (exit 1)\n"
-	"  --stats   one JSON object: records by type, segments, bytes, first and\n"
-	"            last sequence number and time\n"
-	"Exit status: 0 ok, 1 the journal is damaged, 2 bad usage or not a journal.\n";
+    "usage: gantry journal DIR (--dump | --verify | --stats)\n"
+    "\n"
+    "Reads the journal a paper or live host (or a backtest with --journal) wrote.\n"
+    "  --dump    one JSON object per record (JSON lines), oldest first\n"
+    "  --verify  checks every record's CRC32C and the sequence numbers; a torn\n"
+    "            last record (a crash mid-write) is reported and treated as cut\n"
+    "            (exit 0); a damaged record with data after it, or a gap, is an\n"
+    "            error naming the segment file and the byte offset (exit 1)\n"
+    "  --stats   one JSON object: records by type, segments, bytes, first and\n"
+    "            last sequence number and time\n"
+    "Exit status: 0 ok, 1 the journal is damaged, 2 bad usage or not a journal.\n";
 
 static void out_stdout(void *ud, const char *p, size_t n)
 {
@@ -67,7 +67,8 @@ static int run(const char *dir, int mode)
 	char err[1536];
 	struct stat st;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		log_user_error("%s: %s", dir, stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+		log_user_error("%s: %s", dir,
+			       stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
 		return EXIT_USAGE;
 	}
 	if (journal_reader_open(&r, dir, err, sizeof err) != 0) {
@@ -92,8 +93,9 @@ static int run(const char *dir, int mode)
 		char derr[256];
 		if (rec.h.type < J_TYPE_COUNT &&
 		    jfmt_decode(rec.h.type, rec.payload, rec.plen, u, derr, sizeof derr) != 0) {
-			snprintf(err, sizeof err, "%s/%s: damaged record at offset %" PRIu64 " (seq %" PRIu64
-						  "): %s",
+			snprintf(err, sizeof err,
+				 "%s/%s: damaged record at offset %" PRIu64 " (seq %" PRIu64
+				 "): %s",
 				 dir, rec.segment, rec.offset, rec.h.seq, derr);
 			rc = -1;
 			break;
@@ -111,7 +113,8 @@ static int run(const char *dir, int mode)
 		else if (rec.h.type == J_TXN_END || rec.h.type == J_VOID)
 			open_txn = 0;
 		if (mode == M_DUMP) {
-			jfmt_json(&rec, (const char *const *)nm.v, ENGINE_MAX_STRATEGIES, out_stdout, stdout);
+			jfmt_json(&rec, (const char *const *)nm.v, ENGINE_MAX_STRATEGIES,
+				  out_stdout, stdout);
 			fputc('\n', stdout);
 		}
 	}
@@ -131,29 +134,34 @@ static int run(const char *dir, int mode)
 			time_format_iso(first_t, a);
 			time_format_iso(last_t, b);
 		}
-		printf("{\"records\": %ld, \"segments\": %d, \"bytes\": %" PRIu64 ", \"first_seq\": %" PRIu64
-		       ", \"last_seq\": %" PRIu64 ", \"first_time\": \"%s\", \"last_time\": \"%s\", "
+		printf("{\"records\": %ld, \"segments\": %d, \"bytes\": %" PRIu64
+		       ", \"first_seq\": %" PRIu64 ", \"last_seq\": %" PRIu64
+		       ", \"first_time\": \"%s\", \"last_time\": \"%s\", "
 		       "\"torn\": %s, \"by_type\": {",
 		       n, r.nseg, r.bytes, first_seq, last_seq, a, b, r.torn ? "true" : "false");
 		int k = 0;
 		for (int t = 1; t <= J_TYPE_COUNT; t++)
 			if (by_type[t])
 				printf("%s\"%s\": %ld", k++ ? ", " : "",
-				       t == J_TYPE_COUNT ? "unknown" : jfmt_type_name(t), by_type[t]);
+				       t == J_TYPE_COUNT ? "unknown" : jfmt_type_name(t),
+				       by_type[t]);
 		printf("}}\n");
 	} else if (mode == M_VERIFY) {
-		printf("%s: ok: %ld records in %d segments, seq %" PRIu64 "..%" PRIu64 "%s\n", dir, n,
-		       r.nseg, first_seq, last_seq, r.torn ? " (a torn last record cut)" : "");
+		printf("%s: ok: %ld records in %d segments, seq %" PRIu64 "..%" PRIu64 "%s\n", dir,
+		       n, r.nseg, first_seq, last_seq, r.torn ? " (a torn last record cut)" : "");
 	}
 	if (status == EXIT_OK && r.torn)
 		log_msg(LOG_WARN, "journal",
-			"%s/%s: torn last record at offset %" PRIu64 " (%" PRIu64 " bytes: %s): cut; "
+			"%s/%s: torn last record at offset %" PRIu64 " (%" PRIu64
+			" bytes: %s): cut; "
 			"a host reopening the journal truncates it there",
 			dir, r.torn_seg, r.torn_offset, r.torn_bytes, r.reason);
 	if (status == EXIT_OK && open_txn && mode == M_VERIFY)
 		log_msg(LOG_INFO, "journal",
-			"the last transaction (from seq %" PRIu64 ") never ended: a restart voids it "
-			"and takes its event again", open_txn);
+			"the last transaction (from seq %" PRIu64
+			") never ended: a restart voids it "
+			"and takes its event again",
+			open_txn);
 	for (int i = 0; i < ENGINE_MAX_STRATEGIES; i++)
 		free(nm.v[i]);
 	journal_reader_close(&r);
@@ -166,9 +174,10 @@ int cmd_journal(int argc, char **argv)
 	int mode = M_NONE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		int m = !strcmp(a, "--dump") ? M_DUMP : !strcmp(a, "--verify") ? M_VERIFY
-					  : !strcmp(a, "--stats")		? M_STATS
-										: M_NONE;
+		int m = !strcmp(a, "--dump")	 ? M_DUMP
+			: !strcmp(a, "--verify") ? M_VERIFY
+			: !strcmp(a, "--stats")	 ? M_STATS
+						 : M_NONE;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(journal_usage, stdout);
 			return EXIT_OK;
@@ -179,7 +188,8 @@ int cmd_journal(int argc, char **argv)
 			}
 			mode = m;
 		} else if (a[0] == '-' && a[1]) {
-			log_user_error("journal: unknown option '%s' (try 'gantry journal --help')", a);
+			log_user_error("journal: unknown option '%s' (try 'gantry journal --help')",
+				       a);
 			return EXIT_USAGE;
 		} else if (dir) {
 			log_user_error("journal: one directory, got '%s' and '%s'", dir, a);
@@ -189,9 +199,10 @@ int cmd_journal(int argc, char **argv)
 		}
 	}
 	if (!dir || mode == M_NONE) {
-		log_user_error("journal: %s (try 'gantry journal --help')",
-			       !dir ? "which directory? gantry journal DIR --dump | --verify | --stats"
-				    : "what to do? --dump, --verify or --stats");
+		log_user_error(
+		    "journal: %s (try 'gantry journal --help')",
+		    !dir ? "which directory? gantry journal DIR --dump | --verify | --stats"
+			 : "what to do? --dump, --verify or --stats");
 		return EXIT_USAGE;
 	}
 	return run(dir, mode);
@@ -199,9 +210,8 @@ int cmd_journal(int argc, char **argv)
 
 /* ------------------------------------------------------------ a run's journal */
 
-int journal_setup(struct engine *e, const struct deploy_config *cfg,
-		  const struct journal_flags *f, int paper, int resume, const char *outdir,
-		  char *err, size_t errlen)
+int journal_setup(struct engine *e, const struct deploy_config *cfg, const struct journal_flags *f,
+		  int paper, int resume, const char *outdir, char *err, size_t errlen)
 {
 	struct config_journal cj;
 	if (config_journal(cfg, &cj, err, errlen) != 0)
@@ -221,7 +231,10 @@ int journal_setup(struct engine *e, const struct deploy_config *cfg,
 	const char *pol = f->fsync ? f->fsync : cj.fsync[0] ? cj.fsync : paper ? "group" : "off";
 	char perr[256];
 	if (journal_parse_fsync(pol, &c.opts, perr, sizeof perr) != 0)
-		return errf_fail(err, errlen, "%s%s", f->fsync ? "--journal-fsync: " : cfg->path ? "" : "",
+		return errf_fail(err, errlen, "%s%s",
+				 f->fsync    ? "--journal-fsync: "
+				 : cfg->path ? ""
+					     : "",
 				 perr);
 	c.opts.segment_bytes = cj.segment_mb > 0 ? (uint64_t)(cj.segment_mb * 1048576.0) : 0;
 	c.opts.compress = cj.compress > 0;
@@ -230,8 +243,9 @@ int journal_setup(struct engine *e, const struct deploy_config *cfg,
 		char *end;
 		long v = strtol(f->snapshot_every, &end, 10);
 		if (*end || end == f->snapshot_every || v < 0)
-			return errf_fail(err, errlen, "--snapshot-every %s: expected a whole number of "
-						      "events (0: only at a clean stop)",
+			return errf_fail(err, errlen,
+					 "--snapshot-every %s: expected a whole number of "
+					 "events (0: only at a clean stop)",
 					 f->snapshot_every);
 		c.snapshot_every = v;
 	}
@@ -244,8 +258,9 @@ int journal_setup(struct engine *e, const struct deploy_config *cfg,
 		if (r.segs)
 			journal_reader_close(&r);
 		if (has)
-			return errf_fail(err, errlen, "%s: holds the journal of an earlier run; --resume "
-						      "recovers from it (or give another --journal)",
+			return errf_fail(err, errlen,
+					 "%s: holds the journal of an earlier run; --resume "
+					 "recovers from it (or give another --journal)",
 					 dir);
 	}
 	return jrec_attach(e, &c, err, errlen);

@@ -95,16 +95,19 @@ int journal_parse_fsync(const char *s, struct journal_opts *o, char *err, size_t
 		}
 	}
 	if (err && errlen)
-		snprintf(err, errlen,
-			 "journal fsync '%s': expected always, group, group:N[us|ms] (1 us to 10 s) "
-			 "or off",
-			 s);
+		snprintf(
+		    err, errlen,
+		    "journal fsync '%s': expected always, group, group:N[us|ms] (1 us to 10 s) "
+		    "or off",
+		    s);
 	return -1;
 }
 
 const char *journal_fsync_name(int fsync)
 {
-	return fsync == JOURNAL_FSYNC_ALWAYS ? "always" : fsync == JOURNAL_FSYNC_GROUP ? "group" : "off";
+	return fsync == JOURNAL_FSYNC_ALWAYS  ? "always"
+	       : fsync == JOURNAL_FSYNC_GROUP ? "group"
+					      : "off";
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -179,7 +182,8 @@ int journal_scan(const unsigned char *buf, size_t n, size_t *off, int last_segme
 			if (last_segment && len == left) {
 				why = "a record whose CRC does not match";
 			} else {
-				setf(err, errlen, "damaged record at offset %s%llu: its CRC does not match", "",
+				setf(err, errlen,
+				     "damaged record at offset %s%llu: its CRC does not match", "",
 				     (unsigned long long)at);
 				return -1;
 			}
@@ -399,7 +403,8 @@ int journal_next(struct journal_reader *r, struct journal_record *out, char *err
 		if (rc == 0)
 			continue;
 		if (r->expect_seq && out->h.seq != r->expect_seq) {
-			snprintf(err, errlen, "%s/%s: sequence gap at offset %llu: expected %llu, found %llu",
+			snprintf(err, errlen,
+				 "%s/%s: sequence gap at offset %llu: expected %llu, found %llu",
 				 r->dir, r->segs[r->cur], (unsigned long long)at,
 				 (unsigned long long)r->expect_seq, (unsigned long long)out->h.seq);
 			return -1;
@@ -427,7 +432,8 @@ static int sync_fd(int fd)
 static void *syncer_main(void *arg)
 {
 	struct journal *j = arg;
-	struct timespec ts = {(time_t)(j->o.group_us / 1000000), (long)(j->o.group_us % 1000000) * 1000};
+	struct timespec ts = {(time_t)(j->o.group_us / 1000000),
+			      (long)(j->o.group_us % 1000000) * 1000};
 	while (!atomic_load(&j->stop)) {
 		nanosleep(&ts, NULL);
 		uint64_t w = atomic_load(&j->written);
@@ -530,11 +536,13 @@ static int scan_existing(struct journal *j, char *err, size_t errlen)
 	if (rc == 0 && r.torn) {
 		char path[1200];
 		snprintf(path, sizeof path, "%s/%s", j->dir, r.torn_seg);
-		log_msg(LOG_WARN, "journal", "%s: torn last record at offset %llu (%llu bytes: %s): cut",
-			path, (unsigned long long)r.torn_offset, (unsigned long long)r.torn_bytes, r.reason);
+		log_msg(LOG_WARN, "journal",
+			"%s: torn last record at offset %llu (%llu bytes: %s): cut", path,
+			(unsigned long long)r.torn_offset, (unsigned long long)r.torn_bytes,
+			r.reason);
 		if (strstr(r.torn_seg, ".gz") || truncate(path, (off_t)r.torn_offset) != 0) {
-			snprintf(err, errlen, "%s: cannot cut the torn tail at offset %llu: %s", path,
-				 (unsigned long long)r.torn_offset,
+			snprintf(err, errlen, "%s: cannot cut the torn tail at offset %llu: %s",
+				 path, (unsigned long long)r.torn_offset,
 				 strstr(r.torn_seg, ".gz") ? "compressed" : strerror(errno));
 			rc = -1;
 		}

@@ -31,10 +31,10 @@
 enum journal_fsync { JOURNAL_FSYNC_ALWAYS, JOURNAL_FSYNC_GROUP, JOURNAL_FSYNC_OFF };
 
 struct journal_opts {
-	int fsync;		 /* enum journal_fsync */
-	int64_t group_us;	 /* group: the sync period */
-	uint64_t segment_bytes;	 /* rotate past this size (0: 64 MB) */
-	int compress;		 /* gzip segments once rotated out */
+	int fsync;		/* enum journal_fsync */
+	int64_t group_us;	/* group: the sync period */
+	uint64_t segment_bytes; /* rotate past this size (0: 64 MB) */
+	int compress;		/* gzip segments once rotated out */
 };
 
 #define JOURNAL_HDR 40
@@ -75,8 +75,7 @@ struct journal *journal_open(const char *dir, const struct journal_opts *o, char
 int journal_close(struct journal *j);
 /* Copies one record into the buffer; h->seq and h->len, h->crc are set
  * here. Returns its sequence number (0 out of memory). */
-uint64_t journal_append(struct journal *j, struct journal_hdr *h, const void *payload,
-			size_t len);
+uint64_t journal_append(struct journal *j, struct journal_hdr *h, const void *payload, size_t len);
 /* Writes the buffer out; durable: as the policy says (above). 0, or -1
  * with errno set (the caller must not act on what it journaled). */
 int journal_commit(struct journal *j, int durable);
@@ -116,7 +115,7 @@ struct journal_reader {
 	int torn;
 	char torn_seg[64];
 	uint64_t torn_offset, torn_bytes;
-	uint64_t bytes; /* of every segment read, uncompressed */
+	uint64_t bytes;	  /* of every segment read, uncompressed */
 	char reason[256]; /* why the tail is torn */
 };
 

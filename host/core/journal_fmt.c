@@ -8,20 +8,45 @@
 #include "timefmt.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const type_names[J_TYPE_COUNT] = {
-	"unknown",	  "txn_begin",	     "txn_end",		"created",	 "sent",
-	"pending",	  "acknowledged",    "rejected",	"risk_refused",	 "replaced",
-	"cancel_requested", "cancel_pending", "cancel_rejected", "cancelled",	 "partially_filled",
-	"filled",	  "expired",	     "fill",		"halt",		 "resume",
-	"param_change",	  "limit_change",    "load",		"reload",	 "operator",
-	"venue_session",  "snapshot",	     "void",		"recovered",	 "replace_requested",
-	"cancel_all",	  "market",	     "oco_link"};
+static const char *const type_names[J_TYPE_COUNT] = {"unknown",
+						     "txn_begin",
+						     "txn_end",
+						     "created",
+						     "sent",
+						     "pending",
+						     "acknowledged",
+						     "rejected",
+						     "risk_refused",
+						     "replaced",
+						     "cancel_requested",
+						     "cancel_pending",
+						     "cancel_rejected",
+						     "cancelled",
+						     "partially_filled",
+						     "filled",
+						     "expired",
+						     "fill",
+						     "halt",
+						     "resume",
+						     "param_change",
+						     "limit_change",
+						     "load",
+						     "reload",
+						     "operator",
+						     "venue_session",
+						     "snapshot",
+						     "void",
+						     "recovered",
+						     "replace_requested",
+						     "cancel_all",
+						     "market",
+						     "oco_link"};
 
 const char *jfmt_type_name(int type)
 {
@@ -371,9 +396,9 @@ static void knum(struct out *o, const char *k, double v)
 
 static void order_json(struct out *o, const struct jorder *r)
 {
-	static const char *const st[] = {"new",	      "pending",	"accepted", "partial",
-					 "filled",    "cancel_pending", "canceled", "replace_pending",
-					 "replaced",  "rejected",	"expired"};
+	static const char *const st[] = {
+	    "new",	"pending",	   "accepted", "partial",  "filled", "cancel_pending",
+	    "canceled", "replace_pending", "replaced", "rejected", "expired"};
 	static const char *const ty[] = {"market", "limit", "stop", "stop_limit"};
 	static const char *const tif[] = {"day", "ioc", "gtc", "fok"};
 	fmt(o, ", \"order_id\": %" PRId64, r->id);
@@ -398,8 +423,8 @@ static void order_json(struct out *o, const struct jorder *r)
 		kstr(o, "reason", r->reason);
 }
 
-void jfmt_json(const struct journal_record *r, const char *const *names, int nnames,
-	       json_sink put, void *ud)
+void jfmt_json(const struct journal_record *r, const char *const *names, int nnames, json_sink put,
+	       void *ud)
 {
 	struct out o = {put, ud};
 	char t[TIME_ISO_LEN + 1];
@@ -441,30 +466,36 @@ void jfmt_json(const struct journal_record *r, const char *const *names, int nna
 		    u.snap.bloblen);
 		knum(&o, "peak_equity", u.snap.peak_equity);
 		kstr(&o, "strategy_state",
-		     u.snap.state == 0 ? "running" : u.snap.state == 1 ? "halted" : "quarantined");
+		     u.snap.state == 0	 ? "running"
+		     : u.snap.state == 1 ? "halted"
+					 : "quarantined");
 		if (u.snap.reason[0])
 			kstr(&o, "reason", u.snap.reason);
 	} else if (ty == J_OCO_LINK) {
-		fmt(&o, ", \"order_a\": %" PRIu64 ", \"order_b\": %" PRIu64, u.vd.from_seq, u.vd.to_seq);
+		fmt(&o, ", \"order_a\": %" PRIu64 ", \"order_b\": %" PRIu64, u.vd.from_seq,
+		    u.vd.to_seq);
 	} else if (ty == J_MARKET) {
 		fmt(&o, ", \"feed_pos\": %" PRIu64, u.vd.feed_pos);
 	} else if (ty == J_CANCEL_ALL) {
 		kstr(&o, "reason", u.text.a);
 	} else if (ty == J_VOID) {
-		fmt(&o, ", \"from_seq\": %" PRIu64 ", \"to_seq\": %" PRIu64 ", \"feed_pos\": %" PRIu64,
+		fmt(&o,
+		    ", \"from_seq\": %" PRIu64 ", \"to_seq\": %" PRIu64 ", \"feed_pos\": %" PRIu64,
 		    u.vd.from_seq, u.vd.to_seq, u.vd.feed_pos);
 		kstr(&o, "reason", u.vd.reason);
 	} else if (ty == J_RECOVERED) {
-		fmt(&o, ", \"feed_pos\": %" PRIu64 ", \"orders\": %" PRIu64 ", \"working\": %" PRIu64
-			", \"voided\": %" PRIu64,
+		fmt(&o,
+		    ", \"feed_pos\": %" PRIu64 ", \"orders\": %" PRIu64 ", \"working\": %" PRIu64
+		    ", \"voided\": %" PRIu64,
 		    u.rec.feed_pos, u.rec.orders, u.rec.working, u.rec.voided);
 		kstr(&o, "summary", u.rec.summary);
 	} else {
 		static const char *const keys[][3] = {
-			/* J_HALT .. J_VENUE_SESSION */
-			{"reason", "by", ""},	    {"reason", "by", ""},     {"key", "old", "new"},
-			{"key", "old", "new"},	    {"path", "name", "result"}, {"path", "message", "result"},
-			{"command", "by", "result"}, {"state", "detail", ""}};
+		    /* J_HALT .. J_VENUE_SESSION */
+		    {"reason", "by", ""},	 {"reason", "by", ""},
+		    {"key", "old", "new"},	 {"key", "old", "new"},
+		    {"path", "name", "result"},	 {"path", "message", "result"},
+		    {"command", "by", "result"}, {"state", "detail", ""}};
 		const char *const *k = keys[ty - J_HALT];
 		kstr(&o, k[0], u.text.a);
 		kstr(&o, k[1], u.text.b);
@@ -472,4 +503,71 @@ void jfmt_json(const struct journal_record *r, const char *const *names, int nna
 			kstr(&o, k[2], u.text.c);
 	}
 	raw(&o, "}");
+}
+
+/* ------------------------------------------------------------ ctx.state bytes */
+
+#define STATE_DEPTH 64
+
+static int state_value(struct cur *c, int depth, int *is_table);
+
+static int state_table(struct cur *c, int depth)
+{
+	if (depth >= STATE_DEPTH)
+		return -1;
+	for (;;) {
+		uint8_t t;
+		if (c->n - c->at < 1)
+			return -1;
+		t = c->p[c->at];
+		if (t == '}') {
+			c->at++;
+			return 0;
+		}
+		int kt;
+		if (state_value(c, depth + 1, &kt) != 0 || kt || state_value(c, depth + 1, &kt) != 0)
+			return -1; /* a key is never a table */
+	}
+}
+
+static int state_value(struct cur *c, int depth, int *is_table)
+{
+	uint8_t t;
+	uint32_t len;
+	*is_table = 0;
+	if (take(c, &t, 1) != 0)
+		return -1;
+	switch (t) {
+	case 'T':
+	case 'F':
+		return 0;
+	case 'I':
+	case 'D':
+		if (c->n - c->at < 8)
+			return -1;
+		c->at += 8;
+		return 0;
+	case 'S':
+		if (take(c, &len, 4) != 0 || c->n - c->at < len)
+			return -1;
+		c->at += len;
+		return 0;
+	case '{':
+		*is_table = 1;
+		return state_table(c, depth);
+	default:
+		return -1;
+	}
+}
+
+int jfmt_state_check(const unsigned char *p, size_t n, char *err, size_t errlen)
+{
+	struct cur c = {p, n, 0, 0};
+	int table = 0;
+	if (state_value(&c, 0, &table) != 0 || !table || c.at != n) {
+		if (err && errlen)
+			snprintf(err, errlen, "the snapshot's ctx.state is damaged near byte %zu", c.at);
+		return -1;
+	}
+	return 0;
 }

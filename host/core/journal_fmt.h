@@ -26,8 +26,8 @@ enum jtype {
 	J_SENT,		 /* ... and hands it to the venue: on disk before it leaves */
 	J_PENDING,	 /* the venue took it, not yet acknowledged */
 	J_ACKNOWLEDGED,
-	J_REJECTED,	 /* by the venue */
-	J_RISK_REFUSED,	 /* by a check of the order path (sanity, risk, gates) */
+	J_REJECTED,	/* by the venue */
+	J_RISK_REFUSED, /* by a check of the order path (sanity, risk, gates) */
 	J_REPLACED,
 	J_CANCEL_REQUESTED, /* a cancel leaves for the venue */
 	J_CANCEL_PENDING,
@@ -41,13 +41,13 @@ enum jtype {
 	J_RESUME,
 	J_PARAM_CHANGE,
 	J_LIMIT_CHANGE,
-	J_LOAD,	  /* a strategy loaded at start: path, name, version, source hash */
-	J_RELOAD, /* hot reload: the new version and hash, or why it failed */
+	J_LOAD,	    /* a strategy loaded at start: path, name, version, source hash */
+	J_RELOAD,   /* hot reload: the new version and hash, or why it failed */
 	J_OPERATOR, /* a control command: text, who */
 	J_VENUE_SESSION,
-	J_SNAPSHOT, /* a strategy's ctx.state and figures between two events */
-	J_VOID,	    /* records of an unfinished transaction, not applied (recovery) */
-	J_RECOVERED, /* a host restarted on this journal: what it rebuilt */
+	J_SNAPSHOT,	     /* a strategy's ctx.state and figures between two events */
+	J_VOID,		     /* records of an unfinished transaction, not applied (recovery) */
+	J_RECOVERED,	     /* a host restarted on this journal: what it rebuilt */
 	J_REPLACE_REQUESTED, /* a replace leaves for the venue (order: the new qty, price) */
 	J_CANCEL_ALL,	     /* the venue is asked to cancel everything (reason) */
 	J_MARKET,	     /* the venue saw the event's market here (not at its start) */
@@ -57,10 +57,10 @@ enum jtype {
 
 enum jtxn_kind { JTXN_EVENT, JTXN_OPERATOR, JTXN_START, JTXN_STOP, JTXN_RECOVERY };
 
-const char *jfmt_type_name(int type);  /* "sent", ...; "unknown" */
-const char *jfmt_who_name(int who);    /* "host", "strategy", ... */
-const char *jfmt_txn_name(int kind);   /* "event", "operator", ... */
-int jfmt_is_order(int type);	       /* J_CREATED .. J_EXPIRED, J_REPLACE_REQUESTED */
+const char *jfmt_type_name(int type); /* "sent", ...; "unknown" */
+const char *jfmt_who_name(int who);   /* "host", "strategy", ... */
+const char *jfmt_txn_name(int kind);  /* "event", "operator", ... */
+int jfmt_is_order(int type);	      /* J_CREATED .. J_EXPIRED, J_REPLACE_REQUESTED */
 
 #define JFMT_STR 1024
 
@@ -154,10 +154,16 @@ void jfmt_recovered(struct jbuf *b, const struct jrecovered *r);
 int jfmt_decode(int type, const unsigned char *p, size_t n, union jpayload *out, char *err,
 		size_t errlen);
 
+/* Whether a snapshot's ctx.state bytes are well formed (vm_state.h): tags
+ * known, every length inside the buffer, tables closed, nesting at most 64,
+ * nothing after the value, the value a table. 0, or -1 with err. The Lua
+ * loader runs only on bytes that pass (fuzz/fuzz_journal.c checks this). */
+int jfmt_state_check(const unsigned char *p, size_t n, char *err, size_t errlen);
+
 /* One JSON object (no newline) for a record: seq, time, type, who,
  * strategy (names[strat] when known, else its number), version, hash, and
  * the payload's fields. A payload that does not decode gives "error". */
-void jfmt_json(const struct journal_record *r, const char *const *names, int nnames,
-	       json_sink put, void *ud);
+void jfmt_json(const struct journal_record *r, const char *const *names, int nnames, json_sink put,
+	       void *ud);
 
 #endif

@@ -20,8 +20,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +103,10 @@ static int commit(struct jrec *jr, int durable)
 
 static void append(struct jrec *jr, int type, int who, int strat, const struct jbuf *b)
 {
-	struct journal_hdr h = {.type = (uint8_t)type, .who = (uint8_t)who,
-				.strat = JOURNAL_NO_STRAT, .time = now_of(jr)};
+	struct journal_hdr h = {.type = (uint8_t)type,
+				.who = (uint8_t)who,
+				.strat = JOURNAL_NO_STRAT,
+				.time = now_of(jr)};
 	if (strat >= 0 && strat < jr->e->nstrat) {
 		const struct strategy *s = &jr->e->strats[strat];
 		h.strat = (uint16_t)strat;
@@ -112,7 +114,8 @@ static void append(struct jrec *jr, int type, int who, int strat, const struct j
 		h.hash = s->hash;
 	}
 	if (b->oom || journal_append(jr->j, &h, b->p, b->n) == 0)
-		log_msg(LOG_ERROR, "journal", "out of memory: a %s record is lost", jfmt_type_name(type));
+		log_msg(LOG_ERROR, "journal", "out of memory: a %s record is lost",
+			jfmt_type_name(type));
 }
 
 /* A record; inside a transaction, its txn_begin first. */
@@ -218,23 +221,37 @@ static int type_of(struct jrec *jr, const struct order *o)
 	int prev = st ? (*st & 0x7f) : ST_NEW, sent = st && (*st & SENT_BIT);
 	int t;
 	switch (o->status) {
-	case ST_REJECTED: t = sent ? J_REJECTED : J_RISK_REFUSED; break;
-	case ST_PENDING: t = J_PENDING; break;
+	case ST_REJECTED:
+		t = sent ? J_REJECTED : J_RISK_REFUSED;
+		break;
+	case ST_PENDING:
+		t = J_PENDING;
+		break;
 	case ST_ACCEPTED:
 		t = prev == ST_CANCEL_PENDING ? J_CANCEL_REJECTED
 		    : prev == ST_ACCEPTED     ? J_REPLACED
 					      : J_ACKNOWLEDGED;
 		break;
 	case ST_PARTIAL:
-		t = jr->last_fill_id == o->id ? J_PARTIALLY_FILLED
+		t = jr->last_fill_id == o->id	? J_PARTIALLY_FILLED
 		    : prev == ST_CANCEL_PENDING ? J_CANCEL_REJECTED
 						: J_REPLACED;
 		break;
-	case ST_FILLED: t = J_FILLED; break;
-	case ST_CANCEL_PENDING: t = J_CANCEL_PENDING; break;
-	case ST_CANCELED: t = J_CANCELLED; break;
-	case ST_EXPIRED: t = J_EXPIRED; break;
-	default: t = J_REPLACED; break;
+	case ST_FILLED:
+		t = J_FILLED;
+		break;
+	case ST_CANCEL_PENDING:
+		t = J_CANCEL_PENDING;
+		break;
+	case ST_CANCELED:
+		t = J_CANCELLED;
+		break;
+	case ST_EXPIRED:
+		t = J_EXPIRED;
+		break;
+	default:
+		t = J_REPLACED;
+		break;
 	}
 	if (st)
 		*st = (unsigned char)((*st & SENT_BIT) | (o->status & 0x7f));
@@ -252,8 +269,8 @@ int jrec_oms(struct jrec *jr, const struct oms_event *ev)
 	const struct order *o = ev->order;
 	if (ev->kind == OMS_EV_FILL) {
 		const struct fill *f = ev->fill;
-		struct jfill r = {f->order_id, f->time, f->sym, (uint8_t)f->side, f->qty, f->price,
-				  f->fee, ""};
+		struct jfill r = {f->order_id, f->time,	 f->sym, (uint8_t)f->side,
+				  f->qty,      f->price, f->fee, ""};
 		snprintf(r.symbol, sizeof r.symbol, "%s", symtab_name(jr->e->symtab, f->sym));
 		jfmt_fill(&jr->b, &r);
 		rec(jr, J_FILL, JW_VENUE, o->strat, &jr->b);
@@ -288,7 +305,8 @@ static int jv_cancel(void *self, struct order *o, int64_t now)
 		return jr->inner.ops->cancel(jr->inner.self, o, now);
 	/* a strategy's own cancel counts as a message in its rate window */
 	int who = vm->in_callback() ? JW_STRATEGY : JW_HOST;
-	action(jr, J_CANCEL_REQUESTED, o, o->qty, o->price, who); /* a cancel only reduces: it goes even if the journal failed */
+	action(jr, J_CANCEL_REQUESTED, o, o->qty, o->price,
+	       who); /* a cancel only reduces: it goes even if the journal failed */
 	return jr->inner.ops->cancel(jr->inner.self, o, now);
 }
 
@@ -352,17 +370,17 @@ static int jv_reconcile(void *self, struct order *o, int64_t now)
 }
 
 static const struct venue_ops journaled_venue = {
-	.name = "journaled",
-	.submit = jv_submit,
-	.cancel = jv_cancel,
-	.replace = jv_replace,
-	.cancel_all = jv_cancel_all,
-	.market = jv_market,
-	.due = jv_due,
-	.advance = jv_advance,
-	.status = jv_status,
-	.free = jv_free,
-	.reconcile = jv_reconcile,
+    .name = "journaled",
+    .submit = jv_submit,
+    .cancel = jv_cancel,
+    .replace = jv_replace,
+    .cancel_all = jv_cancel_all,
+    .market = jv_market,
+    .due = jv_due,
+    .advance = jv_advance,
+    .status = jv_status,
+    .free = jv_free,
+    .reconcile = jv_reconcile,
 };
 
 /* ------------------------------------------------------------ the other hooks */
@@ -381,14 +399,22 @@ static void snapshot_all(struct jrec *jr)
 	for (int i = 0; i < jr->e->nstrat; i++) {
 		struct strategy *s = &jr->e->strats[i];
 		char err[256];
-		struct jsnapshot snap = {jr->feed_pos, s->peak_equity, s->day_equity, s->last_equity,
-					 s->day, (uint8_t)s->state, "", NULL, 0};
+		struct jsnapshot snap = {jr->feed_pos,
+					 s->peak_equity,
+					 s->day_equity,
+					 s->last_equity,
+					 s->day,
+					 (uint8_t)s->state,
+					 "",
+					 NULL,
+					 0};
 		snprintf(snap.reason, sizeof snap.reason, "%s", s->reason);
 		if (vm->alive(s->vm) && vm_state_save(s->vm, &jr->sb, err, sizeof err) == 0) {
 			snap.blob = jr->sb.p;
 			snap.bloblen = (uint32_t)jr->sb.n;
 		} else if (vm->alive(s->vm)) {
-			log_msg(LOG_WARN, "journal", "%s: snapshot without ctx.state: %s", s->name, err);
+			log_msg(LOG_WARN, "journal", "%s: snapshot without ctx.state: %s", s->name,
+				err);
 		}
 		jfmt_snapshot(&jr->b, &snap);
 		rec(jr, J_SNAPSHOT, JW_HOST, i, &jr->b);
@@ -418,14 +444,15 @@ static void write_digest(struct jrec *jr, const char *why)
 		fprintf(m, " | %s cash=%.17g", e->strats[i].name, a->cash);
 		for (int sym = 0; sym < a->npos; sym++)
 			if (a->pos[sym].qty != 0)
-				fprintf(m, " %s:%.17g@%.17g", symtab_name(e->symtab, sym), a->pos[sym].qty,
-					a->pos[sym].avg_price);
+				fprintf(m, " %s:%.17g@%.17g", symtab_name(e->symtab, sym),
+					a->pos[sym].qty, a->pos[sym].avg_price);
 		int n = oms_open_count(e->oms, i);
 		char **v = calloc((size_t)n + 1, sizeof *v);
 		for (int k = 0; v && k < n; k++) {
 			const struct order *o = oms_open_at(e->oms, i, k);
-			if (asprintf(&v[k], "%s/%s/%s/%.17g/%.17g/%.17g/%s", symtab_name(e->symtab, o->sym),
-				     oms_side_name(o->side), oms_type_name(o), o->qty, o->filled, o->price,
+			if (asprintf(&v[k], "%s/%s/%s/%.17g/%.17g/%.17g/%s",
+				     symtab_name(e->symtab, o->sym), oms_side_name(o->side),
+				     oms_type_name(o), o->qty, o->filled, o->price,
 				     oms_status_name(o->status)) < 0)
 				v[k] = NULL;
 		}
@@ -467,7 +494,8 @@ void jrec_event_end(struct engine *e)
 	}
 	/* off: a backtest writes in big blocks; otherwise each event's records
 	 * reach the file (a killed process loses none of them) */
-	if (wrote && (jr->c.opts.fsync != JOURNAL_FSYNC_OFF || journal_lag_bytes(jr->j) > (1u << 18)))
+	if (wrote &&
+	    (jr->c.opts.fsync != JOURNAL_FSYNC_OFF || journal_lag_bytes(jr->j) > (1u << 18)))
 		commit(jr, 0);
 	if (jr->digest)
 		write_digest(jr, "event");
@@ -495,10 +523,16 @@ void jrec_halt(struct strategy *s, const char *reason, int state)
 	if (jr->replaying)
 		return;
 	int op = strcmp(reason, "operator") == 0;
-	jfmt_text(&jr->b, reason, op ? "operator" : state == 2 ? "host" : "risk",
+	jfmt_text(&jr->b, reason,
+		  op	       ? "operator"
+		  : state == 2 ? "host"
+			       : "risk",
 		  state == 2 ? "quarantined" : "");
-	rec(jr, state ? J_HALT : J_RESUME, op ? JW_OPERATOR : state == 2 ? JW_HOST : JW_RISK, s->id,
-	    &jr->b);
+	rec(jr, state ? J_HALT : J_RESUME,
+	    op		 ? JW_OPERATOR
+	    : state == 2 ? JW_HOST
+			 : JW_RISK,
+	    s->id, &jr->b);
 	commit(jr, 1);
 }
 
@@ -554,6 +588,16 @@ void jrec_oco(struct engine *e, int64_t a, int64_t b)
 	jfmt_void(&jr->b, &v);
 	const struct order *o = oms_get(e->oms, a);
 	rec(jr, J_OCO_LINK, JW_STRATEGY, o ? o->strat : -1, &jr->b);
+}
+
+void jrec_venue_session(struct engine *e, int up, const char *detail)
+{
+	struct jrec *jr = e->jr;
+	if (!jr || jr->replaying)
+		return;
+	jfmt_text(&jr->b, up ? "up" : "down", detail, "");
+	rec(jr, J_VENUE_SESSION, JW_VENUE, -1, &jr->b);
+	commit(jr, 1);
 }
 
 uint64_t jrec_lag_bytes(const struct engine *e)
@@ -659,7 +703,7 @@ static const char *intern(struct jrec *jr, const char *s)
 }
 
 static void diverge(struct jrec *jr, uint64_t seq, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void diverge(struct jrec *jr, uint64_t seq, const char *fmt, ...)
 {
 	if (jr->diverged_seq)
@@ -710,55 +754,65 @@ static void replay_emitted(struct jrec *jr, const struct oms_event *ev)
 static void expect(struct jrec *jr, const struct journal_hdr *h, const union jpayload *u)
 {
 	if (jr->qhead >= jr->qn) {
-		diverge(jr, h->seq, "the journal has %s of order %" PRId64 " (seq %" PRIu64
+		diverge(jr, h->seq,
+			"the journal has %s of order %" PRId64 " (seq %" PRIu64
 			") that the simulator did not make again",
-			jfmt_type_name(h->type), h->type == J_FILL ? u->fill.order_id : u->order.id, h->seq);
+			jfmt_type_name(h->type), h->type == J_FILL ? u->fill.order_id : u->order.id,
+			h->seq);
 		return;
 	}
 	const struct emitted *m = &jr->q[jr->qhead++];
 	int same;
 	if (h->type == J_FILL)
-		same = m->kind == OMS_EV_FILL && m->id == u->fill.order_id && m->qty == u->fill.qty &&
-		       m->price == u->fill.price && m->fee == u->fill.fee;
+		same = m->kind == OMS_EV_FILL && m->id == u->fill.order_id &&
+		       m->qty == u->fill.qty && m->price == u->fill.price && m->fee == u->fill.fee;
 	else
 		same = m->kind == OMS_EV_ORDER && m->id == u->order.id &&
 		       m->status == u->order.status && m->filled == u->order.filled;
 	if (!same)
-		diverge(jr, h->seq, "seq %" PRIu64 ": the journal has %s of order %" PRId64
+		diverge(jr, h->seq,
+			"seq %" PRIu64 ": the journal has %s of order %" PRId64
 			", the simulator made %s of order %" PRId64 " (%s, filled %.10g)",
 			h->seq, jfmt_type_name(h->type),
 			h->type == J_FILL ? u->fill.order_id : u->order.id,
-			m->kind == OMS_EV_FILL ? "a fill" : "a change", m->id, oms_status_name(m->status),
-			m->filled);
+			m->kind == OMS_EV_FILL ? "a fill" : "a change", m->id,
+			oms_status_name(m->status), m->filled);
 }
 
 /* Whatever the replay made that the journal did not have. */
 static void expect_none(struct jrec *jr, const char *where)
 {
 	if (jr->qhead < jr->qn)
-		diverge(jr, 0, "the simulator made %s of order %" PRId64 " %s that the journal does not have",
-			jr->q[jr->qhead].kind == OMS_EV_FILL ? "a fill" : "a change", jr->q[jr->qhead].id,
-			where);
+		diverge(jr, 0,
+			"the simulator made %s of order %" PRId64
+			" %s that the journal does not have",
+			jr->q[jr->qhead].kind == OMS_EV_FILL ? "a fill" : "a change",
+			jr->q[jr->qhead].id, where);
 	jr->qn = jr->qhead = 0;
 }
 
-static struct order *make_order(struct jrec *jr, const struct journal_hdr *h, const struct jorder *r,
-				char *err, size_t errlen)
+static struct order *make_order(struct jrec *jr, const struct journal_hdr *h,
+				const struct jorder *r, char *err, size_t errlen)
 {
 	struct engine *e = jr->e;
 	if (h->strat >= e->nstrat) {
-		errf(err, errlen, "seq %" PRIu64 ": order %" PRId64 " of strategy %u, which this host "
-				  "does not have", h->seq, r->id, (unsigned)h->strat);
+		errf(err, errlen,
+		     "seq %" PRIu64 ": order %" PRId64 " of strategy %u, which this host "
+		     "does not have",
+		     h->seq, r->id, (unsigned)h->strat);
 		return NULL;
 	}
 	int sym = symtab_intern(e->symtab, r->symbol, strlen(r->symbol));
 	if (sym < 0 || r->id != oms_count(e->oms) + 1) {
-		errf(err, errlen, "seq %" PRIu64 ": order %" PRId64 " out of step (the book of record "
-				  "holds %" PRId64 " orders)", h->seq, r->id, oms_count(e->oms));
+		errf(err, errlen,
+		     "seq %" PRIu64 ": order %" PRId64 " out of step (the book of record "
+		     "holds %" PRId64 " orders)",
+		     h->seq, r->id, oms_count(e->oms));
 		return NULL;
 	}
-	struct order *o = oms_create(e->oms, h->strat, sym, r->side == 1 ? SIDE_BUY : SIDE_SELL,
-				     r->type, r->tif, r->qty, r->price, r->created, (int)h->version);
+	struct order *o =
+	    oms_create(e->oms, h->strat, sym, r->side == 1 ? SIDE_BUY : SIDE_SELL, r->type, r->tif,
+		       r->qty, r->price, r->created, (int)h->version);
 	if (!o) {
 		errf(err, errlen, "out of memory");
 		return NULL;
@@ -782,7 +836,8 @@ static struct order *order_of(struct jrec *jr, const struct journal_hdr *h, int6
 {
 	struct order *o = oms_get(jr->e->oms, id);
 	if (!o)
-		errf(err, errlen, "seq %" PRIu64 ": %s of order %" PRId64 ", which the journal never sent",
+		errf(err, errlen,
+		     "seq %" PRIu64 ": %s of order %" PRId64 ", which the journal never sent",
 		     h->seq, jfmt_type_name(h->type), id);
 	return o;
 }
@@ -808,8 +863,12 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 		if (!(o = make_order(jr, h, &u->order, err, errlen)))
 			return -1;
 		if (o->origin == ORIGIN_STRATEGY && o->role == ROLE_NONE) {
-			struct risk_order ro = {o->strat, o->sym, o->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
-						o->qty, o->type == ORD_LIMIT ? o->price : 0, false};
+			struct risk_order ro = {o->strat,
+						o->sym,
+						o->side == SIDE_BUY ? RISK_BUY : RISK_SELL,
+						o->qty,
+						o->type == ORD_LIMIT ? o->price : 0,
+						false};
 			risk_record(e->strats[o->strat].risk, e->firm_risk, &ro, o->created);
 		}
 		*state_of(jr, o->id) |= SENT_BIT;
@@ -819,7 +878,8 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 	case J_RISK_REFUSED:
 		if (!(o = make_order(jr, h, &u->order, err, errlen)))
 			return -1;
-		oms_reject(e->oms, o, intern(jr, u->order.reason), risk_reason_from_name(u->order.reason));
+		oms_reject(e->oms, o, intern(jr, u->order.reason),
+			   risk_reason_from_name(u->order.reason));
 		expect(jr, h, u);
 		return 0;
 	case J_CANCEL_REQUESTED:
@@ -843,8 +903,10 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 		struct order *a = oms_get(e->oms, (int64_t)u->vd.from_seq),
 			     *b = oms_get(e->oms, (int64_t)u->vd.to_seq);
 		if (!a || !b || oms_link_oco(e->oms, a, b) != 0)
-			diverge(jr, h->seq, "seq %" PRIu64 ": the OCO pair %" PRIu64 "/%" PRIu64
-				" cannot be linked again", h->seq, u->vd.from_seq, u->vd.to_seq);
+			diverge(jr, h->seq,
+				"seq %" PRIu64 ": the OCO pair %" PRIu64 "/%" PRIu64
+				" cannot be linked again",
+				h->seq, u->vd.from_seq, u->vd.to_seq);
 		return 0;
 	}
 	case J_FILL:
@@ -852,11 +914,13 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 		return 0;
 	case J_HALT:
 		if (s) {
-			s->state = strcmp(u->text.c, "quarantined") == 0 ? STRAT_QUARANTINED : STRAT_HALTED;
+			s->state = strcmp(u->text.c, "quarantined") == 0 ? STRAT_QUARANTINED
+									 : STRAT_HALTED;
 			snprintf(s->reason, sizeof s->reason, "%s", u->text.a);
 			int r = risk_reason_from_name(u->text.a);
 			if (!s->risk->halted)
-				risk_halt(s->risk, r > 0 ? (enum risk_reason)r : RISK_HALTED, h->time);
+				risk_halt(s->risk, r > 0 ? (enum risk_reason)r : RISK_HALTED,
+					  h->time);
 		}
 		return 0;
 	case J_RESUME:
@@ -873,16 +937,18 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 		char kv[2100], old[256], serr[512];
 		snprintf(kv, sizeof kv, "%s=%s", u->text.a, u->text.c);
 		if (engine_set(e, kv, old, sizeof old, serr, sizeof serr) != 0)
-			log_msg(LOG_WARN, "journal", "recovery: set %s (seq %" PRIu64 ") no longer applies: %s",
-				kv, h->seq, serr);
+			log_msg(LOG_WARN, "journal",
+				"recovery: set %s (seq %" PRIu64 ") no longer applies: %s", kv,
+				h->seq, serr);
 		return 0;
 	}
 	case J_LOAD:
 		if (!s || strcmp(s->name, u->text.b) != 0)
-			return errf_fail(err, errlen,
-					 "the journal's strategy %u is '%s'; this host's is '%s': a journal "
-					 "belongs to the strategies that wrote it",
-					 (unsigned)h->strat, u->text.b, s ? s->name : "(none)");
+			return errf_fail(
+			    err, errlen,
+			    "the journal's strategy %u is '%s'; this host's is '%s': a journal "
+			    "belongs to the strategies that wrote it",
+			    (unsigned)h->strat, u->text.b, s ? s->name : "(none)");
 		/* fall through */
 	case J_RELOAD:
 		if (s && (h->type == J_LOAD || strcmp(u->text.c, "ok") == 0)) {
@@ -951,7 +1017,8 @@ static void market_state(struct jrec *jr, const struct feed_event *ev)
 		if (ev->kind == FEED_BAR)
 			history_add_bar(s->hist, &ev->bar);
 		else if (ev->has_trade)
-			history_add_trade(s->hist, sym, ev->trade.time, ev->trade.price, ev->trade.qty);
+			history_add_trade(s->hist, sym, ev->trade.time, ev->trade.price,
+					  ev->trade.qty);
 	}
 }
 
@@ -961,7 +1028,8 @@ static int feed_step(struct jrec *jr, struct feed_event *out, char *err, size_t 
 	int r = engine_fetch(e, err, errlen);
 	if (r == 0)
 		return errf_fail(err, errlen,
-				 "the journal goes on past event %" PRIu64 " of the feed, where the feed "
+				 "the journal goes on past event %" PRIu64
+				 " of the feed, where the feed "
 				 "ends: it was written over other data",
 				 jr->feed_pos);
 	if (r < 0)
@@ -1039,7 +1107,9 @@ static int apply_txn(struct jrec *jr, struct txbuf *t, char *err, size_t errlen)
 		if (pos <= jr->feed_pos || advance_to(jr, pos - 1, err, errlen) != 0 ||
 		    feed_step(jr, &ev, err, errlen) != 0) {
 			if (pos <= jr->feed_pos)
-				errf(err, errlen, "seq %" PRIu64 ": event %" PRIu64 " again, after event %" PRIu64,
+				errf(err, errlen,
+				     "seq %" PRIu64 ": event %" PRIu64
+				     " again, after event %" PRIu64,
 				     t->v[0].h.seq, pos, jr->feed_pos);
 			return -1;
 		}
@@ -1138,8 +1208,10 @@ static int replay(struct jrec *jr, uint64_t *cut_from, uint64_t *cut_to, char *e
 		}
 		if (t.open || ty == J_TXN_BEGIN) {
 			if (ty == J_TXN_BEGIN && t.open) {
-				rc = errf_fail(err, errlen, "%s: offset %" PRIu64 ": a transaction begins "
-							    "inside another", rec1.segment, rec1.offset);
+				rc = errf_fail(err, errlen,
+					       "%s: offset %" PRIu64 ": a transaction begins "
+					       "inside another",
+					       rec1.segment, rec1.offset);
 				break;
 			}
 			if (ty == J_TXN_BEGIN) {
@@ -1166,8 +1238,9 @@ static int replay(struct jrec *jr, uint64_t *cut_from, uint64_t *cut_to, char *e
 		}
 	}
 	if (rc == 0 && r.torn)
-		log_msg(LOG_WARN, "journal", "%s/%s: torn last record at offset %" PRIu64
-					     " (%" PRIu64 " bytes: %s): cut",
+		log_msg(LOG_WARN, "journal",
+			"%s/%s: torn last record at offset %" PRIu64 " (%" PRIu64
+			" bytes: %s): cut",
 			jr->dir, r.torn_seg, r.torn_offset, r.torn_bytes, r.reason);
 	if (rc == 0 && t.open) {
 		*cut_from = t.v[0].h.seq;
@@ -1186,14 +1259,16 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 	if (!jr->has_records) {
 		write_loads(jr, "new journal");
 		txn_begin(jr, JTXN_START, now_of(jr));
-		return commit(jr, 1) == 0 ? 0 : errf_fail(err, errlen, "journal %s: %s", jr->dir,
-							   strerror(errno));
+		return commit(jr, 1) == 0
+			   ? 0
+			   : errf_fail(err, errlen, "journal %s: %s", jr->dir, strerror(errno));
 	}
 	if (!jr->inner.ops->replayable)
-		return errf_fail(err, errlen,
-				 "%s: recovery needs a venue it can replay (sim) or ask (reconcile); "
-				 "venue '%s' can do neither yet",
-				 jr->dir, jr->inner.ops->name);
+		return errf_fail(
+		    err, errlen,
+		    "%s: recovery needs a venue it can replay (sim) or ask (reconcile); "
+		    "venue '%s' can do neither yet",
+		    jr->dir, jr->inner.ops->name);
 	double t0 = clock_mono_s();
 	if (!(jr->u = malloc(sizeof *jr->u)))
 		return errf_fail(err, errlen, "out of memory");
@@ -1212,8 +1287,10 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 			s->version = (int)jr->jver[i];
 		} else if (jr->jver[i]) {
 			s->version = (int)jr->jver[i] + 1;
-			log_msg(LOG_WARN, "journal", "%s: its source changed while the host was down: "
-						     "version %d", s->name, s->version);
+			log_msg(LOG_WARN, "journal",
+				"%s: its source changed while the host was down: "
+				"version %d",
+				s->name, s->version);
 		}
 		if (jr->have_snap[i]) {
 			char serr[512];
@@ -1221,9 +1298,10 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 			s->day_equity = jr->snap_eq[i][1];
 			s->last_equity = jr->snap_eq[i][2];
 			s->day = jr->snap_day[i];
-			if (jr->snaplen[i] && vm_state_load(s->vm, jr->snap[i], jr->snaplen[i], serr,
-							     sizeof serr) != 0)
-				log_msg(LOG_WARN, "journal", "%s: %s (ctx.state starts empty)", s->name, serr);
+			if (jr->snaplen[i] && vm_state_load(s->vm, jr->snap[i], jr->snaplen[i],
+							    serr, sizeof serr) != 0)
+				log_msg(LOG_WARN, "journal", "%s: %s (ctx.state starts empty)",
+					s->name, serr);
 		}
 		if (jr->diverged_seq && s->state == STRAT_RUNNING) {
 			s->state = STRAT_HALTED;
@@ -1232,12 +1310,15 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 		}
 	}
 	if (jr->diverged_seq)
-		log_msg(LOG_ERROR, "journal", "recovery: %s: every strategy halted until an operator "
-					      "resumes it", jr->diverged);
+		log_msg(LOG_ERROR, "journal",
+			"recovery: %s: every strategy halted until an operator "
+			"resumes it",
+			jr->diverged);
 	if (cut_from) {
 		struct jvoid v = {cut_from, cut_to, jr->feed_pos, ""};
-		snprintf(v.reason, sizeof v.reason, "the host stopped inside this transaction: "
-						     "its event is taken again");
+		snprintf(v.reason, sizeof v.reason,
+			 "the host stopped inside this transaction: "
+			 "its event is taken again");
 		jfmt_void(&jr->b, &v);
 		rec(jr, J_VOID, JW_HOST, -1, &jr->b);
 	}

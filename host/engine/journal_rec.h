@@ -75,5 +75,9 @@ void jrec_reload(struct strategy *s, const char *msg, int ok);
 void jrec_operator(struct engine *e, const char *line, const char *who);
 void jrec_operator_done(struct engine *e);
 void jrec_oco(struct engine *e, int64_t a, int64_t b);
+/* A venue's session went up or down (a logon, a disconnect): the FIX
+ * venue's session reports (struct venue_report) call this. No journal:
+ * nothing. */
+void jrec_venue_session(struct engine *e, int up, const char *detail);
 
 #endif

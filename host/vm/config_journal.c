@@ -32,8 +32,8 @@ int config_journal(const struct deploy_config *c, struct config_journal *out, ch
 	if (t == LUA_TSTRING) {
 		snprintf(out->dir, sizeof out->dir, "%s", lua_tostring(L, -1));
 	} else if (t == LUA_TTABLE) {
-		static const char *const keys[] = {"dir", "fsync", "segment_mb", "compress",
-						   "snapshot_every", NULL};
+		static const char *const keys[] = {"dir",      "fsync",		 "segment_mb",
+						   "compress", "snapshot_every", NULL};
 		lua_pushnil(L);
 		while (rc == 0 && lua_next(L, -2) != 0) {
 			const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
@@ -41,29 +41,37 @@ int config_journal(const struct deploy_config *c, struct config_journal *out, ch
 			for (int i = 0; keys[i]; i++)
 				known |= strcmp(k, keys[i]) == 0;
 			if (!known) {
-				snprintf(err, errlen, "%s: journal: unknown key '%s' (known: dir, fsync, "
-						      "segment_mb, compress, snapshot_every)",
+				snprintf(err, errlen,
+					 "%s: journal: unknown key '%s' (known: dir, fsync, "
+					 "segment_mb, compress, snapshot_every)",
 					 c->path, *k ? k : "?");
 				rc = -1;
 			} else if (!strcmp(k, "dir") || !strcmp(k, "fsync")) {
 				if (lua_type(L, -1) != LUA_TSTRING)
 					rc = bad(c, k, "a string", err, errlen);
 				else if (!strcmp(k, "dir"))
-					snprintf(out->dir, sizeof out->dir, "%s", lua_tostring(L, -1));
+					snprintf(out->dir, sizeof out->dir, "%s",
+						 lua_tostring(L, -1));
 				else
-					snprintf(out->fsync, sizeof out->fsync, "%s", lua_tostring(L, -1));
+					snprintf(out->fsync, sizeof out->fsync, "%s",
+						 lua_tostring(L, -1));
 			} else if (!strcmp(k, "compress")) {
 				if (lua_type(L, -1) != LUA_TBOOLEAN)
 					rc = bad(c, k, "true or false", err, errlen);
 				else
 					out->compress = lua_toboolean(L, -1);
 			} else {
-				double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
+				double v = lua_type(L, -1) == LUA_TNUMBER
+					       ? (double)lua_tonumber(L, -1)
+					       : -1;
 				if (!strcmp(k, "segment_mb") && !(v >= 1 && v <= 4096))
 					rc = bad(c, k, "a size in MB from 1 to 4096", err, errlen);
-				else if (!strcmp(k, "snapshot_every") && !(v >= 0 && v <= 1e12 && v == (long)v))
-					rc = bad(c, k, "a whole number of events (0: only at a clean stop)",
-						 err, errlen);
+				else if (!strcmp(k, "snapshot_every") &&
+					 !(v >= 0 && v <= 1e12 && v == (long)v))
+					rc = bad(
+					    c, k,
+					    "a whole number of events (0: only at a clean stop)",
+					    err, errlen);
 				else if (!strcmp(k, "segment_mb"))
 					out->segment_mb = v;
 				else

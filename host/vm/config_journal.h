@@ -15,10 +15,10 @@
 #include "config.h"
 
 struct config_journal {
-	char dir[1024];	  /* "" unset */
-	char fsync[64];	  /* "" unset */
-	double segment_mb; /* < 0 unset */
-	int compress;	  /* -1 unset */
+	char dir[1024];	     /* "" unset */
+	char fsync[64];	     /* "" unset */
+	double segment_mb;   /* < 0 unset */
+	int compress;	     /* -1 unset */
 	long snapshot_every; /* < 0 unset */
 };
 

@@ -56,8 +56,10 @@ static int save_value(lua_State *L, int idx, struct jbuf *b, int depth, char *er
 		    save_value(L, -2, b, depth + 1, err, errlen) != 0 ||
 		    save_value(L, -1, b, depth + 1, err, errlen) != 0) {
 			if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN)
-				snprintf(err, errlen, "ctx.state has a %s key: only plain data is "
-						      "snapshotted", luaL_typename(L, -2));
+				snprintf(err, errlen,
+					 "ctx.state has a %s key: only plain data is "
+					 "snapshotted",
+					 luaL_typename(L, -2));
 			lua_pop(L, 2);
 			return -1;
 		}
@@ -119,7 +121,8 @@ static int load_table(lua_State *L, struct loader *ld, int depth)
 		}
 		if (load_value(L, ld, depth + 1) != 0 || load_value(L, ld, depth + 1) != 0)
 			return -1;
-		if (lua_isnil(L, -2) || (lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) != lua_tonumber(L, -2))) {
+		if (lua_isnil(L, -2) || (lua_type(L, -2) == LUA_TNUMBER &&
+					 lua_tonumber(L, -2) != lua_tonumber(L, -2))) {
 			ld->err = "the snapshot has a bad key";
 			return -1;
 		}
@@ -194,6 +197,8 @@ int vm_state_load(struct vm *vm, const unsigned char *p, size_t n, char *err, si
 		snprintf(err, errlen, "the strategy's Lua state is gone");
 		return -1;
 	}
+	if (jfmt_state_check(p, n, err, errlen) != 0)
+		return -1; /* checked whole before Lua builds anything of it */
 	lua_State *L = vm->core.L;
 	int top = lua_gettop(L);
 	struct loader ld = {p, n, 0, NULL};
@@ -202,7 +207,9 @@ int vm_state_load(struct vm *vm, const unsigned char *p, size_t n, char *err, si
 	int rc = lua_pcall(L, 1, 1, 0);
 	if (rc != LUA_OK || ld.err || vm->core.mem_exceeded) {
 		snprintf(err, errlen, "cannot restore ctx.state: %s",
-			 rc != LUA_OK ? lua_tostring(L, -1) : ld.err ? ld.err : "over the memory cap");
+			 rc != LUA_OK ? lua_tostring(L, -1)
+			 : ld.err     ? ld.err
+				      : "over the memory cap");
 		vm->core.mem_exceeded = 0;
 		lua_settop(L, top);
 		return -1;

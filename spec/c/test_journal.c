@@ -3,7 +3,8 @@
  * value (both implementations), records written and read back, rotation and
  * compressed segments, a torn tail cut (and the sequence going on after
  * it), a damaged middle record and a sequence gap named by offset, fsync
- * policies parsed, payloads that round-trip and short ones refused.
+ * policies parsed, payloads that round-trip and short ones refused, a
+ * snapshot's ctx.state bytes checked.
  */
 #include "check.h"
 #include "crc32c.h"
@@ -94,8 +95,12 @@ static void write_n(const char *dir, const struct journal_opts *o, int n, int fr
 		char t[64];
 		snprintf(t, sizeof t, "rec %d", from + i);
 		jfmt_text(&b, t, "test", "ok");
-		struct journal_hdr h = {.type = J_OPERATOR, .who = JW_OPERATOR, .strat = 0,
-					.time = 1000 + i, .version = 1, .hash = 42};
+		struct journal_hdr h = {.type = J_OPERATOR,
+					.who = JW_OPERATOR,
+					.strat = 0,
+					.time = 1000 + i,
+					.version = 1,
+					.hash = 42};
 		journal_append(j, &h, b.p, b.n);
 		if (i % 10 == 9)
 			CHECK_EQ_INT(journal_commit(j, 1), 0);
@@ -250,8 +255,8 @@ static void test_bad_crc(void)
 	CHECK_EQ_INT(read_back(d, &n, last, sizeof last, err, sizeof err, NULL), -1);
 	CHECK_EQ_INT(n, 2);
 	char want[128];
-	snprintf(want, sizeof want, "00000001.gjl: damaged record at offset %ld: its CRC does not match",
-		 third);
+	snprintf(want, sizeof want,
+		 "00000001.gjl: damaged record at offset %ld: its CRC does not match", third);
 	CHECK(strstr(err, want) != NULL);
 	/* the writer refuses to append to a damaged journal */
 	struct journal *j = journal_open(d, &o, err, sizeof err);
@@ -309,9 +314,19 @@ static void test_gap_and_header(void)
 static void test_payloads(void)
 {
 	struct jbuf b = {0};
-	struct jorder o = {.id = 7, .oco = 9, .created = 5, .updated = 6, .sym = 3, .side = 255,
-			   .type = 1, .status = 2, .qty = 100, .filled = 40, .price = 187.5,
-			   .avg_price = 187.25, .fees = 0.5};
+	struct jorder o = {.id = 7,
+			   .oco = 9,
+			   .created = 5,
+			   .updated = 6,
+			   .sym = 3,
+			   .side = 255,
+			   .type = 1,
+			   .status = 2,
+			   .qty = 100,
+			   .filled = 40,
+			   .price = 187.5,
+			   .avg_price = 187.25,
+			   .fees = 0.5};
 	snprintf(o.symbol, sizeof o.symbol, "AAPL");
 	snprintf(o.reason, sizeof o.reason, "max_position");
 	jfmt_order(&b, &o);
@@ -331,8 +346,11 @@ static void test_payloads(void)
 		refused += jfmt_decode(J_ACKNOWLEDGED, b.p, n, &u, err, sizeof err) == -1;
 	CHECK_EQ_INT(refused, (long long)b.n);
 	CHECK(strstr(err, "acknowledged record: payload of") != NULL);
-	struct jsnapshot s = {.feed_pos = 12, .peak_equity = 1e5, .state = 1, .blob =
-			      (const unsigned char *)"abc", .bloblen = 3};
+	struct jsnapshot s = {.feed_pos = 12,
+			      .peak_equity = 1e5,
+			      .state = 1,
+			      .blob = (const unsigned char *)"abc",
+			      .bloblen = 3};
 	jfmt_snapshot(&b, &s);
 	CHECK_EQ_INT(jfmt_decode(J_SNAPSHOT, b.p, b.n, &u, err, sizeof err), 0);
 	CHECK_EQ_INT(u.snap.bloblen, 3);
@@ -343,9 +361,45 @@ static void test_payloads(void)
 	jbuf_free(&b);
 }
 
+static void test_state_bytes(void)
+{
+	/* { "a" = 7, "t" = { true = "x" } } */
+	static const unsigned char ok[] = {'{', 'S', 1, 0, 0, 0, 'a', 'I', 7, 0, 0, 0, 0, 0, 0, 0,
+					   'S', 1, 0, 0, 0, 't', '{', 'T', 'S', 1, 0, 0, 0, 'x',
+					   '}', '}'};
+	char err[128];
+	CHECK_EQ_INT(jfmt_state_check(ok, sizeof ok, err, sizeof err), 0);
+	int refused = 0;
+	for (size_t n = 0; n < sizeof ok; n++)
+		refused += jfmt_state_check(ok, n, err, sizeof err) == -1;
+	CHECK_EQ_INT(refused, (long long)sizeof ok);
+	CHECK(strstr(err, "the snapshot's ctx.state is damaged near byte") != NULL);
+	unsigned char bad[sizeof ok + 1];
+	memcpy(bad, ok, sizeof ok);
+	bad[sizeof ok] = 'T'; /* a byte after the value */
+	CHECK_EQ_INT(jfmt_state_check(bad, sizeof bad, err, sizeof err), -1);
+	static const unsigned char key_table[] = {'{', '{', '}', 'T', '}'};
+	CHECK_EQ_INT(jfmt_state_check(key_table, sizeof key_table, err, sizeof err), -1);
+	static const unsigned char not_table[] = {'T'};
+	CHECK_EQ_INT(jfmt_state_check(not_table, 1, err, sizeof err), -1);
+	static const unsigned char huge_len[] = {'{', 'S', 0xff, 0xff, 0xff, 0xff, 'a', '}'};
+	CHECK_EQ_INT(jfmt_state_check(huge_len, sizeof huge_len, err, sizeof err), -1);
+	unsigned char deep[200];
+	size_t k = 0;
+	for (int i = 0; i < 66; i++) { /* {T{T{T...: nested as values */
+		deep[k++] = '{';
+		deep[k++] = 'T';
+	}
+	deep[k++] = '{';
+	for (int i = 0; i < 67; i++)
+		deep[k++] = '}';
+	CHECK_EQ_INT(jfmt_state_check(deep, k, err, sizeof err), -1);
+}
+
 int main(void)
 {
-	snprintf(tmp, sizeof tmp, "%s/gantry-journal-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(tmp, sizeof tmp, "%s/gantry-journal-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmp))
 		return 1;
 	RUN(test_crc);
@@ -357,6 +411,7 @@ int main(void)
 	RUN(test_bad_crc);
 	RUN(test_gap_and_header);
 	RUN(test_payloads);
+	RUN(test_state_bytes);
 	const char *dirs[] = {"rt", "group", "rot", "torn", "crc", "crc2", "gap"};
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		rm_rf(jdir(dirs[i]));
