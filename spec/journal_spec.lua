@@ -180,6 +180,37 @@ describe("gantry journal", function()
     assert.matches("btj: holds the journal of an earlier run; %-%-resume recovers from it", err)
   end)
 
+  it("refuses to recover onto other strategies, other data or a venue it cannot replay", function()
+    assert.are.equal(0, (paper("p")))
+    -- another strategy on the same out dir
+    local other = T.write(dir .. "/other.lua", "return { name = 'other', on_bar = function() end }")
+    local args = { "paper", other, "--out", dir .. "/p", "--no-report", "--quiet", "--no-watch", "--resume" }
+    for _, a in ipairs(data) do args[#args + 1] = a end
+    local c, _, err = T.gantry(args, dir)
+    assert.are.equal(2, c)
+    assert.matches("the journal's strategy 0 is 'busy'; this host's is 'other': a journal belongs to the strategies that wrote it", err, 1, true)
+    -- less data than the journal went through
+    os.execute("head -n 101 " .. T.quote(dir .. "/data/AAA.csv") .. " > " .. T.quote(dir .. "/AAA.csv"))
+    c, _, err = T.gantry({ "paper", STRAT, "--out", dir .. "/p", "--no-report", "--quiet", "--no-watch",
+      "--resume", "--feed", "file:" .. dir .. "/AAA.csv" }, dir)
+    assert.are.equal(2, c)
+    assert.matches("where the feed ends: it was written over other data", err, 1, true)
+    -- a venue whose state cannot be rebuilt by replay
+    c, _, err = paper("p", { "--resume", "--venue", "async:1" })
+    assert.are.equal(2, c)
+    assert.matches("recovery needs a venue it can replay (sim) or ask (reconcile); venue 'async' can do neither yet", err, 1, true)
+    -- and config values out of range, each named
+    for _, k in ipairs({ { "segment_mb = 0", "journal.segment_mb: expected a size in MB from 1 to 4096" },
+      { "snapshot_every = -1", "journal.snapshot_every: expected a whole number of events" },
+      { 'compress = "yes"', "journal.compress: expected true or false" },
+      { "fsync = 5", "journal.fsync: expected a string" } }) do
+      T.write(dir .. "/c.lua", "return { journal = { " .. k[1] .. " } }")
+      c, _, err = paper("cfg", { "--config", dir .. "/c.lua" })
+      assert.are.equal(2, c)
+      assert.matches("c.lua: " .. k[2], err, 1, true)
+    end
+  end)
+
   it("brings back halts, ctl sets, ctx.state and working orders after SIGKILL", function()
     local sock = dir .. "/ctl.sock"
     local args = { "paper", STRAT, "--out", dir .. "/p", "--ctl", sock, "--no-report",
