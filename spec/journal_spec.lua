@@ -200,7 +200,7 @@ describe("gantry journal", function()
     assert.are.equal(2, c)
     assert.matches("recovery needs a venue it can replay (sim) or ask (reconcile); venue 'async' can do neither yet", err, 1, true)
     -- and config values out of range, each named
-    for _, k in ipairs({ { "segment_mb = 0", "journal.segment_mb: expected a size in MB from 1 to 4096" },
+    for _, k in ipairs({ { "segment_mb = 0", "journal.segment_mb: expected a size in MB from 1 to 1024" },
       { "snapshot_every = -1", "journal.snapshot_every: expected a whole number of events" },
       { 'compress = "yes"', "journal.compress: expected true or false" },
       { "fsync = 5", "journal.fsync: expected a string" } }) do

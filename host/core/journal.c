@@ -296,28 +296,28 @@ static int read_all(const char *path, unsigned char **buf, size_t *n, char *err,
 	}
 	size_t cap = 1 << 16, len = 0;
 	unsigned char *b = malloc(cap);
-	int r = 0;
-	while (b) {
+	int r = 0, oom = b == NULL;
+	while (!oom) {
 		if (len == cap) {
-			unsigned char *nb = cap < (1u << 30) ? realloc(b, cap * 2) : NULL;
+			unsigned char *nb = cap < ((size_t)1 << 31) ? realloc(b, cap * 2) : NULL;
 			if (!nb) {
-				free(b);
-				b = NULL;
+				oom = 1;
 				break;
 			}
 			b = nb;
 			cap *= 2;
 		}
-		r = gzread(f, b + len, (unsigned)(cap - len > (1u << 30) ? (1u << 30) : cap - len));
+		size_t room = cap - len;
+		r = gzread(f, b + len, (unsigned)(room > (1u << 30) ? (1u << 30) : room));
 		if (r <= 0)
 			break;
 		len += (size_t)r;
 	}
 	int zerr = 0;
 	const char *zmsg = r < 0 ? gzerror(f, &zerr) : NULL;
-	if (!b || r < 0) {
+	if (oom || r < 0) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, !b ? "out of memory" : zmsg);
+			snprintf(err, errlen, "%s: %s", path, oom ? "out of memory" : zmsg);
 		free(b);
 		gzclose(f);
 		return -1;

@@ -64,8 +64,8 @@ int config_journal(const struct deploy_config *c, struct config_journal *out, ch
 				double v = lua_type(L, -1) == LUA_TNUMBER
 					       ? (double)lua_tonumber(L, -1)
 					       : -1;
-				if (!strcmp(k, "segment_mb") && !(v >= 1 && v <= 4096))
-					rc = bad(c, k, "a size in MB from 1 to 4096", err, errlen);
+				if (!strcmp(k, "segment_mb") && !(v >= 1 && v <= 1024))
+					rc = bad(c, k, "a size in MB from 1 to 1024", err, errlen);
 				else if (!strcmp(k, "snapshot_every") &&
 					 !(v >= 0 && v <= 1e12 && v == (long)v))
 					rc = bad(
