@@ -80,6 +80,12 @@ describe("gantry journal", function()
     local v, vout = T.gantry({ "journal", dir .. "/p/journal", "--verify" }, dir)
     assert.are.equal(0, v)
     assert.matches("ok: " .. lines .. " records in 1 segments, seq 1%.%." .. lines, vout)
+    -- --overwrite replaces the out dir's journal with its other files
+    local o, _, oerr = paper("p", { "--overwrite" })
+    assert.are.equal(0, o, oerr)
+    assert.matches("journal: --overwrite: 1 segments of the earlier run removed", oerr, 1, true)
+    assert.are.same({ "00000001.gjl" }, segs(dir .. "/p/journal"))
+    assert.are.equal(lines, T.json(select(2, T.gantry({ "journal", dir .. "/p/journal", "--stats" }, dir))).records)
   end)
 
   it("reports a torn last record and cuts it, and names a damaged one's offset", function()

@@ -841,8 +841,8 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 		return log_user_error("%s", err), EXIT_USAGE;
 	engine_attach(r->e, r->feed, venue);
 	if (prepare_outdir(r, outdir, outlen, err, sizeof err) != 0 ||
-	    journal_setup(r->e, &r->cfg, &o->journal, r->paper, o->resume, outdir, err,
-			  sizeof err) != 0 ||
+	    journal_setup(r->e, &r->cfg, &o->journal, r->paper, o->resume | o->overwrite << 1,
+			  outdir, err, sizeof err) != 0 ||
 	    engine_open_outputs(r->e, outdir, o->resume, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	return EXIT_OK;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char journal_usage[] =
     "usage: gantry journal DIR (--dump | --verify | --stats)\n"
@@ -210,9 +211,29 @@ int cmd_journal(int argc, char **argv)
 
 /* ------------------------------------------------------------ a run's journal */
 
-int journal_setup(struct engine *e, const struct deploy_config *cfg, const struct journal_flags *f,
-		  int paper, int resume, const char *outdir, char *err, size_t errlen)
+/* --overwrite: the out dir's own journal goes with its other files. */
+static void remove_segments(const char *dir)
 {
+	struct journal_reader r;
+	char err[256];
+	if (journal_reader_open(&r, dir, err, sizeof err) != 0)
+		return;
+	for (int i = 0; i < r.nseg; i++) {
+		char p[1200];
+		snprintf(p, sizeof p, "%s/%s", dir, r.segs[i]);
+		if (unlink(p) != 0)
+			log_msg(LOG_WARN, "journal", "%s: %s", p, strerror(errno));
+	}
+	if (r.nseg)
+		log_msg(LOG_INFO, "journal", "%s: --overwrite: %d segments of the earlier run removed",
+			dir, r.nseg);
+	journal_reader_close(&r);
+}
+
+int journal_setup(struct engine *e, const struct deploy_config *cfg, const struct journal_flags *f,
+		  int paper, int how, const char *outdir, char *err, size_t errlen)
+{
+	int resume = how & 1;
 	struct config_journal cj;
 	if (config_journal(cfg, &cj, err, errlen) != 0)
 		return -1;
@@ -249,6 +270,8 @@ int journal_setup(struct engine *e, const struct deploy_config *cfg, const struc
 					 f->snapshot_every);
 		c.snapshot_every = v;
 	}
+	if (paper && (how & 2) && !f->dir && !cj.dir[0])
+		remove_segments(dir);
 	if (paper && !resume) {
 		struct journal_reader r;
 		char rerr[256];
