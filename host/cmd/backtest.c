@@ -105,7 +105,9 @@ static const char paper_usage[] =
 	"SIGTERM stops cleanly. --linger keeps serving ctl after the feed ends, until\n"
 	"`gantry ctl SOCKET stop`. Writes the same files as a backtest, each row as it\n"
 	"happens. An --out holding an earlier run's files is refused unless --resume\n"
-	"(append to them) or --overwrite (replace them); a second host on one --out too.\n";
+	"(recover from its journal, OUT/journal, and go on where it stopped; without a\n"
+	"journal, append to them) or --overwrite (replace them); a second host on one\n"
+	"--out too.\n";
 
 static const char check_usage[] =
 	"usage: gantry check STRATEGY [--param [NAME.]K=V ...] [--config DEPLOY.lua]\n"
