@@ -41,6 +41,10 @@ struct journal {
 	_Atomic uint64_t written, synced; /* bytes ever written / synced */
 	_Atomic int64_t oldest_unsynced;  /* mono ns of the first write after a sync, 0 none */
 	pthread_mutex_t mu;
+	/* the sync thread sleeps on wake until something is written (no
+	 * polling while the journal is idle) */
+	pthread_mutex_t wake_mu;
+	pthread_cond_t wake;
 	pthread_t syncer;
 	int have_syncer;
 	_Atomic int stop;
@@ -435,7 +439,12 @@ static void *syncer_main(void *arg)
 	struct timespec ts = {(time_t)(j->o.group_us / 1000000),
 			      (long)(j->o.group_us % 1000000) * 1000};
 	while (!atomic_load(&j->stop)) {
-		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&j->wake_mu);
+		while (!atomic_load(&j->stop) &&
+		       atomic_load(&j->written) == atomic_load(&j->synced))
+			pthread_cond_wait(&j->wake, &j->wake_mu);
+		pthread_mutex_unlock(&j->wake_mu);
+		nanosleep(&ts, NULL); /* what else the period brings goes in the same sync */
 		uint64_t w = atomic_load(&j->written);
 		if (w == atomic_load(&j->synced))
 			continue;
@@ -570,6 +579,8 @@ struct journal *journal_open(const char *dir, const struct journal_opts *o, char
 	j->fd = j->dirfd = -1;
 	j->segno = 1;
 	pthread_mutex_init(&j->mu, NULL);
+	pthread_mutex_init(&j->wake_mu, NULL);
+	pthread_cond_init(&j->wake, NULL);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		goto fail;
@@ -595,6 +606,8 @@ fail:
 	if (j->dirfd >= 0)
 		close(j->dirfd);
 	pthread_mutex_destroy(&j->mu);
+	pthread_mutex_destroy(&j->wake_mu);
+	pthread_cond_destroy(&j->wake);
 	free(j);
 	return NULL;
 }
@@ -647,6 +660,11 @@ int journal_commit(struct journal *j, int durable)
 		if (!atomic_load(&j->oldest_unsynced) && j->o.fsync != JOURNAL_FSYNC_OFF)
 			atomic_store(&j->oldest_unsynced, mono_ns());
 		atomic_fetch_add(&j->written, j->n);
+		if (j->have_syncer) {
+			pthread_mutex_lock(&j->wake_mu);
+			pthread_cond_signal(&j->wake);
+			pthread_mutex_unlock(&j->wake_mu);
+		}
 		j->seg_bytes += j->n;
 		j->n = 0;
 	}
@@ -675,7 +693,10 @@ int journal_close(struct journal *j)
 	int rc = journal_commit(j, 1);
 	if (rc == 0 && j->o.fsync != JOURNAL_FSYNC_OFF && sync_fd(j->fd) != 0)
 		rc = -1;
+	pthread_mutex_lock(&j->wake_mu);
 	atomic_store(&j->stop, 1);
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->wake_mu);
 	if (j->have_syncer)
 		pthread_join(j->syncer, NULL);
 	if (j->have_gz)
@@ -685,6 +706,8 @@ int journal_close(struct journal *j)
 	if (j->dirfd >= 0)
 		close(j->dirfd);
 	pthread_mutex_destroy(&j->mu);
+	pthread_mutex_destroy(&j->wake_mu);
+	pthread_cond_destroy(&j->wake);
 	free(j->buf);
 	free(j);
 	return rc;
