@@ -8,14 +8,16 @@
 -- the log says "recovery:"), no order id was ever sent twice, and the files
 -- at the end are the uninterrupted run's.
 --
--- It runs the release binary when there is one (./gantry, built by make
--- test): a hundred starts of the sanitized build cost a minute of ASan
--- start-up alone. spec/journal_spec.lua restarts the sanitized build.
+-- It runs the release binary of the VM under test when there is one
+-- (./gantry, built by make test; ./gantry-luajit): a hundred starts of the
+-- sanitized build cost a minute of ASan start-up alone. spec/journal_spec.lua
+-- restarts the sanitized build.
 local T = require "support"
 
 local function bin()
-  local rel = T.root .. "/gantry"
-  if not T.luajit and io.open(rel, "r") then return rel end
+  local rel = T.root .. (T.luajit and "/gantry-luajit" or "/gantry")
+  local f = io.open(rel, "r")
+  if f then f:close(); return rel end
   return T.bin
 end
 
