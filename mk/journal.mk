@@ -5,7 +5,7 @@
 JFUZZ_BIN  := $(BUILD)/fuzz/fuzz_journal
 JFUZZ_SRC  := fuzz/fuzz_journal.c host/base/crc32c.c host/base/jsonfmt.c host/base/timefmt.c host/base/log.c host/base/clock.c \
               host/core/journal.c host/core/journal_fmt.c
-JFUZZ_FLAGS := $(subst -Ihost/market,-Ihost/market -Ihost/core,$(FUZZ_FLAGS))
+JFUZZ_FLAGS = $(subst -Ihost/market,-Ihost/market -Ihost/core,$(FUZZ_FLAGS))
 
 .PHONY: fuzz-journal fuzz-journal-smoke
 
