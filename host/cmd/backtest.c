@@ -20,6 +20,7 @@
 #include "outdir.h"
 #include "output.h"
 #include "live.h"
+#include "journal_cmd.h"
 #include "paper.h"
 #include "risk.h"
 #include "http_config.h"
@@ -62,6 +63,7 @@ struct bt_opts {
 	int overwrite, resume;
 	const char *log;
 	const char *warmup; /* paper: history before the first event */
+	struct journal_flags journal; /* journal_cmd.h */
 };
 
 static const char backtest_usage[] =
@@ -70,7 +72,7 @@ static const char backtest_usage[] =
 	"                       [--cash N] [--symbol SYM] [--fee-bps N] [--fee-per-share N]\n"
 	"                       [--slippage-bps N] [--seed N] [--memory-mb N] [--callback-ms N]\n"
 	"                       [--no-report] [--quiet] [--venue sim|async:N] [--overwrite]\n"
-	"                       [--log FILE]\n"
+	"                       [--log FILE] [--journal DIR [--journal-fsync always|group|off]]\n"
 	"                       CSV data: [--columns FIELD=NAME,...] [--header NAME,...]\n"
 	"                       [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust]\n"
 	"                       [--lenient]\n"
@@ -94,6 +96,8 @@ static const char paper_usage[] =
 	"                    [--memory-mb N] [--callback-ms N] [--no-report] [--quiet]\n"
 	"                    [--venue sim|async:N] [--resume | --overwrite] [--log FILE]\n"
 	"                    [--warmup FILE]\n"
+	"                    [--journal DIR] [--journal-fsync always|group[:N(us|ms)]|off]\n"
+	"                    [--snapshot-every N]\n"
 	"                    CSV bars: [--columns FIELD=NAME,...] [--header NAME,...]\n"
 	"                    [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust] [--lenient]\n"
 	"                    ITCH days: --feed file:DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
@@ -108,7 +112,9 @@ static const char paper_usage[] =
 	"SIGTERM stops cleanly. --linger keeps serving ctl after the feed ends, until\n"
 	"`gantry ctl SOCKET stop`. Writes the same files as a backtest, each row as it\n"
 	"happens. An --out holding an earlier run's files is refused unless --resume\n"
-	"(append to them) or --overwrite (replace them); a second host on one --out too.\n"
+	"(recover from its journal, OUT/journal, and go on where it stopped; without a\n"
+	"journal, append to them) or --overwrite (replace them); a second host on one\n"
+	"--out too.\n"
 	"--warmup FILE (CSV bars or an ITCH day; or the config's `warmup`) replays history\n"
 	"through the strategies first, their orders refused (warming_up), so indicators\n"
 	"and ctx:bars are ready at the first event; it writes nothing but log lines.\n";
@@ -294,6 +300,12 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 		} else if (paper && (v = opt_value(argc, argv, &i, "--feed", &bad))) {
 			if (add_feed(o, v))
 				return -1;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--journal", &bad))) {
+			o->journal.dir = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--journal-fsync", &bad))) {
+			o->journal.fsync = v;
+		} else if (!check && (v = opt_value(argc, argv, &i, "--snapshot-every", &bad))) {
+			o->journal.snapshot_every = v;
 		} else if (paper && (v = opt_value(argc, argv, &i, "--ctl", &bad))) {
 			o->ctl = v;
 		} else if (paper && (v = opt_value(argc, argv, &i, "--http", &bad))) {
@@ -869,6 +881,8 @@ static int run_prepare(struct run *r, char *outdir, size_t outlen)
 	    engine_set_data_checks(r->e, &dcc) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	if (prepare_outdir(r, outdir, outlen, err, sizeof err) != 0 ||
+	    journal_setup(r->e, &r->cfg, &o->journal, r->paper, o->resume | o->overwrite << 1,
+			  outdir, err, sizeof err) != 0 ||
 	    engine_open_outputs(r->e, outdir, o->resume, err, sizeof err) != 0)
 		return log_user_error("%s", err), EXIT_USAGE;
 	return EXIT_OK;

@@ -19,5 +19,6 @@ int cmd_ctl(int argc, char **argv);
 int cmd_play(int argc, char **argv);	/* play.c */
 int cmd_approve(int argc, char **argv); /* play.c */
 int cmd_data(int argc, char **argv); /* data_cmd.c: gantry data check */
+int cmd_journal(int argc, char **argv);
 
 #endif

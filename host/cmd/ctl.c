@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "jsonfmt.h"
+#include "journal_rec.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -176,6 +177,7 @@ static void cmd_set(struct engine *e, const char *kv, struct evbuffer *out)
 		return;
 	}
 	log_msg(LOG_WARN, "ctl", "set %s (was %s)", kv, old);
+	jrec_set(e, kv, old);
 	evbuffer_add_printf(out, "{\"ok\": true, \"set\": ");
 	json_str(out, kv);
 	evbuffer_add_printf(out, ", \"old\": ");
@@ -196,6 +198,9 @@ void ctl_execute(struct engine *e, const struct ctl_hooks *h, const char *line, 
 	/* status is read-only and polled (the dashboard: once a second): debug */
 	log_msg(strcmp(cmd, "status") ? LOG_INFO : LOG_DEBUG, "ctl", "%s%s%s", cmd, arg ? " " : "",
 		arg ? arg : "");
+	int journaled = strcmp(cmd, "status") != 0 && engine_oms(e); /* journal_rec.h */
+	if (journaled)
+		jrec_operator(e, line, "ctl");
 	if (!strcmp(cmd, "status")) {
 		cmd_status(e, h, out);
 	} else if (!engine_oms(e)) {
@@ -223,6 +228,8 @@ void ctl_execute(struct engine *e, const struct ctl_hooks *h, const char *line, 
 		error_reply(out, "unknown command '%s' (status, halt, resume, flatten, reload, set, "
 				 "stop)", cmd);
 	}
+	if (journaled)
+		jrec_operator_done(e);
 }
 
 /* ------------------------------------------------------------ server */

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{"play", cmd_play, "run a deployment playbook; --verify a deployment record"},
 	{"approve", cmd_approve, "approve a playbook's step in its deployment record"},
 	{"data", cmd_data, "data check FILE...: integrity checks over CSV bars or an ITCH day"},
+	{"journal", cmd_journal, "read a host's journal: --dump, --verify, --stats"},
 };
 
 static void usage(FILE *out)

@@ -605,3 +605,21 @@ enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state 
 		record_order(fs, &dp, view->now_ns);
 	return RISK_OK;
 }
+
+void risk_record(struct risk_state *state, struct risk_state *firm_state,
+		 const struct risk_order *order, int64_t now_ns)
+{
+	if (order->is_cancel) {
+		rate_push(&state->msgs, now_ns);
+		state->accepted++;
+		if (firm_state) {
+			rate_push(&firm_state->msgs, now_ns);
+			firm_state->accepted++;
+		}
+		return;
+	}
+	struct dup_probe dp = dup_probe(order);
+	record_order(state, &dp, now_ns);
+	if (firm_state)
+		record_order(firm_state, &dp, now_ns);
+}

@@ -215,6 +215,12 @@ enum risk_reason risk_check(const struct risk_limits *limits, struct risk_state 
 			    const struct risk_limits *firm_limits, struct risk_state *firm_state,
 			    const struct risk_order *order, const struct risk_view *view);
 
+/* Recovery (the journal): an order (or cancel) that passed risk_check
+ * before the host restarted, recorded as risk_check recorded it (rate
+ * windows, duplicate table, throttle), without checking it again. */
+void risk_record(struct risk_state *state, struct risk_state *firm_state,
+		 const struct risk_order *order, int64_t now_ns);
+
 /* A fill arrived (call for the strategy and the firm): the next accepted
  * order is a re-entry cycle for the repeated-execution throttle. */
 void risk_on_fill(struct risk_state *state, int64_t now_ns);

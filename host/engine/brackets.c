@@ -14,6 +14,7 @@
  * matching loop), so placing an order never moves a list a venue walks.
  */
 #include "engine-internal.h"
+#include "journal_rec.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -79,7 +80,8 @@ static void place_exits(struct engine *e, struct bracket *b, struct order *entry
 	    b->take_profit ? place_exit(s, entry, qty, ROLE_TAKE_PROFIT, b->take_profit) : 0;
 	int64_t sl = b->stop_loss ? place_exit(s, entry, qty, ROLE_STOP_LOSS, b->stop_loss) : 0;
 	if (tp > 0 && sl > 0)
-		oms_link_oco(e->oms, oms_get(e->oms, tp), oms_get(e->oms, sl));
+		if (oms_link_oco(e->oms, oms_get(e->oms, tp), oms_get(e->oms, sl)) == 0 && e->jr)
+			jrec_oco(e, tp, sl);
 }
 
 void brackets_settle(struct engine *e)
@@ -114,9 +116,11 @@ int brackets_oco(struct strategy *s, int64_t a, int64_t b, const char **reason)
 		*reason = "same_order";
 	else if (x->oco || y->oco)
 		*reason = "already_linked";
-	else if (oms_link_oco(oms, x, y) == 0)
+	else if (oms_link_oco(oms, x, y) == 0) {
+		if (s->eng->jr)
+			jrec_oco(s->eng, a, b);
 		return 0;
-	else
+	} else
 		*reason = "not_open";
 	return -1;
 }

@@ -112,6 +112,7 @@ struct engine {
 	long warm_refused; /* orders refused while warming up */
 	struct data_gate *gate; /* datagate.c: the integrity checks; NULL until the first event */
 	struct engine_stats stats; /* stats.h */
+	struct jrec *jr; /* journal_rec.c: the journal; NULL without one */
 };
 
 /* datagate.c. Checks the event just fetched: 1 deliver it, 0 hold it back

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "engine-internal.h"
+#include "journal_rec.h"
 #include "grow.h"
 #include "history.h"
 #include "log.h"
@@ -183,6 +184,8 @@ static void write_fill_row(struct engine *e, const struct fill *f)
 static void on_oms_event(void *ud, const struct oms_event *ev)
 {
 	struct engine *e = ud;
+	if (e->jr && jrec_oms(e->jr, ev)) /* recovery replays it: nothing more */
+		return;
 	struct strategy *s = &e->strats[ev->order->strat];
 	if (ev->kind == OMS_EV_ORDER && e->orders_csv)
 		output_order_row(e->orders_csv, e, ev->order);
@@ -234,6 +237,8 @@ static void strategy_failed(struct engine *e, struct strategy *s, const char *wh
 	s->state = STRAT_QUARANTINED;
 	snprintf(s->reason, sizeof s->reason, "failed in %s: %.*s", where, head, msg);
 	log_msg(LOG_ERROR, "strategy", "%s failed in %s: %s", s->name, where, msg);
+	if (e->jr)
+		jrec_halt(s, s->reason, 2);
 	if (!e->failure[0]) {
 		snprintf(e->failure, sizeof e->failure, "%s %s", s->name, s->reason);
 		e->failed_at = e->cur != INT64_MIN ? engine_now(e) : INT64_MIN;
@@ -589,6 +594,8 @@ static int cancel_all(struct strategy *s, int sym, int keep_exits)
 int engine_halt(struct strategy *s, const char *reason)
 {
 	struct engine *e = s->eng;
+	if (e->jr)
+		jrec_halt(s, reason, 1);
 	if (s->state == STRAT_RUNNING) {
 		s->state = STRAT_HALTED;
 		snprintf(s->reason, sizeof s->reason, "%s", reason);
@@ -615,6 +622,8 @@ int engine_resume(struct strategy *s)
 		s->state == STRAT_HALTED ? "halted" : "quarantined", s->reason);
 	s->state = STRAT_RUNNING;
 	s->reason[0] = '\0';
+	if (s->eng->jr)
+		jrec_halt(s, "operator", 0);
 	risk_resume(s->risk);
 	if (s->eng->firm_risk->halted)
 		risk_resume(s->eng->firm_risk);
@@ -984,6 +993,8 @@ int engine_reload_commit(struct reload_job *job, char *msg, size_t msglen)
 	if (!next) {
 		snprintf(msg, msglen, "%s (still running version %d)", job->err, s->version);
 		log_msg(LOG_ERROR, "reload", "%s", msg);
+		if (s->eng->jr)
+			jrec_reload(s, msg, 0);
 		return -1;
 	}
 	struct vm_info info;
@@ -1017,6 +1028,8 @@ int engine_reload_commit(struct reload_job *job, char *msg, size_t msglen)
 	snprintf(msg, msglen, "%s version %d ok (swap %.2f ms)", s->path, s->version,
 		 job->commit_ms + (job->off_thread ? 0 : job->prepare_ms));
 	log_msg(LOG_INFO, "reload", "%s", msg);
+	if (s->eng->jr)
+		jrec_reload(s, msg, 1);
 	log_msg(LOG_DEBUG, "reload", "%s: compile and load %.2f ms%s, state and swap %.2f ms", s->path,
 		job->prepare_ms, job->off_thread ? " off the loop" : "", job->commit_ms);
 	return 0;
@@ -1226,6 +1239,7 @@ void engine_free(struct engine *e)
 	free(e->firm_risk);
 	if (e->venue.ops)
 		e->venue.ops->free(e->venue.self);
+	jrec_free(e); /* after the venue it wraps */
 	oms_free(e->oms);
 	free(e->q);
 	free(e->last);
@@ -1565,6 +1579,8 @@ int engine_begin(struct engine *e, char *err, size_t errlen)
 	for (int i = 0; i < e->nstrat; i++)
 		e->strats[i].peak_equity = e->strats[i].day_equity = e->strats[i].last_equity =
 			e->cfg.cash;
+	if (e->jr && jrec_recover(e, err, errlen) != 0) /* before any event, before on_start */
+		return -1;
 	for (int i = 0; i < e->nstrat && !e->failed; i++) {
 		struct strategy *s = &e->strats[i];
 		if (s->info.callbacks & VM_ON_START) {
@@ -1754,8 +1770,12 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 	e->have_ev = 0;
 	if (e->stats.timing && !(e->stats.seq++ & e->stats.sample_mask)) /* stats.h: sampled */
 		e->stats.tick_t0 = clock_mono_ns();
+	if (e->jr)
+		jrec_event_begin(e->jr, &e->ev);
 	int rc = e->ev.kind == FEED_BAR ? dispatch_bar(e, &e->ev, err, errlen)
 					: dispatch_book(e, &e->ev, err, errlen);
+	if (e->jr)
+		jrec_event_end(e);
 	oms_reserve(e->oms); /* between events: the next orders find their room */
 	e->stats.tick_t0 = 0;
 	return rc;
@@ -1791,12 +1811,16 @@ int engine_end(struct engine *e, int data_error, char *err, size_t errlen)
 		equity_log_finish(&e->eqlog);
 		return 2;
 	}
+	if (e->jr)
+		jrec_stop_begin(e->jr);
 	if (e->cur != INT64_MIN) {
 		if (e->nhist && !e->failed)
 			close_frames(e, INT64_MAX); /* the bars being built, at the end of data */
 		run_stop(e, e->cur);
 		record_equity(e, e->cur);
 	}
+	if (e->jr)
+		jrec_stop_end(e);
 	int werr = equity_log_finish(&e->eqlog);
 	data_gate_report(e);
 	if (e->fills_csv && fflush(e->fills_csv) != 0)

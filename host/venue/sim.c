@@ -318,4 +318,5 @@ const struct venue_ops sim_venue = {
 	.advance = sim_advance,
 	.status = sim_status,
 	.free = sim_venue_free,
+	.replayable = 1, /* its state is the orders it was sent and the bars it saw */
 };

@@ -62,6 +62,16 @@ struct venue_ops {
 	/* Health now. */
 	void (*status)(void *self, struct venue_status *out);
 	void (*free)(void *self);
+	/* Recovery (docs/journal.md). replayable: an in-process simulator whose
+	 * state died with the process; the journal's actions are replayed
+	 * against a fresh one, with the feed, and must give the journaled
+	 * acknowledgements and fills. reconcile (NULL: the venue cannot): a
+	 * remote venue asked about an order the journal says is working (FIX:
+	 * OrderStatusRequest; a mass status request where supported); the answer
+	 * comes later through the oms like any report. 0, or -1 when it cannot
+	 * ask (the host halts the strategy with the reason). */
+	int replayable;
+	int (*reconcile)(void *self, struct order *o, int64_t now);
 };
 
 /* A venue as the engine holds it. */
