@@ -202,3 +202,106 @@ describe("gantry live: the FIX session in /metrics and alerts", function()
     assert.equal(0, T.wait_exit(h, 20))
   end)
 end)
+
+describe("strategies/bracket_trail.lua (a bracket on every entry, a trailing stop)", function()
+  local dir
+  local strat = T.root .. "/strategies/bracket_trail.lua"
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function() F.cleanup(); T.rmdir(dir) end)
+
+  -- 60 days of a sine wave: rebounds for the trailing entry, both exits reached
+  local function wave(n)
+    local lines = { "datetime,open,high,low,close,volume" }
+    for i = 1, n do
+      local px = 100 + 8 * math.sin(i / 5)
+      lines[#lines + 1] = string.format("%s,%.2f,%.2f,%.2f,%.2f,1000",
+        os.date("!%Y-%m-%d", 1704067200 + (i - 1) * 86400), px, px + 1.5, px - 1.5, px + 0.5)
+    end
+    return T.write(dir .. "/XYZ.csv", table.concat(lines, "\n") .. "\n")
+  end
+
+  it("gives the same fills in a backtest and in a paper replay, both exits and the trailing entry among them", function()
+    local data = wave(60)
+    local code, _, err = T.gantry({ "backtest", strat, "--data", data, "--param", "symbol=XYZ",
+      "--out", dir .. "/bt", "--no-report", "--quiet" })
+    assert.equal(0, code, err)
+    local h = T.spawn({ "paper", strat, "--feed", "file:" .. data, "--param", "symbol=XYZ", "--out", dir .. "/pp",
+                        "--ctl", dir .. "/ctl.sock", "--no-report", "--quiet" }, dir)
+    assert.equal(0, T.wait_exit(h, 30), T.read(h.err))
+    local a, b = T.read(dir .. "/bt/fills.csv"), T.read(dir .. "/pp/fills.csv")
+    assert.is_true(#T.lines(dir .. "/bt/fills.csv") > 10)
+    assert.equal(a, b)
+    -- every entry a trailing stop, each with its two exits; both kinds of exit filled
+    local types, exits_filled = {}, {}
+    for _, o in ipairs(T.csv(dir .. "/bt/orders.csv")) do
+      types[o.type] = (types[o.type] or 0) + 1
+      if o.status == "filled" and o.side == "sell" then exits_filled[o.type] = true end
+      if o.side == "buy" then assert.equal("trailing_stop", o.type) end
+    end
+    assert.is_true(exits_filled.limit and exits_filled.stop, "take-profit and stop-loss both filled")
+    assert.is_true(types.limit >= 5 and types.stop >= 5)
+  end)
+
+  local function live(peer, order_types)
+    local cfg = T.write(dir .. "/deploy.lua", "return { venue = { heartbeat_s = 1, connect_timeout_s = 2, store = '"
+      .. dir .. "/store'" .. (order_types and (", order_types = " .. order_types) or "") .. " } }\n")
+    return T.gantry({ "live", strat, "--feed", "file:" .. dir .. "/XYZ.csv", "--venue", url(peer), "--config", cfg,
+      "--param", "symbol=XYZ", "--out", dir .. "/out", "--no-report", "--quiet", "--overwrite" }, dir)
+  end
+
+  local function same_as_acceptor(peer)
+    local fills = T.csv(dir .. "/out/fills.csv")
+    local execs = peer:select("exec", { exec_type = "F" })
+    assert.are.equal(#execs, #fills)
+    local qty = 0
+    for i, f in ipairs(fills) do
+      assert.are.equal(execs[i].side, f.side)
+      assert.are.equal(execs[i].last_qty, tonumber(f.qty))
+      assert.are.equal(execs[i].last_px, tonumber(f.price))
+      qty = qty + (f.side == "buy" and 1 or -1) * tonumber(f.qty)
+    end
+    assert.are.equal((peer:positions().XYZ or { qty = 0 }).qty, qty)
+    return fills
+  end
+
+  it("live without stop order types: the host holds the trailing entry and the stop-loss; fills equal the acceptor's", function()
+    wave(60)
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault auto\n" }
+    local code, _, err = live(peer)
+    assert.are.equal(0, code, err)
+    peer:stop()
+    assert.truthy(err:find("stops are held by the host", 1, true), err)
+    assert.truthy(err:find("stop order 1 reached", 1, true), err)
+    -- nothing went out as a stop: host-held stops go as market orders once reached
+    local sent = peer:select("order")
+    assert.is_true(#sent >= 4, T.read(peer.record))
+    for _, o in ipairs(sent) do assert.is_true(o.type == "market" or o.type == "limit", o.type) end
+    local fills = same_as_acceptor(peer)
+    assert.is_true(#fills >= 2, "fills: " .. #fills)
+    local orders = T.csv(dir .. "/out/orders.csv")
+    local last = {}
+    for _, o in ipairs(orders) do last[o.id] = o end
+    assert.equal("trailing_stop", last["1"].type)
+    assert.equal("filled", last["1"].status)
+  end)
+
+  it("live with venue.order_types listing stops: the stop-loss goes as OrdType 3, the trailing entry stays with the host", function()
+    wave(60)
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault auto\n" }
+    local code, _, err = live(peer, "{ 'market', 'limit', 'stop', 'stop_limit' }")
+    assert.are.equal(0, code, err)
+    peer:stop()
+    assert.truthy(err:find("venue.order_types has no trailing stop", 1, true), err)
+    local stops = peer:select("order", { type = "stop" })
+    assert.is_true(#stops >= 1, T.read(peer.record))
+    -- the native stop is the bracket's stop-loss: a sell at the order's stop price
+    local o2
+    for _, o in ipairs(T.csv(dir .. "/out/orders.csv")) do if o.id == "3" then o2 = o end end
+    assert.truthy(o2, "no stop-loss order")
+    assert.equal("stop", o2.type)
+    assert.equal("sell", stops[1].side)
+    assert.are.equal(tonumber(o2.qty), stops[1].qty)
+    assert.is_true(tonumber(o2.stop) > 0)
+    same_as_acceptor(peer)
+  end)
+end)
