@@ -305,3 +305,47 @@ describe("strategies/bracket_trail.lua (a bracket on every entry, a trailing sto
     same_as_acceptor(peer)
   end)
 end)
+
+describe("gantry live: the venue on /api/status and the dashboard", function()
+  local dir, h
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function() H.reap(h, dir .. "/out/ctl.sock"); F.cleanup(); T.rmdir(dir) end)
+
+  it("/api/status carries the FIX session's state and sequence numbers, and the dashboard shows them", function()
+    assert.truthy(T.read(T.root .. "/spec/dashboard/node_modules/puppeteer-core/package.json"),
+      "puppeteer-core is not installed: run make dashboard-deps")
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault auto\n" }
+    H.tokens(dir)
+    local data = T.day_bars(dir, 30)
+    local cfg = T.write(dir .. "/deploy.lua", "return { http = { listen = '127.0.0.1:0', token_file = 'tokens' }, "
+      .. "venue = { heartbeat_s = 30, connect_timeout_s = 2, store = '" .. dir .. "/store' } }\n")
+    local s = T.write(dir .. "/s.lua", [[
+      local S = { params = { symbol = "XYZ" } }
+      function S.on_bar(ctx, bar)
+        if not ctx.state.x then ctx.state.x = 1; ctx:buy("XYZ", 10) end
+        if #ctx:orders() < 2 then ctx:buy("XYZ", 1, { limit = 50 }) end
+      end
+      return S]])
+    h = T.spawn({ "live", s, "--feed", "file:" .. data, "--venue", url(peer), "--config", cfg,
+                  "--out", dir .. "/out", "--no-report", "--linger" }, dir)
+    local port = H.port(h)
+    assert.truthy(T.wait_for(function() return (T.read(h.err) or ""):find("feed done", 1, true) end, 15), T.read(h.err))
+    local code, st = H.curl(port, "/api/status", { token = H.READ })
+    assert.equal(200, code, st)
+    assert.matches('"mode": "live"', st, 1, true)
+    local v = st:match('"venue": (%b{})')
+    assert.truthy(v, st)
+    assert.matches('"state": "up"', v, 1, true)
+    local out_seq, in_seq = tonumber(v:match('"next_out": (%d+)')), tonumber(v:match('"next_in": (%d+)'))
+    assert.is_true(out_seq > 2 and in_seq > 2, v)
+    local keep = os.getenv("GANTRY_ARTIFACTS") or dir
+    local rc, out, err = T.sh(("cd %s && GANTRY_URL=http://127.0.0.1:%d READ_TOKEN=%s RISK_TOKEN=%s OUT_DIR=%s timeout 120 node dashboard_test.js"):format(
+      T.quote(T.root .. "/spec/dashboard"), port, H.READ, H.RISK, T.quote(keep)))
+    print("\n" .. out)
+    assert.equal(0, rc, out .. err .. (T.read(h.err) or ""))
+    assert.matches("all ok", out, 1, true)
+    assert.matches("ok venue up " .. out_seq, out, 1, true)
+    assert.equal(0, (T.ctl(dir .. "/out/ctl.sock", "stop")))
+    assert.equal(0, T.wait_exit(h, 20))
+  end)
+end)

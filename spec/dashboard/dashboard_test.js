@@ -68,6 +68,11 @@ async function main() {
     });
     check(seen.events === String(st.events), `events ${seen.events} = ${st.events}`);
     check(seen.mode === st.mode, `mode ${seen.mode} = ${st.mode}`);
+    if (st.venue) { // live: the FIX session's state and sequence numbers
+      const v = await page.evaluate(() => ["venue", "venue-out", "venue-in"].map((id) => document.getElementById(id).textContent));
+      check(v[0] === st.venue.state && v[1] === String(st.venue.next_out) && v[2] === String(st.venue.next_in),
+            `venue ${v.join(" ")} = ${st.venue.state} ${st.venue.next_out} ${st.venue.next_in}`);
+    }
     let openOrders = 0;
     for (const s of st.strategies) {
       const r = seen.rows[s.name] || {};
