@@ -9,7 +9,7 @@
 -- params: trail (distance of the trailing entry, price units), tp and sl
 -- (the exits' distances from the close the entry was placed at), qty.
 local S = {
-  params = { symbol = "AAPL", qty = 100, trail = 1, tp = 4, sl = 3 },
+  params = { symbol = "AAPL", qty = 100, trail = 1.0, tp = 4.0, sl = 3.0 },
 }
 
 function S.symbols(p) return { p.symbol } end
