@@ -20,6 +20,17 @@ async function status() {
   return r.json();
 }
 
+// The page re-renders its tables on every refresh (a token typed in starts
+// one): a button found just before may be gone by the click; find it again.
+async function clickFresh(page, selector) {
+  for (let i = 0; ; i++) {
+    try { return await page.click(selector); } catch (e) {
+      if (i >= 5 || !String(e).includes("detached")) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 async function main() {
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -68,6 +79,11 @@ async function main() {
     });
     check(seen.events === String(st.events), `events ${seen.events} = ${st.events}`);
     check(seen.mode === st.mode, `mode ${seen.mode} = ${st.mode}`);
+    if (st.venue) { // live: the FIX session's state and sequence numbers
+      const v = await page.evaluate(() => ["venue", "venue-out", "venue-in"].map((id) => document.getElementById(id).textContent));
+      check(v[0] === st.venue.state && v[1] === String(st.venue.next_out) && v[2] === String(st.venue.next_in),
+            `venue ${v.join(" ")} = ${st.venue.state} ${st.venue.next_out} ${st.venue.next_in}`);
+    }
     let openOrders = 0;
     for (const s of st.strategies) {
       const r = seen.rows[s.name] || {};
@@ -87,21 +103,21 @@ async function main() {
 
     // no token: the button is refused, nothing sent
     await page.click("#forget");
-    await page.click(halt);
+    await clickFresh(page, halt);
     await page.waitForFunction(() => document.querySelector("#message").textContent.startsWith("refused"));
     check((await page.$eval("#message", (e) => e.textContent)).includes("needs a token"), "without a token the button is refused");
     check((await status()).strategies[0].state === "running", "and the strategy still runs");
     // a read token: asked to confirm, then refused by the host (403)
     await page.type("#token", READ);
     await page.click("#use");
-    await page.click(halt);
+    await clickFresh(page, halt);
     await page.waitForFunction(() => document.querySelector("#message").textContent.startsWith("refused (403)"));
     check(dialogs.length === 1 && dialogs[0] === `halt ${name}?`, "the halt asks for confirmation: " + JSON.stringify(dialogs));
     check((await status()).strategies[0].state === "running", "a read token does not halt");
     // a risk token: it halts
     await page.type("#token", RISK);
     await page.click("#use");
-    await page.click(halt);
+    await clickFresh(page, halt);
     await page.waitForFunction(() => document.querySelector("#message").textContent.endsWith(": done"));
     check((await status()).strategies[0].state === "halted", "a risk token halts");
     await page.waitForFunction((n) => {

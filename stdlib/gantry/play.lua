@@ -861,12 +861,20 @@ function M.deploy(o)
   local sock = dir .. "/ctl.sock"
   local log = dir .. "/host.log"
   native.write(log, "")
+  local extra = { "--config", cfgpath, "--ctl", sock, "--linger" }
   if mode == "live" then
-    M.note("deploy", { strategy = o.strategy, mode = mode, error = "no live venue in this build" })
-    fail("deploy of " .. o.strategy .. ": mode \"live\" needs `gantry live`, which this build does not have; use mode = \"paper\"")
+    -- gantry live: the venue URL from the deploy, its settings from the
+    -- config's venue table (copied into config.lua above), as `gantry live` takes them
+    if type(o.venue) ~= "string" or not (o.venue:match("^fix://") or o.venue:match("^fixs://")) then
+      usage("deploy: mode \"live\" needs venue = \"fix://HOST:PORT?sender=S&target=T\" (or fixs://)")
+    end
+    if type(cfg.venue) ~= "table" then
+      usage("deploy: mode \"live\" needs a config with a venue table (gantry live --config)")
+    end
+    extra[#extra + 1] = "--venue"; extra[#extra + 1] = o.venue
   end
-  local args = paper_args({ config = nil, params = o.params, speed = o.speed }, dir .. "/run", live, files,
-    { "--config", cfgpath, "--ctl", sock, "--linger" })
+  local args = paper_args({ config = nil, params = o.params, speed = o.speed }, dir .. "/run", live, files, extra)
+  if mode == "live" then args[1] = "live" end
   native.mkdir(dir .. "/run")
   local pid = native.spawn(args, { stderr = log, stdout = log })
   local h = setmetatable({ pid = pid, sock = sock, dir = dir, live = live, name = name, strategy = o.strategy,
@@ -893,6 +901,7 @@ function M.deploy(o)
   native.write(dir .. "/handle.json", json.encode({ pid = pid, sock = sock, live = live, versions = h.versions,
     full_position = full_position, full_qty = full_qty, scale = scale }) .. "\n")
   M.note("deploy", { strategy = o.strategy, strategy_hash = hash, data_hash = data_hash(files), mode = mode,
+    venue = mode == "live" and o.venue or nil,
     params = o.params or {}, canary = canary, risk = cfg.risk, socket = sock, pid = pid })
   M.log(string.format("deployed %s (%s, version %s) on %s", o.strategy, mode, hash:sub(1, 12), sock))
   return h
