@@ -104,6 +104,7 @@ struct engine {
 	int risk_active; /* a loss or drawdown limit is set: watch P&L per event time */
 	struct bracket *brk; /* brackets.c: entries whose exits follow their fills */
 	int nbrk, brk_cap;
+	int feed_down; /* feed_health.c: orders refused (feed_unhealthy) until the feed is up */
 };
 
 /* brackets.c. A bracket's entry as the order path took it (0, or -1 out of
@@ -118,6 +119,14 @@ void brackets_free(struct engine *e);
 /* engine.c: a bracket's exit through the order path (the exit gate: it may
  * only reduce the position; allowed while halted or quarantined). */
 int64_t engine_exit_order(struct strategy *s, const struct order_request *req, const char **reason);
+
+/* feed_health.c: a feed's health changed (pause or resume the strategies,
+ * on_feed); engine.c: a strategy's working orders, but a bracket's exits,
+ * cancelled (the count). */
+int engine_feed_status(struct engine *e, const struct feed_status *st);
+int engine_cancel_working(struct strategy *s);
+/* What follows a callback's return (a failure halts the strategy). */
+void engine_after_callback(struct engine *e, struct strategy *s, int rc, const char *what);
 
 #define ENGINE_REPORT_FILLS 5000
 

@@ -452,6 +452,8 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 	double stop = 0, best = 0;
 	if (s->state == STRAT_QUARANTINED && !operator && !req->role)
 		why = "halted";
+	else if (e->feed_down && !operator && !req->role)
+		why = "feed_unhealthy"; /* feed_health.c */
 	else if (!qty_ok)
 		why = "bad_qty";
 	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
@@ -579,6 +581,18 @@ int engine_halt(struct strategy *s, const char *reason)
 	int n = cancel_all(s, -1, 1);
 	log_msg(LOG_WARN, "risk", "%s halted: %s (%d working orders canceled)", s->name, reason, n);
 	deliver(e);
+	return n;
+}
+
+void engine_after_callback(struct engine *e, struct strategy *s, int rc, const char *what)
+{
+	after_callback(e, s, rc, what, -1);
+}
+
+int engine_cancel_working(struct strategy *s)
+{
+	int n = cancel_all(s, -1, 1);
+	deliver(s->eng);
 	return n;
 }
 
@@ -1537,7 +1551,7 @@ int engine_fetch(struct engine *e, char *err, size_t errlen)
 	if (e->have_ev)
 		return 1;
 	int r = e->feed->ops->next(e->feed, &e->ev, err, errlen);
-	e->have_ev = r > 0;
+	e->have_ev = r == 1; /* FEED_WAIT: nothing yet */
 	return r;
 }
 
@@ -1702,6 +1716,8 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 	if (!e->have_ev)
 		return 0;
 	e->have_ev = 0;
+	if (e->ev.kind == FEED_STATUS) /* feed_health.c */
+		return engine_feed_status(e, &e->ev.status);
 	int rc = e->ev.kind == FEED_BAR ? dispatch_bar(e, &e->ev, err, errlen)
 					: dispatch_book(e, &e->ev, err, errlen);
 	oms_reserve(e->oms); /* between events: the next orders find their room */
