@@ -55,6 +55,7 @@ struct mold {
 	/* the gap */
 	int gap_open, tries, max_tries;
 	uint64_t gap_to;
+	uint64_t hi; /* the highest next sequence number the server told of */
 	int64_t next_try, last_rx;
 	double backoff, timeout_s;
 	int ended;
@@ -64,7 +65,7 @@ struct mold {
 
 static void send_request(struct mold *m)
 {
-	if (!m->has_rereq || !m->have_session)
+	if (!m->has_rereq || !m->have_session || m->gap_to <= m->next_seq)
 		return;
 	uint64_t want = m->gap_to - m->next_seq;
 	uint8_t req[MOLD_REQUEST_LEN];
@@ -73,33 +74,24 @@ static void send_request(struct mold *m)
 		log_msg(LOG_WARN, "mold", "%s: re-request: %s", net_name(m->n), strerror(errno));
 }
 
-/* Messages [next_seq, to) are missing. */
+/* Messages [next_seq, to) are missing: ask for them now, and again from
+ * the timer until they came or the retries are spent. */
 static void open_gap(struct mold *m, uint64_t to)
 {
-	if (to <= m->next_seq)
-		return;
 	struct feed_net_stats *st = net_stats(m->n);
-	if (m->gap_open) {
-		if (to > m->gap_to) {
-			st->gap_messages += to - m->gap_to;
-			m->gap_to = to;
-		}
-		return;
-	}
 	st->gaps++;
 	st->gap_messages += to - m->next_seq;
 	m->gap_open = 1;
 	m->gap_to = to;
 	m->tries = 0;
 	m->backoff = 0.1;
-	m->next_try = 0;
 	net_down(m->n, NET_COND_GAP, "messages %llu to %llu missing",
 		 (unsigned long long)m->next_seq, (unsigned long long)to - 1);
-	if (m->max_tries == 0 || !m->has_rereq)
-		return; /* the timer gives them up */
-	send_request(m);
-	m->tries = 1;
 	m->next_try = clock_mono_ns() + (int64_t)(m->backoff * 1e9);
+	if (m->max_tries > 0 && m->has_rereq) {
+		send_request(m);
+		m->tries = 1;
+	}
 }
 
 /* The gap is behind us once next_seq reached its end. */
@@ -111,10 +103,11 @@ static void gap_progress(struct mold *m)
 	}
 }
 
-/* Retries spent: skip to the first message still to come. */
+/* Retries spent: the missing messages are given up, the stream goes on
+ * from the first one held (the books are no longer whole: down for good). */
 static void give_up(struct mold *m)
 {
-	uint64_t to = m->nahead && m->ahead[0].seq < m->gap_to ? m->ahead[0].seq : m->gap_to;
+	uint64_t to = m->gap_to;
 	if (to > m->next_seq) {
 		net_stats(m->n)->lost += to - m->next_seq;
 		net_down(m->n, NET_COND_LOST, "gave up messages %llu to %llu after %d re-requests",
@@ -123,12 +116,8 @@ static void give_up(struct mold *m)
 			net_name(m->n), (unsigned long long)(to - m->next_seq));
 		m->next_seq = to;
 	}
-	gap_progress(m);
-	if (m->gap_open) { /* more missing after what is held: ask again */
-		m->tries = 0;
-		m->backoff = 0.1;
-		m->next_try = clock_mono_ns();
-	}
+	m->gap_open = 0;
+	net_up(m->n, NET_COND_GAP);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -170,7 +159,7 @@ static void keep_ahead(struct mold *m, const uint8_t *p, size_t len, const struc
 		return;
 	}
 	if (m->nahead == MOLD_AHEAD_MAX)
-		return; /* re-requested later with the rest of the gap */
+		return; /* asked for again with the rest of the gap */
 	uint8_t *copy = malloc(len);
 	if (!copy)
 		return;
@@ -190,26 +179,30 @@ static void set_current(struct mold *m, const uint8_t *p, size_t len, const stru
 	m->it_seq = h->seq;
 }
 
+static void drop_ahead0(struct mold *m)
+{
+	free(m->ahead[0].buf);
+	m->nahead--;
+	memmove(m->ahead, m->ahead + 1, (size_t)m->nahead * sizeof *m->ahead);
+}
+
 /* A packet held ahead that now continues the stream becomes current. */
 static int take_ahead(struct mold *m)
 {
-	while (m->nahead && m->ahead[0].seq + m->ahead[0].count <= m->next_seq) {
-		free(m->ahead[0].buf); /* wholly seen meanwhile */
-		memmove(m->ahead, m->ahead + 1, (size_t)--m->nahead * sizeof *m->ahead);
-	}
+	while (m->nahead && m->ahead[0].seq + m->ahead[0].count <= m->next_seq)
+		drop_ahead0(m); /* wholly seen meanwhile */
 	if (!m->nahead || m->ahead[0].seq > m->next_seq)
 		return 0;
 	struct mold_header h;
 	mold_parse(m->ahead[0].buf, m->ahead[0].len, &h, NULL);
 	set_current(m, m->ahead[0].buf, m->ahead[0].len, &h);
-	free(m->ahead[0].buf);
-	memmove(m->ahead, m->ahead + 1, (size_t)--m->nahead * sizeof *m->ahead);
+	drop_ahead0(m);
 	return 1;
 }
 
-/* One datagram read into cur: 1 it continues the stream (now current), 0
- * it was handled otherwise. */
-static int on_packet(struct mold *m, size_t len)
+/* One datagram in cur: made current when it continues the stream, kept
+ * when it is ahead, dropped when seen or foreign. */
+static void on_packet(struct mold *m, size_t len)
 {
 	struct mold_header h;
 	size_t bad_off = 0;
@@ -219,7 +212,7 @@ static int on_packet(struct mold *m, size_t len)
 			log_msg(LOG_WARN, "mold", "%s: a malformed packet of %zu bytes (%s at byte "
 						  "%zu): dropped", net_name(m->n), len,
 				rc == -1 ? "shorter than the header" : "a block past its end", bad_off);
-		return 0;
+		return;
 	}
 	if (!m->have_session) {
 		memcpy(m->session, h.session, sizeof m->session);
@@ -229,14 +222,20 @@ static int on_packet(struct mold *m, size_t len)
 		if (m->foreign++ < 10)
 			log_msg(LOG_WARN, "mold", "%s: a packet of session %s (following %s): dropped",
 				net_name(m->n), h.session, m->session);
-		return 0;
+		return;
 	}
 	m->last_rx = clock_mono_ns();
+	log_msg(LOG_DEBUG, "mold", "packet seq %llu count %u (next %llu)", (unsigned long long)h.seq,
+		h.count, (unsigned long long)m->next_seq);
 	net_up(m->n, NET_COND_CONNECTING);
 	net_up(m->n, NET_COND_SESSION);
+	int control = h.count == MOLD_HEARTBEAT || h.count == MOLD_END;
+	uint64_t next = control ? h.seq : h.seq + h.count;
 	if (m->next_seq == 0) /* seq=0: from the first packet heard */
 		m->next_seq = h.seq;
-	if (h.count == MOLD_HEARTBEAT || h.count == MOLD_END) {
+	if (next > m->hi)
+		m->hi = next;
+	if (control) {
 		if (h.count == MOLD_END && !m->ended) {
 			m->ended = 1;
 			m->end_seq = h.seq;
@@ -245,20 +244,14 @@ static int on_packet(struct mold *m, size_t len)
 		}
 		if (h.count == MOLD_HEARTBEAT)
 			net_stats(m->n)->heartbeats_rx++;
-		open_gap(m, h.seq);
-		return 0;
+		return;
 	}
-	if (h.seq + h.count <= m->next_seq) {
+	if (next <= m->next_seq)
 		net_stats(m->n)->duplicates++;
-		return 0;
-	}
-	if (h.seq > m->next_seq) {
+	else if (h.seq > m->next_seq)
 		keep_ahead(m, m->cur, len, &h);
-		open_gap(m, h.seq);
-		return 0;
-	}
-	set_current(m, m->cur, len, &h);
-	return 1;
+	else
+		set_current(m, m->cur, len, &h);
 }
 
 static int mold_pull(void *t, const uint8_t **msg, size_t *len)
@@ -268,25 +261,31 @@ static int mold_pull(void *t, const uint8_t **msg, size_t *len)
 		const uint8_t *p;
 		size_t n;
 		while (mold_iter_next(&m->it, &p, &n)) {
-			if (m->it_seq++ < m->next_seq) {
+			uint64_t s = m->it_seq++;
+			if (s < m->next_seq)
 				continue; /* a resent packet overlapping what was seen */
-			}
 			m->next_seq++;
-			gap_progress(m);
+			if (m->gap_open && m->next_seq >= m->gap_to)
+				gap_progress(m);
 			*msg = p;
 			*len = n;
 			return 1;
 		}
 		if (take_ahead(m))
 			continue;
+		ssize_t k = recv(m->fd, m->cur, MOLD_MAX_PACKET, MSG_DONTWAIT);
+		if (k >= 0) {
+			m->it.left = 0;
+			on_packet(m, (size_t)k);
+			continue;
+		}
+		/* nothing more now: what is missing is missing */
 		gap_progress(m);
+		if (!m->gap_open && m->next_seq < m->hi)
+			open_gap(m, m->nahead && m->ahead[0].seq < m->hi ? m->ahead[0].seq : m->hi);
 		if (m->ended && m->next_seq >= m->end_seq && !m->gap_open)
 			return -1;
-		ssize_t k = recv(m->fd, m->cur, MOLD_MAX_PACKET, MSG_DONTWAIT);
-		if (k < 0)
-			return 0;
-		m->it.left = 0;
-		on_packet(m, (size_t)k);
+		return 0;
 	}
 }
 

@@ -328,11 +328,18 @@ static void count(struct feed_net *n, const uint8_t *m, size_t len)
 		net_up(n, NET_COND_STALE);
 }
 
+static void on_wait(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg; /* only ends the wait */
+}
+
 /* Runs the transport's sockets for at most ms (0: what is ready now). */
 static void poll_net(struct feed_net *n, int ms)
 {
 	if (ms == 0) {
-		event_base_loop(n->evb, EVLOOP_NONBLOCK);
+		event_base_loop(n->evb, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		return;
 	}
 	struct timeval tv = {0, ms * 1000};
@@ -527,7 +534,7 @@ struct feed *feed_net_open(const char *url, const char *record_path,
 	c.preload = 0;
 	if (!(n->itch = feed_itch_open_stream(&c, st, err, errlen)))
 		goto fail;
-	if (!(n->evb = event_base_new()) || !(n->wait_ev = evtimer_new(n->evb, NULL, NULL)) ||
+	if (!(n->evb = event_base_new()) || !(n->wait_ev = evtimer_new(n->evb, on_wait, NULL)) ||
 	    !(n->health_ev = event_new(n->evb, -1, EV_PERSIST, on_health, n))) {
 		errf(err, errlen, "cannot create the event loop");
 		goto fail;

@@ -10,6 +10,7 @@
  *   feedpeer mold --day FILE --to 127.0.0.1:PORT --port-file F [--session S]
  *            [--per-packet N] [--drop I,J] [--dup I,J] [--swap I,J] [--drop-every K]
  *            [--deny-rerequest] [--delay-ms N] [--linger-ms N] [--restart-at I]
+ *            [--rr-port P]
  *   feedpeer udp-port          a free UDP port on 127.0.0.1
  *
  * soup: one client at a time; --disconnect-at N resets the connection (RST:
@@ -21,7 +22,7 @@
  * only), duplicate, or swap with the next; --restart-at I pauses 300 ms
  * before packet I (a publisher restart: the stream resumes where it was).
  * The port file is written when the server listens (soup: the TCP port;
- * mold: the re-request port).
+ * mold: the re-request port, --rr-port or a free one).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -359,7 +360,7 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 
 struct mold_opts {
 	const char *session, *drop, *dup, *swap;
-	long per_packet, drop_every, delay_ms, linger_ms, restart_at;
+	long per_packet, drop_every, delay_ms, linger_ms, restart_at, rr_port;
 	int deny;
 	struct sockaddr_in to;
 };
@@ -467,8 +468,11 @@ static int run_mold(const struct mold_opts *o, const char *port_file)
 		die("socket");
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(rfd, (struct sockaddr *)&a, sizeof a) != 0 || bind(fd, (struct sockaddr *)&a, sizeof a))
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0)
 		die("bind");
+	a.sin_port = htons((uint16_t)o->rr_port);
+	if (bind(rfd, (struct sockaddr *)&a, sizeof a) != 0)
+		die("bind the re-request port");
 	plan_packets(o->per_packet);
 	write_port(port_file, bound_port(rfd));
 	sleep_ms((int)o->delay_ms);
@@ -598,6 +602,8 @@ int main(int argc, char **argv)
 			mo.drop_every = atol(v);
 		else if (!strcmp(a, "--delay-ms"))
 			mo.delay_ms = atol(v);
+		else if (!strcmp(a, "--rr-port"))
+			mo.rr_port = atol(v);
 		else if (!strcmp(a, "--linger-ms"))
 			mo.linger_ms = atol(v);
 		else if (!strcmp(a, "--timeout-s"))
