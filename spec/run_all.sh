@@ -61,7 +61,7 @@ if [ -n "${GANTRY_BIN_LUAJIT:-}" ]; then
     spec/backtest_spec.lua spec/paper_spec.lua spec/risk_spec.lua spec/sandbox_spec.lua \
     spec/tick_spec.lua spec/golden_spec.lua spec/strategy_spec.lua spec/operator_spec.lua \
     spec/lots_spec.lua spec/seams_spec.lua spec/ta_vm_spec.lua spec/history_spec.lua \
-    spec/stops_spec.lua \
+    spec/stops_spec.lua spec/netfeed_spec.lua \
     $(find spec/luajit -name '*_spec.lua' | sort)
 fi
 

@@ -73,8 +73,9 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct paper *p = arg;
+	int r = 1;
 	for (int n = 0; n < PUMP_BATCH && !p->stopping; n++) {
-		if (read_next(p) <= 0)
+		if ((r = read_next(p)) <= 0 || r == FEED_WAIT)
 			break;
 		if (p->po->speed > 0) {
 			double due = p->t0_wall +
@@ -93,7 +94,12 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 		if (engine_stopped(p->e))
 			break;
 	}
-	if (p->stopping || p->data_error || read_next(p) <= 0) {
+	if (!p->stopping && !p->data_error && (r == FEED_WAIT || (r = read_next(p)) == FEED_WAIT)) {
+		struct timeval zero = {0, 0}; /* a live feed has nothing yet: through the poll, */
+		evtimer_add(p->pump, &zero); /* so the control socket and signals get in */
+		return;
+	}
+	if (p->stopping || p->data_error || r <= 0) {
 		finish(p);
 		return;
 	}

@@ -12,14 +12,14 @@
 
 int engine_feed_status(struct engine *e, const struct feed_status *st)
 {
-	int down = !st->up;
-	if (down == e->feed_down)
-		return 0;
+	int down = !st->up, was = e->feed_down;
 	e->feed_down = down;
 	int cancelled = 0;
 	for (int i = 0; i < e->nstrat && down && st->cancel; i++)
 		cancelled += engine_cancel_working(&e->strats[i]);
-	if (down)
+	if (down && was)
+		log_msg(LOG_WARN, "feed", "strategies still paused, now for %s", st->reason);
+	else if (down)
 		log_msg(LOG_WARN, "feed", "strategies paused (%s): orders refused as feed_unhealthy%s",
 			st->reason, st->cancel ? "; working orders cancelled" : "");
 	else

@@ -138,6 +138,9 @@ struct feed *feed_itch_open_stream(const struct itch_feed_config *cfg, struct sy
 int feed_itch_push(struct feed *f, const uint8_t *msg, size_t len, struct feed_event *ev,
 		   char *err, size_t errlen);
 struct book_set *feed_itch_stream_books(struct feed *f);
+/* From now on the books' data problems are warnings (a network feed that
+ * gave messages up: its books are known not to be whole). */
+void feed_itch_lenient(struct feed *f);
 
 /* 1 when url names a network feed (soup://, mold://). */
 int feed_net_scheme(const char *url);

@@ -406,6 +406,12 @@ struct feed *feed_itch_open_stream(const struct itch_feed_config *cfg, struct sy
 	return open_itch(cfg, st, 1, err, errlen);
 }
 
+void feed_itch_lenient(struct feed *f)
+{
+	if (f && f->ops == &itch_ops)
+		((struct feed_itch *)f)->cfg.lenient = 1;
+}
+
 struct book_set *feed_itch_stream_books(struct feed *f)
 {
 	return f && f->ops == &itch_ops ? ((struct feed_itch *)f)->books : NULL;

@@ -49,7 +49,7 @@ struct feed_net {
 	char fatal[1024];
 	/* health */
 	int conds, shown_up, announced; /* conditions now; the state last handed out */
-	const char *reason;
+	const char *reason, *shown_reason;
 	char detail[256];
 	double stale_s, crossed_ms;
 	int cancel_orders;
@@ -198,6 +198,8 @@ void net_down(struct feed_net *n, int cond, const char *fmt, ...)
 	va_end(ap);
 	n->reason = cond_word(cond);
 	n->st.reason = n->reason;
+	if (cond == NET_COND_LOST) /* what the lost messages leave wrong: warned of */
+		feed_itch_lenient(n->itch);
 	log_msg(cond == NET_COND_CONNECTING ? LOG_INFO : LOG_WARN, "feed", "%s: down (%s): %s",
 		n->name, n->reason, n->detail);
 }
@@ -276,23 +278,26 @@ static void watch_crossed(struct feed_net *n, const struct feed_event *ev)
 	}
 }
 
-/* A status event when the state changed since the last one handed out. */
+/* A status event when the state (or, down, its reason) changed since the
+ * last one handed out. */
 static int status_due(struct feed_net *n, struct feed_event *ev)
 {
 	int up = n->conds == 0;
-	if (n->announced && up == n->shown_up)
+	const char *why = up ? "recovered" : cond_word(n->conds);
+	if (n->announced && up == n->shown_up && (up || why == n->shown_reason))
 		return 0;
 	if (!n->announced && up)
 		return 0; /* up from the start: nothing to say */
 	n->announced = 1;
 	n->shown_up = up;
+	n->shown_reason = why;
 	n->st.up = up;
 	memset(ev, 0, sizeof *ev);
 	ev->kind = FEED_STATUS;
 	ev->time = n->last_time;
 	ev->sym = -1;
 	ev->status.up = up;
-	ev->status.reason = up ? "recovered" : cond_word(n->conds);
+	ev->status.reason = why;
 	ev->status.detail = n->detail;
 	ev->status.cancel = n->cancel_orders;
 	return 1;
