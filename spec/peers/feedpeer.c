@@ -11,6 +11,9 @@
  *            [--per-packet N] [--drop I,J] [--dup I,J] [--swap I,J] [--drop-every K]
  *            [--deny-rerequest] [--delay-ms N] [--linger-ms N] [--restart-at I]
  *            [--rr-port P]
+ *   either: [--send-log FILE] (u64 CLOCK_MONOTONIC ns each message was sent,
+ *            by sequence number; for bench_netfeed) [--pace-us N] (a pause
+ *            after each batch or packet)
  *   feedpeer udp-port          a free UDP port on 127.0.0.1
  *
  * soup: one client at a time; --disconnect-at N resets the connection (RST:
@@ -46,6 +49,34 @@ static size_t day_len;
 static size_t *msg_off; /* offset of message i+1's length field */
 static size_t nmsg;
 static double deadline;
+/* --send-log: CLOCK_MONOTONIC ns at which each message was handed to the
+ * kernel (by sequence number), for bench_netfeed's latency; --pace-us */
+static uint64_t *sent_at;
+static const char *send_log;
+static long pace_us;
+
+static void stamp(uint64_t from, uint64_t to)
+{
+	if (!sent_at)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	for (uint64_t s = from; s < to; s++)
+		sent_at[s - 1] = ns;
+}
+
+static void write_send_log(void)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", send_log ? send_log : "");
+	FILE *f = send_log ? fopen(tmp, "wb") : NULL;
+	if (f) {
+		fwrite(sent_at, sizeof *sent_at, nmsg, f);
+		fclose(f);
+		rename(tmp, send_log); /* whole, or not there */
+	}
+}
 
 static double now_s(void)
 {
@@ -280,6 +311,7 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 		uint8_t out[1 << 16];
 		size_t used = 0;
 		int broke = 0;
+		uint64_t batch_from = seq;
 		for (; seq <= nmsg; seq++) {
 			size_t len;
 			const uint8_t *m = msg(seq, &len);
@@ -294,8 +326,12 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 					broke = 1;
 					break;
 				}
+				stamp(batch_from, seq + 1);
+				batch_from = seq + 1;
 				used = 0;
 				drain_input(fd);
+				if (pace_us)
+					usleep((useconds_t)pace_us);
 			}
 			if (cut && !disconnected && (long)seq == o->disconnect_at) {
 				disconnected = 1;
@@ -352,6 +388,7 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 		}
 		close(fd);
 		close(lfd);
+		write_send_log();
 		return 0;
 	}
 }
@@ -410,8 +447,12 @@ static void send_pkt(int fd, const struct sockaddr_in *to, const struct mold_opt
 	uint8_t buf[2048];
 	size_t n = build(buf, o->session, first[i], first[i + 1]);
 	for (int tries = 0; tries < 100; tries++) {
-		if (sendto(fd, buf, n, 0, (const struct sockaddr *)to, sizeof *to) >= 0)
+		if (sendto(fd, buf, n, 0, (const struct sockaddr *)to, sizeof *to) >= 0) {
+			stamp(first[i], first[i + 1]);
+			if (pace_us)
+				usleep((useconds_t)pace_us);
 			return;
+		}
 		if (errno != ENOBUFS && errno != EAGAIN)
 			return;
 		sleep_ms(1);
@@ -514,6 +555,7 @@ static int run_mold(const struct mold_opts *o, const char *port_file)
 	}
 	close(fd);
 	close(rfd);
+	write_send_log();
 	return 0;
 }
 
@@ -602,6 +644,10 @@ int main(int argc, char **argv)
 			mo.drop_every = atol(v);
 		else if (!strcmp(a, "--delay-ms"))
 			mo.delay_ms = atol(v);
+		else if (!strcmp(a, "--send-log"))
+			send_log = v;
+		else if (!strcmp(a, "--pace-us"))
+			pace_us = atol(v);
 		else if (!strcmp(a, "--rr-port"))
 			mo.rr_port = atol(v);
 		else if (!strcmp(a, "--linger-ms"))
@@ -630,5 +676,7 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "feedpeer: --day and --port-file are needed\n"), 2;
 	deadline = now_s() + timeout;
 	load_day(dayf);
+	if (send_log && !(sent_at = calloc(nmsg + 1, sizeof *sent_at)))
+		die("calloc");
 	return !strcmp(argv[1], "soup") ? run_soup(&so, port_file) : run_mold(&mo, port_file);
 }
