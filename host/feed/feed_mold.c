@@ -54,7 +54,7 @@ struct mold {
 	int nahead;
 	/* the gap */
 	int gap_open, tries, max_tries;
-	uint64_t gap_to;
+	uint64_t gap_from, gap_to;
 	uint64_t hi; /* the highest next sequence number the server told of */
 	int64_t next_try, last_rx;
 	double backoff, timeout_s;
@@ -82,6 +82,7 @@ static void open_gap(struct mold *m, uint64_t to)
 	st->gaps++;
 	st->gap_messages += to - m->next_seq;
 	m->gap_open = 1;
+	m->gap_from = m->next_seq;
 	m->gap_to = to;
 	m->tries = 0;
 	m->backoff = 0.1;
@@ -99,6 +100,7 @@ static void gap_progress(struct mold *m)
 {
 	if (m->gap_open && m->next_seq >= m->gap_to) {
 		m->gap_open = 0;
+		net_stats(m->n)->recovered += m->gap_to - m->gap_from;
 		net_up(m->n, NET_COND_GAP);
 	}
 }

@@ -391,8 +391,17 @@ static int net_next(struct feed *f, struct feed_event *ev, char *err, size_t err
 			if (n->rec && fflush(n->rec) != 0)
 				return errf_fail(err, errlen, "%s: --record: cannot write: %s", n->name,
 						 strerror(errno));
+			const struct feed_net_stats *t = &n->st;
 			log_msg(LOG_INFO, "feed", "%s: end of session after %llu messages", n->name,
-				(unsigned long long)n->st.messages);
+				(unsigned long long)t->messages);
+			log_msg(LOG_INFO, "feed", "%s: %llu gaps (%llu messages: %llu recovered, %llu "
+						  "lost), %llu duplicates, %llu held out of order, %llu "
+						  "reconnects; lag mean %.3f ms, max %.3f ms",
+				n->name, (unsigned long long)t->gaps, (unsigned long long)t->gap_messages,
+				(unsigned long long)t->recovered, (unsigned long long)t->lost,
+				(unsigned long long)t->duplicates, (unsigned long long)t->reordered,
+				(unsigned long long)t->reconnects, t->lag_mean_ns / 1e6,
+				(double)t->lag_max_ns / 1e6);
 			return 0;
 		}
 		if (waited)
