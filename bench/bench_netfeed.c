@@ -41,7 +41,8 @@ static int cmp64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench_netfeed NAME URL|FILE [--symbol S] [--send-log FILE]\n");
+		fprintf(stderr,
+			"usage: bench_netfeed NAME URL|FILE [--symbol S] [--send-log FILE]\n");
 		return 2;
 	}
 	const char *name = argv[1], *src = argv[2], *sym = "AAAA", *send_log = NULL;
@@ -111,7 +112,8 @@ int main(int argc, char **argv)
 				lat[k++] = recv_at[i] - sent[seq_of[i] - 1];
 		qsort(lat, k, sizeof *lat, cmp64);
 		if (k)
-			printf("%-14s receive-to-strategy latency over %zu events: p50 %.1f us  p99 %.1f us\n",
+			printf("%-14s receive-to-strategy latency over %zu events: p50 %.1f us  "
+			       "p99 %.1f us\n",
 			       name, k, lat[k / 2] / 1e3, lat[k * 99 / 100] / 1e3);
 		free(lat);
 		free(sent);

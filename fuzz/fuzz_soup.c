@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	uint8_t login[SOUP_LOGIN_LEN], out[64];
-	if (soup_login_request(login, "u", "p", "", 7) != 0 || soup_build(out, sizeof out, 'R', NULL, 0) != 3)
+	if (soup_login_request(login, "u", "p", "", 7) != 0 ||
+	    soup_build(out, sizeof out, 'R', NULL, 0) != 3)
 		abort();
 	free(buf);
 	book_set_free(b);

@@ -20,8 +20,9 @@ int engine_feed_status(struct engine *e, const struct feed_status *st)
 	if (down && was)
 		log_msg(LOG_WARN, "feed", "strategies still paused, now for %s", st->reason);
 	else if (down)
-		log_msg(LOG_WARN, "feed", "strategies paused (%s): orders refused as feed_unhealthy%s",
-			st->reason, st->cancel ? "; working orders cancelled" : "");
+		log_msg(LOG_WARN, "feed",
+			"strategies paused (%s): orders refused as feed_unhealthy%s", st->reason,
+			st->cancel ? "; working orders cancelled" : "");
 	else
 		log_msg(LOG_INFO, "feed", "strategies resumed: the feed is whole again");
 	if (cancelled)

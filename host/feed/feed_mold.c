@@ -211,9 +211,12 @@ static void on_packet(struct mold *m, size_t len)
 	int rc = mold_parse(m->cur, len, &h, &bad_off);
 	if (rc != 0) {
 		if (m->bad++ < 10)
-			log_msg(LOG_WARN, "mold", "%s: a malformed packet of %zu bytes (%s at byte "
-						  "%zu): dropped", net_name(m->n), len,
-				rc == -1 ? "shorter than the header" : "a block past its end", bad_off);
+			log_msg(LOG_WARN, "mold",
+				"%s: a malformed packet of %zu bytes (%s at byte "
+				"%zu): dropped",
+				net_name(m->n), len,
+				rc == -1 ? "shorter than the header" : "a block past its end",
+				bad_off);
 		return;
 	}
 	if (!m->have_session) {
@@ -222,13 +225,14 @@ static void on_packet(struct mold *m, size_t len)
 		log_msg(LOG_INFO, "mold", "%s: session %s", net_name(m->n), m->session);
 	} else if (memcmp(h.session, m->session, 10) != 0) {
 		if (m->foreign++ < 10)
-			log_msg(LOG_WARN, "mold", "%s: a packet of session %s (following %s): dropped",
+			log_msg(LOG_WARN, "mold",
+				"%s: a packet of session %s (following %s): dropped",
 				net_name(m->n), h.session, m->session);
 		return;
 	}
 	m->last_rx = clock_mono_ns();
-	log_msg(LOG_DEBUG, "mold", "packet seq %llu count %u (next %llu)", (unsigned long long)h.seq,
-		h.count, (unsigned long long)m->next_seq);
+	log_msg(LOG_DEBUG, "mold", "packet seq %llu count %u (next %llu)",
+		(unsigned long long)h.seq, h.count, (unsigned long long)m->next_seq);
 	net_up(m->n, NET_COND_CONNECTING);
 	net_up(m->n, NET_COND_SESSION);
 	int control = h.count == MOLD_HEARTBEAT || h.count == MOLD_END;
@@ -241,8 +245,8 @@ static void on_packet(struct mold *m, size_t len)
 		if (h.count == MOLD_END && !m->ended) {
 			m->ended = 1;
 			m->end_seq = h.seq;
-			log_msg(LOG_INFO, "mold", "%s: end of session at message %llu", net_name(m->n),
-				(unsigned long long)h.seq);
+			log_msg(LOG_INFO, "mold", "%s: end of session at message %llu",
+				net_name(m->n), (unsigned long long)h.seq);
 		}
 		if (h.count == MOLD_HEARTBEAT)
 			net_stats(m->n)->heartbeats_rx++;
@@ -324,8 +328,8 @@ static int parse_hostport(const char *v, struct sockaddr_in *out)
 	out->sin_port = htons((uint16_t)port);
 	return inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host,
 			 &out->sin_addr) == 1
-		       ? 0
-		       : -1;
+		   ? 0
+		   : -1;
 }
 
 /* The data socket: bound to the port, joined to the group when it is one. */
@@ -351,8 +355,10 @@ static int open_socket(struct mold *m, const struct net_url *u, char *err, size_
 		struct ip_mreq mr = {.imr_multiaddr = group, .imr_interface = {htonl(INADDR_ANY)}};
 		const char *iface = net_url_get(u, "iface");
 		if (iface && *iface && inet_pton(AF_INET, iface, &mr.imr_interface) != 1)
-			return errf_fail(err, errlen, "mold://: iface=%s: expected the interface's "
-						      "IPv4 address", iface);
+			return errf_fail(err, errlen,
+					 "mold://: iface=%s: expected the interface's "
+					 "IPv4 address",
+					 iface);
 		if (setsockopt(m->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
 			return errf_fail(err, errlen, "mold://%s:%d: cannot join the group: %s",
 					 u->host, u->port, strerror(errno));
@@ -404,7 +410,7 @@ fail:
 }
 
 const struct net_transport_ops mold_transport_ops = {
-	.name = "mold",
-	.pull = mold_pull,
-	.free = mold_free,
+    .name = "mold",
+    .pull = mold_pull,
+    .free = mold_free,
 };

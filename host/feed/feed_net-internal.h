@@ -52,7 +52,8 @@ enum net_cond {
 	NET_COND_STALE = 1 << 4,      /* "stale" */
 	NET_COND_CROSSED = 1 << 5,    /* "crossed" */
 };
-void net_down(struct feed_net *n, int cond, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void net_down(struct feed_net *n, int cond, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void net_up(struct feed_net *n, int cond);
 /* The run cannot go on (a login refused, retries spent): next returns -1. */
 void net_fatal(struct feed_net *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

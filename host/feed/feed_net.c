@@ -63,9 +63,10 @@ struct feed_net {
 
 static int hexval(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				       : c >= 'A' && c <= 'F'	? c - 'A' + 10
-								: -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* %XX decoded into out (cap bytes): 0, or -1 too long / bad escape. */
@@ -93,8 +94,10 @@ static int parse_url(const char *url, struct net_url *u, char *err, size_t errle
 	memset(u, 0, sizeof *u);
 	const char *sep = strstr(url, "://");
 	if (!sep || (size_t)(sep - url) >= sizeof u->scheme)
-		return errf_fail(err, errlen, "--feed %s: expected soup://HOST:PORT?... or "
-					      "mold://GROUP:PORT?...", url);
+		return errf_fail(err, errlen,
+				 "--feed %s: expected soup://HOST:PORT?... or "
+				 "mold://GROUP:PORT?...",
+				 url);
 	memcpy(u->scheme, url, (size_t)(sep - url));
 	const char *h = sep + 3, *q = strchr(h, '?');
 	const char *hend = q ? q : h + strlen(h);
@@ -109,8 +112,8 @@ static int parse_url(const char *url, struct net_url *u, char *err, size_t errle
 	char *end;
 	long port = strtol(colon + 1, &end, 10);
 	if (end != hend || colon + 1 == hend || port < 0 || port > 65535)
-		return errf_fail(err, errlen, "--feed %s: the port must be a number from 0 to 65535",
-				 url);
+		return errf_fail(err, errlen,
+				 "--feed %s: the port must be a number from 0 to 65535", url);
 	u->port = (int)port;
 	while (q && *q) {
 		const char *k = q + 1, *amp = strchr(k, '&'), *kend = amp ? amp : k + strlen(k);
@@ -118,8 +121,9 @@ static int parse_url(const char *url, struct net_url *u, char *err, size_t errle
 		if (!eq || eq == k || u->nkeys == NET_URL_KEYS ||
 		    (size_t)(eq - k) >= sizeof u->key[0] ||
 		    unescape(eq + 1, (size_t)(kend - eq - 1), u->val[u->nkeys], sizeof u->val[0]))
-			return errf_fail(err, errlen, "--feed %s: expected KEY=VALUE pairs after '?' "
-						      "(at most %d, values up to 255 bytes)",
+			return errf_fail(err, errlen,
+					 "--feed %s: expected KEY=VALUE pairs after '?' "
+					 "(at most %d, values up to 255 bytes)",
 					 url, NET_URL_KEYS);
 		memcpy(u->key[u->nkeys], k, (size_t)(eq - k));
 		u->nkeys++;
@@ -162,7 +166,8 @@ static int check_keys(const struct net_url *u, const char *const *known, char *e
 		for (int k = 0; known[k]; k++)
 			ok |= !strcmp(u->key[i], known[k]);
 		if (!ok)
-			return errf_fail(err, errlen, "%s://: unknown key '%s' (see gantry paper --help)",
+			return errf_fail(err, errlen,
+					 "%s://: unknown key '%s' (see gantry paper --help)",
 					 u->scheme, u->key[i]);
 	}
 	return 0;
@@ -177,13 +182,13 @@ int feed_net_scheme(const char *url)
 
 static const char *cond_word(int cond)
 {
-	return cond & NET_COND_LOST	   ? "gap_lost"
-	       : cond & NET_COND_SESSION   ? "session_lost"
+	return cond & NET_COND_LOST	    ? "gap_lost"
+	       : cond & NET_COND_SESSION    ? "session_lost"
 	       : cond & NET_COND_CONNECTING ? "connecting"
-	       : cond & NET_COND_GAP	   ? "gap"
-	       : cond & NET_COND_STALE	   ? "stale"
-	       : cond & NET_COND_CROSSED   ? "crossed"
-					   : "recovered";
+	       : cond & NET_COND_GAP	    ? "gap"
+	       : cond & NET_COND_STALE	    ? "stale"
+	       : cond & NET_COND_CROSSED    ? "crossed"
+					    : "recovered";
 }
 
 void net_down(struct feed_net *n, int cond, const char *fmt, ...)
@@ -389,15 +394,17 @@ static int net_next(struct feed *f, struct feed_event *ev, char *err, size_t err
 		if (r < 0) {
 			n->ended = 1;
 			if (n->rec && fflush(n->rec) != 0)
-				return errf_fail(err, errlen, "%s: --record: cannot write: %s", n->name,
-						 strerror(errno));
+				return errf_fail(err, errlen, "%s: --record: cannot write: %s",
+						 n->name, strerror(errno));
 			const struct feed_net_stats *t = &n->st;
 			log_msg(LOG_INFO, "feed", "%s: end of session after %llu messages", n->name,
 				(unsigned long long)t->messages);
-			log_msg(LOG_INFO, "feed", "%s: %llu gaps (%llu messages: %llu recovered, %llu "
-						  "lost), %llu duplicates, %llu held out of order, %llu "
-						  "reconnects; lag mean %.3f ms, max %.3f ms",
-				n->name, (unsigned long long)t->gaps, (unsigned long long)t->gap_messages,
+			log_msg(LOG_INFO, "feed",
+				"%s: %llu gaps (%llu messages: %llu recovered, %llu "
+				"lost), %llu duplicates, %llu held out of order, %llu "
+				"reconnects; lag mean %.3f ms, max %.3f ms",
+				n->name, (unsigned long long)t->gaps,
+				(unsigned long long)t->gap_messages,
 				(unsigned long long)t->recovered, (unsigned long long)t->lost,
 				(unsigned long long)t->duplicates, (unsigned long long)t->reordered,
 				(unsigned long long)t->reconnects, t->lag_mean_ns / 1e6,
@@ -470,17 +477,17 @@ static int net_trading(const struct feed *f, int sym)
 }
 
 static const struct feed_ops net_ops = {
-	.name = "itch-net",
-	.live = 0, /* the exchange's clock: the message timestamps */
-	.equity_every_ns = 1000000000,
-	.symbols = net_symbols,
-	.start = net_start,
-	.next = net_next,
-	.messages = net_messages,
-	.top = net_top,
-	.depth = net_depth,
-	.trading = net_trading,
-	.close = net_close,
+    .name = "itch-net",
+    .live = 0, /* the exchange's clock: the message timestamps */
+    .equity_every_ns = 1000000000,
+    .symbols = net_symbols,
+    .start = net_start,
+    .next = net_next,
+    .messages = net_messages,
+    .top = net_top,
+    .depth = net_depth,
+    .trading = net_trading,
+    .close = net_close,
 };
 
 struct feed *feed_net_inner(struct feed *f)
@@ -497,12 +504,12 @@ void feed_net_stats(const struct feed *f, struct feed_net_stats *out)
 
 static int open_transport(struct feed_net *n, const struct net_url *u, char *err, size_t errlen)
 {
-	static const char *const soup_keys[] = {"user",	   "pass",    "passfile", "session",
+	static const char *const soup_keys[] = {"user",	   "pass",    "passfile",   "session",
 						"seq",	   "stale",   "crossed_ms", "timeout",
 						"retries", "on_down", NULL};
-	static const char *const mold_keys[] = {"iface",   "rerequest", "seq",     "stale",
-						"crossed_ms", "timeout", "retries", "on_down",
-						NULL};
+	static const char *const mold_keys[] = {"iface",   "rerequest",	 "seq",
+						"stale",   "crossed_ms", "timeout",
+						"retries", "on_down",	 NULL};
 	int soup = !strcmp(u->scheme, "soup");
 	if (check_keys(u, soup ? soup_keys : mold_keys, err, errlen) != 0)
 		return -1;
@@ -511,12 +518,13 @@ static int open_transport(struct feed_net *n, const struct net_url *u, char *err
 		return -1;
 	const char *od = net_url_get(u, "on_down");
 	if (od && strcmp(od, "cancel") && strcmp(od, "keep"))
-		return errf_fail(err, errlen, "%s://: on_down=%s: expected keep (the default) or cancel",
+		return errf_fail(err, errlen,
+				 "%s://: on_down=%s: expected keep (the default) or cancel",
 				 u->scheme, od);
 	n->cancel_orders = od && !strcmp(od, "cancel");
 	n->t = soup ? &soup_transport_ops : &mold_transport_ops;
-	n->tself = soup ? soup_transport_open(n, u, err, errlen)
-			: mold_transport_open(n, u, err, errlen);
+	n->tself =
+	    soup ? soup_transport_open(n, u, err, errlen) : mold_transport_open(n, u, err, errlen);
 	return n->tself ? 0 : -1;
 }
 

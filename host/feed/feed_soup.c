@@ -73,7 +73,8 @@ static void link_lost(struct soup *s, const char *why)
 		return;
 	}
 	net_stats(s->n)->reconnects++;
-	struct timeval tv = {(time_t)s->backoff, (suseconds_t)((s->backoff - (time_t)s->backoff) * 1e6)};
+	struct timeval tv = {(time_t)s->backoff,
+			     (suseconds_t)((s->backoff - (time_t)s->backoff) * 1e6)};
 	log_msg(LOG_INFO, "soup", "%s: reconnecting in %.1f s from message %llu", net_name(s->n),
 		s->backoff, (unsigned long long)s->next_seq);
 	evtimer_add(s->retry_ev, &tv);
@@ -96,11 +97,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		char why[160];
-		snprintf(why, sizeof why, "%s", what & BEV_EVENT_EOF ? "the server closed the connection"
-				: s->state == SOUP_CONNECTING ? "cannot connect"
-							      : "connection error");
+		snprintf(why, sizeof why, "%s",
+			 what & BEV_EVENT_EOF	       ? "the server closed the connection"
+			 : s->state == SOUP_CONNECTING ? "cannot connect"
+						       : "connection error");
 		if (what & BEV_EVENT_ERROR && errno)
-			snprintf(why + strlen(why), sizeof why - strlen(why), ": %s", strerror(errno));
+			snprintf(why + strlen(why), sizeof why - strlen(why), ": %s",
+				 strerror(errno));
 		link_lost(s, why);
 	}
 }
@@ -176,8 +179,9 @@ static void accepted(struct soup *s, const struct soup_packet *pk)
 		st->gaps++;
 		st->gap_messages += seq - s->next_seq;
 		st->lost += seq - s->next_seq;
-		net_down(s->n, NET_COND_LOST, "the server restarts at message %llu, after %llu: "
-					      "%llu messages lost",
+		net_down(s->n, NET_COND_LOST,
+			 "the server restarts at message %llu, after %llu: "
+			 "%llu messages lost",
 			 (unsigned long long)seq, (unsigned long long)s->next_seq,
 			 (unsigned long long)(seq - s->next_seq));
 		s->next_seq = seq;
@@ -260,8 +264,8 @@ static int soup_pull(void *t, const uint8_t **msg, size_t *len)
 			continue;
 		case 'Z':
 			s->state = SOUP_ENDED;
-			log_msg(LOG_INFO, "soup", "%s: end of session at message %llu", net_name(s->n),
-				(unsigned long long)s->next_seq);
+			log_msg(LOG_INFO, "soup", "%s: end of session at message %llu",
+				net_name(s->n), (unsigned long long)s->next_seq);
 			return -1;
 		default: /* '+' debug, and what a later version adds */
 			continue;
@@ -297,16 +301,19 @@ static int read_secret(const char *path, char *out, size_t cap, char *err, size_
 		return errf_fail(err, errlen, "soup://: passfile=%s: %s", path, strerror(errno));
 	struct stat sb;
 	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077))
-		log_msg(LOG_WARN, "soup", "passfile=%s: readable by others (mode %03o); chmod 600 it",
-			path, (unsigned)(sb.st_mode & 0777));
+		log_msg(LOG_WARN, "soup",
+			"passfile=%s: readable by others (mode %03o); chmod 600 it", path,
+			(unsigned)(sb.st_mode & 0777));
 	char line[256];
 	int ok = fgets(line, sizeof line, f) != NULL;
 	fclose(f);
 	line[ok ? strcspn(line, "\r\n") : 0] = '\0';
 	if (strlen(line) >= cap) {
 		explicit_bzero(line, sizeof line);
-		return errf_fail(err, errlen, "soup://: passfile=%s: a SoupBinTCP password has at "
-					      "most %zu characters", path, cap - 1);
+		return errf_fail(err, errlen,
+				 "soup://: passfile=%s: a SoupBinTCP password has at "
+				 "most %zu characters",
+				 path, cap - 1);
 	}
 	memcpy(out, line, strlen(line) + 1);
 	explicit_bzero(line, sizeof line);
@@ -316,9 +323,11 @@ static int read_secret(const char *path, char *out, size_t cap, char *err, size_
 void *soup_transport_open(struct feed_net *n, const struct net_url *u, char *err, size_t errlen)
 {
 	if (net_url_get(u, "pass"))
-		return errf(err, errlen, "soup://: pass= puts the password on the command line (and "
-					 "in ps); put it in a file only you can read and give "
-					 "passfile=PATH"), NULL;
+		return errf(err, errlen,
+			    "soup://: pass= puts the password on the command line (and "
+			    "in ps); put it in a file only you can read and give "
+			    "passfile=PATH"),
+		       NULL;
 	struct soup *s = calloc(1, sizeof *s);
 	if (!s)
 		return errf(err, errlen, "out of memory"), NULL;
@@ -347,7 +356,8 @@ void *soup_transport_open(struct feed_net *n, const struct net_url *u, char *err
 	s->addr.sin_port = htons((uint16_t)u->port);
 	if (inet_pton(AF_INET, !strcmp(u->host, "localhost") ? "127.0.0.1" : u->host,
 		      &s->addr.sin_addr) != 1) {
-		errf(err, errlen, "soup://%s:%d: the host must be an IPv4 address", u->host, u->port);
+		errf(err, errlen, "soup://%s:%d: the host must be an IPv4 address", u->host,
+		     u->port);
 		goto fail;
 	}
 	if (u->port == 0) {
@@ -369,7 +379,7 @@ fail:
 }
 
 const struct net_transport_ops soup_transport_ops = {
-	.name = "soup",
-	.pull = soup_pull,
-	.free = soup_free,
+    .name = "soup",
+    .pull = soup_pull,
+    .free = soup_free,
 };

@@ -197,8 +197,7 @@ int mold_iter_next(struct mold_iter *it, const uint8_t **msg, size_t *mlen)
 	return 1;
 }
 
-void mold_header_build(uint8_t out[MOLD_HDR_LEN], const char *session, uint64_t seq,
-		       uint16_t count)
+void mold_header_build(uint8_t out[MOLD_HDR_LEN], const char *session, uint64_t seq, uint16_t count)
 {
 	size_t k = strnlen(session, 10);
 	memset(out, ' ', 10);

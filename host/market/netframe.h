@@ -85,7 +85,8 @@ struct mold_iter {
 	size_t len, pos;
 	unsigned left;
 };
-void mold_iter_init(struct mold_iter *it, const uint8_t *p, size_t len, const struct mold_header *h);
+void mold_iter_init(struct mold_iter *it, const uint8_t *p, size_t len,
+		    const struct mold_header *h);
 /* 1 and the message in *msg / *mlen; 0 after the last. */
 int mold_iter_next(struct mold_iter *it, const uint8_t **msg, size_t *mlen);
 

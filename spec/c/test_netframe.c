@@ -163,7 +163,8 @@ static void test_real_packets(void)
 			if (itch_decode(m, n, &im) != ITCH_OK)
 				mismatches++;
 			/* the same message, framed, in the file */
-			if (fpos + 2 + n > flen || ((size_t)file[fpos] << 8 | file[fpos + 1]) != n ||
+			if (fpos + 2 + n > flen ||
+			    ((size_t)file[fpos] << 8 | file[fpos + 1]) != n ||
 			    memcmp(file + fpos + 2, m, n) != 0)
 				mismatches++;
 			fpos += 2 + n;

@@ -291,7 +291,8 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 			close(fd);
 			continue;
 		}
-		if ((o->user && strcmp(lg.user, o->user)) || (o->pass && strcmp(lg.pass, o->pass))) {
+		if ((o->user && strcmp(lg.user, o->user)) ||
+		    (o->pass && strcmp(lg.pass, o->pass))) {
 			fprintf(stderr, "feedpeer: login of '%s' rejected\n", lg.user);
 			send_packet(fd, 'J', (const uint8_t *)"A", 1);
 			sleep_ms(100);
@@ -303,7 +304,8 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 			seq = nmsg + 1;
 		uint8_t acc[SOUP_ACCEPTED_PAYLOAD];
 		soup_accepted_build(acc, o->session, seq);
-		fprintf(stderr, "feedpeer: login of '%s' from %llu\n", lg.user, (unsigned long long)seq);
+		fprintf(stderr, "feedpeer: login of '%s' from %llu\n", lg.user,
+			(unsigned long long)seq);
 		if (send_packet(fd, 'A', acc, sizeof acc) != 0) {
 			close(fd);
 			continue;
@@ -320,8 +322,8 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 				  (!restarted && (long)seq == o->restart_at);
 			int pause = (!stalled && (long)seq == o->stall_at) ||
 				    (!quieted && (long)seq == o->quiet_at);
-			if (used + 3 + 64 > sizeof out || (long)(seq % (uint64_t)o->batch) == 0 || cut ||
-			    pause || seq == nmsg) {
+			if (used + 3 + 64 > sizeof out || (long)(seq % (uint64_t)o->batch) == 0 ||
+			    cut || pause || seq == nmsg) {
 				if (send_all(fd, out, used) != 0) {
 					broke = 1;
 					break;
@@ -335,7 +337,8 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 			}
 			if (cut && !disconnected && (long)seq == o->disconnect_at) {
 				disconnected = 1;
-				fprintf(stderr, "feedpeer: disconnect after %llu\n", (unsigned long long)seq);
+				fprintf(stderr, "feedpeer: disconnect after %llu\n",
+					(unsigned long long)seq);
 				sleep_ms(20);
 				reset_close(fd);
 				broke = 2;
@@ -343,7 +346,8 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 			}
 			if (cut && !restarted && (long)seq == o->restart_at) {
 				restarted = 1;
-				fprintf(stderr, "feedpeer: restart after %llu\n", (unsigned long long)seq);
+				fprintf(stderr, "feedpeer: restart after %llu\n",
+					(unsigned long long)seq);
 				reset_close(fd);
 				close(lfd);
 				sleep_ms(300);
@@ -353,12 +357,14 @@ static int run_soup(const struct soup_opts *o, const char *port_file)
 			}
 			if (!stalled && (long)seq == o->stall_at) {
 				stalled = 1;
-				fprintf(stderr, "feedpeer: stall after %llu\n", (unsigned long long)seq);
+				fprintf(stderr, "feedpeer: stall after %llu\n",
+					(unsigned long long)seq);
 				idle_for(fd, o->stall_ms, 0);
 			}
 			if (!quieted && (long)seq == o->quiet_at) {
 				quieted = 1;
-				fprintf(stderr, "feedpeer: quiet after %llu\n", (unsigned long long)seq);
+				fprintf(stderr, "feedpeer: quiet after %llu\n",
+					(unsigned long long)seq);
 				if (idle_for(fd, o->quiet_ms, 1) != 0) {
 					broke = 1;
 					break;
@@ -466,14 +472,16 @@ static void serve_requests(int rfd, const struct mold_opts *o)
 	struct sockaddr_in from;
 	socklen_t fl = sizeof from;
 	ssize_t k;
-	while ((k = recvfrom(rfd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) >= 0) {
+	while ((k = recvfrom(rfd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) >=
+	       0) {
 		struct mold_header h;
 		if (mold_request_parse(buf, (size_t)k, &h) != 0 || o->deny)
 			continue;
 		uint64_t end = h.seq + h.count;
 		if (end > nmsg + 1)
 			end = nmsg + 1;
-		fprintf(stderr, "feedpeer: re-request %llu+%u\n", (unsigned long long)h.seq, h.count);
+		fprintf(stderr, "feedpeer: re-request %llu+%u\n", (unsigned long long)h.seq,
+			h.count);
 		for (uint64_t s = h.seq; s >= 1 && s < end;) {
 			/* the original packet boundaries from s */
 			size_t lo = 0, hi = npkt;
@@ -528,7 +536,8 @@ static int run_mold(const struct mold_opts *o, const char *port_file)
 			send_pkt(fd, &o->to, o, i);
 			i++;
 		} else if (!in_list(o->drop, (long)i) &&
-			   !(o->drop_every > 0 && i % (size_t)o->drop_every == (size_t)o->drop_every - 1)) {
+			   !(o->drop_every > 0 &&
+			     i % (size_t)o->drop_every == (size_t)o->drop_every - 1)) {
 			send_pkt(fd, &o->to, o, i);
 			if (in_list(o->dup, (long)i))
 				send_pkt(fd, &o->to, o, i);
@@ -592,8 +601,11 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	struct soup_opts so = {.session = "TEST000001", .batch = 64};
-	struct mold_opts mo = {.session = "TEST000001", .per_packet = 32, .linger_ms = 3000,
-			       .delay_ms = 200, .restart_at = -1};
+	struct mold_opts mo = {.session = "TEST000001",
+			       .per_packet = 32,
+			       .linger_ms = 3000,
+			       .delay_ms = 200,
+			       .restart_at = -1};
 	so.disconnect_at = so.restart_at = so.stall_at = so.quiet_at = -1;
 	const char *dayf = NULL, *port_file = NULL;
 	double timeout = 60;
@@ -664,7 +676,8 @@ int main(int argc, char **argv)
 			mo.to.sin_family = AF_INET;
 			mo.to.sin_port = htons((uint16_t)atoi(c + 1));
 			if (inet_pton(AF_INET, host, &mo.to.sin_addr) != 1)
-				return fprintf(stderr, "feedpeer: --to %s: an IPv4 address\n", v), 2;
+				return fprintf(stderr, "feedpeer: --to %s: an IPv4 address\n", v),
+				       2;
 		} else {
 			fprintf(stderr, "feedpeer: unknown option %s\n", a);
 			return 2;
