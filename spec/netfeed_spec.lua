@@ -190,6 +190,37 @@ describe("network feeds", function()
       assert.equal(T.read(day), T.read(dir .. "/s.itch"))
     end)
 
+    it("pauses while a followed book stays crossed (crossed_ms=), resumes when it uncrosses", function()
+      -- a small day: AAAA's bid 10.00, then an ask at 9.99 (crossed), a pause, the ask deleted
+      local function msg(kind, locate, body)
+        return string.pack(">c1I2I2I6", kind, locate, 0, 34200000000000) .. body
+      end
+      local function S(code) return msg("S", 0, code) end
+      local function add(ref, side, price)
+        return msg("A", 1, string.pack(">I8c1I4c8I4", ref, side, 100, "AAAA    ", price))
+      end
+      local dir_msg = msg("R", 1, "AAAA    QN" .. string.pack(">I4", 100) .. "NC  P  1N" .. string.pack(">I4", 0) .. "N")
+      local msgs = { S("O"), dir_msg, S("Q"), add(1, "B", 100000), add(2, "S", 99900),
+                     msg("D", 1, string.pack(">I8", 2)), add(3, "S", 100100), S("M"), S("C") }
+      local framed = {}
+      for _, m in ipairs(msgs) do framed[#framed + 1] = string.pack(">s2", m) end
+      T.write(day, table.concat(framed))
+      T.write(strat, [[
+        local S = {}
+        function S.symbols() return { "AAAA" } end
+        local seen = {}
+        function S.on_book(ctx, b) end
+        function S.on_feed(ctx, f) seen[#seen + 1] = f.state .. ":" .. f.reason end
+        function S.on_stop(ctx) ctx:log("info", "FEED %s", table.concat(seen, ",")) end
+        return S]])
+      local port = soup({ "--quiet-at", "5", "--quiet-ms", "900", "--batch", "1" })
+      net_run(("soup://127.0.0.1:%d?user=gantry&passfile=%s&crossed_ms=200"):format(port, dir .. "/pass"), "s")
+      local rc, err = finish()
+      assert.equal(0, rc, err)
+      assert.matches("down %(crossed%): a followed book crossed for 200 ms", err)
+      assert.matches("FEED down:connecting,up:recovered,down:crossed,up:recovered", err, 1, true)
+    end)
+
     it("stops with exit 2 when the login is refused (bad password)", function()
       local port = soup()
       T.write(dir .. "/wrong", "nope\n")
