@@ -150,7 +150,9 @@ describe("network feeds", function()
 
     it("receives a clean session: books equal the file replay's, the recording is the day", function()
       local port = soup()
-      net_run(("soup://127.0.0.1:%d?user=gantry&passfile=%s&session=TEST000001"):format(port, dir .. "/pass"), "s")
+      -- the password file from the deploy config (feed.passfile)
+      local cfg = T.write(dir .. "/deploy.lua", ("return { feed = { passfile = %q } }"):format(dir .. "/pass"))
+      net_run(("soup://127.0.0.1:%d?user=gantry&session=TEST000001"):format(port), "s", { "--config", cfg })
       local rc, err = finish()
       assert.equal(0, rc, err)
       same_as_file(err, "s")
@@ -247,7 +249,12 @@ describe("network feeds", function()
         assert.equal(2, code, c[1])
         assert.matches(c[2], err, 1, true)
       end
-      local code, _, err = T.gantry({ "paper", strat, "--feed", "file:" .. day, "--record", dir .. "/r.itch",
+      local cfg = T.write(dir .. "/bad.lua", "return { feed = { passfile = 3 } }")
+      local code, _, err = T.gantry({ "paper", strat, "--feed", "soup://127.0.0.1:9?user=u", "--config", cfg,
+                                      "--out", dir .. "/bad", "--no-report" }, dir)
+      assert.equal(2, code)
+      assert.matches("bad.lua: feed.passfile: expected a file name (a string)", err, 1, true)
+      code, _, err = T.gantry({ "paper", strat, "--feed", "file:" .. day, "--record", dir .. "/r.itch",
                                       "--out", dir .. "/bad", "--no-report" }, dir)
       assert.equal(2, code)
       assert.matches("--record applies to network feeds (soup://, mold://)", err, 1, true)

@@ -727,8 +727,10 @@ static struct feed *open_itch(struct run *r, char *err, size_t errlen)
 		return NULL;
 	}
 	/* the feed keeps no pointer into syms: it subscribes by name at open */
-	if (o->net)
+	if (o->net) {
+		feed_net_default_passfile(r->cfg.feed_passfile);
 		return feed_net_open(o->data[0], o->record, &c, r->st, err, errlen);
+	}
 	return feed_itch_open(&c, r->st, err, errlen);
 }
 

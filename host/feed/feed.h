@@ -150,6 +150,9 @@ int feed_net_scheme(const char *url);
  * framing. NULL with err (a bad url, a secret given badly). */
 struct feed *feed_net_open(const char *url, const char *record, const struct itch_feed_config *cfg,
 			   struct symtab *st, char *err, size_t errlen);
+/* The password file a soup:// url without passfile= uses (the deploy
+ * config's feed.passfile); call before feed_net_open. NULL: none. */
+void feed_net_default_passfile(const char *path);
 /* The ITCH feed inside a network feed; f itself for any other feed. */
 struct feed *feed_net_inner(struct feed *f);
 

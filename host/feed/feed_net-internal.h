@@ -60,6 +60,8 @@ void net_fatal(struct feed_net *n, const char *fmt, ...) __attribute__((format(p
 struct feed_net_stats *net_stats(struct feed_net *n);
 struct event_base *net_base(struct feed_net *n);
 const char *net_name(const struct feed_net *n);
+/* feed.passfile of the deploy config, or NULL. */
+const char *net_default_passfile(void);
 
 void *soup_transport_open(struct feed_net *n, const struct net_url *u, char *err, size_t errlen);
 void *mold_transport_open(struct feed_net *n, const struct net_url *u, char *err, size_t errlen);

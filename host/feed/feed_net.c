@@ -173,6 +173,18 @@ static int check_keys(const struct net_url *u, const char *const *known, char *e
 	return 0;
 }
 
+static const char *default_passfile; /* borrowed: the deploy config's */
+
+void feed_net_default_passfile(const char *path)
+{
+	default_passfile = path;
+}
+
+const char *net_default_passfile(void)
+{
+	return default_passfile;
+}
+
 int feed_net_scheme(const char *url)
 {
 	return !strncmp(url, "soup://", 7) || !strncmp(url, "mold://", 7);

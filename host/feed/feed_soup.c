@@ -336,6 +336,8 @@ void *soup_transport_open(struct feed_net *n, const struct net_url *u, char *err
 	s->backoff = 0.1;
 	const char *user = net_url_get(u, "user"), *session = net_url_get(u, "session"),
 		   *passfile = net_url_get(u, "passfile");
+	if (!passfile)
+		passfile = net_default_passfile(); /* the deploy config's feed.passfile */
 	double seq, timeout, retries;
 	if (net_url_num(u, "seq", 0, 9e15, 1, &seq, err, errlen) ||
 	    net_url_num(u, "timeout", 0.1, 3600, 15, &timeout, err, errlen) ||

@@ -36,6 +36,7 @@ struct deploy_config {
 	char *data_columns, *data_header, *data_tz;
 	int data_time_form; /* enum time_form; < 0: unset */
 	char *timezone;	    /* the exchange's zone (ctx:at); owned, NULL: unset */
+	char *feed_passfile; /* feed.passfile: a network feed's password file; owned, NULL: unset */
 	int has_risk; /* bit 0: a `risk` table, bit 1: `firm_risk`; the config table is at 1 of L */
 };
 
