@@ -24,7 +24,7 @@ mold() { # NAME [peer options]
   local name=$1; shift
   local u r; u=$("$peer" udp-port); r=$("$peer" udp-port)
   "$peer" mold --day "$day" --to "127.0.0.1:$u" --rr-port "$r" --port-file "$BENCH_TMP/mp" \
-    --delay-ms 300 --linger-ms 1500 --timeout-s 120 "$@" 2>/dev/null &
+    --delay-ms 300 --linger-ms 5000 --timeout-s 120 "$@" 2>/dev/null &
   local pid=$!
   "$b" "$name" "mold://127.0.0.1:$u?rerequest=127.0.0.1:$r" ${LOG:+--send-log "$LOG"} 2>>"$BENCH_TMP/netfeed.log"
   wait $pid
