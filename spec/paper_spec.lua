@@ -462,9 +462,9 @@ describe("gantry paper, bad usage", function()
   it("needs a feed", function()
     expect({ "paper", "strategies/sma_cross.lua" }, "no --feed given")
   end)
-  it("names a feed it cannot replay", function()
-    expect({ "paper", "strategies/sma_cross.lua", "--feed", "soup://127.0.0.1:1?user=u" },
-           "--feed soup://127.0.0.1:1?user=u: this build replays file: feeds")
+  it("names a feed it cannot read", function()
+    expect({ "paper", "strategies/sma_cross.lua", "--feed", "tcp://127.0.0.1:1" },
+           "--feed tcp://127.0.0.1:1: expected file:PATH[?speed=X], soup://HOST:PORT?... or mold://GROUP:PORT?...")
   end)
   it("checks the speed", function()
     expect({ "paper", "strategies/sma_cross.lua", "--feed", "file:x.csv?speed=fast" }, "expected ?speed=X with X >= 0")

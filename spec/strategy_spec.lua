@@ -49,7 +49,7 @@ describe("a strategy's table", function()
       return S]], { "s.lua:3: unknown field 'onbar' in the strategy table (did you mean 'on_bar'?)" })
     refused("return { on_bars = function() end }",
             { "s.lua:1: unknown callback 'on_bars' (did you mean 'on_bar'?); the callbacks are on_start, " ..
-              "on_bar, on_book, on_trade, on_order, on_fill, on_timer, on_reload, on_stop, on_params" })
+              "on_bar, on_book, on_trade, on_order, on_fill, on_timer, on_reload, on_stop, on_params, on_feed" })
   end)
 
   it("names an unknown field that is not a function, with its file", function()

@@ -55,6 +55,8 @@ struct bt_opts {
 	double latency_us;
 	const char *date;
 	/* paper */
+	int net;	    /* --feed soup:// or mold:// */
+	const char *record; /* --record FILE */
 	const char *ctl;
 	const char *http; /* --http ADDR (http.c) */
 	double speed;
@@ -102,6 +104,9 @@ static const char paper_usage[] =
 	"                    [--time-format auto|iso|s|ms|us|ns] [--tz ZONE] [--adjust] [--lenient]\n"
 	"                    ITCH days: --feed file:DAY.itch[.gz] [--symbol A,B] [--latency-us N]\n"
 	"                    [--date YYYY-MM-DD] [--lenient] [--preload]\n"
+	"                    ITCH from the network (README \"Network feeds\"): --feed\n"
+	"                    soup://HOST:PORT?user=U&passfile=F[&session=S&seq=N] or\n"
+	"                    mold://GROUP:PORT?rerequest=HOST:PORT[&iface=IP] [--record FILE]\n"
 	"\n"
 	"Runs the strategies as a live process on a replayed feed (CSV bars or an ITCH\n"
 	"day) with the simulated venue: as fast as possible, or speed=1 for real time\n"
@@ -180,17 +185,29 @@ static int add_param(struct bt_opts *o, const char *kv)
 
 enum { MODE_BACKTEST, MODE_CHECK, MODE_PAPER, MODE_LIVE };
 
+/* soup:// or mold://: an ITCH day from the network, the run's only feed. */
+static int add_net_feed(struct bt_opts *o, const char *url)
+{
+	if (o->ndata)
+		return log_user_error("--feed %s: a network feed is a run's only --feed", url), -1;
+	o->data[o->ndata++] = url;
+	o->net = o->itch = 1;
+	return 0;
+}
+
 /* file:PATH[?speed=X] */
 static int add_feed(struct bt_opts *o, const char *url)
 {
 	static char paths[MAX_ARGS][4096];
-	if (strncmp(url, "file:", 5) != 0) {
-		log_user_error("--feed %s: this build replays file: feeds (file:PATH[?speed=X]); "
-			       "soup:// and mold:// need the live feed handlers", url);
+	if (strncmp(url, "file:", 5) != 0 && !feed_net_scheme(url)) {
+		log_user_error("--feed %s: expected file:PATH[?speed=X], soup://HOST:PORT?... or "
+			       "mold://GROUP:PORT?...", url);
 		return -1;
 	}
 	if (o->ndata == MAX_ARGS)
 		return log_user_error("too many --feed"), -1;
+	if (feed_net_scheme(url) || o->net) /* soup://, mold:// (host/feed/feed_net.c) */
+		return add_net_feed(o, url);
 	const char *path = url + 5, *q = strchr(path, '?');
 	size_t n = q ? (size_t)(q - path) : strlen(path);
 	if (n == 0 || n >= sizeof paths[0]) {
@@ -306,6 +323,8 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 			o->journal.fsync = v;
 		} else if (!check && (v = opt_value(argc, argv, &i, "--snapshot-every", &bad))) {
 			o->journal.snapshot_every = v;
+		} else if (paper && (v = opt_value(argc, argv, &i, "--record", &bad))) {
+			o->record = v;
 		} else if (paper && (v = opt_value(argc, argv, &i, "--ctl", &bad))) {
 			o->ctl = v;
 		} else if (paper && (v = opt_value(argc, argv, &i, "--http", &bad))) {
@@ -432,6 +451,10 @@ static int parse_args(int argc, char **argv, struct bt_opts *o, int mode)
 	}
 	if (paper && o->ndata == 0) {
 		log_user_error("no --feed given (file:PATH of CSV bars or an ITCH day)");
+		return -1;
+	}
+	if (o->record && !o->net) {
+		log_user_error("--record applies to network feeds (soup://, mold://)");
 		return -1;
 	}
 	if (o->resume && o->overwrite) {
@@ -743,6 +766,10 @@ static struct feed *open_itch(struct run *r, char *err, size_t errlen)
 		return NULL;
 	}
 	/* the feed keeps no pointer into syms: it subscribes by name at open */
+	if (o->net) {
+		feed_net_default_passfile(r->cfg.feed_passfile);
+		return feed_net_open(o->data[0], o->record, &c, r->st, err, errlen);
+	}
 	return feed_itch_open(&c, r->st, err, errlen);
 }
 
@@ -1031,10 +1058,10 @@ static void print_check(const struct vm_info *info, struct vm *v, const char *pa
 {
 	static const char *const cbs[] = {"on_start", "on_bar",	  "on_book",   "on_trade",
 					  "on_order", "on_fill",  "on_timer",  "on_reload",
-					  "on_stop",  "on_params"}; /* enum vm_callback's bits */
+					  "on_stop",  "on_params", "on_feed"}; /* enum vm_callback's bits */
 	char params[8192];
 	printf("%s: ok\nname: %s\ncallbacks:", path, info->name);
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 11; i++)
 		if (info->callbacks & (1 << i))
 			printf(" %s", cbs[i]);
 	printf("\nsymbols:");

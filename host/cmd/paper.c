@@ -82,13 +82,14 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 	struct paper *p = arg;
 	if (p->feed_done)
 		return;
+	int r = 1;
 	for (int n = 0; n < PUMP_BATCH && !p->stopping; n++) {
 		if (p->po->venue && venue_wait_hold(p->po->venue, &p->vwait)) {
 			struct timeval tv = {0, 20000}; /* or sooner: wake() */
 			evtimer_add(p->pump, &tv);
 			return;
 		}
-		if (read_next(p) <= 0)
+		if ((r = read_next(p)) <= 0 || r == FEED_WAIT)
 			break;
 		if (p->po->speed > 0) {
 			double due = p->t0_wall +
@@ -107,7 +108,12 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 		if (engine_stopped(p->e))
 			break;
 	}
-	if (p->stopping || p->data_error || read_next(p) <= 0) {
+	if (!p->stopping && !p->data_error && (r == FEED_WAIT || (r = read_next(p)) == FEED_WAIT)) {
+		struct timeval zero = {0, 0}; /* a live feed has nothing yet: through the poll, */
+		evtimer_add(p->pump, &zero); /* so the control socket and signals get in */
+		return;
+	}
+	if (p->stopping || p->data_error || r <= 0) {
 		finish(p);
 		return;
 	}

@@ -113,6 +113,7 @@ struct engine {
 	struct data_gate *gate; /* datagate.c: the integrity checks; NULL until the first event */
 	struct engine_stats stats; /* stats.h */
 	struct jrec *jr; /* journal_rec.c: the journal; NULL without one */
+	int feed_down; /* feed_health.c: orders refused (feed_unhealthy) until the feed is up */
 };
 
 /* datagate.c. Checks the event just fetched: 1 deliver it, 0 hold it back
@@ -150,6 +151,13 @@ int engine_session_align(struct engine *e, struct history *h);
  * open order skip (0: none), as order_path checks a new order. */
 enum risk_reason engine_risk_gate(struct strategy *s, const struct order_request *req,
 				  int64_t skip);
+/* feed_health.c: a feed's health changed (pause or resume the strategies,
+ * on_feed); engine.c: a strategy's working orders, but a bracket's exits,
+ * cancelled (the count). */
+int engine_feed_status(struct engine *e, const struct feed_status *st);
+int engine_cancel_working(struct strategy *s);
+/* What follows a callback's return (a failure halts the strategy). */
+void engine_after_callback(struct engine *e, struct strategy *s, int rc, const char *what);
 
 #define ENGINE_REPORT_FILLS 5000
 

@@ -473,6 +473,8 @@ static int64_t order_path(struct strategy *s, const struct order_request *req, c
 	double stop = 0, best = 0;
 	if (s->state == STRAT_QUARANTINED && !operator && !req->role)
 		why = "halted";
+	else if (e->feed_down && !operator && !req->role)
+		why = "feed_unhealthy"; /* feed_health.c */
 	else if (!qty_ok)
 		why = "bad_qty";
 	else if (!isnan(req->limit) && !(isfinite(req->limit) && req->limit > 0))
@@ -606,6 +608,18 @@ int engine_halt(struct strategy *s, const char *reason)
 	int n = cancel_all(s, -1, 1);
 	log_msg(LOG_WARN, "risk", "%s halted: %s (%d working orders canceled)", s->name, reason, n);
 	deliver(e);
+	return n;
+}
+
+void engine_after_callback(struct engine *e, struct strategy *s, int rc, const char *what)
+{
+	after_callback(e, s, rc, what, -1);
+}
+
+int engine_cancel_working(struct strategy *s)
+{
+	int n = cancel_all(s, -1, 1);
+	deliver(s->eng);
 	return n;
 }
 
@@ -1596,10 +1610,10 @@ int engine_fetch(struct engine *e, char *err, size_t errlen)
 	if (e->have_ev)
 		return 1;
 	int r;
-	do /* a value the data checks hold back is skipped */
+	do /* a value the data checks hold back is skipped; a feed's status is no value */
 		r = e->feed->ops->next(e->feed, &e->ev, err, errlen);
-	while (r > 0 && !data_gate_pass(e));
-	e->have_ev = r > 0;
+	while (r == 1 && e->ev.kind != FEED_STATUS && !data_gate_pass(e));
+	e->have_ev = r == 1; /* FEED_WAIT: nothing yet */
 	return r;
 }
 
@@ -1768,6 +1782,8 @@ int engine_dispatch(struct engine *e, char *err, size_t errlen)
 	if (!e->have_ev)
 		return 0;
 	e->have_ev = 0;
+	if (e->ev.kind == FEED_STATUS) /* feed_health.c */
+		return engine_feed_status(e, &e->ev.status);
 	if (e->stats.timing && !(e->stats.seq++ & e->stats.sample_mask)) /* stats.h: sampled */
 		e->stats.tick_t0 = clock_mono_ns();
 	if (e->jr)

@@ -27,7 +27,21 @@
 struct book_event;
 struct symtab;
 
-enum feed_event_kind { FEED_BAR = 1, FEED_BOOK };
+enum feed_event_kind { FEED_BAR = 1, FEED_BOOK, FEED_STATUS };
+
+/* next's answer when a live feed has nothing yet (it waited a few ms for
+ * its sockets): no event, not the end; ask again after serving the loop. */
+enum { FEED_WAIT = 2 };
+
+/* FEED_STATUS: the feed's health changed (feed_net.c). down: strategies on
+ * it are paused until an up; reason a stable word ("gap", "session_lost",
+ * "stale", "crossed", "recovered", ...). */
+struct feed_status {
+	int up;
+	const char *reason; /* static */
+	const char *detail; /* a sentence for the log; valid until the next call */
+	int cancel;	    /* down: cancel the working orders too (on_down=cancel) */
+};
 
 struct feed_event {
 	int kind; /* enum feed_event_kind */
@@ -42,6 +56,7 @@ struct feed_event {
 	struct trade_event trade;
 	double mark;
 	const struct book_event *book;
+	struct feed_status status; /* FEED_STATUS */
 };
 
 /* The engine, as a feed calls it while reading. */
@@ -66,7 +81,8 @@ struct feed_ops {
 	int (*symbols)(struct feed *f, int *syms, int max);
 	/* Starts reading (threads, buffers). 0, or -1 with err. */
 	int (*start)(struct feed *f, const struct feed_sink *sink, char *err, size_t errlen);
-	/* 1 an event in ev, 0 the end of the data, -1 an error in err. */
+	/* 1 an event in ev, 0 the end of the data, -1 an error in err;
+	 * FEED_WAIT (a live feed) nothing now. */
 	int (*next)(struct feed *f, struct feed_event *ev, char *err, size_t errlen);
 	/* Messages read so far, every symbol's. */
 	long (*messages)(const struct feed *f);
@@ -110,5 +126,49 @@ struct book_set *feed_itch_books(struct feed *f);
 int feed_itch_locate(const struct feed *f, int sym);
 
 void feed_close(struct feed *f);
+
+/* ------------------------------------------------------------ network feeds */
+
+/* An ITCH feed with no file: messages are pushed one at a time (a network
+ * feed's transport), each a view decoded where it lies. push: 1 an event in
+ * ev, 0 none, -1 bad data in err (`NAME: byte N: what`, N the message's
+ * offset in the recorded file framing). */
+struct feed *feed_itch_open_stream(const struct itch_feed_config *cfg, struct symtab *st,
+				   char *err, size_t errlen);
+int feed_itch_push(struct feed *f, const uint8_t *msg, size_t len, struct feed_event *ev,
+		   char *err, size_t errlen);
+struct book_set *feed_itch_stream_books(struct feed *f);
+/* From now on the books' data problems are warnings (a network feed that
+ * gave messages up: its books are known not to be whole). */
+void feed_itch_lenient(struct feed *f);
+
+/* 1 when url names a network feed (soup://, mold://). */
+int feed_net_scheme(const char *url);
+/* A network ITCH feed: soup://HOST:PORT?... or mold://GROUP:PORT?... (the
+ * keys in docs/feeds.md), the books of cfg's symbols (cfg->path: the url),
+ * what is received also written to record (NULL: not) in NASDAQ's file
+ * framing. NULL with err (a bad url, a secret given badly). */
+struct feed *feed_net_open(const char *url, const char *record, const struct itch_feed_config *cfg,
+			   struct symtab *st, char *err, size_t errlen);
+/* The password file a soup:// url without passfile= uses (the deploy
+ * config's feed.passfile); call before feed_net_open. NULL: none. */
+void feed_net_default_passfile(const char *path);
+/* The ITCH feed inside a network feed; f itself for any other feed. */
+struct feed *feed_net_inner(struct feed *f);
+
+/* A network feed's counters (for metrics; zero for any other feed). */
+struct feed_net_stats {
+	uint64_t messages, bytes;	 /* sequenced messages received in order */
+	uint64_t gaps, gap_messages;	 /* gaps seen, messages they missed */
+	uint64_t recovered, lost;	 /* gap messages recovered, given up */
+	uint64_t duplicates, reordered; /* dropped as already seen / buffered ahead */
+	uint64_t reconnects, heartbeats_rx;
+	int up;			 /* healthy now */
+	const char *reason;	 /* of the last down ("" when never) */
+	int64_t lag_last_ns;	 /* receive time - exchange timestamp, of the last message */
+	int64_t lag_max_ns;
+	double lag_mean_ns;
+};
+void feed_net_stats(const struct feed *f, struct feed_net_stats *out);
 
 #endif

@@ -37,6 +37,10 @@ struct feed_itch {
 	int64_t now;
 	long messages, warnings;
 	struct book_event bev;
+	/* a network feed's stream (feed_itch_open_stream): no reader; where the
+	 * next message sits in the recorded file framing, for messages */
+	int stream;
+	uint64_t stream_off, last_ts;
 };
 
 static int subscribe(struct feed_itch *x, const char *name, char *err, size_t errlen)
@@ -132,6 +136,48 @@ static void fill_event(struct feed_itch *x, int sym, int64_t now, struct feed_ev
 				    : (t.bid ? t.bid : t.ask) / 1e4;
 }
 
+/* One decoded message through the books: 1 an event in ev, 0 none, -1 an
+ * error in err. idle: whether the message did nothing for the probe. */
+static int apply(struct feed_itch *x, const struct itch_msg *m, struct feed_event *ev, char *err,
+		 size_t errlen)
+{
+	int64_t now = x->cfg.date_ns + (int64_t)m->ts;
+	if (now < x->now)
+		now = x->now; /* lenient: time never goes back for the engine */
+	int idle = 1;
+	if (x->sink.due(x->sink.due_ud) <= now) {
+		idle = 0;
+		x->now = now;
+		x->sink.advance(x->sink.ud, now);
+	}
+	PROBE_MARK(PROBE_ARRIVED);
+	int brc = book_apply(x->books, m, &x->bev);
+	PROBE_MARK(PROBE_BOOKED);
+	if (brc < 0) {
+		x->rd.err_offset = x->stream ? x->stream_off : itch_reader_offset(&x->rd);
+		snprintf(x->rd.err_text, sizeof x->rd.err_text, "%s",
+			 brc == ITCH_ERR_UNKNOWN_REF ? "a reference to an order not in the book"
+			 : brc == ITCH_ERR_DUP_REF   ? "an add of an order already in the book"
+						     : "more shares than the order has");
+		if (data_error(x, brc, err, errlen) != 0)
+			return -1;
+	}
+	x->messages++;
+	const struct book_event *b = &x->bev;
+	if (!b->subscribed || b->kind == BOOK_EV_NONE || b->kind == BOOK_EV_DIRECTORY ||
+	    b->kind == BOOK_EV_INFO) {
+		if (idle && !b->subscribed && brc >= 0)
+			PROBE_IDLE();
+		return 0;
+	}
+	int sym = symbol_of(x, b->locate);
+	if (sym < 0)
+		return 0;
+	x->now = now;
+	fill_event(x, sym, now, ev);
+	return 1;
+}
+
 static int itch_next(struct feed *f, struct feed_event *ev, char *err, size_t errlen)
 {
 	struct feed_itch *x = (struct feed_itch *)f;
@@ -154,42 +200,40 @@ static int itch_next(struct feed *f, struct feed_event *ev, char *err, size_t er
 		}
 		if (rc == ITCH_ERR_TIME && data_error(x, rc, err, errlen) != 0)
 			return -1;
-		int64_t now = x->cfg.date_ns + (int64_t)m.ts;
-		if (now < x->now)
-			now = x->now; /* lenient: time never goes back for the engine */
-		int idle = 1;
-		if (x->sink.due(x->sink.due_ud) <= now) {
-			idle = 0;
-			x->now = now;
-			x->sink.advance(x->sink.ud, now);
-		}
-		PROBE_MARK(PROBE_ARRIVED);
-		int brc = book_apply(x->books, &m, &x->bev);
-		PROBE_MARK(PROBE_BOOKED);
-		if (brc < 0) {
-			x->rd.err_offset = itch_reader_offset(&x->rd);
-			snprintf(x->rd.err_text, sizeof x->rd.err_text, "%s",
-				 brc == ITCH_ERR_UNKNOWN_REF ? "a reference to an order not in the book"
-				 : brc == ITCH_ERR_DUP_REF   ? "an add of an order already in the book"
-							     : "more shares than the order has");
-			if (data_error(x, brc, err, errlen) != 0)
-				return -1;
-		}
-		x->messages++;
-		const struct book_event *b = &x->bev;
-		if (!b->subscribed || b->kind == BOOK_EV_NONE || b->kind == BOOK_EV_DIRECTORY ||
-		    b->kind == BOOK_EV_INFO) {
-			if (idle && !b->subscribed && brc >= 0)
-				PROBE_IDLE();
-			continue;
-		}
-		int sym = symbol_of(x, b->locate);
-		if (sym < 0)
-			continue;
-		x->now = now;
-		fill_event(x, sym, now, ev);
-		return 1;
+		int r = apply(x, &m, ev, err, errlen);
+		if (r != 0)
+			return r;
 	}
+}
+
+int feed_itch_push(struct feed *f, const uint8_t *msg, size_t len, struct feed_event *ev,
+		   char *err, size_t errlen)
+{
+	struct feed_itch *x = (struct feed_itch *)f;
+	struct itch_msg m;
+	uint64_t off = x->stream_off;
+	x->stream_off += 2 + len;
+	int rc = itch_decode(msg, len, &m);
+	if (rc == ITCH_OK && m.ts < x->last_ts) {
+		rc = ITCH_ERR_TIME;
+		snprintf(x->rd.err_text, sizeof x->rd.err_text,
+			 "timestamp %llu earlier than the message before (%llu)",
+			 (unsigned long long)m.ts, (unsigned long long)x->last_ts);
+	} else if (rc != ITCH_OK) {
+		snprintf(x->rd.err_text, sizeof x->rd.err_text, "%s",
+			 rc == ITCH_ERR_TYPE ? "unknown message type"
+					     : "length does not match the message type");
+	}
+	if (rc != ITCH_OK) {
+		x->rd.err_offset = off;
+		if (data_error(x, rc, err, errlen) != 0)
+			return -1;
+		if (rc != ITCH_ERR_TIME)
+			return 0;
+	} else {
+		x->last_ts = m.ts;
+	}
+	return apply(x, &m, ev, err, errlen);
 }
 
 static long itch_messages(const struct feed *f)
@@ -279,11 +323,13 @@ static const struct feed_ops itch_ops = {
 
 int feed_itch_locate(const struct feed *f, int sym)
 {
+	f = feed_net_inner((struct feed *)f);
 	return f && f->ops == &itch_ops ? locate_of((const struct feed_itch *)f, sym) : 0;
 }
 
 struct book_set *feed_itch_books(struct feed *f)
 {
+	f = feed_net_inner(f);
 	return f && f->ops == &itch_ops ? ((struct feed_itch *)f)->books : NULL;
 }
 
@@ -301,8 +347,8 @@ static void preload(struct feed_itch *x)
 					  "quarter of memory, or no memory for it)", x->cfg.path);
 }
 
-struct feed *feed_itch_open(const struct itch_feed_config *cfg, struct symtab *st, char *err,
-			    size_t errlen)
+static struct feed *open_itch(const struct itch_feed_config *cfg, struct symtab *st, int stream,
+			      char *err, size_t errlen)
 {
 	struct feed_itch *x = calloc(1, sizeof *x);
 	if (!x)
@@ -332,6 +378,10 @@ struct feed *feed_itch_open(const struct itch_feed_config *cfg, struct symtab *s
 				  "`symbols` in the strategy", cfg->path);
 		goto fail;
 	}
+	if (stream) {
+		x->stream = 1;
+		return &x->base;
+	}
 	if (itch_reader_open(&x->rd, cfg->path, err, errlen) != 0)
 		goto fail;
 	x->reader_open = 1;
@@ -342,4 +392,27 @@ fail:
 	x->ended = 1;
 	itch_close(&x->base);
 	return NULL;
+}
+
+struct feed *feed_itch_open(const struct itch_feed_config *cfg, struct symtab *st, char *err,
+			    size_t errlen)
+{
+	return open_itch(cfg, st, 0, err, errlen);
+}
+
+struct feed *feed_itch_open_stream(const struct itch_feed_config *cfg, struct symtab *st,
+				   char *err, size_t errlen)
+{
+	return open_itch(cfg, st, 1, err, errlen);
+}
+
+void feed_itch_lenient(struct feed *f)
+{
+	if (f && f->ops == &itch_ops)
+		((struct feed_itch *)f)->cfg.lenient = 1;
+}
+
+struct book_set *feed_itch_stream_books(struct feed *f)
+{
+	return f && f->ops == &itch_ops ? ((struct feed_itch *)f)->books : NULL;
 }

@@ -266,6 +266,29 @@ static int read_data(struct deploy_config *c, lua_State *L, int tbl, char *err, 
 	return 0;
 }
 
+/* `feed = { passfile = "secrets/soup" }`: the password file of a network
+ * feed whose url names none (host/feed/feed_soup.c reads it). */
+static int read_feed(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"passfile", NULL};
+	int t = lua_getfield(L, 1, "feed");
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TTABLE)
+		return errf(err, errlen, "%s: feed: expected a table { passfile = PATH }", c->path), -1;
+	if (check_keys(L, lua_gettop(L), "feed", keys, c, err, errlen) != 0)
+		return -1;
+	t = lua_getfield(L, -1, "passfile");
+	if (t != LUA_TNIL && (t != LUA_TSTRING || !*lua_tostring(L, -1)))
+		return errf(err, errlen, "%s: feed.passfile: expected a file name (a string)", c->path), -1;
+	if (t == LUA_TSTRING && !(c->feed_passfile = strdup(lua_tostring(L, -1))))
+		return errf(err, errlen, "out of memory"), -1;
+	lua_pop(L, 2);
+	return 0;
+}
+
 /* `timezone = "America/New_York"`: the exchange's zone (ctx:at), checked
  * against the tz database now. */
 static int read_timezone(struct deploy_config *c, lua_State *L, char *err, size_t errlen)
@@ -443,6 +466,8 @@ static int read_sections(struct deploy_config *c, lua_State *L, char *err, size_
 		return -1;
 	}
 	lua_pop(L, 1);
+	if (read_feed(c, L, err, errlen) != 0)
+		return -1;
 	static const char *const risk_keys[] = {"risk", "firm_risk"};
 	for (int k = 0; k < 2; k++) {
 		t = lua_getfield(L, 1, risk_keys[k]);
@@ -517,6 +542,7 @@ void config_free(struct deploy_config *c)
 	free(c->data_columns);
 	free(c->data_header);
 	free(c->data_tz);
+	free(c->feed_passfile);
 	free(c->timezone);
 	free(c->warmup);
 	if (c->L)

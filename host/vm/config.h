@@ -38,6 +38,7 @@ struct deploy_config {
 	char *timezone;	    /* the exchange's zone (ctx:at); owned, NULL: unset */
 	char *warmup;	    /* `warmup = "PATH"`: history for a warm start (paper); owned */
 	int has_session_open, session_open_sec; /* `session_open = "09:30"` (timeframes_align) */
+	char *feed_passfile; /* feed.passfile: a network feed's password file; owned, NULL: unset */
 	int has_risk; /* bit 0: a `risk` table, bit 1: `firm_risk`; the config table is at 1 of L */
 };
 

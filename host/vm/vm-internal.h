@@ -171,6 +171,7 @@ enum {
 	CB_RELOAD,
 	CB_STOP,
 	CB_PARAMS,
+	CB_FEED,
 	NCB
 };
 extern const char *const vm_cb_names[NCB];
@@ -270,6 +271,7 @@ int vm_on_fill(struct vm *vm, const struct fill *f);
 int vm_on_timer(struct vm *vm, const char *name);
 int vm_on_stop(struct vm *vm);
 int vm_on_params(struct vm *vm, const char *const *keys, int nkeys);
+int vm_on_feed(struct vm *vm, int up, const char *reason, const char *detail);
 void vm_params_json(struct vm *vm, json_sink put, void *ud);
 
 /* What a backend's struct vm_ops takes from vm.c: all but its name, open,
@@ -277,7 +279,7 @@ void vm_params_json(struct vm *vm, json_sink put, void *ud);
 #define VM_SHARED_OPS                                                                       \
 	.info = vm_get_info, .describe_params = vm_describe_params, .on_start = vm_on_start,  \
 	.on_order = vm_on_order, .on_fill = vm_on_fill, .on_timer = vm_on_timer,             \
-	.on_stop = vm_on_stop, .on_params = vm_on_params, .set_param = vm_set_param,         \
+	.on_stop = vm_on_stop, .on_params = vm_on_params, .on_feed = vm_on_feed, .set_param = vm_set_param,         \
 	.params_json = vm_params_json, .migrate = vm_migrate,                                \
 	.modules = vm_modules, .error = vm_error, .memory = vm_memory,                       \
 	.in_callback = vm_in_callback, .alive = vm_alive

@@ -45,7 +45,7 @@ const char *const vm_key_names[K__COUNT] = {
 
 const char *const vm_cb_names[NCB] = {"on_start", "on_bar",	 "on_book",   "on_trade",
 				      "on_order", "on_fill",	 "on_timer",  "on_reload",
-				      "on_stop",  "on_params"};
+				      "on_stop",  "on_params", "on_feed"};
 
 const struct event_kind vm_event_kinds[EV__COUNT] = {
 	[EV_BAR] = {SLOT_BAR, CB_BAR, "on_bar", 7,
@@ -1173,6 +1173,25 @@ int vm_on_params(struct vm *vm, const char *const *keys, int nkeys)
 		}
 	lua_settop(L, changed);
 	return vm->pcall(vm, 2, 0, "on_params", vm->core.budget_ns);
+}
+
+/* on_feed(ctx, {state = "up"|"down", reason = WORD, detail = TEXT}): rare,
+ * so a fresh table each time. */
+int vm_on_feed(struct vm *vm, int up, const char *reason, const char *detail)
+{
+	if (ABANDONED(vm))
+		return VM_ERROR;
+	lua_State *L = vm->core.L;
+	lua_pushvalue(L, SLOT_CB0 + CB_FEED);
+	lua_pushvalue(L, SLOT_CTX);
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, up ? "up" : "down");
+	lua_setfield(L, -2, "state");
+	lua_pushstring(L, reason ? reason : "");
+	lua_setfield(L, -2, "reason");
+	lua_pushstring(L, detail ? detail : "");
+	lua_setfield(L, -2, "detail");
+	return vm->pcall(vm, 2, 0, "on_feed", vm->core.budget_ns);
 }
 
 /* ------------------------------------------------------------ reload */

@@ -41,6 +41,7 @@ enum vm_callback {
 	VM_ON_RELOAD = 1 << 7,
 	VM_ON_STOP = 1 << 8,
 	VM_ON_PARAMS = 1 << 9,
+	VM_ON_FEED = 1 << 10,
 };
 
 /* A parameter override: from --param (text, converted to the default's type)
@@ -118,6 +119,8 @@ struct vm_ops {
 	int (*on_stop)(struct vm *vm);
 	/* After `ctl set`: on_params(ctx, changed), changed = { key = its new value }. */
 	int (*on_params)(struct vm *vm, const char *const *keys, int nkeys);
+	/* A feed's health changed: on_feed(ctx, {state = "up"|"down", reason =, detail =}). */
+	int (*on_feed)(struct vm *vm, int up, const char *reason, const char *detail);
 
 	/* Hot reload: copies ctx.state of `from` into `to` as plain data (tables,
 	 * strings, numbers, booleans; anything else is refused, naming where it
