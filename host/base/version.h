@@ -1,6 +1,6 @@
 #ifndef GANTRY_VERSION_H
 #define GANTRY_VERSION_H
-#define GANTRY_VERSION "0.3.1"
+#define GANTRY_VERSION "0.7.0"
 #if defined(GANTRY_VM_luajit)
 #define GANTRY_VM_NAME "LuaJIT 2.1"
 #else
