@@ -52,6 +52,13 @@ struct sandbox_env {
  */
 extern const luaL_Reg sandbox_libs[];
 
+/* On: require keeps each stdlib module's compiled chunk for the rest of the
+ * process and loads it again from there while its source is unchanged (a
+ * sweep's worker, which opens a sandbox per combination); off frees them.
+ * Every sandbox still runs the chunk afresh: nothing is shared between
+ * states but the bytecode. Off by default. */
+void sandbox_cache_stdlib(int on);
+
 /* Replaces the base functions above. */
 int luaopen_gantry_sandbox(lua_State *L);
 

@@ -4,8 +4,12 @@
  * simulator, and the bars of a data set read once into memory (a worker
  * keeps them for every combination it runs). summary.json is written by
  * the engine's own writer (output.c), so every metric it has reaches the
- * sweep's lines too; elapsed_s and events_per_s are dropped from those, as
- * they differ from run to run and a sweep must not.
+ * sweep's lines too (a worker has it write to memory, not to a file read
+ * back); elapsed_s and events_per_s are dropped from those, as they differ
+ * from run to run and a sweep must not. A worker also keeps the stdlib's
+ * compiled chunks and the order book's first chunk from run to run
+ * (sandbox_cache_stdlib, oms_keep_spare_chunk): nothing else is shared
+ * between its runs, each in a fresh engine and a fresh Lua state.
  *
  * Sweep protocol: the parent hands each idle worker the index of the next
  * combination (4 bytes on its task pipe); the worker answers on its result
@@ -36,9 +40,11 @@
 #include "jsonfmt.h"
 #include "log.h"
 #include "lua_compat.h"
+#include "oms.h"
 #include "output.h"
 #include "play_record.h"
 #include "risk_config.h"
+#include "sandbox.h"
 #include "sim.h"
 #include "symtab.h"
 #include "vm.h"
@@ -190,6 +196,8 @@ struct run_req {
 	double cash;	  /* < 0: config or default */
 	const char *dir;  /* where summary.json (and with full, every file) goes */
 	int full;
+	char **sum;	  /* not NULL: summary.json's text here (malloc'd), no file, no dir */
+	size_t *sumlen;
 };
 
 static int intern_symbol(void *ud, const char *sym)
@@ -232,7 +240,27 @@ static int gather(const struct play_data *d, const struct run_req *rq, struct pa
 	return n;
 }
 
-/* 0 done, 1 the strategy failed, 2 bad input (err). summary.json in rq->dir. */
+/* summary.json's text in memory: a sweep's worker sends it on, so a file
+ * written and read back per run is not needed. 0, or -1 out of memory. */
+static int summary_text(const struct run_summary *sum, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	FILE *f = open_memstream(out, len);
+	if (!f)
+		return -1;
+	output_summary_write(f, sum);
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 done, 1 the strategy failed, 2 bad input (err). summary.json in rq->dir,
+ * or its text in *rq->sum. */
 static int run_one(struct play_data *d, const struct run_req *rq, char *err, size_t errlen)
 {
 	const struct deploy_config *c = &d->cfg;
@@ -294,7 +322,13 @@ static int run_one(struct play_data *d, const struct run_req *rq, char *err, siz
 	struct run_summary sum;
 	char werr[2048];
 	output_summarize(e, clock_mono_s() - t0, &sum);
-	if (output_summary_json(rq->dir, &sum, werr, sizeof werr) != 0 ||
+	if (rq->sum && summary_text(&sum, rq->sum, rq->sumlen) != 0) {
+		errf(err, errlen, "out of memory");
+		rc = 2;
+	} else if (rq->sum) {
+		if (rc == 1)
+			errf(err, errlen, "%s", sum.error);
+	} else if (output_summary_json(rq->dir, &sum, werr, sizeof werr) != 0 ||
 	    (rq->full && output_orders_csv(rq->dir, e, werr, sizeof werr) != 0) ||
 	    (rq->full && output_report(rq->dir, e, &sum, werr, sizeof werr) != 0)) {
 		errf(err, errlen, "%s", werr);
@@ -576,34 +610,29 @@ static size_t strip_summary(const char *in, size_t len, char *out)
 }
 
 /* One combination in a worker: its line, malloc'd. */
-static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, const char *dir,
-			size_t *len)
+static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, size_t *len)
 {
 	struct combo cb = {0}, *c = &cb;
 	combo_get(s, idx, c);
 	struct run_req rq = s->r.run;
 	rq.nkv = c->nkv;
 	memcpy(rq.kv, c->kv, sizeof c->kv);
-	rq.dir = dir;
+	rq.dir = NULL;
 	rq.full = 0;
-	char err[2048] = "", path[4096], *sum = NULL;
+	char err[2048] = "", *text = NULL, *sum = NULL;
+	size_t textlen = 0, sumlen = 0;
+	rq.sum = &text;
+	rq.sumlen = &textlen;
 	int rc = run_one(d, &rq, err, sizeof err);
-	size_t sumlen = 0;
 	if (rc == 0) {
-		snprintf(path, sizeof path, "%s/summary.json", dir);
-		FILE *f = fopen(path, "rb");
-		if (f) {
-			char buf[16384];
-			sumlen = fread(buf, 1, sizeof buf - 1, f);
-			fclose(f);
-			if ((sum = malloc(sumlen + 2)))
-				sumlen = strip_summary(buf, sumlen, sum);
-		}
+		if (text && (sum = malloc(textlen + 2)))
+			sumlen = strip_summary(text, textlen, sum);
 		if (!sum) {
 			rc = 2;
-			snprintf(err, sizeof err, "%s: cannot read it back", path);
+			snprintf(err, sizeof err, "out of memory");
 		}
 	}
+	free(text);
 	size_t cap = strlen(c->key) + strlen(c->json) + 6 * strlen(err) + sumlen + 64;
 	char *line = malloc(cap), *w = line;
 	if (!line) {
@@ -628,14 +657,12 @@ static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, const 
 
 static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 {
-	char dir[4096], err[2048];
-	/* summary.json goes through a scratch directory of its own: in memory
-	 * (tmpfs) when there is one, else beside the results */
-	snprintf(dir, sizeof dir, "/dev/shm/gantry-sweep-%d-%d", (int)getpid(), n);
-	if (mkdir(dir, 0700) != 0) {
-		snprintf(dir, sizeof dir, "%s.w%d", s->out, n);
-		mkdir(dir, 0755);
-	}
+	(void)n;
+	char err[2048];
+	/* gantry.ta and the rest of the stdlib compiled once here, not per run */
+	sandbox_cache_stdlib(1);
+	/* and the order book's first chunk kept between runs, only its used part zeroed */
+	oms_keep_spare_chunk(1);
 	/* Every run allocates and frees the order book's 1.75 MB chunk (and
 	 * other large blocks). From mmap, each free is a munmap, and with the
 	 * equity writer's thread alive a munmap is a TLB shootdown across the
@@ -664,7 +691,7 @@ static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 				line = b;
 			}
 		} else {
-			line = sweep_line(s, &d, idx, dir, &len);
+			line = sweep_line(s, &d, idx, &len);
 		}
 		uint32_t l32 = (uint32_t)len;
 		if (!line || write_full(res_fd, &idx, 4) != 0 || write_full(res_fd, &l32, 4) != 0 ||
@@ -673,10 +700,6 @@ static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 		free(line);
 	}
 	data_free(&d);
-	char path[4200];
-	snprintf(path, sizeof path, "%s/summary.json", dir);
-	unlink(path);
-	rmdir(dir);
 	_exit(0);
 }
 
