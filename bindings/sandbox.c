@@ -234,20 +234,20 @@ int sandbox_read_file(const char *path, char **out, size_t *len)
 }
 
 /*
- * The stdlib's compiled chunks, kept by a process that opens many sandboxes
- * one after the other (a sweep's worker: gantry.ta is 1,100 lines, and
- * compiling it was a quarter of a backtest). Off unless
- * sandbox_cache_stdlib(1): a chunk is reused only for the same path and
- * byte-identical source, so an edited stdlib is compiled again. The bytecode
- * is ours (made by lua_dump from what the parser produced in this process,
- * debug information kept, so messages and tracebacks read as from source)
- * and never reaches a strategy; each sandbox still gets its own fresh
- * function and module table from it.
+ * Compiled chunks kept by a process that opens many sandboxes one after the
+ * other (a sweep's worker: gantry.ta is 1,100 lines, and compiling it was a
+ * quarter of a backtest): the stdlib's modules, the strategy, the VM's own
+ * small chunks. Off unless sandbox_cache_stdlib(1): a chunk is reused only
+ * for the same chunk name and byte-identical source, so an edited file is
+ * compiled again. The bytecode is ours (made by lua_dump from what the
+ * parser produced in this process, debug information kept, so messages and
+ * tracebacks read as from source) and never reaches a strategy; each
+ * sandbox still gets its own fresh function and tables from it.
  */
-#define STDLIB_CACHE_MAX 16
+#define STDLIB_CACHE_MAX 32
 
 struct cached_chunk {
-	char *path, *src, *code;
+	char *name, *src, *code;
 	size_t srclen, codelen, codecap;
 };
 
@@ -259,7 +259,7 @@ static struct {
 void sandbox_cache_stdlib(int on)
 {
 	for (int i = 0; !on && i < stdlib_cache.n; i++) {
-		free(stdlib_cache.c[i].path);
+		free(stdlib_cache.c[i].name);
 		free(stdlib_cache.c[i].src);
 		free(stdlib_cache.c[i].code);
 	}
@@ -287,23 +287,20 @@ static int dump_to(lua_State *L, const void *p, size_t n, void *ud)
 	return 0;
 }
 
-/* Like luaL_loadbufferx of the text, the chunk's name on the stack top:
- * from the cache when it holds this source, into it when it has room. */
-static int load_stdlib(lua_State *L, const char *path, const char *src, size_t len)
+int sandbox_load_text(lua_State *L, const char *src, size_t len, const char *name)
 {
-	const char *name = lua_tostring(L, -1);
 	if (!stdlib_cache.on)
 		return luaL_loadbufferx(L, src, len, name, "t");
 	for (int i = 0; i < stdlib_cache.n; i++) {
 		const struct cached_chunk *c = &stdlib_cache.c[i];
-		if (!strcmp(c->path, path) && c->srclen == len && !memcmp(c->src, src, len))
+		if (c->srclen == len && !strcmp(c->name, name) && !memcmp(c->src, src, len))
 			return luaL_loadbufferx(L, c->code, c->codelen, name, "b");
 	}
 	int rc = luaL_loadbufferx(L, src, len, name, "t");
 	if (rc != LUA_OK || stdlib_cache.n == STDLIB_CACHE_MAX)
 		return rc;
-	struct cached_chunk c = {.path = strdup(path), .src = malloc(len + 1), .srclen = len};
-	if (c.path && c.src) {
+	struct cached_chunk c = {.name = strdup(name), .src = malloc(len + 1), .srclen = len};
+	if (c.name && c.src) {
 		memcpy(c.src, src, len);
 #if GANTRY_LUAJIT
 		int bad = lua_dump(L, dump_to, &c);
@@ -315,7 +312,7 @@ static int load_stdlib(lua_State *L, const char *path, const char *src, size_t l
 			return rc;
 		}
 	}
-	free(c.path);
+	free(c.name);
 	free(c.src);
 	free(c.code);
 	return rc;
@@ -354,7 +351,7 @@ static int sb_require(lua_State *L)
 	if (!stdlib && env->nmodules < SANDBOX_MAX_MODULES)
 		snprintf(env->modules[env->nmodules++], sizeof env->modules[0], "%s", path);
 	lua_pushfstring(L, "@%s", path);
-	int rc = stdlib ? load_stdlib(L, path, src, len)
+	int rc = stdlib ? sandbox_load_text(L, src, len, lua_tostring(L, -1))
 			: luaL_loadbufferx(L, src, len, lua_tostring(L, -1), "t");
 	free(src);
 	if (rc != LUA_OK)
