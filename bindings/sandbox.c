@@ -268,6 +268,11 @@ void sandbox_cache_stdlib(int on)
 	stdlib_cache.on = on;
 }
 
+int sandbox_cache_count(void)
+{
+	return stdlib_cache.n;
+}
+
 static int dump_to(lua_State *L, const void *p, size_t n, void *ud)
 {
 	(void)L;

@@ -61,6 +61,8 @@ void sandbox_cache_stdlib(int on);
 /* luaL_loadbufferx(L, src, len, name, "t"), through that cache when it is
  * on (keyed by name and the source's bytes). */
 int sandbox_load_text(lua_State *L, const char *src, size_t len, const char *name);
+/* The chunks the cache holds (for the tests). */
+int sandbox_cache_count(void);
 
 /* Replaces the base functions above. */
 int luaopen_gantry_sandbox(lua_State *L);
