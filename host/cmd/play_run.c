@@ -196,7 +196,7 @@ struct run_req {
 	double cash;	  /* < 0: config or default */
 	const char *dir;  /* where summary.json (and with full, every file) goes */
 	int full;
-	char **sum;	  /* not NULL: summary.json's text here (malloc'd), no file, no dir */
+	char **sum; /* not NULL: summary.json's text here (malloc'd), no file, no dir */
 	size_t *sumlen;
 };
 
@@ -329,8 +329,8 @@ static int run_one(struct play_data *d, const struct run_req *rq, char *err, siz
 		if (rc == 1)
 			errf(err, errlen, "%s", sum.error);
 	} else if (output_summary_json(rq->dir, &sum, werr, sizeof werr) != 0 ||
-	    (rq->full && output_orders_csv(rq->dir, e, werr, sizeof werr) != 0) ||
-	    (rq->full && output_report(rq->dir, e, &sum, werr, sizeof werr) != 0)) {
+		   (rq->full && output_orders_csv(rq->dir, e, werr, sizeof werr) != 0) ||
+		   (rq->full && output_report(rq->dir, e, &sum, werr, sizeof werr) != 0)) {
 		errf(err, errlen, "%s", werr);
 		rc = 2;
 	} else if (rc == 1) {
@@ -852,9 +852,9 @@ static int write_ordered(struct sweep *s, const char *part, char *err, size_t er
 #define IN_FLIGHT 2
 
 struct wk {
+	long busy[IN_FLIGHT]; /* indices in flight, oldest first */
 	pid_t pid;
 	int task, res;
-	long busy[IN_FLIGHT]; /* indices in flight, oldest first */
 	int nbusy;
 };
 

@@ -248,7 +248,7 @@ static void test_median_spacing_matches_a_sort(void)
 			for (int i = 0; i < n; i++) {
 				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 				int64_t r = (int64_t)(seed >> 33);
-				int64_t d = shape == 0   ? (1 + r % 3) * DAY
+				int64_t d = shape == 0	 ? (1 + r % 3) * DAY
 					    : shape == 1 ? 1 + r % 1000000007
 					    : shape == 2 ? (int64_t)i + 1
 					    : shape == 3 ? (int64_t)(n - i)
