@@ -522,6 +522,12 @@ struct sweep {
 	long *offset; /* in the part file, -1: not yet */
 	size_t done, resumed, errors;
 	long first_err; /* index, -1 none */
+	/* the best by metric= (minimize=), as gantry.play picks it: the first in
+	 * grid order among equals; so the playbook decodes one line, not all */
+	char needle[160]; /* "metric": ; "" none */
+	int minimize;
+	long best; /* index, -1 none */
+	double best_v;
 	char first_msg[2048];
 	char first_params[1024];
 };
@@ -753,6 +759,34 @@ static long keymap_find(const struct keymap *m, const struct sweep *s, const cha
 	return -1;
 }
 
+/* A result line's metric, if it is a number in its metrics object. */
+static void note_best(struct sweep *s, size_t idx, const char *line, size_t len)
+{
+	const char *m = s->needle[0] ? memmem(line, len, "\"metrics\": {", 12) : NULL;
+	const char *k = m ? memmem(m, len - (size_t)(m - line), s->needle, strlen(s->needle)) : NULL;
+	if (!k)
+		return;
+	const char *v = k + strlen(s->needle);
+	if (v >= line + len || !(*v == '-' || (*v >= '0' && *v <= '9')))
+		return;
+	char num[64];
+	size_t n = 0;
+	while (v + n < line + len && n < sizeof num - 1 && strchr("0123456789+-.eE", v[n]))
+		n++;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	char *end;
+	double x = strtod(num, &end);
+	if (end == num || !isfinite(x))
+		return;
+	int better = s->best < 0 || (s->minimize ? x < s->best_v : x > s->best_v) ||
+		     (x == s->best_v && (long)idx < s->best);
+	if (better) {
+		s->best = (long)idx;
+		s->best_v = x;
+	}
+}
+
 static void note_error(struct sweep *s, size_t idx, const char *line, size_t len)
 {
 	const char *e = memmem(line, len, "\"error\": \"", 10);
@@ -795,6 +829,7 @@ static int resume_part(struct sweep *s, const struct keymap *m, const char *part
 				s->offset[idx] = off;
 				s->resumed++;
 				note_error(s, (size_t)idx, line, (size_t)n);
+				note_best(s, (size_t)idx, line, (size_t)n);
 			}
 		}
 		off += n;
@@ -1016,6 +1051,7 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 			off += len;
 			s->done++;
 			note_error(s, idx, buf, len);
+			note_best(s, idx, buf, len);
 			answered(&w[i], idx);
 			give(&w[i], &next, s);
 		}
@@ -1116,6 +1152,7 @@ int play_run_sweep(lua_State *L)
 	struct sweep s;
 	memset(&s, 0, sizeof s);
 	s.first_err = -1;
+	s.best = -1;
 	read_req(L, &s.r);
 	s.out = str_field(L, 1, "out", 1);
 	lua_getfield(L, 1, "jobs");
@@ -1126,6 +1163,12 @@ int play_run_sweep(lua_State *L)
 	}
 	lua_getfield(L, 1, "progress");
 	s.progress = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	const char *metric = str_field(L, 1, "metric", 0);
+	if (metric && strlen(metric) < sizeof s.needle - 8 && !strpbrk(metric, "\"\\"))
+		snprintf(s.needle, sizeof s.needle, "\"%s\": ", metric);
+	lua_getfield(L, 1, "minimize");
+	s.minimize = lua_toboolean(L, -1);
 	lua_pop(L, 1);
 	read_grid(L, &s);
 	char part[4200], err[2048] = "";
@@ -1167,9 +1210,16 @@ int play_run_sweep(lua_State *L)
 		lua_pushinteger(L, s.first_err + 1);
 		lua_pushstring(L, s.first_msg);
 		lua_pushstring(L, s.first_params);
-		return 6;
+	} else {
+		lua_pushnil(L);
+		lua_pushnil(L);
+		lua_pushnil(L);
 	}
-	return 3;
+	if (s.best >= 0)
+		lua_pushinteger(L, s.best + 1); /* its line in the ordered file */
+	else
+		lua_pushnil(L);
+	return 7;
 }
 
 /* ------------------------------------------------------------ span{} */
