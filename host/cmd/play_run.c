@@ -763,7 +763,8 @@ static long keymap_find(const struct keymap *m, const struct sweep *s, const cha
 static void note_best(struct sweep *s, size_t idx, const char *line, size_t len)
 {
 	const char *m = s->needle[0] ? memmem(line, len, "\"metrics\": {", 12) : NULL;
-	const char *k = m ? memmem(m, len - (size_t)(m - line), s->needle, strlen(s->needle)) : NULL;
+	const char *k =
+	    m ? memmem(m, len - (size_t)(m - line), s->needle, strlen(s->needle)) : NULL;
 	if (!k)
 		return;
 	const char *v = k + strlen(s->needle);
