@@ -233,6 +233,96 @@ int sandbox_read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+/*
+ * Compiled chunks kept by a process that opens many sandboxes one after the
+ * other (a sweep's worker: gantry.ta is 1,100 lines, and compiling it was a
+ * quarter of a backtest): the stdlib's modules, the strategy, the VM's own
+ * small chunks. Off unless sandbox_cache_stdlib(1): a chunk is reused only
+ * for the same chunk name and byte-identical source, so an edited file is
+ * compiled again. The bytecode is ours (made by lua_dump from what the
+ * parser produced in this process, debug information kept, so messages and
+ * tracebacks read as from source) and never reaches a strategy; each
+ * sandbox still gets its own fresh function and tables from it.
+ */
+#define STDLIB_CACHE_MAX 32
+
+struct cached_chunk {
+	char *name, *src, *code;
+	size_t srclen, codelen, codecap;
+};
+
+static struct {
+	int on, n;
+	struct cached_chunk c[STDLIB_CACHE_MAX];
+} stdlib_cache;
+
+void sandbox_cache_stdlib(int on)
+{
+	for (int i = 0; !on && i < stdlib_cache.n; i++) {
+		free(stdlib_cache.c[i].name);
+		free(stdlib_cache.c[i].src);
+		free(stdlib_cache.c[i].code);
+	}
+	if (!on)
+		stdlib_cache.n = 0;
+	stdlib_cache.on = on;
+}
+
+int sandbox_cache_count(void)
+{
+	return stdlib_cache.n;
+}
+
+static int dump_to(lua_State *L, const void *p, size_t n, void *ud)
+{
+	(void)L;
+	struct cached_chunk *c = ud;
+	if (c->codelen + n > c->codecap) {
+		size_t cap = c->codecap ? c->codecap : 4096;
+		while (cap < c->codelen + n)
+			cap *= 2;
+		char *nc = realloc(c->code, cap);
+		if (!nc)
+			return 1;
+		c->code = nc;
+		c->codecap = cap;
+	}
+	memcpy(c->code + c->codelen, p, n);
+	c->codelen += n;
+	return 0;
+}
+
+int sandbox_load_text(lua_State *L, const char *src, size_t len, const char *name)
+{
+	if (!stdlib_cache.on)
+		return luaL_loadbufferx(L, src, len, name, "t");
+	for (int i = 0; i < stdlib_cache.n; i++) {
+		const struct cached_chunk *c = &stdlib_cache.c[i];
+		if (c->srclen == len && !strcmp(c->name, name) && !memcmp(c->src, src, len))
+			return luaL_loadbufferx(L, c->code, c->codelen, name, "b");
+	}
+	int rc = luaL_loadbufferx(L, src, len, name, "t");
+	if (rc != LUA_OK || stdlib_cache.n == STDLIB_CACHE_MAX)
+		return rc;
+	struct cached_chunk c = {.name = strdup(name), .src = malloc(len + 1), .srclen = len};
+	if (c.name && c.src) {
+		memcpy(c.src, src, len);
+#if GANTRY_LUAJIT
+		int bad = lua_dump(L, dump_to, &c);
+#else
+		int bad = lua_dump(L, dump_to, &c, 0);
+#endif
+		if (!bad) {
+			stdlib_cache.c[stdlib_cache.n++] = c;
+			return rc;
+		}
+	}
+	free(c.name);
+	free(c.src);
+	free(c.code);
+	return rc;
+}
+
 static int sb_require(lua_State *L)
 {
 	struct sandbox_env *env = env_of(L);
@@ -266,7 +356,8 @@ static int sb_require(lua_State *L)
 	if (!stdlib && env->nmodules < SANDBOX_MAX_MODULES)
 		snprintf(env->modules[env->nmodules++], sizeof env->modules[0], "%s", path);
 	lua_pushfstring(L, "@%s", path);
-	int rc = luaL_loadbufferx(L, src, len, lua_tostring(L, -1), "t");
+	int rc = stdlib ? sandbox_load_text(L, src, len, lua_tostring(L, -1))
+			: luaL_loadbufferx(L, src, len, lua_tostring(L, -1), "t");
 	free(src);
 	if (rc != LUA_OK)
 		return lua_error(L);

@@ -52,6 +52,18 @@ struct sandbox_env {
  */
 extern const luaL_Reg sandbox_libs[];
 
+/* On: require keeps each stdlib module's compiled chunk for the rest of the
+ * process and loads it again from there while its source is unchanged (a
+ * sweep's worker, which opens a sandbox per combination); so does
+ * sandbox_load_text. Off frees them. Every sandbox still runs the chunk
+ * afresh: nothing is shared between states but the bytecode. Off by default. */
+void sandbox_cache_stdlib(int on);
+/* luaL_loadbufferx(L, src, len, name, "t"), through that cache when it is
+ * on (keyed by name and the source's bytes). */
+int sandbox_load_text(lua_State *L, const char *src, size_t len, const char *name);
+/* The chunks the cache holds (for the tests). */
+int sandbox_cache_count(void);
+
 /* Replaces the base functions above. */
 int luaopen_gantry_sandbox(lua_State *L);
 

@@ -107,6 +107,31 @@ describe("gantry play", function()
     assert.truthy(T.read(dir .. "/out/pb/backtest/report.html"))
   end)
 
+  it("a sweep's best honours minimize, and among equals is the first in grid order, as its lines say", function()
+    T.write(dir .. "/pb.lua", [==[
+      local play = require "gantry.play"
+      for _, c in ipairs { { "final_equity", true }, { "final_equity", false }, { "fills", false } } do
+        local s = play.sweep { strategy = "hold.lua", data = "XYZ.csv", jobs = 2, metric = c[1],
+          minimize = c[2], grid = { qty = { 10, 5, 1 }, hold = { 20, 5 } },
+          out = "out/best-" .. c[1] .. tostring(c[2]) }
+        -- the same pick from every line, in grid order
+        local want, want_v
+        for i, r in ipairs(play.results(s.file)) do
+          local v = r.metrics[c[1]]
+          if want_v == nil or (c[2] and v < want_v) or (not c[2] and v > want_v) then want, want_v = i, v end
+        end
+        play.log(string.format("BEST %s %s %s %d %d %s", c[1], tostring(c[2]),
+          play.params_text(s.best_params), s.best_index, want, tostring(s.best_value == want_v)))
+      end
+    ]==])
+    local code, _, err = play(dir, { "pb.lua" })
+    assert.equal(0, code, err)
+    -- grid order: hold 20 then 5, qty 10, 5, 1 (the last key fastest)
+    assert.matches("BEST final_equity true hold=5 qty=1 6 6 true", err, 1, true)
+    assert.matches("BEST final_equity false hold=20 qty=10 1 1 true", err, 1, true)
+    assert.matches("BEST fills false hold=20 qty=10 1 1 true", err, 1, true) -- all equal: the first
+  end)
+
   it("a sweep finds the best combination known by construction, the same on 1 and 2 jobs, and resumes", function()
     T.write(dir .. "/pb.lua", [[
       local play = require "gantry.play"

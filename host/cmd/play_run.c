@@ -4,8 +4,12 @@
  * simulator, and the bars of a data set read once into memory (a worker
  * keeps them for every combination it runs). summary.json is written by
  * the engine's own writer (output.c), so every metric it has reaches the
- * sweep's lines too; elapsed_s and events_per_s are dropped from those, as
- * they differ from run to run and a sweep must not.
+ * sweep's lines too (a worker has it write to memory, not to a file read
+ * back); elapsed_s and events_per_s are dropped from those, as they differ
+ * from run to run and a sweep must not. A worker also keeps the stdlib's
+ * compiled chunks and the order book's first chunk from run to run
+ * (sandbox_cache_stdlib, oms_keep_spare_chunk): nothing else is shared
+ * between its runs, each in a fresh engine and a fresh Lua state.
  *
  * Sweep protocol: the parent hands each idle worker the index of the next
  * combination (4 bytes on its task pipe); the worker answers on its result
@@ -36,9 +40,11 @@
 #include "jsonfmt.h"
 #include "log.h"
 #include "lua_compat.h"
+#include "oms.h"
 #include "output.h"
 #include "play_record.h"
 #include "risk_config.h"
+#include "sandbox.h"
 #include "sim.h"
 #include "symtab.h"
 #include "vm.h"
@@ -190,6 +196,8 @@ struct run_req {
 	double cash;	  /* < 0: config or default */
 	const char *dir;  /* where summary.json (and with full, every file) goes */
 	int full;
+	char **sum; /* not NULL: summary.json's text here (malloc'd), no file, no dir */
+	size_t *sumlen;
 };
 
 static int intern_symbol(void *ud, const char *sym)
@@ -232,7 +240,27 @@ static int gather(const struct play_data *d, const struct run_req *rq, struct pa
 	return n;
 }
 
-/* 0 done, 1 the strategy failed, 2 bad input (err). summary.json in rq->dir. */
+/* summary.json's text in memory: a sweep's worker sends it on, so a file
+ * written and read back per run is not needed. 0, or -1 out of memory. */
+static int summary_text(const struct run_summary *sum, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	FILE *f = open_memstream(out, len);
+	if (!f)
+		return -1;
+	output_summary_write(f, sum);
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 done, 1 the strategy failed, 2 bad input (err). summary.json in rq->dir,
+ * or its text in *rq->sum. */
 static int run_one(struct play_data *d, const struct run_req *rq, char *err, size_t errlen)
 {
 	const struct deploy_config *c = &d->cfg;
@@ -294,9 +322,15 @@ static int run_one(struct play_data *d, const struct run_req *rq, char *err, siz
 	struct run_summary sum;
 	char werr[2048];
 	output_summarize(e, clock_mono_s() - t0, &sum);
-	if (output_summary_json(rq->dir, &sum, werr, sizeof werr) != 0 ||
-	    (rq->full && output_orders_csv(rq->dir, e, werr, sizeof werr) != 0) ||
-	    (rq->full && output_report(rq->dir, e, &sum, werr, sizeof werr) != 0)) {
+	if (rq->sum && summary_text(&sum, rq->sum, rq->sumlen) != 0) {
+		errf(err, errlen, "out of memory");
+		rc = 2;
+	} else if (rq->sum) {
+		if (rc == 1)
+			errf(err, errlen, "%s", sum.error);
+	} else if (output_summary_json(rq->dir, &sum, werr, sizeof werr) != 0 ||
+		   (rq->full && output_orders_csv(rq->dir, e, werr, sizeof werr) != 0) ||
+		   (rq->full && output_report(rq->dir, e, &sum, werr, sizeof werr) != 0)) {
 		errf(err, errlen, "%s", werr);
 		rc = 2;
 	} else if (rc == 1) {
@@ -488,6 +522,12 @@ struct sweep {
 	long *offset; /* in the part file, -1: not yet */
 	size_t done, resumed, errors;
 	long first_err; /* index, -1 none */
+	/* the best by metric= (minimize=), as gantry.play picks it: the first in
+	 * grid order among equals; so the playbook decodes one line, not all */
+	char needle[160]; /* "metric": ; "" none */
+	int minimize;
+	long best; /* index, -1 none */
+	double best_v;
 	char first_msg[2048];
 	char first_params[1024];
 };
@@ -576,34 +616,29 @@ static size_t strip_summary(const char *in, size_t len, char *out)
 }
 
 /* One combination in a worker: its line, malloc'd. */
-static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, const char *dir,
-			size_t *len)
+static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, size_t *len)
 {
 	struct combo cb = {0}, *c = &cb;
 	combo_get(s, idx, c);
 	struct run_req rq = s->r.run;
 	rq.nkv = c->nkv;
 	memcpy(rq.kv, c->kv, sizeof c->kv);
-	rq.dir = dir;
+	rq.dir = NULL;
 	rq.full = 0;
-	char err[2048] = "", path[4096], *sum = NULL;
+	char err[2048] = "", *text = NULL, *sum = NULL;
+	size_t textlen = 0, sumlen = 0;
+	rq.sum = &text;
+	rq.sumlen = &textlen;
 	int rc = run_one(d, &rq, err, sizeof err);
-	size_t sumlen = 0;
 	if (rc == 0) {
-		snprintf(path, sizeof path, "%s/summary.json", dir);
-		FILE *f = fopen(path, "rb");
-		if (f) {
-			char buf[16384];
-			sumlen = fread(buf, 1, sizeof buf - 1, f);
-			fclose(f);
-			if ((sum = malloc(sumlen + 2)))
-				sumlen = strip_summary(buf, sumlen, sum);
-		}
+		if (text && (sum = malloc(textlen + 2)))
+			sumlen = strip_summary(text, textlen, sum);
 		if (!sum) {
 			rc = 2;
-			snprintf(err, sizeof err, "%s: cannot read it back", path);
+			snprintf(err, sizeof err, "out of memory");
 		}
 	}
+	free(text);
 	size_t cap = strlen(c->key) + strlen(c->json) + 6 * strlen(err) + sumlen + 64;
 	char *line = malloc(cap), *w = line;
 	if (!line) {
@@ -628,14 +663,12 @@ static char *sweep_line(struct sweep *s, struct play_data *d, size_t idx, const 
 
 static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 {
-	char dir[4096], err[2048];
-	/* summary.json goes through a scratch directory of its own: in memory
-	 * (tmpfs) when there is one, else beside the results */
-	snprintf(dir, sizeof dir, "/dev/shm/gantry-sweep-%d-%d", (int)getpid(), n);
-	if (mkdir(dir, 0700) != 0) {
-		snprintf(dir, sizeof dir, "%s.w%d", s->out, n);
-		mkdir(dir, 0755);
-	}
+	(void)n;
+	char err[2048];
+	/* gantry.ta and the rest of the stdlib compiled once here, not per run */
+	sandbox_cache_stdlib(1);
+	/* and the order book's first chunk kept between runs, only its used part zeroed */
+	oms_keep_spare_chunk(1);
 	/* Every run allocates and frees the order book's 1.75 MB chunk (and
 	 * other large blocks). From mmap, each free is a munmap, and with the
 	 * equity writer's thread alive a munmap is a TLB shootdown across the
@@ -664,7 +697,7 @@ static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 				line = b;
 			}
 		} else {
-			line = sweep_line(s, &d, idx, dir, &len);
+			line = sweep_line(s, &d, idx, &len);
 		}
 		uint32_t l32 = (uint32_t)len;
 		if (!line || write_full(res_fd, &idx, 4) != 0 || write_full(res_fd, &l32, 4) != 0 ||
@@ -673,10 +706,6 @@ static void worker(struct sweep *s, int n, int task_fd, int res_fd)
 		free(line);
 	}
 	data_free(&d);
-	char path[4200];
-	snprintf(path, sizeof path, "%s/summary.json", dir);
-	unlink(path);
-	rmdir(dir);
 	_exit(0);
 }
 
@@ -730,6 +759,35 @@ static long keymap_find(const struct keymap *m, const struct sweep *s, const cha
 	return -1;
 }
 
+/* A result line's metric, if it is a number in its metrics object. */
+static void note_best(struct sweep *s, size_t idx, const char *line, size_t len)
+{
+	const char *m = s->needle[0] ? memmem(line, len, "\"metrics\": {", 12) : NULL;
+	const char *k =
+	    m ? memmem(m, len - (size_t)(m - line), s->needle, strlen(s->needle)) : NULL;
+	if (!k)
+		return;
+	const char *v = k + strlen(s->needle);
+	if (v >= line + len || !(*v == '-' || (*v >= '0' && *v <= '9')))
+		return;
+	char num[64];
+	size_t n = 0;
+	while (v + n < line + len && n < sizeof num - 1 && strchr("0123456789+-.eE", v[n]))
+		n++;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	char *end;
+	double x = strtod(num, &end);
+	if (end == num || !isfinite(x))
+		return;
+	int better = s->best < 0 || (s->minimize ? x < s->best_v : x > s->best_v) ||
+		     (x == s->best_v && (long)idx < s->best);
+	if (better) {
+		s->best = (long)idx;
+		s->best_v = x;
+	}
+}
+
 static void note_error(struct sweep *s, size_t idx, const char *line, size_t len)
 {
 	const char *e = memmem(line, len, "\"error\": \"", 10);
@@ -772,6 +830,7 @@ static int resume_part(struct sweep *s, const struct keymap *m, const char *part
 				s->offset[idx] = off;
 				s->resumed++;
 				note_error(s, (size_t)idx, line, (size_t)n);
+				note_best(s, (size_t)idx, line, (size_t)n);
 			}
 		}
 		off += n;
@@ -823,31 +882,63 @@ static int write_ordered(struct sweep *s, const char *part, char *err, size_t er
 	return rc;
 }
 
+/* Each worker holds up to IN_FLIGHT combinations: the next is already in
+ * its pipe when it finishes one, so it never waits for the parent to be
+ * scheduled (on two busy cores that wait was a tenth of the wall time). */
+#define IN_FLIGHT 2
+
 struct wk {
+	long busy[IN_FLIGHT]; /* indices in flight, oldest first */
 	pid_t pid;
 	int task, res;
-	long busy; /* index in flight, -1 idle */
+	int nbusy;
 };
 
 static void give(struct wk *w, size_t *next, const struct sweep *s)
 {
 	while (*next < s->n && s->offset[*next] >= 0)
 		(*next)++;
-	if (*next >= s->n) {
-		if (w->task >= 0)
-			close(w->task);
-		w->task = -1;
-		w->busy = -1;
+	if (*next >= s->n || w->task < 0 || w->nbusy == IN_FLIGHT)
 		return;
-	}
 	uint32_t idx = (uint32_t)*next;
-	w->busy = (long)*next;
+	w->busy[w->nbusy++] = (long)*next;
 	s->offset[*next] = -2; /* handed out */
 	(*next)++;
 	if (write_full(w->task, &idx, 4) != 0) {
 		close(w->task);
 		w->task = -1;
 	}
+}
+
+/* Every combination handed out and answered: the workers' task pipes
+ * closed, so they end. Not sooner: a worker that dies hands back what
+ * waited behind the one it ran, and another must be there to take it. */
+static void close_if_done(struct wk *w, int nw, size_t *next, const struct sweep *s)
+{
+	while (*next < s->n && s->offset[*next] >= 0)
+		(*next)++;
+	if (*next < s->n)
+		return;
+	for (int i = 0; i < nw; i++)
+		if (w[i].nbusy > 0)
+			return;
+	for (int i = 0; i < nw; i++)
+		if (w[i].task >= 0) {
+			close(w[i].task);
+			w[i].task = -1;
+		}
+}
+
+/* The worker answered idx: no longer in flight. */
+static void answered(struct wk *w, uint32_t idx)
+{
+	for (int i = 0; i < w->nbusy; i++)
+		if (w->busy[i] == (long)idx) {
+			memmove(&w->busy[i], &w->busy[i + 1],
+				(size_t)(w->nbusy - i - 1) * sizeof w->busy[0]);
+			w->nbusy--;
+			return;
+		}
 }
 
 /* Runs the combinations not done yet over the workers; each result line is
@@ -881,10 +972,12 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 		}
 		close(tp[0]);
 		close(rp[1]);
-		w[nw++] = (struct wk){pid, tp[1], rp[0], -1};
+		w[nw++] = (struct wk){.pid = pid, .task = tp[1], .res = rp[0]};
 	}
-	for (int i = 0; i < nw; i++)
-		give(&w[i], &next, s);
+	for (int k = 0; k < IN_FLIGHT; k++)
+		for (int i = 0; i < nw; i++)
+			give(&w[i], &next, s);
+	close_if_done(w, nw, &next, s);
 	int alive = nw, rc = 0;
 	char *buf = NULL;
 	size_t bufcap = 0;
@@ -911,17 +1004,18 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 				ok = nb != NULL;
 			}
 			if (!ok || read_full(w[i].res, buf, len) != 0) {
-				/* a worker gone: what it held is an error line */
-				if (w[i].busy >= 0) {
+				/* a worker gone: the combination it ran is an error
+				 * line; the one waiting behind it goes to another worker */
+				if (w[i].nbusy > 0) {
 					char line[1024], *p = line;
 					struct combo cb = {0}, *c = &cb;
-					combo_get(s, (size_t)w[i].busy, c);
+					combo_get(s, (size_t)w[i].busy[0], c);
 					p += snprintf(
 					    line, sizeof line,
 					    "{\"key\": \"%s\", \"params\": %.600s, \"error\": "
 					    "\"the worker process died\"}\n",
 					    c->key, c->json);
-					idx = (uint32_t)w[i].busy;
+					idx = (uint32_t)w[i].busy[0];
 					len = (uint32_t)(p - line);
 					if (write_full(partfd, line, len) == 0) {
 						s->offset[idx] = off;
@@ -929,7 +1023,18 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 						s->done++;
 						note_error(s, idx, line, len);
 					}
+					for (int k = 1; k < w[i].nbusy; k++) {
+						s->offset[w[i].busy[k]] = -1;
+						if ((size_t)w[i].busy[k] < next)
+							next = (size_t)w[i].busy[k];
+					}
+					w[i].nbusy = 0;
 				}
+				if (w[i].task >= 0)
+					close(w[i].task);
+				w[i].task = -1;
+				for (int j = 0; j < nw; j++)
+					give(&w[j], &next, s);
 				close(w[i].res);
 				w[i].res = -1;
 				if (w[i].task >= 0)
@@ -947,8 +1052,11 @@ static int sweep_run(struct sweep *s, int partfd, char *err, size_t errlen)
 			off += len;
 			s->done++;
 			note_error(s, idx, buf, len);
+			note_best(s, idx, buf, len);
+			answered(&w[i], idx);
 			give(&w[i], &next, s);
 		}
+		close_if_done(w, nw, &next, s);
 		if (s->progress && (clock_mono_s() - shown > 0.2)) {
 			shown = clock_mono_s();
 			progress(s, t0, 0);
@@ -1045,6 +1153,7 @@ int play_run_sweep(lua_State *L)
 	struct sweep s;
 	memset(&s, 0, sizeof s);
 	s.first_err = -1;
+	s.best = -1;
 	read_req(L, &s.r);
 	s.out = str_field(L, 1, "out", 1);
 	lua_getfield(L, 1, "jobs");
@@ -1055,6 +1164,12 @@ int play_run_sweep(lua_State *L)
 	}
 	lua_getfield(L, 1, "progress");
 	s.progress = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	const char *metric = str_field(L, 1, "metric", 0);
+	if (metric && strlen(metric) < sizeof s.needle - 8 && !strpbrk(metric, "\"\\"))
+		snprintf(s.needle, sizeof s.needle, "\"%s\": ", metric);
+	lua_getfield(L, 1, "minimize");
+	s.minimize = lua_toboolean(L, -1);
 	lua_pop(L, 1);
 	read_grid(L, &s);
 	char part[4200], err[2048] = "";
@@ -1096,9 +1211,16 @@ int play_run_sweep(lua_State *L)
 		lua_pushinteger(L, s.first_err + 1);
 		lua_pushstring(L, s.first_msg);
 		lua_pushstring(L, s.first_params);
-		return 6;
+	} else {
+		lua_pushnil(L);
+		lua_pushnil(L);
+		lua_pushnil(L);
 	}
-	return 3;
+	if (s.best >= 0)
+		lua_pushinteger(L, s.best + 1); /* its line in the ordered file */
+	else
+		lua_pushnil(L);
+	return 7;
 }
 
 /* ------------------------------------------------------------ span{} */

@@ -112,6 +112,45 @@ static int cmp_i64(const void *x, const void *y)
 	return (p > q) - (p < q);
 }
 
+/* The k-th smallest of d[0..n), as d[k] after a sort would hold it, in O(n):
+ * a three-way partition (time steps repeat: a day, a weekend, a bar) round
+ * a median of three; after 64 rounds that did not finish, the rest is
+ * sorted, so an unlucky input costs no more than the qsort it replaced.
+ * A backtest's time steps are mostly equal, and the sort was 3 % of a
+ * sweep's backtest. */
+static int64_t select_k(int64_t *d, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n; /* k in [lo, hi) */
+	for (int round = 0; hi - lo > 1; round++) {
+		if (round == 64) {
+			qsort(d + lo, hi - lo, sizeof *d, cmp_i64);
+			break;
+		}
+		int64_t a = d[lo], b = d[lo + (hi - lo) / 2], c = d[hi - 1];
+		int64_t p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+		size_t lt = lo, i = lo, gt = hi; /* [lo,lt) < p, [lt,i) == p, [gt,hi) > p */
+		while (i < gt) {
+			int64_t v = d[i];
+			if (v < p) {
+				d[i++] = d[lt];
+				d[lt++] = v;
+			} else if (v > p) {
+				d[i] = d[--gt];
+				d[gt] = v;
+			} else {
+				i++;
+			}
+		}
+		if (k < lt)
+			hi = lt;
+		else if (k >= gt)
+			lo = gt;
+		else
+			return p;
+	}
+	return d[k];
+}
+
 double metrics_periods_per_year(double med)
 {
 	if (med <= 0)
@@ -135,8 +174,8 @@ void metrics_finish(const struct metrics_acc *a, struct metrics *m)
 		int64_t *d = malloc(a->nspacing * sizeof *d);
 		if (d) {
 			memcpy(d, a->spacing, a->nspacing * sizeof *d);
-			qsort(d, a->nspacing, sizeof *d, cmp_i64);
-			m->median_spacing_s = (double)d[(a->nspacing - 1) / 2] / 1e9;
+			m->median_spacing_s =
+			    (double)select_k(d, a->nspacing, (a->nspacing - 1) / 2) / 1e9;
 			free(d);
 		}
 	}

@@ -125,6 +125,10 @@ typedef void (*oms_listener)(void *ud, const struct oms_event *ev);
 
 struct oms *oms_new(int nstrat, double start_cash);
 void oms_free(struct oms *o);
+/* On: a freed oms's first order chunk is kept (only its written slots zeroed
+ * again) for the next oms of this process, not freed; off frees it. For a
+ * process that runs many backtests in a row (a sweep's worker). Off by default. */
+void oms_keep_spare_chunk(int on);
 void oms_set_listener(struct oms *o, oms_listener fn, void *ud);
 
 /* A new order in ST_NEW (not yet checked). Returns NULL when out of memory. */

@@ -1219,7 +1219,9 @@ struct engine *engine_new(const struct engine_config *cfg, struct symtab *st)
 	e->next_close = INT64_MAX;
 	e->cur = INT64_MIN;
 	e->fills = malloc(ENGINE_REPORT_FILLS * sizeof *e->fills);
-	e->strats = calloc(ENGINE_MAX_STRATEGIES, sizeof *e->strats);
+	/* not zeroed here: engine_add_strategy clears each slot it takes (a
+	 * sweep's worker reuses heap memory, where calloc cleared all 64) */
+	e->strats = malloc(ENGINE_MAX_STRATEGIES * sizeof *e->strats);
 	e->firm_risk = malloc(sizeof *e->firm_risk);
 	if (!e->fills || !e->strats || !e->firm_risk) {
 		free(e->fills);

@@ -1,7 +1,8 @@
 /*
  * equity_log — the equity stream of a run: equity.csv rows, the performance
  * metrics and the chart sample, computed on a writer thread behind the run
- * (in line when no thread can be had). Rows are kept in order.
+ * when there is a file to write (in line without one, or when no thread can
+ * be had). Rows are kept in order.
  */
 #ifndef GANTRY_EQUITY_LOG_H
 #define GANTRY_EQUITY_LOG_H

@@ -275,6 +275,12 @@ int output_summary_json(const char *dir, const struct run_summary *s, char *err,
 	FILE *f = output_create(dir, "summary.json", err, errlen);
 	if (!f)
 		return -1;
+	output_summary_write(f, s);
+	return output_close(f, dir, "summary.json", err, errlen);
+}
+
+void output_summary_write(FILE *f, const struct run_summary *s)
+{
 	fputs("{\"strategy\": ", f);
 	json_string(f, s->strategy);
 	/* first after the name: a half run must not read as a result */
@@ -306,7 +312,6 @@ int output_summary_json(const char *dir, const struct run_summary *s, char *err,
 	if (s->skipped_rows >= 0) /* only with --lenient: other runs' files stay as they were */
 		fprintf(f, ", \"skipped_rows\": %ld", s->skipped_rows);
 	fputs("}\n", f);
-	return output_close(f, dir, "summary.json", err, errlen);
 }
 
 const char output_orders_header[] =

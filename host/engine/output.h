@@ -47,6 +47,8 @@ extern const char output_orders_header[];
 void output_order_row(FILE *f, struct engine *e, const struct order *o);
 void output_summarize(struct engine *e, double elapsed_s, struct run_summary *out);
 int output_summary_json(const char *dir, const struct run_summary *s, char *err, size_t errlen);
+/* summary.json's text, the same bytes, to f (a sweep's worker: to memory). */
+void output_summary_write(FILE *f, const struct run_summary *s);
 /* orders.csv at the end: one row per order (a running host that streamed
  * a row per change compacts its rows to that). */
 int output_orders_csv(const char *dir, struct engine *e, char *err, size_t errlen);

@@ -942,7 +942,7 @@ static int load_module(struct vm *vm, char *err, size_t errlen)
 					    "source text)", vm->path);
 	}
 	lua_pushfstring(L, "@%s", vm->path);
-	int rc = luaL_loadbufferx(L, src, len, lua_tostring(L, -1), "t");
+	int rc = sandbox_load_text(L, src, len, lua_tostring(L, -1));
 	free(src);
 	lua_remove(L, -2);
 	if (rc != LUA_OK)

@@ -96,7 +96,7 @@ static int compile_setters(struct vm *vm, char *err, size_t errlen)
 			n += (size_t)snprintf(src + n, sizeof src - n, "  ev.%s = v%d\n",
 					      vm_key_names[k->keys[i]], i + 1);
 		n += (size_t)snprintf(src + n, sizeof src - n, "  return cb(ctx, ev)\nend\n");
-		if (luaL_loadbufferx(L, src, n, "=(event fields)", "t") != LUA_OK ||
+		if (sandbox_load_text(L, src, n, "=(event fields)") != LUA_OK ||
 		    lua_pcall(L, 0, 1, 0) != LUA_OK)
 			return vm_fail(err, errlen, "%s: cannot compile the event setters: %s",
 				       vm->path, lua_tostring(L, -1));

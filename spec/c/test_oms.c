@@ -542,6 +542,49 @@ static void test_reserve_keeps_room(void)
 	oms_free(o);
 }
 
+/* A sweep's worker keeps the first order chunk between runs: the next oms
+ * gets the same memory back with every slot the last one wrote zero again. */
+static void test_spare_chunk_comes_back_zeroed(void)
+{
+	oms_keep_spare_chunk(1);
+	struct oms *o = oms_new(1, 1000);
+	for (int i = 0; i < 3000; i++) {
+		oms_reserve(o);
+		struct order *ord = oms_create(o, 0, i % 5, SIDE_BUY, ORD_LIMIT, TIF_DAY, 2, 10,
+					       i, 1);
+		if (ord && i % 2 == 0)
+			oms_accept(o, ord, i);
+		if (ord && i % 4 == 0)
+			oms_fill(o, ord, 1, 10, 0.5, i);
+	}
+	uintptr_t first = (uintptr_t)oms_get(o, 1);
+	oms_free(o);
+
+	o = oms_new(1, 1000);
+	oms_reserve(o);
+	struct order *a = oms_create(o, 0, 1, SIDE_SELL, ORD_MARKET, TIF_DAY, 3, 0, 7, 1);
+	CHECK(a != NULL);
+	CHECK((uintptr_t)a == first); /* the kept chunk, not a new one */
+	CHECK_EQ_INT((int)a->id, 1);
+	CHECK_NEAR(a->filled, 0, 0);
+	CHECK_NEAR(a->fees, 0, 0);
+	/* every slot after it (the 3,000 written before, and the ones reserved
+	 * ahead of them) is zero again, as in a fresh chunk */
+	const unsigned char *b = (const unsigned char *)(a + 1);
+	size_t dirty = 0;
+	for (size_t i = 0; i < 4000 * sizeof *a; i++)
+		dirty += b[i] != 0;
+	CHECK_EQ_INT((int)dirty, 0);
+	oms_free(o);
+	oms_keep_spare_chunk(0);
+
+	/* off: nothing kept, a fresh oms works as before */
+	o = oms_new(1, 1000);
+	oms_reserve(o);
+	CHECK(oms_create(o, 0, 1, SIDE_BUY, ORD_MARKET, TIF_DAY, 1, 0, 1, 1) != NULL);
+	oms_free(o);
+}
+
 int main(void)
 {
 	RUN(test_create_and_ids);
@@ -557,5 +600,6 @@ int main(void)
 	RUN(test_working);
 	RUN(test_held_positions_follow_flat);
 	RUN(test_reserve_keeps_room);
+	RUN(test_spare_chunk_comes_back_zeroed);
 	return check_summary();
 }

@@ -407,12 +407,6 @@ function M.results(file)
   return out
 end
 
-local function better(a, b, minimize)
-  if b == nil then return true end
-  if minimize then return a < b end
-  return a > b
-end
-
 -- sweep.html, by gantry.sweep_report when the stdlib has it; it takes the
 -- results in memory, so a grid past report_limit (5000) gets none
 local REPORT_LIMIT = 5000
@@ -489,10 +483,13 @@ local function sweep_run(o, dir, files, strategy)
   local file = dir .. "/sweep.jsonl"
   local jobs = o.jobs or native.ncpu()
   local t0 = native.mono()
-  local done, resumed, errors, bad_i, bad_msg, bad_params = native.sweep {
+  local metric = o.metric or "sharpe"
+  -- the workers' lines are not decoded here: the sweep names the best line
+  -- (the first in grid order among equals), and only that one is decoded
+  local done, resumed, errors, bad_i, bad_msg, bad_params, best_line = native.sweep {
     strategy = strategy, data = files, config = o.config and native.path(o.config),
     from = M.time(o.from), to = M.time(o.to), jobs = jobs, out = file,
-    grid = spec, accept = accept, prefix = prefix,
+    grid = spec, accept = accept, prefix = prefix, metric = metric, minimize = o.minimize,
     progress = native.isatty() and not o.quiet,
   }
   local combos = { n = count }
@@ -500,13 +497,19 @@ local function sweep_run(o, dir, files, strategy)
   if bad_i then
     fail(string.format("sweep of %s: combination %s failed: %s", o.strategy, bad_params, bad_msg))
   end
-  local metric = o.metric or "sharpe"
   local best, best_v, best_i
-  local i = 0
-  for r in M.each_result(file) do
-    i = i + 1
-    local v = r.metrics and r.metrics[metric]
-    if type(v) == "number" and better(v, best_v, o.minimize) then best, best_v, best_i = r, v, i end
+  if best_line then
+    local it, i = native.lines(file), 0
+    if not it then usage(file .. ": cannot read") end
+    for line in it do
+      i = i + 1
+      if i == best_line then
+        local r = json.decode(line)
+        local v = r.metrics and r.metrics[metric]
+        if type(v) == "number" then best, best_v, best_i = r, v, i end
+        break
+      end
+    end
   end
   return {
     file = file, out = dir, count = combos.n, done = done, resumed = resumed, errors = errors,
