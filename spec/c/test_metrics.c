@@ -337,6 +337,7 @@ static void test_trade_stats(void)
 	struct metrics_trips none = {0, 0, 0, 0, 0};
 	metrics_trade_stats(&none, &s);
 	CHECK(isnan(s.profit_factor) && isnan(s.expectancy) && isnan(s.avg_win) && isnan(s.avg_loss));
+}
 
 static int cmp64(const void *x, const void *y)
 {
