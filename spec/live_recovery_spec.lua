@@ -1,0 +1,132 @@
+-- gantry live --resume against the QuickFIX acceptor (spec/peers): a live host
+-- with resting orders is killed with SIGKILL, the acceptor fills one of them
+-- while the host is down, and the host restarted on its journal rebuilds its
+-- book from the records, asks the venue about every working order
+-- (OrderStatusRequest, and OrderMassStatusRequest with venue.mass_status),
+-- applies the fill it missed (seen by on_order), and sends no ClOrdID twice.
+-- Everything on 127.0.0.1, every wait bounded.
+local T = require("support")
+local F = require("fix_support")
+
+local SPEED = tostring(86400 / 0.01) -- a daily bar every 10 ms
+
+describe("gantry live --resume", function()
+  local dir, h
+  before_each(function() dir = T.tmpdir() end)
+  after_each(function() T.reap(h); F.cleanup(); T.rmdir(dir) end)
+
+  -- Two resting limit orders and a market order that fills at once, placed
+  -- once (the book of record says whether they exist: after a restart they
+  -- come back, so nothing is placed again); every order change logged.
+  local strategy = [[
+    local S = { params = { symbol = "XYZ" } }
+    function S.on_bar(ctx, bar)
+      local pos, working = ctx:position("XYZ"), #ctx:orders()
+      if pos == 0 and working == 0 and not ctx.state.bought then
+        ctx.state.bought = true
+        ctx:buy("XYZ", 2)
+      elseif pos == 2 and working == 0 and not ctx.state.placed then
+        ctx.state.placed = true
+        ctx:buy("XYZ", 5, { limit = 90 })
+        ctx:sell("XYZ", 3, { limit = 120 })
+      end
+    end
+    function S.on_order(ctx, o)
+      ctx:log("info", "on_order %d %s filled=%g position=%g", o.id, o.status, o.filled,
+        ctx:position("XYZ"))
+    end
+    return S]]
+
+  local function start(strat, venue, mode)
+    return T.spawn({ "live", strat, "--feed", "file:" .. dir .. "/XYZ.csv?speed=" .. SPEED,
+      "--venue", "fix://127.0.0.1:" .. venue.port .. "?sender=HOST&target=EXEC",
+      "--config", venue.deploy, "--out", dir .. "/out", "--ctl", dir .. "/ctl.sock",
+      "--linger", "--no-report", mode }, dir)
+  end
+
+  local function run_case(mass, reset)
+    T.day_bars(dir, 2000)
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault auto\n" }
+    local deploy = T.write(dir .. "/deploy.lua", "return { venue = { heartbeat_s = 1, store = '"
+      .. dir .. "/store', connect_timeout_s = 2, reconnect_s = 0.1, mass_status = "
+      .. tostring(mass) .. " } }\n")
+    -- the restart resets the sequence numbers (reset_on_logon): the fill sent
+    -- while the host was down is never resent, only the status request finds it
+    local deploy2 = T.write(dir .. "/deploy2.lua", "return { venue = { heartbeat_s = 1, store = '"
+      .. dir .. "/store', connect_timeout_s = 2, reconnect_s = 0.1, reset_on_logon = "
+      .. tostring(reset) .. ", mass_status = " .. tostring(mass) .. " } }\n")
+    local venue = { port = peer.port, deploy = deploy }
+    local strat = T.write(dir .. "/s.lua", strategy)
+    h = start(strat, venue, "--overwrite")
+    T.await_ctl(dir .. "/ctl.sock", h)
+    -- the market order (1) filled, the two limit orders (2, 3) acknowledged and resting
+    assert.truthy(peer:wait_record(function(r) return r.t == "exec" and r.exec_type == "F" end, 10),
+      T.read(h.err))
+    assert.truthy(T.wait_for(function() return #peer:select("exec", { exec_type = "0" }) >= 3 end, 10))
+    assert.truthy(T.wait_for(function()
+      return (T.read(h.err) or ""):find("on_order 3 accepted filled=0", 1, true)
+    end, 10), T.read(h.err))
+    -- the host itself (h.pid is the shell around it): its pid is in the out dir's lock
+    local pid = assert(tonumber((T.read(dir .. "/out/.lock") or ""):match("%d+")), "no lock")
+    os.execute("kill -9 " .. pid)
+    assert.is_not_nil(T.wait_exit(h, 10))
+    -- while it is down the buy at 90 fills at the venue
+    peer:control("tick XYZ 85")
+    assert.truthy(T.wait_for(function() return #peer:select("exec", { exec_type = "F" }) >= 2 end, 10))
+    local pos = peer:positions().XYZ
+    assert.are.equal(7, pos.qty)
+
+    venue.deploy = deploy2
+    h = start(strat, venue, "--resume")
+    T.await_ctl(dir .. "/ctl.sock", h)
+    local ok = T.wait_for(function()
+      return (T.read(h.err) or ""):find("on_order 2 filled filled=5 position=7", 1, true)
+    end, 15)
+    assert.truthy(ok, "the missed fill never reached on_order: " .. (T.read(h.err) or ""))
+    local err = T.read(h.err)
+    assert.truthy(err:find("rebuilt from the records, working orders asked at the venue", 1, true), err)
+    if reset then -- only the status request could tell
+      assert.truthy(err:find("a fill of 5 at 90 the host missed: applied", 1, true), err)
+    end
+    -- the host agrees with the venue: position, its working order
+    local _, st = T.ctl(dir .. "/ctl.sock", "status")
+    T.ctl(dir .. "/ctl.sock", "stop")
+    assert.are.equal(0, T.wait_exit(h, 20), T.read(h.err))
+    assert.truthy(st:find('"running"', 1, true), st) -- nothing left unsettled: not halted
+    local fills = T.csv(dir .. "/out/fills.csv")
+    local qty, cash = 0, 0
+    for _, f in ipairs(fills) do
+      local s = f.side == "buy" and 1 or -1
+      qty = qty + s * tonumber(f.qty)
+      cash = cash - s * tonumber(f.qty) * tonumber(f.price)
+    end
+    pos = peer:positions().XYZ
+    assert.are.equal(pos.qty, qty)
+    assert.is_true(math.abs(pos.cash - cash) < 1e-6, pos.cash .. " vs " .. cash)
+    -- asked about each order it thought working (2: the buy at 90, 3: the sell at 120)
+    local asked = {}
+    for _, r in ipairs(peer:select("status_request")) do asked[r.n] = true end
+    assert.is_true(asked[2] and asked[3], T.read(peer.record))
+    assert.are.equal(mass and 1 or 0, #peer:select("mass_status_request"))
+    -- nothing sent twice: three orders in all, each ClOrdID once, the same run's
+    local orders = peer:select("order")
+    assert.are.equal(3, #orders)
+    local seen = {}
+    for _, o in ipairs(orders) do
+      assert.is_nil(seen[o.clordid], o.clordid)
+      seen[o.clordid] = true
+    end
+    -- the sell still works at the venue and in the host's book
+    local _, dump = T.gantry({ "journal", dir .. "/out/journal", "--dump" }, dir)
+    assert.truthy(dump:find('"type":"recovered"', 1, true) or dump:find('"type": "recovered"', 1, true), dump:sub(1, 400))
+    peer:stop()
+  end
+
+  it("rebuilds from the journal, gets the fill it missed by resend, sends nothing twice", function()
+    run_case(false, false)
+  end)
+
+  it("settles the missed fill from the status answer alone (sequence reset), with a mass status first", function()
+    run_case(true, true)
+  end)
+end)
