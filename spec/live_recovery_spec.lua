@@ -122,6 +122,54 @@ describe("gantry live --resume", function()
     peer:stop()
   end
 
+  it("cancels an order the venue does not know (unknown_at_venue) and says so to on_order", function()
+    T.day_bars(dir, 2000)
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault auto\n" }
+    local deploy = T.write(dir .. "/deploy.lua", "return { venue = { heartbeat_s = 1, store = '"
+      .. dir .. "/store', connect_timeout_s = 2, reconnect_s = 0.1, reset_on_logon = true } }\n")
+    local strat = T.write(dir .. "/s.lua", strategy)
+    h = start(strat, { port = peer.port, deploy = deploy }, "--overwrite")
+    T.await_ctl(dir .. "/ctl.sock", h)
+    assert.truthy(T.wait_for(function()
+      return (T.read(h.err) or ""):find("on_order 3 accepted filled=0", 1, true)
+    end, 10), T.read(h.err))
+    local pid = assert(tonumber((T.read(dir .. "/out/.lock") or ""):match("%d+")), "no lock")
+    os.execute("kill -9 " .. pid)
+    assert.is_not_nil(T.wait_exit(h, 10))
+    -- another venue on the same port, which never saw these orders
+    local port = peer.port
+    peer:stop()
+    local other = F.acceptor{ dir = dir, name = "other", port = port, script = "price XYZ 100\n" }
+    h = start(strat, { port = other.port, deploy = deploy }, "--resume")
+    T.await_ctl(dir .. "/ctl.sock", h)
+    local ok = T.wait_for(function()
+      local e = T.read(h.err) or ""
+      -- canceled, or rejected when its acknowledgement had not reached the disk
+      return e:find("on_order 2 [cr][ae][nj]") and e:find("on_order 3 [cr][ae][nj]")
+    end, 15)
+    local err = T.read(h.err)
+    assert.truthy(ok, err)
+    assert.truthy(err:find("order 2 unknown at the venue (unknown order): cancelled", 1, true), err)
+    local _, st = T.ctl(dir .. "/ctl.sock", "status")
+    T.ctl(dir .. "/ctl.sock", "stop")
+    assert.are.equal(0, T.wait_exit(h, 20), T.read(h.err))
+    assert.truthy(st:find('"running"', 1, true), st)
+    assert.are.equal(2, #other:select("status_request"))
+    -- the strategy may order again (its orders are gone): new ClOrdIDs, never an old one
+    local old = {}
+    for _, o in ipairs(peer:select("order")) do old[o.clordid] = true end
+    for _, o in ipairs(other:select("order")) do
+      assert.is_nil(old[o.clordid], o.clordid)
+      assert.truthy(tonumber(o.clordid:match("^R%d+%-(%d+)%-0$")) > 3, o.clordid)
+    end
+    local rows = T.csv(dir .. "/out/orders.csv")
+    local why = {}
+    for _, r in ipairs(rows) do why[tonumber(r.id)] = r.reason end
+    assert.are.equal("unknown_at_venue", why[2])
+    assert.are.equal("unknown_at_venue", why[3])
+    other:stop()
+  end)
+
   it("rebuilds from the journal, gets the fill it missed by resend, sends nothing twice", function()
     run_case(false, false)
   end)

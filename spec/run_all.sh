@@ -64,6 +64,7 @@ if [ -n "${GANTRY_BIN_LUAJIT:-}" ]; then
     spec/stops_spec.lua spec/play_spec.lua spec/http_spec.lua spec/live_spec.lua \
     spec/replace_spec.lua spec/warmup_spec.lua spec/session_spec.lua spec/stops_out_spec.lua \
     spec/datacheck_spec.lua spec/analytics_spec.lua spec/journal_spec.lua \
+    spec/live_recovery_spec.lua \
     $(find spec/luajit -name '*_spec.lua' | sort)
 fi
 
