@@ -209,6 +209,11 @@ describe("gantry live --resume", function()
     h = start(strat, venue, "--overwrite")
     for i = 1, 10 do
       T.await_ctl(dir .. "/ctl.sock", h)
+      if i > 1 then -- each kill after the host had recovered (as crash_torture does)
+        assert.truthy(T.wait_for(function()
+          return (T.read(h.err) or ""):find("journal: recovered: ", 1, true)
+        end, 10), "restart " .. i .. ": " .. (T.read(h.err) or ""))
+      end
       T.sleep(string.format("%.2f", 0.15 + rand() * 0.6))
       local pid = tonumber((T.read(dir .. "/out/.lock") or ""):match("%d+") or "")
       assert.truthy(pid, "no lock at kill " .. i)
@@ -217,6 +222,9 @@ describe("gantry live --resume", function()
       h = start(strat, venue, "--resume")
     end
     T.await_ctl(dir .. "/ctl.sock", h)
+    assert.truthy(T.wait_for(function()
+      return (T.read(h.err) or ""):find("journal: recovered: ", 1, true)
+    end, 10), T.read(h.err))
     -- let the answers to its status requests come, then stop it cleanly
     T.sleep(1)
     local _, st = T.ctl(dir .. "/ctl.sock", "status")

@@ -277,6 +277,8 @@ int jrec_oms(struct jrec *jr, const struct oms_event *ev)
 		jfmt_fill(&jr->b, &r);
 		rec(jr, J_FILL, JW_VENUE, o->strat, &jr->b);
 		jr->last_fill_id = o->id;
+		if (!jr->in_txn)
+			commit(jr, 0); /* as below */
 		return 0;
 	}
 	int t = type_of(jr, o);
@@ -284,6 +286,11 @@ int jrec_oms(struct jrec *jr, const struct oms_event *ev)
 	rec(jr, t, t == J_RISK_REFUSED ? JW_RISK : JW_VENUE, o->strat, &jr->b);
 	if (t != J_PARTIALLY_FILLED)
 		jr->last_fill_id = 0;
+	/* a remote venue's report between events (live) is in no transaction
+	 * whose end would write it out: it reaches the file now, so a killed
+	 * host keeps it (synced as the policy says) */
+	if (!jr->in_txn)
+		commit(jr, 0);
 	return 0;
 }
 
@@ -1267,7 +1274,9 @@ static int replay(struct jrec *jr, uint64_t *cut_from, uint64_t *cut_to, char *e
 	while ((rc = journal_next(&r, &rec1, err, errlen)) > 0) {
 		int ty = rec1.h.type;
 		if (t.open && ty == J_VOID) { /* an earlier recovery found it cut */
-			if (void_txn(jr, &t, err, errlen) != 0) {
+			/* (a remote venue's recovery kept it: see below) */
+			if ((jr->rebuild ? apply_txn(jr, &t, err, errlen)
+					 : void_txn(jr, &t, err, errlen)) != 0) {
 				rc = -1;
 				break;
 			}
@@ -1310,14 +1319,13 @@ static int replay(struct jrec *jr, uint64_t *cut_from, uint64_t *cut_to, char *e
 			"%s/%s: torn last record at offset %" PRIu64 " (%" PRIu64
 			" bytes: %s): cut",
 			jr->dir, r.torn_seg, r.torn_offset, r.torn_bytes, r.reason);
-	if (rc == 0 && t.open && jr->rebuild) {
-		/* a remote venue: what it sent may have reached the venue, so it is
-		 * kept (and asked about like any working order), not voided */
-		rc = apply_txn(jr, &t, err, errlen);
-	} else if (rc == 0 && t.open) {
+	if (rc == 0 && t.open) {
 		*cut_from = t.v[0].h.seq;
 		*cut_to = t.v[t.n - 1].h.seq;
-		rc = void_txn(jr, &t, err, errlen);
+		/* a remote venue: what it sent may have reached the venue, so it is
+		 * kept (and asked about like any working order), not voided; the
+		 * `void` record written after still closes it for the next recovery */
+		rc = jr->rebuild ? apply_txn(jr, &t, err, errlen) : void_txn(jr, &t, err, errlen);
 	}
 	free(t.v);
 	free(t.bytes);
@@ -1351,6 +1359,8 @@ static void reconcile_all(struct jrec *jr)
 			}
 		}
 	}
+	/* the list is complete: a venue asks its mass status even with none */
+	jr->inner.ops->reconcile(jr->inner.self, NULL, engine_now(e));
 }
 
 int jrec_recover(struct engine *e, char *err, size_t errlen)
@@ -1419,9 +1429,11 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 		reconcile_all(jr);
 	if (cut_from) {
 		struct jvoid v = {cut_from, cut_to, jr->feed_pos, ""};
-		snprintf(v.reason, sizeof v.reason,
-			 "the host stopped inside this transaction: "
-			 "its event is taken again");
+		snprintf(v.reason, sizeof v.reason, "%s",
+			 jr->rebuild ? "the host stopped inside this transaction: kept (its orders "
+				       "may have reached the venue: asked about)"
+				     : "the host stopped inside this transaction: "
+				       "its event is taken again");
 		jfmt_void(&jr->b, &v);
 		rec(jr, J_VOID, JW_HOST, -1, &jr->b);
 	}
@@ -1438,7 +1450,7 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 		 "%" PRId64 " orders (%ld working), %ld fills, resumed after event %" PRIu64
 		 " in %.3f s%s%s",
 		 oms_count(e->oms), working, jr->replayed_fills, jr->feed_pos, clock_mono_s() - t0,
-		 cut_from ? "; the event in progress is taken again" : "",
+		 cut_from && !jr->rebuild ? "; the event in progress is taken again" : "",
 		 jr->rebuild ? "; rebuilt from the records, working orders asked at the venue" : "");
 	jfmt_recovered(&jr->b, &rv);
 	rec(jr, J_RECOVERED, JW_HOST, -1, &jr->b);

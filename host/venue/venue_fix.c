@@ -51,7 +51,7 @@ struct venue_fix {
 	struct venue_fix_stats stats;
 	/* recovery (reconcile): the run the journal's orders were sent in, the
 	 * orders to ask about at the next logon */
-	int prev_run, resumed;
+	int prev_run, resumed, recovering; /* recovering: asks left for the next logon */
 	int64_t *ask;
 	int nask, capask;
 };
@@ -437,8 +437,9 @@ static int send_status(struct venue_fix *v, const struct order *o)
  * takes it), then one status request per recovered working order. */
 static void ask_recovered(struct venue_fix *v)
 {
-	if (!v->nask)
+	if (!v->recovering)
 		return;
+	v->recovering = 0;
 	if (v->c.mass_status) {
 		struct fix_writer *w = fix_session_begin(v->sess, "AF");
 		if (w) {
@@ -476,6 +477,12 @@ static int vf_reconcile(void *self, struct order *o, int64_t now)
 			v->run = v->prev_run;
 		}
 	}
+	if (!o) { /* every working order named: ask at the logon (or now) */
+		v->recovering = 1;
+		if (fix_session_up(v->sess))
+			ask_recovered(v);
+		return 0;
+	}
 	struct vf_order *f = slot(v, o->id);
 	if (!f)
 		return -1;
@@ -494,8 +501,6 @@ static int vf_reconcile(void *self, struct order *o, int64_t now)
 		v->capask = cap;
 	}
 	v->ask[v->nask++] = o->id;
-	if (fix_session_up(v->sess))
-		ask_recovered(v);
 	return 0;
 }
 
