@@ -122,6 +122,57 @@ describe("gantry live --resume", function()
     peer:stop()
   end
 
+  it("says what is wrong with venue.mass_status, exit 2", function()
+    T.day_bars(dir, 3)
+    local cfg = T.write(dir .. "/bad.lua", "return { venue = { mass_status = 'yes' } }\n")
+    local code, _, err = T.gantry({ "live", T.root .. "/strategies/sma_cross.lua", "--param",
+      "symbol=XYZ", "--feed", "file:" .. dir .. "/XYZ.csv", "--venue",
+      "fix://127.0.0.1:9?sender=H&target=E", "--config", cfg, "--out", dir .. "/o" }, dir)
+    assert.are.equal(2, code, err)
+    assert.truthy(err:find("venue.mass_status: expected true or false", 1, true), err)
+  end)
+
+  it("halts when the venue has a working order the journal does not (mass status), until an operator acts", function()
+    T.day_bars(dir, 2000)
+    local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault auto\n" }
+    local deploy = T.write(dir .. "/deploy.lua", "return { venue = { heartbeat_s = 1, store = '"
+      .. dir .. "/store', connect_timeout_s = 2, reconnect_s = 0.1, reset_on_logon = true, "
+      .. "mass_status = true } }\n")
+    local url = "fix://127.0.0.1:" .. peer.port .. "?sender=HOST&target=EXEC"
+    -- host B: a journal without orders (3 bars, a clean end)
+    T.day_bars(dir, 3, "XYZ")
+    local quiet = T.write(dir .. "/quiet.lua", "return { params = { symbol = 'XYZ' }, on_bar = function() end }")
+    local code, _, err = T.gantry({ "live", quiet, "--feed", "file:" .. dir .. "/XYZ.csv", "--venue", url,
+      "--config", deploy, "--out", dir .. "/b", "--no-report", "--quiet" }, dir)
+    assert.are.equal(0, code, err)
+    -- host A (same session store): resting orders, then killed
+    T.day_bars(dir, 2000)
+    local strat = T.write(dir .. "/s.lua", strategy)
+    h = start(strat, { port = peer.port, deploy = deploy }, "--overwrite")
+    T.await_ctl(dir .. "/ctl.sock", h)
+    assert.truthy(T.wait_for(function()
+      return (T.read(h.err) or ""):find("on_order 3 accepted filled=0", 1, true)
+    end, 10), T.read(h.err))
+    local pid = assert(tonumber((T.read(dir .. "/out/.lock") or ""):match("%d+")), "no lock")
+    os.execute("kill -9 " .. pid)
+    assert.is_not_nil(T.wait_exit(h, 10))
+    -- host B resumed: the venue's mass status names orders its journal never had
+    h = T.spawn({ "live", quiet, "--feed", "file:" .. dir .. "/XYZ.csv", "--venue", url, "--config", deploy,
+      "--out", dir .. "/b", "--ctl", dir .. "/b.sock", "--linger", "--no-report", "--resume" }, dir)
+    T.await_ctl(dir .. "/b.sock", h)
+    local ok = T.wait_for(function()
+      local _, st = T.ctl(dir .. "/b.sock", "status")
+      return st:find('"halted"', 1, true) and st
+    end, 15)
+    assert.truthy(ok, T.read(h.err))
+    assert.truthy(ok:find("recovery: the venue has working order O", 1, true), ok)
+    err = T.read(h.err)
+    assert.truthy(err:find("that the journal does not", 1, true), err)
+    T.ctl(dir .. "/b.sock", "stop")
+    assert.are.equal(0, T.wait_exit(h, 20), T.read(h.err))
+    peer:stop()
+  end)
+
   it("cancels an order the venue does not know (unknown_at_venue) and says so to on_order", function()
     T.day_bars(dir, 2000)
     local peer = F.acceptor{ dir = dir, script = "price XYZ 100\ndefault auto\n" }
