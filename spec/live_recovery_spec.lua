@@ -13,7 +13,19 @@ local SPEED = tostring(86400 / 0.01) -- a daily bar every 10 ms
 describe("gantry live --resume", function()
   local dir, h
   before_each(function() dir = T.tmpdir() end)
-  after_each(function() T.reap(h); F.cleanup(); T.rmdir(dir) end)
+  -- a host a failed test left running: h.pid is the shell around it, the
+  -- host's own pid is in its out dir's lock
+  local function reap_host()
+    if h and not T.read(h.rc) then
+      for _, out in ipairs({ "/out", "/b" }) do
+        local pid = tonumber((T.read(dir .. out .. "/.lock") or ""):match("%d+") or "")
+        if pid then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
+      end
+      T.wait_exit(h, 5)
+    end
+    T.reap(h)
+  end
+  after_each(function() reap_host(); F.cleanup(); T.rmdir(dir) end)
 
   -- Two resting limit orders and a market order that fills at once, placed
   -- once (the book of record says whether they exist: after a restart they
