@@ -57,10 +57,15 @@ describe("http", function()
       'gantry_strategy_state{strategy="s",state="running"} 1', "gantry_venue_up 1",
       "gantry_feed_last_event_age_seconds ", 'gantry_fills_total{strategy="s"} 1',
       'gantry_sandbox_memory_bytes{strategy="s"} ', "gantry_drawdown_ratio", "gantry_pnl",
+      "# TYPE gantry_journal_lag_seconds gauge", "# TYPE gantry_journal_lag_bytes gauge",
     }) do
       assert.matches(want, body, 1, true)
     end
     -- the counters move with the feed
+    -- the journal's lag (paper writes one in its out dir): a number, never negative
+    local lag = tonumber(body:match("\ngantry_journal_lag_seconds ([%d.e+-]+)"))
+    local lagb = tonumber(body:match("\ngantry_journal_lag_bytes ([%d.e+-]+)"))
+    assert.truthy(lag and lag >= 0 and lagb and lagb >= 0, body:match("gantry_journal_lag[^\n]*"))
     local ev1 = tonumber(body:match("\ngantry_events_total (%d+)"))
     T.sleep(0.3)
     local _, body2 = H.curl(port, "/metrics", { token = H.READ })

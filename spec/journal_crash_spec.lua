@@ -23,14 +23,23 @@ end
 
 -- "POS WHY | ..." lines by position: event lines, and the stop's.
 local function digests(path)
-  local ev, stop, all = {}, {}, {}
+  local ev, stop, all, torn = {}, {}, {}, 0
   for l in io.lines(path) do
+    -- a SIGKILL can cut the host's one write() of a line short (the kernel
+    -- stops a write at a page boundary for a fatal signal): the next run's
+    -- "recovered" line then follows the torn one on the same line, where its
+    -- position cannot be told from the torn digits: both are dropped, counted
+    if l:find(" recovered | ", 1, true) and not l:match("^%d+ recovered | ") then
+      torn = torn + 1
+      goto next
+    end
     local pos, why, rest = l:match("^(%d+) (%a+) (.*)$")
     assert(pos, "a digest line without its position: " .. l)
     all[#all + 1] = { pos = pos, why = why, rest = rest }
     if why == "stop" then stop[pos] = rest elseif why == "event" then ev[pos] = rest end
+    ::next::
   end
-  return ev, stop, all
+  return ev, stop, all, torn
 end
 
 local function without_ids(path)
@@ -48,7 +57,7 @@ describe("journal crash torture", function()
 
   it("comes back exact after 100 SIGKILLs, never sending an order twice", function()
     os.execute("mkdir -p " .. T.quote(dir .. "/data"))
-    T.gen_bars(dir .. "/data", "--bars 4000 --symbols AAA,BBB,CCC --seed 5")
+    T.gen_bars(dir .. "/data", "--bars 12000 --symbols AAA,BBB,CCC --seed 5")
     local strategy = T.root .. "/spec/fixtures/journal/busy.lua"
     local base = {}
     for _, a in ipairs({ "paper", strategy, "--feed", "file:" .. dir .. "/data/AAA.csv",
@@ -76,7 +85,7 @@ describe("journal crash torture", function()
 
     -- every line a restarted host wrote is the uninterrupted run's at its position
     local ev, stop, _ = digests(dir .. "/ref.dig")
-    local _, _, lines = digests(dir .. "/run.dig")
+    local _, _, lines, torn = digests(dir .. "/run.dig")
     local recovered, checked, bad = 0, 0, {}
     for _, d in ipairs(lines) do
       local want = d.why == "stop" and stop[d.pos] or ev[d.pos]
@@ -90,12 +99,18 @@ describe("journal crash torture", function()
       end
     end
     assert.are.same({}, bad)
-    assert.are.equal(100, recovered) -- every restart recovered before it was killed
+    -- every restart recovered before it was killed; a run that ended by itself
+    -- before its kill instant (a fast host near the feed's end) is started again
+    -- and recovers once more
+    local early = select(2, tout:gsub("\nrun %d+: exit %d+ before its kill", ""))
+      + (tout:match("^run %d+: exit %d+ before its kill") and 1 or 0)
+    assert.are.equal(100 + early, recovered + torn)
+    assert.is_true(torn <= 5, torn .. " torn digest lines")
     assert.is_true(checked > 6000)
     local log = T.read(dir .. "/run.log")
     assert.is_nil(log:find("recovery: ", 1, true))
     assert.is_nil(log:find("failed in", 1, true))
-    assert.are.equal(101, select(2, log:gsub("INFO journal: recovered: ", "")) + 1)
+    assert.are.equal(101 + early, select(2, log:gsub("INFO journal: recovered: ", "")) + 1)
 
     -- no order id sent twice (the journal across all 101 runs)
     local c2, dump = T.gantry({ "journal", dir .. "/run/journal", "--dump" }, dir, nil, bin())

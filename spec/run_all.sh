@@ -63,7 +63,8 @@ if [ -n "${GANTRY_BIN_LUAJIT:-}" ]; then
     spec/lots_spec.lua spec/seams_spec.lua spec/ta_vm_spec.lua spec/history_spec.lua \
     spec/stops_spec.lua spec/play_spec.lua spec/http_spec.lua spec/live_spec.lua \
     spec/replace_spec.lua spec/warmup_spec.lua spec/session_spec.lua spec/stops_out_spec.lua \
-    spec/datacheck_spec.lua spec/analytics_spec.lua spec/journal_spec.lua spec/glue_spec.lua spec/netfeed_spec.lua \
+    spec/datacheck_spec.lua spec/analytics_spec.lua spec/journal_spec.lua spec/glue_spec.lua \
+    spec/netfeed_spec.lua spec/live_recovery_spec.lua \
     $(find spec/luajit -name '*_spec.lua' | sort)
 fi
 

@@ -35,7 +35,9 @@ const char live_usage[] =
     "table holds the session settings (heartbeat_s, reset_on_logon, username_file,\n"
     "password_file, store, resend_max_age_s, too_low_seq, reconnect_s,\n"
     "reconnect_max_s, connect_timeout_s, order_types, cancel_on_reconnect, account,\n"
-    "schedule, tls). While the session is down orders are refused (venue_down).\n"
+    "schedule, tls, mass_status). While the session is down orders are refused\n"
+    "(venue_down). --resume rebuilds the book from the journal and asks the venue\n"
+    "about every working order (docs/journal.md).\n"
     "Exit status: 0 done, 1 a strategy failed at run time, 2 bad usage or input, a\n"
     "certificate the host cannot trust or a refused logon.\n";
 
@@ -354,6 +356,7 @@ static int read_venue(struct live *lv, const struct deploy_config *cfg, char *er
 					   "schedule",
 					   "tls",
 					   "halt_timeout_s",
+					   "mass_status",
 					   NULL};
 	struct reader r = {cfg->L, cfg->path, err, errlen};
 	lua_State *L = cfg->L;
@@ -383,6 +386,7 @@ static int read_venue(struct live *lv, const struct deploy_config *cfg, char *er
 	    get_num(&r, t, "reconnect_max_s", 0.01, 86400, &rmax) ||
 	    get_num(&r, t, "connect_timeout_s", 0.1, 600, &cto) || read_order_types(lv, &r, t) ||
 	    get_bool(&r, t, "cancel_on_reconnect", &lv->c.cancel_on_reconnect) ||
+	    get_bool(&r, t, "mass_status", &lv->c.mass_status) ||
 	    get_str(&r, t, "account", &lv->c.account) ||
 	    get_num(&r, t, "halt_timeout_s", 0, 3600, &halt)) {
 		lua_pop(L, 1);
@@ -444,6 +448,12 @@ static void on_venue(void *ud, int ev, const char *detail)
 	struct live *lv = ud;
 	if (ev == VF_UP)
 		log_msg(LOG_INFO, "live", "venue up: orders go to %s", lv->url);
+	else if (ev == VF_UNSETTLED) /* recovery: nothing settles it; an operator must */
+		for (int i = 0; i < engine_nstrat(lv->e); i++) {
+			char why[300];
+			snprintf(why, sizeof why, "recovery: %s", detail ? detail : "");
+			engine_halt(engine_strategy(lv->e, i), why);
+		}
 	else if (ev == VF_DOWN)
 		log_msg(LOG_WARN, "live",
 			"venue down (%s): orders are refused (venue_down) until "

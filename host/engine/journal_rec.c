@@ -75,6 +75,8 @@ struct jrec {
 	int64_t snap_day[ENGINE_MAX_STRATEGIES];
 	uint64_t resume_pos; /* the last event known done */
 	long replayed_orders, replayed_fills, voided;
+	int rebuild; /* a remote venue: the book is rebuilt from the records, not replayed */
+	long reconciled;
 	FILE *digest; /* GANTRY_JOURNAL_DIGEST: the state after each event (tests) */
 };
 
@@ -275,6 +277,8 @@ int jrec_oms(struct jrec *jr, const struct oms_event *ev)
 		jfmt_fill(&jr->b, &r);
 		rec(jr, J_FILL, JW_VENUE, o->strat, &jr->b);
 		jr->last_fill_id = o->id;
+		if (!jr->in_txn)
+			commit(jr, 0); /* as below */
 		return 0;
 	}
 	int t = type_of(jr, o);
@@ -282,6 +286,11 @@ int jrec_oms(struct jrec *jr, const struct oms_event *ev)
 	rec(jr, t, t == J_RISK_REFUSED ? JW_RISK : JW_VENUE, o->strat, &jr->b);
 	if (t != J_PARTIALLY_FILLED)
 		jr->last_fill_id = 0;
+	/* a remote venue's report between events (live) is in no transaction
+	 * whose end would write it out: it reaches the file now, so a killed
+	 * host keeps it (synced as the policy says) */
+	if (!jr->in_txn)
+		commit(jr, 0);
 	return 0;
 }
 
@@ -842,6 +851,58 @@ static struct order *order_of(struct jrec *jr, const struct journal_hdr *h, int6
 	return o;
 }
 
+/* A remote venue (rebuild): a journaled order change not made yet is made
+ * here, from the record's own state, through the oms (so positions, cash and
+ * the open lists follow); expect() then checks that the oms made exactly it.
+ * A change the oms made already (a fill's status change, the second half of
+ * a replace) is only checked. */
+static int rebuild_order(struct jrec *jr, const struct journal_hdr *h, const struct jorder *r,
+			 char *err, size_t errlen)
+{
+	struct oms *oms = jr->e->oms;
+	if (jr->qhead < jr->qn)
+		return 0;
+	struct order *o = order_of(jr, h, r->id, err, errlen);
+	if (!o)
+		return -1;
+	const char *why = intern(jr, r->reason);
+	switch (r->status) {
+	case ST_PENDING:
+		oms_pending(oms, o, r->updated);
+		break;
+	case ST_ACCEPTED:
+	case ST_PARTIAL:
+	case ST_REPLACED:
+		if (o->qty != r->qty || o->price != r->price)
+			oms_replace(oms, o, r->qty, r->price, r->updated);
+		else if (o->status == ST_CANCEL_PENDING)
+			oms_cancel_rejected(oms, o, why, r->updated);
+		else if (o->status == ST_REPLACE_PENDING)
+			oms_replace_rejected(oms, o, why, r->updated);
+		else
+			oms_accept(oms, o, r->updated);
+		break;
+	case ST_CANCEL_PENDING:
+		oms_cancel_pending(oms, o, r->updated);
+		break;
+	case ST_REPLACE_PENDING:
+		oms_replace_pending(oms, o, r->updated);
+		break;
+	case ST_CANCELED:
+		oms_cancel(oms, o, why, r->updated);
+		break;
+	case ST_EXPIRED:
+		oms_expire(oms, o, why, r->updated);
+		break;
+	case ST_REJECTED:
+		oms_reject(oms, o, why, risk_reason_from_name(r->reason));
+		break;
+	default:
+		break; /* filled: only by a fill, which expect() finds missing */
+	}
+	return 0;
+}
+
 /* One record, in a transaction or not. 0, or -1 with err. */
 static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned char *p, size_t n,
 		 char *err, size_t errlen)
@@ -872,6 +933,8 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 			risk_record(e->strats[o->strat].risk, e->firm_risk, &ro, o->created);
 		}
 		*state_of(jr, o->id) |= SENT_BIT;
+		if (jr->rebuild)
+			return 0; /* it left already: its next records say what became of it */
 		if (jr->inner.ops->submit(jr->inner.self, o, o->created) != 0)
 			oms_reject(e->oms, o, "venue", -1);
 		return 0;
@@ -889,15 +952,19 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 			struct risk_order ro = {o->strat, o->sym, RISK_BUY, 0, 0, true};
 			risk_record(e->strats[o->strat].risk, e->firm_risk, &ro, h->time);
 		}
-		jr->inner.ops->cancel(jr->inner.self, o, h->time);
+		if (!jr->rebuild)
+			jr->inner.ops->cancel(jr->inner.self, o, h->time);
 		return 0;
 	case J_REPLACE_REQUESTED:
 		if (!(o = order_of(jr, h, u->order.id, err, errlen)))
 			return -1;
-		jr->inner.ops->replace(jr->inner.self, o, u->order.qty, u->order.price, h->time);
+		if (!jr->rebuild)
+			jr->inner.ops->replace(jr->inner.self, o, u->order.qty, u->order.price,
+					       h->time);
 		return 0;
 	case J_CANCEL_ALL:
-		jr->inner.ops->cancel_all(jr->inner.self, intern(jr, u->text.a), h->time);
+		if (!jr->rebuild)
+			jr->inner.ops->cancel_all(jr->inner.self, intern(jr, u->text.a), h->time);
 		return 0;
 	case J_OCO_LINK: {
 		struct order *a = oms_get(e->oms, (int64_t)u->vd.from_seq),
@@ -910,6 +977,11 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 		return 0;
 	}
 	case J_FILL:
+		if (jr->rebuild && jr->qhead >= jr->qn) {
+			if (!(o = order_of(jr, h, u->fill.order_id, err, errlen)))
+				return -1;
+			oms_fill(e->oms, o, u->fill.qty, u->fill.price, u->fill.fee, u->fill.time);
+		}
 		expect(jr, h, u);
 		return 0;
 	case J_HALT:
@@ -981,6 +1053,9 @@ static int apply(struct jrec *jr, const struct journal_hdr *h, const unsigned ch
 		return 0;
 	default:
 		if (jfmt_is_order(h->type)) {
+			if (jr->rebuild && h->type != J_CREATED &&
+			    rebuild_order(jr, h, &u->order, err, errlen) != 0)
+				return -1;
 			expect(jr, h, u);
 			return 0;
 		}
@@ -1199,7 +1274,9 @@ static int replay(struct jrec *jr, uint64_t *cut_from, uint64_t *cut_to, char *e
 	while ((rc = journal_next(&r, &rec1, err, errlen)) > 0) {
 		int ty = rec1.h.type;
 		if (t.open && ty == J_VOID) { /* an earlier recovery found it cut */
-			if (void_txn(jr, &t, err, errlen) != 0) {
+			/* (a remote venue's recovery kept it: see below) */
+			if ((jr->rebuild ? apply_txn(jr, &t, err, errlen)
+					 : void_txn(jr, &t, err, errlen)) != 0) {
 				rc = -1;
 				break;
 			}
@@ -1245,12 +1322,45 @@ static int replay(struct jrec *jr, uint64_t *cut_from, uint64_t *cut_to, char *e
 	if (rc == 0 && t.open) {
 		*cut_from = t.v[0].h.seq;
 		*cut_to = t.v[t.n - 1].h.seq;
-		rc = void_txn(jr, &t, err, errlen);
+		/* a remote venue: what it sent may have reached the venue, so it is
+		 * kept (and asked about like any working order), not voided; the
+		 * `void` record written after still closes it for the next recovery */
+		rc = jr->rebuild ? apply_txn(jr, &t, err, errlen) : void_txn(jr, &t, err, errlen);
 	}
 	free(t.v);
 	free(t.bytes);
 	journal_reader_close(&r);
 	return rc < 0 ? -1 : 0;
+}
+
+/* A remote venue: every order the journal says is working is asked about
+ * (its answer comes later through the oms, journaled, to the strategy's
+ * on_order); one the venue cannot be asked about halts its strategy. */
+static void reconcile_all(struct jrec *jr)
+{
+	struct engine *e = jr->e;
+	for (int i = 0; i < e->nstrat; i++) {
+		struct strategy *s = &e->strats[i];
+		for (int k = 0; k < oms_open_count(e->oms, i); k++) {
+			struct order *o = oms_open_at(e->oms, i, k);
+			if (jr->inner.ops->reconcile(jr->inner.self, o, engine_now(e)) == 0) {
+				jr->reconciled++;
+				continue;
+			}
+			log_msg(LOG_ERROR, "journal",
+				"recovery: order %" PRId64 " of %s cannot be asked about at "
+				"the venue: %s halted until an operator resumes it",
+				o->id, s->name, s->name);
+			if (s->state == STRAT_RUNNING) {
+				s->state = STRAT_HALTED;
+				snprintf(s->reason, sizeof s->reason,
+					 "recovery: order %" PRId64 " cannot be reconciled", o->id);
+				risk_halt(s->risk, RISK_HALTED, engine_now(e));
+			}
+		}
+	}
+	/* the list is complete: a venue asks its mass status even with none */
+	jr->inner.ops->reconcile(jr->inner.self, NULL, engine_now(e));
 }
 
 int jrec_recover(struct engine *e, char *err, size_t errlen)
@@ -1263,7 +1373,8 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 			   ? 0
 			   : errf_fail(err, errlen, "journal %s: %s", jr->dir, strerror(errno));
 	}
-	if (!jr->inner.ops->replayable)
+	jr->rebuild = !jr->inner.ops->replayable && jr->inner.ops->reconcile;
+	if (!jr->inner.ops->replayable && !jr->rebuild)
 		return errf_fail(
 		    err, errlen,
 		    "%s: recovery needs a venue it can replay (sim) or ask (reconcile); "
@@ -1314,11 +1425,15 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 			"recovery: %s: every strategy halted until an operator "
 			"resumes it",
 			jr->diverged);
+	if (jr->rebuild)
+		reconcile_all(jr);
 	if (cut_from) {
 		struct jvoid v = {cut_from, cut_to, jr->feed_pos, ""};
-		snprintf(v.reason, sizeof v.reason,
-			 "the host stopped inside this transaction: "
-			 "its event is taken again");
+		snprintf(v.reason, sizeof v.reason, "%s",
+			 jr->rebuild ? "the host stopped inside this transaction: kept (its orders "
+				       "may have reached the venue: asked about)"
+				     : "the host stopped inside this transaction: "
+				       "its event is taken again");
 		jfmt_void(&jr->b, &v);
 		rec(jr, J_VOID, JW_HOST, -1, &jr->b);
 	}
@@ -1333,9 +1448,10 @@ int jrec_recover(struct engine *e, char *err, size_t errlen)
 				(uint64_t)jr->voided, ""};
 	snprintf(rv.summary, sizeof rv.summary,
 		 "%" PRId64 " orders (%ld working), %ld fills, resumed after event %" PRIu64
-		 " in %.3f s%s",
+		 " in %.3f s%s%s",
 		 oms_count(e->oms), working, jr->replayed_fills, jr->feed_pos, clock_mono_s() - t0,
-		 cut_from ? "; the event in progress is taken again" : "");
+		 cut_from && !jr->rebuild ? "; the event in progress is taken again" : "",
+		 jr->rebuild ? "; rebuilt from the records, working orders asked at the venue" : "");
 	jfmt_recovered(&jr->b, &rv);
 	rec(jr, J_RECOVERED, JW_HOST, -1, &jr->b);
 	write_loads(jr, "restarted");

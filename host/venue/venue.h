@@ -69,7 +69,9 @@ struct venue_ops {
 	 * remote venue asked about an order the journal says is working (FIX:
 	 * OrderStatusRequest; a mass status request where supported); the answer
 	 * comes later through the oms like any report. 0, or -1 when it cannot
-	 * ask (the host halts the strategy with the reason). */
+	 * ask (the host halts the strategy with the reason). Called once more
+	 * with o NULL when every working order has been named (none, maybe):
+	 * the venue's own list is asked for then (FIX: the mass status). */
 	int replayable;
 	int (*reconcile)(void *self, struct order *o, int64_t now);
 };

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct vf_order {
 	const char
 	    *cancel_why; /* static: why we asked to cancel ("canceled", "end_of_data"), NULL none */
 	double rq, rp;	 /* a replace's asked quantity and price */
+	unsigned char recovered; /* from the journal: asked about at the venue (reconcile) */
 };
 
 struct venue_fix {
@@ -47,6 +49,11 @@ struct venue_fix {
 	char sync_id[32];
 	char fatal[512];
 	struct venue_fix_stats stats;
+	/* recovery (reconcile): the run the journal's orders were sent in, the
+	 * orders to ask about at the next logon */
+	int prev_run, resumed, recovering; /* recovering: asks left for the next logon */
+	int64_t *ask;
+	int nask, capask;
 };
 
 static int64_t vnow(const struct venue_fix *v)
@@ -82,6 +89,21 @@ static int next_run(const char *dir, const char *sender, const char *target, cha
 	}
 	close(fd);
 	return (int)run;
+}
+
+/* A resumed host goes on with its last run's ClOrdIDs (its order ids go on
+ * from the journal, so none repeats): the run file is set back to it. */
+static int set_run(const char *dir, const char *sender, const char *target, int run)
+{
+	char path[4096], b[32];
+	snprintf(path, sizeof path, "%s/%s-%s.run", dir ? dir : ".", sender, target);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int n = snprintf(b, sizeof b, "%012d\n", run);
+	int rc = pwrite(fd, b, (size_t)n, 0) == n && fsync(fd) == 0 ? 0 : -1;
+	close(fd);
+	return rc;
 }
 
 static void clordid(const struct venue_fix *v, int64_t id, int gen, char *out, size_t len)
@@ -381,7 +403,105 @@ static void vf_free(void *self)
 		return;
 	fix_session_free(v->sess);
 	free(v->ord);
+	free(v->ask);
 	free(v);
+}
+
+/* ------------------------------------------------------------ recovery */
+
+/* OrderStatusRequest (35=H) by the order's first ClOrdID (the venue knows
+ * every ClOrdID an order had); 790 names it in the answer. */
+static int send_status(struct venue_fix *v, const struct order *o)
+{
+	struct fix_writer *w = fix_session_begin(v->sess, "H");
+	if (!w)
+		return -1;
+	char id[64], req[48];
+	clordid(v, o->id, 0, id, sizeof id);
+	snprintf(req, sizeof req, "RECON-%lld", (long long)o->id);
+	const char *sym = symtab_name(v->st, o->sym);
+	fix_add_str(w, 11, id);
+	fix_add_str(w, 790, req);
+	if (v->c.account)
+		fix_add_str(w, 1, v->c.account);
+	fix_add_str(w, 55, sym ? sym : "?");
+	fix_add_char(w, 54, side_char(o->side)); /* no TransactTime: 35=H has none */
+	if (fix_session_send(v->sess) != 0)
+		return -1;
+	v->requests++;
+	v->stats.status_requests++;
+	return 0;
+}
+
+/* At the logon after a restart: the mass status request (where the venue
+ * takes it), then one status request per recovered working order. */
+static void ask_recovered(struct venue_fix *v)
+{
+	if (!v->recovering)
+		return;
+	v->recovering = 0;
+	if (v->c.mass_status) {
+		struct fix_writer *w = fix_session_begin(v->sess, "AF");
+		if (w) {
+			char id[48];
+			snprintf(id, sizeof id, "RECON-R%d", v->run);
+			fix_add_str(w, 584, id);
+			fix_add_char(w, 585, '7'); /* every order */
+			if (fix_session_send(v->sess) == 0) {
+				v->requests++;
+				v->stats.status_requests++;
+			}
+		}
+	}
+	int sent = 0;
+	for (int i = 0; i < v->nask; i++) {
+		struct order *o = oms_get(v->oms, v->ask[i]);
+		if (o && oms_is_open(o) && send_status(v, o) == 0)
+			sent++;
+	}
+	log_msg(LOG_INFO, "fix",
+		"recovery: asked the venue about %d working orders of the journal%s", sent,
+		v->c.mass_status ? " (and every order it holds: mass status)" : "");
+	v->nask = 0;
+}
+
+static int vf_reconcile(void *self, struct order *o, int64_t now)
+{
+	(void)now;
+	struct venue_fix *v = self;
+	if (!v->resumed) {
+		v->resumed = 1;
+		if (v->prev_run > 0 && v->prev_run != v->run) {
+			if (set_run(v->c.s.store_dir, v->c.s.sender, v->c.s.target, v->prev_run) != 0)
+				return -1; /* the next start would not find these ClOrdIDs */
+			v->run = v->prev_run;
+		}
+	}
+	if (!o) { /* every working order named: ask at the logon (or now) */
+		v->recovering = 1;
+		if (fix_session_up(v->sess))
+			ask_recovered(v);
+		return 0;
+	}
+	struct vf_order *f = slot(v, o->id);
+	if (!f)
+		return -1;
+	*f = (struct vf_order){.id = o->id, .recovered = 1};
+	int stop = o->type == ORD_STOP || o->type == ORD_STOP_LIMIT;
+	if (stop && !o->triggered && (!v->c.native_stops || o->trail != 0)) {
+		f->host_stop = 1; /* held here, never sent: nothing to ask */
+		return 0;
+	}
+	int64_t *a = v->ask;
+	if (v->nask == v->capask) {
+		int cap = v->capask ? v->capask * 2 : 64;
+		if (!(a = realloc(v->ask, (size_t)cap * sizeof *a)))
+			return -1;
+		v->ask = a;
+		v->capask = cap;
+	}
+	v->ask[v->nask++] = o->id;
+	return 0;
 }
 
 const struct venue_ops venue_fix_ops = {
@@ -395,6 +515,7 @@ const struct venue_ops venue_fix_ops = {
     .advance = vf_advance,
     .status = vf_status,
     .free = vf_free,
+    .reconcile = vf_reconcile,
 };
 
 /* ------------------------------------------------------------ receiving */
@@ -412,6 +533,120 @@ static void unknown(struct venue_fix *v, const struct fix_msg *m, const char *wh
 		what, id, *orig ? " 41=" : "", orig, oid);
 }
 
+/* The venue cannot settle this: the host halts (live.c, VF_UNSETTLED). */
+static void unsettled(struct venue_fix *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void unsettled(struct venue_fix *v, const char *fmt, ...)
+{
+	char d[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d, sizeof d, fmt, ap);
+	va_end(ap);
+	v->stats.unsettled++;
+	log_msg(LOG_ERROR, "fix", "reconcile: %s", d);
+	notify(v, VF_UNSETTLED, d);
+}
+
+/* An ExecutionReport 150=I (a status): every difference with the book of
+ * record that it settles is applied through the oms (journaled, to the
+ * strategy's on_order / on_fill); what it cannot settle halts. */
+static void apply_status(struct venue_fix *v, struct vf_order *f, struct order *o, int gen,
+			 const struct fix_msg *m, int64_t now)
+{
+	char st = fix_get_char(m, 39), text[128] = "";
+	double cum = 0, avg = 0, vq = 0, vp = 0;
+	fix_get_str(m, 58, text, sizeof text);
+	int have_cum = fix_get_double(m, 14, &cum) == 0;
+	fix_get_double(m, 6, &avg);
+	log_msg(LOG_INFO, "fix", "order %lld status at the venue: 39=%c 14=%.10g", (long long)o->id,
+		st ? st : '?', cum);
+	if (st == '8') { /* rejected, or an order the venue does not know */
+		if (!oms_is_open(o))
+			return;
+		log_msg(LOG_WARN, "fix", "reconcile: order %lld unknown at the venue (%s): cancelled",
+			(long long)o->id, *text ? text : "rejected");
+		if (o->status == ST_PENDING && o->filled == 0)
+			oms_reject(v->oms, o, "unknown_at_venue", -1);
+		else
+			oms_cancel(v->oms, o, "unknown_at_venue", now);
+		return;
+	}
+	if (gen > f->gen)
+		f->gen = gen;
+	f->cur_gen = gen;
+	const double eps = 1e-9 * (o->qty > 1 ? o->qty : 1);
+	if (have_cum && cum < o->filled - eps) {
+		unsettled(v, "order %lld: the venue has %.10g filled, the journal %.10g",
+			  (long long)o->id, cum, o->filled);
+		return;
+	}
+	if (!oms_is_open(o)) {
+		if (have_cum && cum > o->filled + eps)
+			unsettled(v, "order %lld is %s here, the venue has %.10g filled, not %.10g",
+				  (long long)o->id, oms_status_name(o->status), cum, o->filled);
+		return;
+	}
+	/* a replace confirmed while the host was down */
+	if ((st == '0' || st == '1') && fix_get_double(m, 38, &vq) == 0 && vq > 0 &&
+	    (vq != o->qty || (o->type == ORD_LIMIT && fix_get_double(m, 44, &vp) == 0 &&
+			      vp > 0 && vp != o->price))) {
+		log_msg(LOG_WARN, "fix", "reconcile: order %lld was replaced at the venue: %.10g @ %.10g",
+			(long long)o->id, vq, vp > 0 ? vp : o->price);
+		oms_replace(v->oms, o, vq, vp > 0 ? vp : o->price, now);
+		if (!oms_is_open(o))
+			return;
+	}
+	if (have_cum && cum > o->filled + eps) {
+		double q = cum - o->filled;
+		double px = o->filled > 0 ? (avg * cum - o->avg_price * o->filled) / q : avg;
+		if (!(px > 0))
+			px = avg;
+		if (!(px > 0)) {
+			unsettled(v, "order %lld: a fill of %.10g the host missed, without a price",
+				  (long long)o->id, q);
+			return;
+		}
+		if (q > o->qty - o->filled)
+			q = o->qty - o->filled;
+		log_msg(LOG_WARN, "fix",
+			"reconcile: order %lld: a fill of %.10g at %.10g the host missed: applied",
+			(long long)o->id, q, px);
+		if (o->status == ST_PENDING && q < o->qty - o->filled)
+			oms_accept(v->oms, o, now);
+		v->stats.missed_fills++;
+		oms_fill(v->oms, o, q, px, 0, now);
+		if (!oms_is_open(o))
+			return;
+	}
+	switch (st) {
+	case '0':
+	case '1':
+		if (o->status == ST_PENDING)
+			oms_accept(v->oms, o, now);
+		else if (o->status == ST_CANCEL_PENDING) /* the cancel never reached it */
+			oms_cancel_rejected(v->oms, o, "cancel_lost", now);
+		else if (o->status == ST_REPLACE_PENDING)
+			oms_replace_rejected(v->oms, o, "replace_lost", now);
+		break;
+	case '4':
+		oms_cancel(v->oms, o, "venue_canceled", now);
+		break;
+	case 'C':
+		oms_expire(v->oms, o, "expired", now);
+		break;
+	case '3':
+		oms_expire(v->oms, o, "done_for_day", now);
+		break;
+	case '2': /* filled at the venue, not all of it here: a fill without its quantity */
+		unsettled(v, "order %lld filled at the venue, %.10g of %.10g here",
+			  (long long)o->id, o->filled, o->qty);
+		break;
+	default:
+		break; /* pending states: their answer comes */
+	}
+}
+
 static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 {
 	int gen = 0;
@@ -420,9 +655,18 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 		f = by_clordid(v, m, 41, &gen);
 	char et = fix_get_char(m, 150);
 	if (!f) {
-		char what[48];
+		char what[48], oid[64] = "", mass[64] = "";
 		snprintf(what, sizeof what, "ExecutionReport 150=%c", et ? et : '?');
 		unknown(v, m, what);
+		fix_get_str(m, 37, oid, sizeof oid);
+		fix_get_str(m, 584, mass, sizeof mass);
+		if (et == 'I' && *mass && *oid && strcmp(oid, "NONE") != 0 &&
+		    fix_get_char(m, 39) != '8') {
+			char id[64] = "?";
+			fix_get_str(m, 11, id, sizeof id);
+			unsettled(v, "the venue has working order %s (11=%s) that the journal "
+				     "does not", oid, id);
+		}
 		return;
 	}
 	struct order *o = oms_get(v->oms, f->id);
@@ -503,8 +747,7 @@ static void exec_report(struct venue_fix *v, const struct fix_msg *m)
 		oms_expire(v->oms, o, "done_for_day", now);
 		break;
 	case 'I':
-		log_msg(LOG_INFO, "fix", "order %lld status at the venue: 39=%c", (long long)o->id,
-			fix_get_char(m, 39) ? fix_get_char(m, 39) : '?');
+		apply_status(v, f, o, gen, m, now);
 		break;
 	default:
 		log_msg(LOG_WARN, "fix",
@@ -575,6 +818,7 @@ static void on_state(void *ud, int up, const char *detail)
 	}
 	int again = v->ever_up;
 	v->ever_up = 1;
+	ask_recovered(v);
 	if (again && v->c.cancel_on_reconnect) {
 		int n = 0;
 		for (int s = 0; s < oms_nstrat(v->oms); s++)
@@ -635,6 +879,7 @@ int venue_fix_start(struct venue_fix *v, struct event_base *base, char *err, siz
 	v->run = next_run(v->c.s.store_dir, v->c.s.sender, v->c.s.target, err, errlen);
 	if (v->run < 0)
 		return -1;
+	v->prev_run = v->run - 1;
 	return fix_session_start(v->sess, base, err, errlen);
 }
 

@@ -25,6 +25,7 @@ struct venue_fix_config {
 	struct fix_session_config s;
 	int native_stops;	 /* send stops as OrdType 3/4; else the host holds them */
 	int cancel_on_reconnect; /* cancel working orders once the session is back */
+	int mass_status;	 /* the venue takes OrderMassStatusRequest (35=AF): asked at recovery */
 	const char *account;	 /* tag 1, NULL: none */
 	const char *url;	 /* for messages: fix://HOST:PORT or fixs://... */
 	/* the run's time for the book of record (the engine's clock); NULL: the wall clock */
@@ -38,6 +39,7 @@ enum venue_fix_event {
 	VF_REPORT, /* reports reached the oms: deliver them */
 	VF_FATAL,  /* the session cannot go on (detail: one line) */
 	VF_SYNC,   /* a barrier was answered */
+	VF_UNSETTLED, /* recovery: a difference with the venue that no report settles (detail) */
 };
 
 struct venue_fix;
@@ -66,6 +68,7 @@ int venue_fix_busy(struct venue_fix *v);
 struct venue_fix_stats {
 	long sent_new, sent_cancel, sent_replace, reports, unknown_reports, unhandled,
 	    cancel_rejects, overfills;
+	long status_requests, missed_fills, unsettled; /* recovery (reconcile) */
 	struct fix_session_stats session;
 };
 void venue_fix_stats(const struct venue_fix *v, struct venue_fix_stats *out);
