@@ -156,9 +156,15 @@ demo: deps
 SAN_TESTS := $(TESTS_C:spec/c/%.c=$(BUILD)/san/spec/c/%)
 # Both VMs: the C units and every spec with the Lua 5.4 build, then the specs
 # that run strategies again with the LuaJIT build (spec/run_all.sh).
+# The builds run on every core (the specs then run one at a time); the
+# libFuzzer targets the fuzz specs run are built here too, beside the rest.
+NPROC     := $(shell nproc 2>/dev/null || echo 2)
+FUZZ_BINS  = $(FUZZ_BIN) $(FIX_FUZZ_BIN) $(PEER_FUZZ_BIN) $(HTTP_FUZZ_BIN) $(JFUZZ_BIN) \
+             $(FUZZ_RECORD_BIN) $(FUZZ_DC_BIN) $(BUILD)/fuzz/fuzz_soup $(BUILD)/fuzz/fuzz_mold
 test: deps
-	@$(MAKE) --no-print-directory gantry tools $(BUILD)/san/gantry $(SAN_TESTS) $(BUILD)/probe/gantry
-	@$(MAKE) --no-print-directory VM=luajit build/luajit/san/gantry
+	@$(MAKE) --no-print-directory -j$(NPROC) gantry tools $(BUILD)/san/gantry $(SAN_TESTS) \
+	  $(BUILD)/probe/gantry $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory -j$(NPROC) VM=luajit build/luajit/san/gantry
 	@GANTRY_BIN=$(CURDIR)/$(BUILD)/san/gantry GANTRY_TOOLS=$(CURDIR)/$(BUILD)/tools \
 	  GANTRY_BIN_LUAJIT=$(CURDIR)/build/luajit/san/gantry \
 	  GANTRY_BIN_PROBE=$(CURDIR)/$(BUILD)/probe/gantry \
