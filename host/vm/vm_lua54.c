@@ -120,12 +120,9 @@ static inline int call_event(struct vm *vm, int kind)
 	return rc;
 }
 
-static int lua54_on_bar(struct vm *vm, const struct bar *b)
+/* A bar's fields, in the order the event setters take them. */
+static inline void push_bar(struct vm *vm, lua_State *L, const struct bar *b)
 {
-	if (ABANDONED(vm))
-		return VM_ERROR;
-	lua_State *L = vm->core.L;
-	vm_begin_event(vm, EV_BAR);
 	vm_push_symbol(vm, b->sym);
 	lua_pushinteger(L, (lua_Integer)b->time);
 	lua_pushnumber(L, b->open);
@@ -133,6 +130,15 @@ static int lua54_on_bar(struct vm *vm, const struct bar *b)
 	lua_pushnumber(L, b->low);
 	lua_pushnumber(L, b->close);
 	lua_pushnumber(L, b->volume);
+}
+
+static int lua54_on_bar(struct vm *vm, const struct bar *b)
+{
+	if (ABANDONED(vm))
+		return VM_ERROR;
+	lua_State *L = vm->core.L;
+	vm_begin_event(vm, EV_BAR);
+	push_bar(vm, L, b);
 	return call_event(vm, EV_BAR);
 }
 
@@ -144,13 +150,7 @@ static int lua54_on_frame_bar(struct vm *vm, const struct bar *b, int frame)
 		return VM_ERROR;
 	lua_State *L = vm->core.L;
 	vm_begin_event(vm, EV_FRAME);
-	vm_push_symbol(vm, b->sym);
-	lua_pushinteger(L, (lua_Integer)b->time);
-	lua_pushnumber(L, b->open);
-	lua_pushnumber(L, b->high);
-	lua_pushnumber(L, b->low);
-	lua_pushnumber(L, b->close);
-	lua_pushnumber(L, b->volume);
+	push_bar(vm, L, b);
 	lua_pushstring(L, vm->info.timeframes[frame]);
 	return call_event(vm, EV_FRAME);
 }
